@@ -1,0 +1,31 @@
+"""Every error the engine raises on purpose. Each message says what is wrong and what to do."""
+
+from __future__ import annotations
+
+
+class Sam2QgisError(Exception):
+    """Base class: an expected failure with a message meant for the analyst."""
+
+
+class InvalidConfigError(Sam2QgisError, ValueError):
+    """A configuration value is out of range or inconsistent."""
+
+
+class InvalidInputError(Sam2QgisError, ValueError):
+    """An input file exists but cannot be used (wrong format, CRS, bands, ...)."""
+
+
+class MissingInputError(Sam2QgisError, FileNotFoundError):
+    """An input file or folder does not exist."""
+
+
+class IntegrityError(Sam2QgisError):
+    """A downloaded or cached file does not match its recorded size or sha256."""
+
+
+class DownloadError(Sam2QgisError):
+    """A file could not be fetched from its source."""
+
+
+class DependencyError(Sam2QgisError, ImportError):
+    """A Python package the operation needs is missing or too old."""

@@ -1,0 +1,162 @@
+"""Where things are: roads, buildings (rectangles and L-shapes) and trees as polygons in map units.
+
+All geometry here is OGR geometry in the scene's projected CRS, (x, y) = (easting, northing), metres.
+Objects never overlap objects of another class, so the ground truth is exact whatever the drawing order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from osgeo import ogr
+
+from core.synthetic.config import BUILDING, ROAD, TREE, SyntheticSceneConfig
+
+ogr.UseExceptions()
+
+
+@dataclass(frozen=True)
+class PlacedObject:
+    """One object: class id, polygon (clipped to the valid footprint) and what rendering needs."""
+
+    class_id: int
+    geometry: ogr.Geometry
+    centre: tuple[float, float]
+    angle: float  # radians, direction of the long axis (ridge of a building)
+    radius: float  # metres, crown radius of a tree; 0 otherwise
+    style: int  # palette index (roof colour); 0 for roads and trees
+
+
+def polygon(points: list[tuple[float, float]]) -> ogr.Geometry:
+    """An OGR polygon from an open ring of (x, y) points."""
+    ring = ogr.Geometry(ogr.wkbLinearRing)
+    for x, y in [*points, points[0]]:
+        ring.AddPoint_2D(float(x), float(y))
+    shape = ogr.Geometry(ogr.wkbPolygon)
+    shape.AddGeometry(ring)
+    return shape
+
+
+def _place(local: list[tuple[float, float]], centre: tuple[float, float], angle: float) -> ogr.Geometry:
+    cos, sin = math.cos(angle), math.sin(angle)
+    cx, cy = centre
+    return polygon([(cx + x * cos - y * sin, cy + x * sin + y * cos) for x, y in local])
+
+
+def scene_box(config: SyntheticSceneConfig) -> ogr.Geometry:
+    x0, y0 = config.origin
+    x1, y1 = x0 + config.width * config.pixel_size, y0 - config.height * config.pixel_size
+    return polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+
+
+def valid_footprint(config: SyntheticSceneConfig, rng: np.random.Generator) -> ogr.Geometry:
+    """The area with image data: the whole scene, or a skewed quadrilateral inside it (nodata border)."""
+    if not config.nodata_border:
+        return scene_box(config)
+    x0, y0 = config.origin
+    w, h = config.width * config.pixel_size, config.height * config.pixel_size
+    inset = rng.uniform(0.03, 0.15, size=(4, 2)) * (w, h)
+    corners = [
+        (x0 + inset[0, 0], y0 - inset[0, 1]),
+        (x0 + w - inset[1, 0], y0 - inset[1, 1]),
+        (x0 + w - inset[2, 0], y0 - h + inset[2, 1]),
+        (x0 + inset[3, 0], y0 - h + inset[3, 1]),
+    ]
+    return polygon(corners)
+
+
+def _random_point(rng: np.random.Generator, footprint: ogr.Geometry) -> tuple[float, float]:
+    min_x, max_x, min_y, max_y = footprint.GetEnvelope()
+    return float(rng.uniform(min_x, max_x)), float(rng.uniform(min_y, max_y))
+
+
+def _roads(config: SyntheticSceneConfig, rng: np.random.Generator, footprint: ogr.Geometry) -> list[PlacedObject]:
+    w, h = config.width * config.pixel_size, config.height * config.pixel_size
+    count = config.roads if config.roads is not None else max(1, round(max(w, h) / 120)) if min(w, h) >= 40 else 0
+    length = 2 * math.hypot(w, h)
+    roads = []
+    for _ in range(count):
+        centre = _random_point(rng, footprint)
+        angle = float(rng.choice([0.0, math.pi / 2]) + rng.uniform(-0.25, 0.25))
+        half_width = float(rng.uniform(2.0, 4.0))
+        strip = _place([(-length, -half_width), (length, -half_width), (length, half_width), (-length, half_width)],
+                       centre, angle)
+        clipped = strip.Intersection(footprint)
+        if not clipped.IsEmpty():
+            roads.append(PlacedObject(ROAD, clipped, centre, angle, 0.0, 0))
+    return roads
+
+
+def _building_outline(rng: np.random.Generator) -> list[tuple[float, float]]:
+    """A rectangle or an L-shape in local metres, centred on (0, 0), long axis along x."""
+    length, width = float(rng.uniform(9.0, 24.0)), float(rng.uniform(7.0, 14.0))
+    hx, hy = length / 2, width / 2
+    if rng.random() < 0.6:
+        return [(-hx, -hy), (hx, -hy), (hx, hy), (-hx, hy)]
+    cut_x, cut_y = length * float(rng.uniform(0.35, 0.6)), width * float(rng.uniform(0.35, 0.6))
+    return [(-hx, -hy), (hx, -hy), (hx, hy - cut_y), (hx - cut_x, hy - cut_y), (hx - cut_x, hy), (-hx, hy)]
+
+
+def _tree_outline(rng: np.random.Generator, radius: float) -> list[tuple[float, float]]:
+    angles = np.linspace(0.0, 2 * math.pi, 20, endpoint=False)
+    radii = radius * rng.uniform(0.88, 1.08, size=angles.size)
+    return [(float(r * math.cos(a)), float(r * math.sin(a))) for a, r in zip(angles, radii, strict=True)]
+
+
+def _scatter(
+    rng: np.random.Generator,
+    footprint: ogr.Geometry,
+    wanted: int,
+    make: Callable[[tuple[float, float]], PlacedObject],
+    blocked: ogr.Geometry,
+    clearance: float,
+    exclusive: bool,
+) -> tuple[list[PlacedObject], ogr.Geometry]:
+    """Place up to ``wanted`` objects ``clearance`` metres away from ``blocked``.
+
+    Exclusive objects are added to ``blocked`` (buildings keep apart); others may overlap each other
+    (tree canopies). Returns the objects, clipped to the footprint, and the grown ``blocked``.
+    """
+    placed: list[PlacedObject] = []
+    for _ in range(wanted * 20):
+        if len(placed) == wanted:
+            break
+        candidate = make(_random_point(rng, footprint))
+        if candidate.geometry.Buffer(clearance, 4).Intersects(blocked):
+            continue
+        clipped = candidate.geometry.Intersection(footprint)
+        if clipped.IsEmpty() or clipped.GetArea() < 0.3 * candidate.geometry.GetArea():
+            continue
+        placed.append(replace(candidate, geometry=clipped))
+        if exclusive:
+            blocked = blocked.Union(candidate.geometry)
+    return placed, blocked
+
+
+def layout_scene(config: SyntheticSceneConfig, rng: np.random.Generator) -> tuple[ogr.Geometry, list[PlacedObject]]:
+    """The valid footprint and every object, roads first, then buildings, then trees."""
+    footprint = valid_footprint(config, rng)
+    roads = _roads(config, rng, footprint)
+    blocked = ogr.Geometry(ogr.wkbMultiPolygon)
+    for road in roads:
+        blocked = blocked.Union(road.geometry)
+
+    def building(centre: tuple[float, float]) -> PlacedObject:
+        angle = float(rng.uniform(0.0, math.pi))
+        return PlacedObject(BUILDING, _place(_building_outline(rng), centre, angle), centre, angle, 0.0,
+                            int(rng.integers(0, 4)))
+
+    buildings, blocked = _scatter(rng, footprint, round(config.buildings_per_ha * config.area_ha), building,
+                                  blocked, clearance=2.0, exclusive=True)
+
+    def tree(centre: tuple[float, float]) -> PlacedObject:
+        radius = float(rng.uniform(1.5, 4.5))
+        return PlacedObject(TREE, _place(_tree_outline(rng, radius), centre, 0.0), centre, 0.0, radius, 0)
+
+    # Trees keep clear of roads and buildings but may touch each other, as canopies do.
+    trees, _ = _scatter(rng, footprint, round(config.trees_per_ha * config.area_ha), tree, blocked,
+                        clearance=0.5, exclusive=False)
+    return footprint, [*roads, *buildings, *trees]

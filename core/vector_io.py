@@ -1,0 +1,109 @@
+"""Read and write polygon layers (GeoPackage, GeoJSON) with GDAL's OGR.
+
+Geometries are GeoJSON-like mappings ``{"type": "Polygon" | "MultiPolygon", "coordinates": ...}`` with
+coordinates in (x, y) = (easting, northing) or (lon, lat) order of the layer's CRS, the convention
+rasterio uses, so the same objects go to ``rasterio.features.rasterize``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from osgeo import gdal, ogr, osr
+
+from core.atomic import atomic_output
+from core.errors import InvalidInputError, MissingInputError
+
+gdal.UseExceptions()
+ogr.UseExceptions()
+osr.UseExceptions()
+
+DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+_FIELD_TYPES = {int: ogr.OFTInteger64, float: ogr.OFTReal, str: ogr.OFTString}
+
+Geometry = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PolygonFeature:
+    """One polygon or multipolygon with its attributes."""
+
+    geometry: Geometry
+    attributes: Mapping[str, int | float | str | None] = field(default_factory=dict)
+
+
+def spatial_reference(crs_wkt: str) -> osr.SpatialReference:
+    """An OSR spatial reference with (x, y) axis order whatever the CRS's authority says."""
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(crs_wkt)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
+
+
+def _driver_for(path: Path) -> str:
+    try:
+        return DRIVERS[path.suffix.lower()]
+    except KeyError:
+        raise InvalidInputError(
+            f"cannot write polygons to {path.name}: use one of {', '.join(sorted(DRIVERS))}"
+        ) from None
+
+
+def write_polygons(
+    path: str | os.PathLike[str],
+    features: Sequence[PolygonFeature],
+    crs_wkt: str,
+    layer_name: str = "labels",
+    fields: Mapping[str, type] | None = None,
+) -> Path:
+    """Write ``features`` as a new polygon layer; the file appears complete or not at all.
+
+    ``fields`` maps attribute names to int, float or str; by default the types of the first feature.
+    An existing file at ``path`` is replaced.
+    """
+    path = Path(path)
+    driver = ogr.GetDriverByName(_driver_for(path))
+    if fields is None:
+        first = features[0].attributes if features else {}
+        fields = {name: type(value) for name, value in first.items() if value is not None}
+    with atomic_output(path) as tmp:
+        dataset = driver.CreateDataSource(str(tmp))
+        layer = dataset.CreateLayer(layer_name, srs=spatial_reference(crs_wkt), geom_type=ogr.wkbMultiPolygon)
+        for name, kind in fields.items():
+            layer.CreateField(ogr.FieldDefn(name, _FIELD_TYPES[kind]))
+        definition = layer.GetLayerDefn()
+        layer.StartTransaction()
+        for feature in features:
+            ogr_feature = ogr.Feature(definition)
+            geometry = ogr.CreateGeometryFromJson(json.dumps(dict(feature.geometry)))
+            ogr_feature.SetGeometry(ogr.ForceToMultiPolygon(geometry))
+            for name, value in feature.attributes.items():
+                if value is not None:
+                    ogr_feature.SetField(name, value)
+            layer.CreateFeature(ogr_feature)
+        layer.CommitTransaction()
+        dataset = None  # noqa: F841  closes and flushes the file before the rename
+    return path
+
+
+def read_polygons(path: str | os.PathLike[str], layer_name: str | None = None) -> tuple[list[PolygonFeature], str]:
+    """All features of a polygon layer and the layer's CRS as WKT."""
+    path = Path(path)
+    if not path.exists():
+        raise MissingInputError(f"vector file not found: {path}")
+    dataset = ogr.Open(str(path))
+    layer = dataset.GetLayerByName(layer_name) if layer_name else dataset.GetLayer(0)
+    if layer is None:
+        names = [dataset.GetLayer(i).GetName() for i in range(dataset.GetLayerCount())]
+        raise InvalidInputError(f"{path.name} has no layer {layer_name!r}; its layers are {names}")
+    srs = layer.GetSpatialRef()
+    features = []
+    for ogr_feature in layer:
+        geometry = json.loads(ogr_feature.GetGeometryRef().ExportToJson())
+        features.append(PolygonFeature(geometry=geometry, attributes=ogr_feature.items()))
+    return features, (srs.ExportToWkt() if srs is not None else "")
