@@ -27,6 +27,7 @@ DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
 _FIELD_TYPES = {int: ogr.OFTInteger64, float: ogr.OFTReal, str: ogr.OFTString}
 
 Geometry = Mapping[str, Any]
+_POLYGONAL = (ogr.wkbPolygon, ogr.wkbMultiPolygon)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,19 @@ def _driver_for(path: Path) -> str:
         ) from None
 
 
+def _multipolygon(geometry: Geometry, index: int) -> ogr.Geometry:
+    """OGR multipolygon from a GeoJSON-like mapping; InvalidInputError names the feature otherwise."""
+    try:
+        parsed = ogr.CreateGeometryFromJson(json.dumps(dict(geometry)))
+    except RuntimeError:
+        parsed = None
+    if parsed is None or parsed.IsEmpty() or ogr.GT_Flatten(parsed.GetGeometryType()) not in _POLYGONAL:
+        raise InvalidInputError(
+            f"feature {index} is not a polygon ({str(geometry)[:80]}): give Polygon or MultiPolygon geometries"
+        )
+    return ogr.ForceToMultiPolygon(parsed)
+
+
 def write_polygons(
     path: str | os.PathLike[str],
     features: Sequence[PolygonFeature],
@@ -78,16 +92,15 @@ def write_polygons(
             layer.CreateField(ogr.FieldDefn(name, _FIELD_TYPES[kind]))
         definition = layer.GetLayerDefn()
         layer.StartTransaction()
-        for feature in features:
+        for index, feature in enumerate(features):
             ogr_feature = ogr.Feature(definition)
-            geometry = ogr.CreateGeometryFromJson(json.dumps(dict(feature.geometry)))
-            ogr_feature.SetGeometry(ogr.ForceToMultiPolygon(geometry))
+            ogr_feature.SetGeometry(_multipolygon(feature.geometry, index))
             for name, value in feature.attributes.items():
                 if value is not None:
                     ogr_feature.SetField(name, value)
             layer.CreateFeature(ogr_feature)
         layer.CommitTransaction()
-        dataset = None  # noqa: F841  closes and flushes the file before the rename
+        dataset = None
     return path
 
 

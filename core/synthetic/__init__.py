@@ -1,8 +1,8 @@
 """Deterministic synthetic orthophotos with exact ground truth, for tests, benchmarks and the demo.
 
-    from core.synthetic import SyntheticSceneConfig, generate_scene, write_scene
-    scene = generate_scene(SyntheticSceneConfig(width=512, height=512, seed=1))
-    paths = write_scene(scene, "out/")   # image.tif, mask.tif, labels.gpkg, scene.json
+from core.synthetic import SyntheticSceneConfig, generate_scene, write_scene
+scene = generate_scene(SyntheticSceneConfig(width=512, height=512, seed=1))
+paths = write_scene(scene, "out/")   # image.tif, mask.tif, labels.gpkg, scene.json
 """
 
 from core.synthetic.config import CLASS_NAMES, MASK_NODATA, SyntheticSceneConfig

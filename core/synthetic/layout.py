@@ -82,8 +82,9 @@ def _roads(config: SyntheticSceneConfig, rng: np.random.Generator, footprint: og
         centre = _random_point(rng, footprint)
         angle = float(rng.choice([0.0, math.pi / 2]) + rng.uniform(-0.25, 0.25))
         half_width = float(rng.uniform(2.0, 4.0))
-        strip = _place([(-length, -half_width), (length, -half_width), (length, half_width), (-length, half_width)],
-                       centre, angle)
+        strip = _place(
+            [(-length, -half_width), (length, -half_width), (length, half_width), (-length, half_width)], centre, angle
+        )
         clipped = strip.Intersection(footprint)
         if not clipped.IsEmpty():
             roads.append(PlacedObject(ROAD, clipped, centre, angle, 0.0, 0))
@@ -146,17 +147,26 @@ def layout_scene(config: SyntheticSceneConfig, rng: np.random.Generator) -> tupl
 
     def building(centre: tuple[float, float]) -> PlacedObject:
         angle = float(rng.uniform(0.0, math.pi))
-        return PlacedObject(BUILDING, _place(_building_outline(rng), centre, angle), centre, angle, 0.0,
-                            int(rng.integers(0, 4)))
+        return PlacedObject(
+            BUILDING, _place(_building_outline(rng), centre, angle), centre, angle, 0.0, int(rng.integers(0, 4))
+        )
 
-    buildings, blocked = _scatter(rng, footprint, round(config.buildings_per_ha * config.area_ha), building,
-                                  blocked, clearance=2.0, exclusive=True)
+    buildings, blocked = _scatter(
+        rng,
+        footprint,
+        round(config.buildings_per_ha * config.area_ha),
+        building,
+        blocked,
+        clearance=2.0,
+        exclusive=True,
+    )
 
     def tree(centre: tuple[float, float]) -> PlacedObject:
         radius = float(rng.uniform(1.5, 4.5))
         return PlacedObject(TREE, _place(_tree_outline(rng, radius), centre, 0.0), centre, 0.0, radius, 0)
 
     # Trees keep clear of roads and buildings but may touch each other, as canopies do.
-    trees, _ = _scatter(rng, footprint, round(config.trees_per_ha * config.area_ha), tree, blocked,
-                        clearance=0.5, exclusive=False)
+    trees, _ = _scatter(
+        rng, footprint, round(config.trees_per_ha * config.area_ha), tree, blocked, clearance=0.5, exclusive=False
+    )
     return footprint, [*roads, *buildings, *trees]

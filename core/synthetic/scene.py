@@ -77,7 +77,9 @@ def _projected_crs(name: str) -> CRS:
     return crs
 
 
-def _object_table(placed: list[PlacedObject], transform: Affine, pixel_size: float, rng: np.random.Generator) -> ObjectTable:
+def _object_table(
+    placed: list[PlacedObject], transform: Affine, pixel_size: float, rng: np.random.Generator
+) -> ObjectTable:
     table = ObjectTable(len(placed))
     inverse = ~transform
     for index, obj in enumerate(placed, start=1):
@@ -114,11 +116,15 @@ def generate_scene(config: SyntheticSceneConfig) -> SyntheticScene:
     if placed:
         classes = rasterize(
             [(geometry, obj.class_id) for geometry, obj in zip(geometries, placed, strict=True)],
-            out_shape=shape, transform=transform, dtype="uint8",
+            out_shape=shape,
+            transform=transform,
+            dtype="uint8",
         )
         object_ids = rasterize(
             [(geometry, index) for index, geometry in enumerate(geometries, start=1)],
-            out_shape=shape, transform=transform, dtype="int32",
+            out_shape=shape,
+            transform=transform,
+            dtype="int32",
         )
     table = _object_table(placed, transform, config.pixel_size, rng)
     reflectance = render(classes, object_ids, table, config.pixel_size, rng)
@@ -132,8 +138,16 @@ def _geotiff_profile(scene: SyntheticScene, count: int, dtype: str, nodata: int 
     height, width = scene.mask.shape
     tiled = width >= 256 and height >= 256
     profile: dict[str, Any] = dict(
-        driver="GTiff", width=width, height=height, count=count, dtype=dtype, crs=scene.crs_wkt,
-        transform=scene.transform, nodata=nodata, compress="deflate", tiled=tiled,
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=count,
+        dtype=dtype,
+        crs=scene.crs_wkt,
+        transform=scene.transform,
+        nodata=nodata,
+        compress="deflate",
+        tiled=tiled,
     )
     if tiled:
         profile.update(blockxsize=256, blockysize=256)
@@ -146,8 +160,9 @@ def write_scene(scene: SyntheticScene, out_dir: str | os.PathLike[str], stem: st
     Every file is written to a temporary name and renamed, so a failure leaves no partial file.
     """
     out = Path(out_dir)
-    paths = ScenePaths(out / f"{stem}_image.tif", out / f"{stem}_mask.tif", out / f"{stem}_labels.gpkg",
-                       out / f"{stem}.json")
+    paths = ScenePaths(
+        out / f"{stem}_image.tif", out / f"{stem}_mask.tif", out / f"{stem}_labels.gpkg", out / f"{stem}.json"
+    )
     config = scene.config
 
     with atomic_output(paths.image) as tmp:
@@ -161,23 +176,32 @@ def write_scene(scene: SyntheticScene, out_dir: str | os.PathLike[str], stem: st
             for band, name in enumerate(("red", "green", "blue", "nir")[: config.band_count], start=1):
                 dst.set_band_description(band, name)
 
-    with atomic_output(paths.mask) as tmp:
-        with rasterio.open(tmp, "w", **_geotiff_profile(scene, 1, "uint8", MASK_NODATA)) as dst:
-            dst.write(scene.mask, 1)
-            dst.update_tags(**{f"class_{key}": name for key, name in CLASS_NAMES.items()})
+    mask_profile = _geotiff_profile(scene, 1, "uint8", MASK_NODATA)
+    with atomic_output(paths.mask) as tmp, rasterio.open(tmp, "w", **mask_profile) as dst:
+        dst.write(scene.mask, 1)
+        dst.update_tags(**{f"class_{key}": name for key, name in CLASS_NAMES.items()})
 
     features = [
-        PolygonFeature(obj.geometry, {"class_id": obj.class_id, "class_name": obj.class_name})
-        for obj in scene.objects
+        PolygonFeature(obj.geometry, {"class_id": obj.class_id, "class_name": obj.class_name}) for obj in scene.objects
     ]
-    write_polygons(paths.labels, features, scene.crs_wkt, layer_name="labels",
-                   fields={"class_id": int, "class_name": str})
+    write_polygons(
+        paths.labels, features, scene.crs_wkt, layer_name="labels", fields={"class_id": int, "class_name": str}
+    )
 
     with atomic_output(paths.metadata) as tmp:
         counts = {name: sum(o.class_id == key for o in scene.objects) for key, name in CLASS_NAMES.items() if key}
-        tmp.write_text(json.dumps(
-            {"config": asdict(config), "classes": CLASS_NAMES, "mask_nodata": MASK_NODATA, "object_counts": counts,
-             "image": paths.image.name, "mask": paths.mask.name, "labels": paths.labels.name},
-            indent=2,
-        ))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "config": asdict(config),
+                    "classes": CLASS_NAMES,
+                    "mask_nodata": MASK_NODATA,
+                    "object_counts": counts,
+                    "image": paths.image.name,
+                    "mask": paths.mask.name,
+                    "labels": paths.labels.name,
+                },
+                indent=2,
+            )
+        )
     return paths

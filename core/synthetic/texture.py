@@ -26,6 +26,18 @@ ROOFS = np.array(
 FLAT_ROOF_STYLE = 2
 
 
+class ObjectTable:
+    """Per-object attributes as arrays indexed by object id (row 0 is 'no object')."""
+
+    def __init__(self, count: int) -> None:
+        self.style = np.zeros(count + 1, dtype=np.int64)
+        self.brightness = np.ones(count + 1, dtype=np.float32)
+        self.col = np.zeros(count + 1, dtype=np.float32)
+        self.row = np.zeros(count + 1, dtype=np.float32)
+        self.angle = np.zeros(count + 1, dtype=np.float32)
+        self.radius_px = np.ones(count + 1, dtype=np.float32)
+
+
 def value_noise(rng: np.random.Generator, height: int, width: int, cell: float) -> np.ndarray:
     """Smooth noise in 0..1, (height, width) float32, with features about ``cell`` pixels wide."""
     cell = max(cell, 1.0)
@@ -63,7 +75,7 @@ def _shift(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
 def render(
     classes: np.ndarray,
     object_ids: np.ndarray,
-    objects: "ObjectTable",
+    objects: ObjectTable,
     pixel_size: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
@@ -108,15 +120,3 @@ def render(
 
     image += rng.normal(0.0, 0.008, size=image.shape).astype(np.float32)
     return np.clip(image, 0.0, 1.0).astype(np.float32)
-
-
-class ObjectTable:
-    """Per-object attributes as arrays indexed by object id (row 0 is 'no object')."""
-
-    def __init__(self, count: int) -> None:
-        self.style = np.zeros(count + 1, dtype=np.int64)
-        self.brightness = np.ones(count + 1, dtype=np.float32)
-        self.col = np.zeros(count + 1, dtype=np.float32)
-        self.row = np.zeros(count + 1, dtype=np.float32)
-        self.angle = np.zeros(count + 1, dtype=np.float32)
-        self.radius_px = np.ones(count + 1, dtype=np.float32)
