@@ -181,6 +181,6 @@ def prepare_sample_data(dest: Path | None = None, downloader: WheelDownloader = 
     return SampleData(paths["OSBS_029.tif"], paths["OSBS_029.csv"], boxes, paths["rmnp-rgb.tif"])
 
 
-def describe(data: SampleData) -> dict[str, str]:
+def describe(data: SampleData) -> dict[str, object]:
     """Name -> path strings, for printing."""
     return {key: os.fspath(value) for key, value in data.__dict__.items()}

@@ -14,9 +14,14 @@ SQUARE = {"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]
 def test_failure_keeps_the_old_file_and_removes_the_temporary(tmp_path) -> None:
     target = tmp_path / "out.txt"
     target.write_text("old")
-    with pytest.raises(RuntimeError), atomic_output(target) as tmp:
-        tmp.write_text("half")
-        raise RuntimeError("writer crashed")
+
+    def crash_while_writing() -> None:
+        with atomic_output(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("writer crashed")
+
+    with pytest.raises(RuntimeError):
+        crash_while_writing()
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 
@@ -45,7 +50,7 @@ def test_geopackage_with_a_bad_geometry_leaves_nothing(tmp_path, bad) -> None:
 
 
 def test_unknown_vector_extension_is_refused(tmp_path) -> None:
-    with pytest.raises(InvalidInputError, match="use one of .geojson, .gpkg, .json"):
+    with pytest.raises(InvalidInputError, match=r"use one of \.geojson, \.gpkg, \.json"):
         write_polygons(tmp_path / "labels.kml", [PolygonFeature(SQUARE)], _wkt())
 
 

