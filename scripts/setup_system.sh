@@ -11,7 +11,7 @@ PACKAGES=(
   qgis python3-qgis qgis-providers       # QGIS 3.22 desktop, its Python API, data providers
   gdal-bin python3-gdal python3-rasterio # one GDAL/PROJ for QGIS, rasterio and ogr
   python3-yaml
-  python3.11 python3.11-venv python3-pip
+  python3.11 python3.11-venv
   xvfb xauth                             # a virtual screen for the end-to-end QGIS tests
 )
 
