@@ -12,7 +12,7 @@ from pathlib import Path
 
 from qgis.core import QgsProject, QgsRasterLayer
 from qgis.PyQt.QtCore import QCoreApplication, QTimer
-from qgis.utils import iface, loadPlugin, plugins, startPlugin, unloadPlugin
+from qgis.utils import iface, loadPlugin, pluginMetadata, plugins, startPlugin, unloadPlugin
 
 OUT = Path(os.environ["SAM2_E2E_OUT"])
 PLUGIN = "sam2_qgis_plugin"
@@ -33,6 +33,7 @@ def run():
         iface.mapCanvas().refresh()
         iface.mapCanvas().waitWhileRendering()
 
+        result["metadata"] = {key: pluginMetadata(PLUGIN, key) for key in ("name", "qgisMinimumVersion", "icon")}
         result["loaded"] = loadPlugin(PLUGIN)
         result["started"] = startPlugin(PLUGIN)
         plugin = plugins[PLUGIN]
