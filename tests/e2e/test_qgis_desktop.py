@@ -64,7 +64,7 @@ def test_real_qgis_loads_shows_and_unloads_the_plugin(repo_root, tmp_path) -> No
     assert result["layer_crs"] == "EPSG:32617"
     # QGIS read metadata.txt from the installed plugin folder.
     assert result["metadata"] == {"name": "SAM 2 Segmentation", "qgisMinimumVersion": "3.22", "icon": "icons/sam2.svg"}
-    assert result["loaded"
+    assert result["loaded"]
     assert result["started"]
     assert result["unloaded"]
     assert "&SAM 2" in result["menu_after_start"]
