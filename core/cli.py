@@ -12,7 +12,7 @@ from core.errors import Sam2QgisError
 
 
 def _synthetic(args: argparse.Namespace) -> dict[str, object]:
-    from core.synthetic import SyntheticSceneConfig, generate_scene, write_scene
+    from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
     config = SyntheticSceneConfig(
         width=args.width,
@@ -24,9 +24,9 @@ def _synthetic(args: argparse.Namespace) -> dict[str, object]:
         nodata_border=args.nodata_border,
         seed=args.seed,
     )
-    scene = generate_scene(config)
-    paths = write_scene(scene, args.out, stem=args.stem)
-    return {key: str(value) for key, value in paths.__dict__.items()} | {"objects": len(scene.objects)}
+    paths = write_synthetic_scene(config, args.out, stem=args.stem)
+    counts = json.loads(paths.metadata.read_text())["object_counts"]
+    return {key: str(value) for key, value in paths.__dict__.items()} | {"objects": counts}
 
 
 def _sample_data(args: argparse.Namespace) -> dict[str, object]:

@@ -6,7 +6,14 @@ paths = write_scene(scene, "out/")   # image.tif, mask.tif, labels.gpkg, scene.j
 """
 
 from core.synthetic.config import CLASS_NAMES, MASK_NODATA, SyntheticSceneConfig
-from core.synthetic.scene import SceneObject, ScenePaths, SyntheticScene, generate_scene, write_scene
+from core.synthetic.scene import (
+    SceneObject,
+    ScenePaths,
+    SyntheticScene,
+    generate_scene,
+    write_scene,
+    write_synthetic_scene,
+)
 
 __all__ = [
     "CLASS_NAMES",
@@ -17,4 +24,5 @@ __all__ = [
     "SyntheticSceneConfig",
     "generate_scene",
     "write_scene",
+    "write_synthetic_scene",
 ]

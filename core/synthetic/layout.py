@@ -7,6 +7,7 @@ Objects never overlap objects of another class, so the ground truth is exact wha
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -68,6 +69,35 @@ def valid_footprint(config: SyntheticSceneConfig, rng: np.random.Generator) -> o
     return polygon(corners)
 
 
+class OccupancyGrid:
+    """Placed geometries bucketed by square grid cells, so that testing a candidate against everything
+    placed so far costs a few nearby geometries instead of all of them (layout stays linear in size)."""
+
+    def __init__(self, cell: float = 50.0) -> None:
+        self.cell = cell
+        self.cells: dict[tuple[int, int], list[ogr.Geometry]] = defaultdict(list)
+
+    def _keys(self, geometry: ogr.Geometry) -> list[tuple[int, int]]:
+        min_x, max_x, min_y, max_y = geometry.GetEnvelope()
+        cols = range(math.floor(min_x / self.cell), math.floor(max_x / self.cell) + 1)
+        rows = range(math.floor(min_y / self.cell), math.floor(max_y / self.cell) + 1)
+        return [(col, row) for col in cols for row in rows]
+
+    def add(self, geometry: ogr.Geometry) -> None:
+        for key in self._keys(geometry):
+            self.cells[key].append(geometry)
+
+    def intersects(self, geometry: ogr.Geometry) -> bool:
+        seen: set[int] = set()
+        for key in self._keys(geometry):
+            for placed in self.cells.get(key, ()):
+                if id(placed) not in seen:
+                    seen.add(id(placed))
+                    if placed.Intersects(geometry):
+                        return True
+        return False
+
+
 def _random_point(rng: np.random.Generator, footprint: ogr.Geometry) -> tuple[float, float]:
     min_x, max_x, min_y, max_y = footprint.GetEnvelope()
     return float(rng.uniform(min_x, max_x)), float(rng.uniform(min_y, max_y))
@@ -112,38 +142,38 @@ def _scatter(
     footprint: ogr.Geometry,
     wanted: int,
     make: Callable[[tuple[float, float]], PlacedObject],
-    blocked: ogr.Geometry,
+    blocked: OccupancyGrid,
     clearance: float,
     exclusive: bool,
-) -> tuple[list[PlacedObject], ogr.Geometry]:
+) -> list[PlacedObject]:
     """Place up to ``wanted`` objects ``clearance`` metres away from ``blocked``.
 
     Exclusive objects are added to ``blocked`` (buildings keep apart); others may overlap each other
-    (tree canopies). Returns the objects, clipped to the footprint, and the grown ``blocked``.
+    (tree canopies). Returns the objects, clipped to the footprint.
     """
     placed: list[PlacedObject] = []
     for _ in range(wanted * 20):
         if len(placed) == wanted:
             break
         candidate = make(_random_point(rng, footprint))
-        if candidate.geometry.Buffer(clearance, 4).Intersects(blocked):
+        if blocked.intersects(candidate.geometry.Buffer(clearance, 4)):
             continue
         clipped = candidate.geometry.Intersection(footprint)
         if clipped.IsEmpty() or clipped.GetArea() < 0.3 * candidate.geometry.GetArea():
             continue
         placed.append(replace(candidate, geometry=clipped))
         if exclusive:
-            blocked = blocked.Union(candidate.geometry)
-    return placed, blocked
+            blocked.add(candidate.geometry)
+    return placed
 
 
 def layout_scene(config: SyntheticSceneConfig, rng: np.random.Generator) -> tuple[ogr.Geometry, list[PlacedObject]]:
     """The valid footprint and every object, roads first, then buildings, then trees."""
     footprint = valid_footprint(config, rng)
     roads = _roads(config, rng, footprint)
-    blocked = ogr.Geometry(ogr.wkbMultiPolygon)
+    blocked = OccupancyGrid()
     for road in roads:
-        blocked = blocked.Union(road.geometry)
+        blocked.add(road.geometry)
 
     def building(centre: tuple[float, float]) -> PlacedObject:
         angle = float(rng.uniform(0.0, math.pi))
@@ -151,7 +181,7 @@ def layout_scene(config: SyntheticSceneConfig, rng: np.random.Generator) -> tupl
             BUILDING, _place(_building_outline(rng), centre, angle), centre, angle, 0.0, int(rng.integers(0, 4))
         )
 
-    buildings, blocked = _scatter(
+    buildings = _scatter(
         rng,
         footprint,
         round(config.buildings_per_ha * config.area_ha),
@@ -166,7 +196,7 @@ def layout_scene(config: SyntheticSceneConfig, rng: np.random.Generator) -> tupl
         return PlacedObject(TREE, _place(_tree_outline(rng, radius), centre, 0.0), centre, 0.0, radius, 0)
 
     # Trees keep clear of roads and buildings but may touch each other, as canopies do.
-    trees, _ = _scatter(
+    trees = _scatter(
         rng, footprint, round(config.trees_per_ha * config.area_ha), tree, blocked, clearance=0.5, exclusive=False
     )
     return footprint, [*roads, *buildings, *trees]

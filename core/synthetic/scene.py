@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,13 @@ from rasterio.crs import CRS
 from rasterio.enums import ColorInterp
 from rasterio.errors import CRSError
 from rasterio.features import rasterize
+from rasterio.windows import Window
 
 from core.atomic import atomic_output
 from core.errors import InvalidConfigError
 from core.synthetic.config import CLASS_NAMES, IMAGE_NODATA, MASK_NODATA, SyntheticSceneConfig
 from core.synthetic.layout import PlacedObject, layout_scene
-from core.synthetic.texture import ObjectTable, render
+from core.synthetic.texture import ObjectTable, SceneTextures, render_strip
 from core.vector_io import PolygonFeature, write_polygons
 
 
@@ -100,58 +102,163 @@ def _to_dtype(reflectance: np.ndarray, config: SyntheticSceneConfig, valid: np.n
     return scaled[: config.band_count]
 
 
+#: Rows rendered at a time. Fixed (sensor noise is seeded per strip), so output never depends on memory.
+STRIP_ROWS = 256
+
+#: One strip: first row, image (bands, rows, cols) and mask (rows, cols).
+Strip = tuple[int, np.ndarray, np.ndarray]
+
+
+class SceneRenderer:
+    """The layout and random fields of a scene; renders it in strips of STRIP_ROWS rows.
+
+    Memory is that of one strip plus the object list, whatever the scene's size.
+    """
+
+    def __init__(self, config: SyntheticSceneConfig) -> None:
+        self.config = config
+        self.crs_wkt = _projected_crs(config.crs).to_wkt()
+        rng = np.random.default_rng(config.seed)
+        self.transform = Affine(config.pixel_size, 0.0, config.origin[0], 0.0, -config.pixel_size, config.origin[1])
+        footprint, placed = layout_scene(config, rng)
+        self.footprint = json.loads(footprint.ExportToJson())
+        self.objects = [SceneObject(obj.class_id, json.loads(obj.geometry.ExportToJson())) for obj in placed]
+        # Scene rows each object spans, to rasterize only the objects that reach a strip.
+        self._row_spans = [self._rows_of(obj.geometry.GetEnvelope()) for obj in placed]
+        self.table = _object_table(placed, self.transform, config.pixel_size, rng)
+        self.textures = SceneTextures(rng, config.height, config.width, config.pixel_size, config.seed)
+
+    def _rows_of(self, envelope: tuple[float, float, float, float]) -> tuple[float, float]:
+        _, _, min_y, max_y = envelope
+        top, bottom = (~self.transform * (0, max_y))[1], (~self.transform * (0, min_y))[1]
+        return top, bottom
+
+    def strips(self) -> Iterator[Strip]:
+        for number, start in enumerate(range(0, self.config.height, STRIP_ROWS)):
+            yield self._strip(number, start)
+
+    def _strip(self, number: int, start: int) -> Strip:
+        config = self.config
+        rows = min(STRIP_ROWS, config.height - start)
+        stop = min(config.height, start + rows + self.textures.shadow_rows)  # rows below cast shadows here
+        shape = (stop - start, config.width)
+        transform = self.transform * Affine.translation(0, start)
+        valid = rasterize([self.footprint], out_shape=shape, transform=transform, dtype="uint8") == 1
+        reaching = [
+            (index, obj)
+            for index, (obj, (top, bottom)) in enumerate(zip(self.objects, self._row_spans, strict=True), start=1)
+            if top < stop and bottom > start
+        ]
+        classes = np.zeros(shape, dtype=np.uint8)
+        object_ids = np.zeros(shape, dtype=np.int32)
+        if reaching:
+            burn = dict(out_shape=shape, transform=transform)
+            classes = rasterize([(obj.geometry, obj.class_id) for _, obj in reaching], dtype="uint8", **burn)
+            object_ids = rasterize([(obj.geometry, index) for index, obj in reaching], dtype="int32", **burn)
+        reflectance = render_strip(classes, object_ids, self.table, self.textures, start, rows, number)
+        mask = np.where(valid[:rows], classes[:rows], MASK_NODATA).astype(np.uint8)
+        return start, _to_dtype(reflectance, config, valid[:rows]), mask
+
+
 def generate_scene(config: SyntheticSceneConfig) -> SyntheticScene:
-    """Build the scene for ``config``; the same config (seed included) gives the same arrays."""
-    crs = _projected_crs(config.crs)
-    rng = np.random.default_rng(config.seed)
-    transform = Affine(config.pixel_size, 0.0, config.origin[0], 0.0, -config.pixel_size, config.origin[1])
-    shape = (config.height, config.width)
+    """Build the scene for ``config`` in memory; the same config (seed included) gives the same arrays.
 
-    footprint, placed = layout_scene(config, rng)
-    geometries = [json.loads(obj.geometry.ExportToJson()) for obj in placed]
-    valid = rasterize([json.loads(footprint.ExportToJson())], out_shape=shape, transform=transform, dtype="uint8") == 1
-
-    classes = np.zeros(shape, dtype=np.uint8)
-    object_ids = np.zeros(shape, dtype=np.int32)
-    if placed:
-        classes = rasterize(
-            [(geometry, obj.class_id) for geometry, obj in zip(geometries, placed, strict=True)],
-            out_shape=shape,
-            transform=transform,
-            dtype="uint8",
-        )
-        object_ids = rasterize(
-            [(geometry, index) for index, geometry in enumerate(geometries, start=1)],
-            out_shape=shape,
-            transform=transform,
-            dtype="int32",
-        )
-    table = _object_table(placed, transform, config.pixel_size, rng)
-    reflectance = render(classes, object_ids, table, config.pixel_size, rng)
-
-    mask = np.where(valid, classes, MASK_NODATA).astype(np.uint8)
-    objects = [SceneObject(obj.class_id, geometry) for obj, geometry in zip(placed, geometries, strict=True)]
-    return SyntheticScene(config, _to_dtype(reflectance, config, valid), mask, objects, transform, crs.to_wkt())
+    For scenes too large for memory, ``write_synthetic_scene`` streams the same pixels to disk.
+    """
+    renderer = SceneRenderer(config)
+    _, images, masks = zip(*renderer.strips(), strict=True)
+    return SyntheticScene(
+        config,
+        np.concatenate(images, axis=1),
+        np.concatenate(masks),
+        renderer.objects,
+        renderer.transform,
+        renderer.crs_wkt,
+    )
 
 
-def _geotiff_profile(scene: SyntheticScene, count: int, dtype: str, nodata: int | None) -> dict[str, Any]:
-    height, width = scene.mask.shape
-    tiled = width >= 256 and height >= 256
+def _geotiff_profile(
+    config: SyntheticSceneConfig, crs_wkt: str, transform: Affine, count: int, dtype: str, nodata: int | None
+) -> dict[str, Any]:
+    tiled = config.width >= STRIP_ROWS and config.height >= STRIP_ROWS
     profile: dict[str, Any] = dict(
         driver="GTiff",
-        width=width,
-        height=height,
+        width=config.width,
+        height=config.height,
         count=count,
         dtype=dtype,
-        crs=scene.crs_wkt,
-        transform=scene.transform,
+        crs=crs_wkt,
+        transform=transform,
         nodata=nodata,
         compress="deflate",
         tiled=tiled,
+        BIGTIFF="IF_SAFER",
     )
     if tiled:
-        profile.update(blockxsize=256, blockysize=256)
+        profile.update(blockxsize=STRIP_ROWS, blockysize=STRIP_ROWS)
     return profile
+
+
+def _scene_paths(out_dir: str | os.PathLike[str], stem: str) -> ScenePaths:
+    out = Path(out_dir)
+    return ScenePaths(
+        out / f"{stem}_image.tif", out / f"{stem}_mask.tif", out / f"{stem}_labels.gpkg", out / f"{stem}.json"
+    )
+
+
+def _write(
+    paths: ScenePaths,
+    config: SyntheticSceneConfig,
+    crs_wkt: str,
+    transform: Affine,
+    objects: list[SceneObject],
+    strips: Iterable[Strip],
+) -> ScenePaths:
+    """Write the image and mask from ``strips`` and the labels from ``objects``, each file atomically."""
+    image_profile = _geotiff_profile(
+        config,
+        crs_wkt,
+        transform,
+        config.band_count,
+        config.dtype,
+        IMAGE_NODATA if config.nodata_border else None,
+    )
+    if config.band_count == 3:
+        image_profile["photometric"] = "RGB"
+    mask_profile = _geotiff_profile(config, crs_wkt, transform, 1, "uint8", MASK_NODATA)
+    with (
+        atomic_output(paths.image) as image_tmp,
+        atomic_output(paths.mask) as mask_tmp,
+        rasterio.open(image_tmp, "w", **image_profile) as image_dst,
+        rasterio.open(mask_tmp, "w", **mask_profile) as mask_dst,
+    ):
+        image_dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.undefined][
+            : config.band_count
+        ]
+        for band, name in enumerate(("red", "green", "blue", "nir")[: config.band_count], start=1):
+            image_dst.set_band_description(band, name)
+        mask_dst.update_tags(**{f"class_{key}": name for key, name in CLASS_NAMES.items()})
+        for start, image, mask in strips:
+            window = Window(0, start, config.width, mask.shape[0])
+            image_dst.write(image, window=window)
+            mask_dst.write(mask, 1, window=window)
+
+    features = [PolygonFeature(o.geometry, {"class_id": o.class_id, "class_name": o.class_name}) for o in objects]
+    write_polygons(paths.labels, features, crs_wkt, layer_name="labels", fields={"class_id": int, "class_name": str})
+
+    counts = {name: sum(o.class_id == key for o in objects) for key, name in CLASS_NAMES.items() if key}
+    metadata = {
+        "config": asdict(config),
+        "classes": CLASS_NAMES,
+        "mask_nodata": MASK_NODATA,
+        "object_counts": counts,
+        "image": paths.image.name,
+        "mask": paths.mask.name,
+        "labels": paths.labels.name,
+    }
+    with atomic_output(paths.metadata) as tmp:
+        tmp.write_text(json.dumps(metadata, indent=2))
+    return paths
 
 
 def write_scene(scene: SyntheticScene, out_dir: str | os.PathLike[str], stem: str = "scene") -> ScenePaths:
@@ -159,49 +266,15 @@ def write_scene(scene: SyntheticScene, out_dir: str | os.PathLike[str], stem: st
 
     Every file is written to a temporary name and renamed, so a failure leaves no partial file.
     """
-    out = Path(out_dir)
-    paths = ScenePaths(
-        out / f"{stem}_image.tif", out / f"{stem}_mask.tif", out / f"{stem}_labels.gpkg", out / f"{stem}.json"
-    )
-    config = scene.config
+    strips = [(0, scene.image, scene.mask)]
+    return _write(_scene_paths(out_dir, stem), scene.config, scene.crs_wkt, scene.transform, scene.objects, strips)
 
-    with atomic_output(paths.image) as tmp:
-        profile = _geotiff_profile(scene, config.band_count, config.dtype, scene.image_nodata)
-        if config.band_count == 3:
-            profile["photometric"] = "RGB"
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(scene.image)
-            interp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.undefined]
-            dst.colorinterp = interp[: config.band_count]
-            for band, name in enumerate(("red", "green", "blue", "nir")[: config.band_count], start=1):
-                dst.set_band_description(band, name)
 
-    mask_profile = _geotiff_profile(scene, 1, "uint8", MASK_NODATA)
-    with atomic_output(paths.mask) as tmp, rasterio.open(tmp, "w", **mask_profile) as dst:
-        dst.write(scene.mask, 1)
-        dst.update_tags(**{f"class_{key}": name for key, name in CLASS_NAMES.items()})
-
-    features = [
-        PolygonFeature(obj.geometry, {"class_id": obj.class_id, "class_name": obj.class_name}) for obj in scene.objects
-    ]
-    write_polygons(
-        paths.labels, features, scene.crs_wkt, layer_name="labels", fields={"class_id": int, "class_name": str}
-    )
-
-    with atomic_output(paths.metadata) as tmp:
-        counts = {name: sum(o.class_id == key for o in scene.objects) for key, name in CLASS_NAMES.items() if key}
-        tmp.write_text(
-            json.dumps(
-                {
-                    "config": asdict(config),
-                    "classes": CLASS_NAMES,
-                    "mask_nodata": MASK_NODATA,
-                    "object_counts": counts,
-                    "image": paths.image.name,
-                    "mask": paths.mask.name,
-                    "labels": paths.labels.name,
-                },
-                indent=2,
-            )
-        )
-    return paths
+def write_synthetic_scene(
+    config: SyntheticSceneConfig, out_dir: str | os.PathLike[str], stem: str = "scene"
+) -> ScenePaths:
+    """Generate and write the scene of ``config`` strip by strip: the files ``write_scene`` would write for
+    ``generate_scene(config)``, with memory bounded by one strip whatever the size."""
+    renderer = SceneRenderer(config)
+    paths = _scene_paths(out_dir, stem)
+    return _write(paths, config, renderer.crs_wkt, renderer.transform, renderer.objects, renderer.strips())

@@ -1,6 +1,8 @@
 """How things look: procedural textures and colours painted onto the class and object rasters.
 
 Colours are reflectances in 0..1 per band (R, G, B, NIR); arrays are (rows, cols) = (y, x), row 0 north.
+Rendering works on horizontal strips of the scene; every random field is defined over the whole scene
+(or seeded per fixed strip), so a scene rendered strip by strip equals the scene rendered at once.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ ROOFS = np.array(
     dtype=np.float32,
 )
 FLAT_ROOF_STYLE = 2
+#: Shadows fall this far (metres) north and west of buildings and trees.
+SHADOW_NORTH_M, SHADOW_WEST_M = 2.5, 2.0
 
 
 class ObjectTable:
@@ -38,28 +42,54 @@ class ObjectTable:
         self.radius_px = np.ones(count + 1, dtype=np.float32)
 
 
-def value_noise(rng: np.random.Generator, height: int, width: int, cell: float) -> np.ndarray:
-    """Smooth noise in 0..1, (height, width) float32, with features about ``cell`` pixels wide."""
-    cell = max(cell, 1.0)
-    grid = rng.random((int(np.ceil(height / cell)) + 2, int(np.ceil(width / cell)) + 2), dtype=np.float32)
-    ys, xs = (np.arange(height, dtype=np.float32) + 0.5) / cell, (np.arange(width, dtype=np.float32) + 0.5) / cell
-    y0, x0 = ys.astype(np.int64), xs.astype(np.int64)
-    fy, fx = ys - y0, xs - x0
-    fy, fx = (fy * fy * (3 - 2 * fy))[:, None], (fx * fx * (3 - 2 * fx))[None, :]
-    top = grid[y0][:, x0] * (1 - fx) + grid[y0][:, x0 + 1] * fx
-    bottom = grid[y0 + 1][:, x0] * (1 - fx) + grid[y0 + 1][:, x0 + 1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
+class ValueNoise:
+    """Smooth noise in 0..1 over a (height, width) scene with features about ``cell`` pixels wide."""
+
+    def __init__(self, rng: np.random.Generator, height: int, width: int, cell: float) -> None:
+        self.cell = max(cell, 1.0)
+        self.grid = rng.random(
+            (int(np.ceil(height / self.cell)) + 2, int(np.ceil(width / self.cell)) + 2), dtype=np.float32
+        )
+        self.width = width
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of the field, (stop - start, width) float32."""
+        ys = (np.arange(start, stop, dtype=np.float64) + 0.5) / self.cell
+        xs = (np.arange(self.width, dtype=np.float64) + 0.5) / self.cell
+        y0, x0 = ys.astype(np.int64), xs.astype(np.int64)
+        fy, fx = (ys - y0).astype(np.float32), (xs - x0).astype(np.float32)
+        fy, fx = (fy * fy * (3 - 2 * fy))[:, None], (fx * fx * (3 - 2 * fx))[None, :]
+        top = self.grid[y0][:, x0] * (1 - fx) + self.grid[y0][:, x0 + 1] * fx
+        bottom = self.grid[y0 + 1][:, x0] * (1 - fx) + self.grid[y0 + 1][:, x0 + 1] * fx
+        return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
 
-def fractal_noise(rng: np.random.Generator, height: int, width: int, cell: float, octaves: int = 3) -> np.ndarray:
+class FractalNoise:
     """Sum of ``octaves`` value noises, each half the size of the last, normalised to 0..1."""
-    total = np.zeros((height, width), dtype=np.float32)
-    weight_sum = 0.0
-    for octave in range(octaves):
-        weight = 0.5**octave
-        total += weight * value_noise(rng, height, width, cell / 2**octave)
-        weight_sum += weight
-    return total / weight_sum
+
+    def __init__(self, rng: np.random.Generator, height: int, width: int, cell: float, octaves: int = 3) -> None:
+        self.layers = [(0.5**o, ValueNoise(rng, height, width, cell / 2**o)) for o in range(octaves)]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        total = sum(weight * layer.rows(start, stop) for weight, layer in self.layers)
+        return np.asarray(total / sum(weight for weight, _ in self.layers), dtype=np.float32)
+
+
+class SceneTextures:
+    """The scene's random fields, drawn once from ``rng`` in a fixed order."""
+
+    def __init__(self, rng: np.random.Generator, height: int, width: int, pixel_size: float, seed: int) -> None:
+        metres = 1.0 / pixel_size
+        self.mix = FractalNoise(rng, height, width, 30 * metres)  # grass versus bare soil
+        self.grain = FractalNoise(rng, height, width, 1.5 * metres, octaves=2)
+        self.wear = ValueNoise(rng, height, width, 4 * metres)  # patched asphalt
+        self.leaves = ValueNoise(rng, height, width, 0.4 * metres)
+        self.shadow_rows, self.shadow_cols = round(SHADOW_NORTH_M * metres), round(SHADOW_WEST_M * metres)
+        self.seed = seed
+
+    def sensor_noise(self, strip: int, shape: tuple[int, ...]) -> np.ndarray:
+        """Gaussian sensor noise of strip number ``strip``, seeded by (scene seed, strip)."""
+        return np.random.default_rng([self.seed, strip]).normal(0.0, 0.008, size=shape).astype(np.float32)
 
 
 def _shift(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -72,51 +102,47 @@ def _shift(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
-def render(
+def render_strip(
     classes: np.ndarray,
     object_ids: np.ndarray,
     objects: ObjectTable,
-    pixel_size: float,
-    rng: np.random.Generator,
+    textures: SceneTextures,
+    start: int,
+    rows: int,
+    strip: int,
 ) -> np.ndarray:
-    """Reflectance image (4, rows, cols) float32 in 0..1, bands R, G, B, NIR.
+    """Reflectance of scene rows ``start:start + rows``, (4, rows, cols) float32 in 0..1, bands R, G, B, NIR.
 
-    ``classes`` holds class ids per pixel, ``object_ids`` the index+1 of the object painted there (0 none),
-    ``objects`` the per-object attributes indexed by that id.
+    ``classes`` and ``object_ids`` (index + 1 of the object painted there, 0 none) cover rows
+    ``start:start + rows + textures.shadow_rows`` (fewer at the bottom of the scene): shadows fall
+    north, so the rows below the strip cast some of its shadows.
     """
-    h, w = classes.shape
-    metres = 1.0 / pixel_size
-    cols = np.arange(w, dtype=np.float32)[None, :] + 0.5
-    rows = np.arange(h, dtype=np.float32)[:, None] + 0.5
+    casters_all = (classes == BUILDING) | (classes == TREE)
+    shadow = (_shift(casters_all, -textures.shadow_rows, -textures.shadow_cols) & ~casters_all)[:rows]
+    classes, ids = classes[:rows], object_ids[:rows]
+    w = classes.shape[1]
+    cols_px = np.arange(w, dtype=np.float32)[None, :] + 0.5
+    rows_px = np.arange(start, start + rows, dtype=np.float32)[:, None] + 0.5
 
-    mix = fractal_noise(rng, h, w, 30 * metres)[None]
-    grain = fractal_noise(rng, h, w, 1.5 * metres, octaves=2)[None]
+    mix, grain = textures.mix.rows(start, start + rows)[None], textures.grain.rows(start, start + rows)[None]
     image = (GRASS[:, None, None] * (1 - mix) + SOIL[:, None, None] * mix) * (0.85 + 0.3 * grain)
 
-    road = classes == ROAD
-    wear = value_noise(rng, h, w, 4 * metres)[None]
-    image = np.where(road[None], ASPHALT[:, None, None] * (0.85 + 0.2 * wear + 0.1 * grain), image)
+    wear = textures.wear.rows(start, start + rows)[None]
+    image = np.where((classes == ROAD)[None], ASPHALT[:, None, None] * (0.85 + 0.2 * wear + 0.1 * grain), image)
 
-    building = classes == BUILDING
-    ids = object_ids
     roof = ROOFS[objects.style[ids]].transpose(2, 0, 1) * objects.brightness[ids][None]
     # Pitched roofs: the two sides of the ridge catch the sun differently.
-    dx, dy = cols - objects.col[ids], rows - objects.row[ids]
+    dx, dy = cols_px - objects.col[ids], rows_px - objects.row[ids]
     side = dx * -np.sin(objects.angle[ids]) - dy * np.cos(objects.angle[ids])
     pitched = objects.style[ids] != FLAT_ROOF_STYLE
     shade = np.where(pitched, np.where(side > 0, 1.12, 0.78), 0.95 + 0.1 * grain[0])
-    image = np.where(building[None], roof * shade[None], image)
+    image = np.where((classes == BUILDING)[None], roof * shade[None], image)
 
-    tree = classes == TREE
-    distance = np.hypot(cols - objects.col[ids], rows - objects.row[ids]) / np.maximum(objects.radius_px[ids], 1.0)
+    distance = np.hypot(dx, dy) / np.maximum(objects.radius_px[ids], 1.0)
     crown = 1.15 - 0.5 * np.clip(distance, 0, 1) ** 2
-    leaves = value_noise(rng, h, w, 0.4 * metres)
-    image = np.where(tree[None], CANOPY[:, None, None] * (crown * (0.75 + 0.5 * leaves))[None], image)
+    leaves = textures.leaves.rows(start, start + rows)
+    image = np.where((classes == TREE)[None], CANOPY[:, None, None] * (crown * (0.75 + 0.5 * leaves))[None], image)
 
-    # Shadows fall to the north-west of buildings and trees, onto ground and roads.
-    casters = building | tree
-    shadow = _shift(casters, -round(2.5 * metres), -round(2.0 * metres)) & ~casters
     image = np.where(shadow[None], image * 0.45, image)
-
-    image += rng.normal(0.0, 0.008, size=image.shape).astype(np.float32)
+    image += textures.sensor_noise(strip, image.shape)
     return np.clip(image, 0.0, 1.0).astype(np.float32)

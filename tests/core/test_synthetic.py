@@ -12,8 +12,9 @@ from rasterio.crs import CRS
 from rasterio.features import rasterize
 
 from core.errors import InvalidConfigError
-from core.synthetic import CLASS_NAMES, MASK_NODATA, SyntheticSceneConfig, generate_scene
+from core.synthetic import CLASS_NAMES, MASK_NODATA, SyntheticSceneConfig, generate_scene, write_synthetic_scene
 from core.synthetic.config import BUILDING, ROAD, TREE
+from core.synthetic.scene import STRIP_ROWS
 from core.vector_io import read_polygons
 
 
@@ -147,3 +148,23 @@ def test_cli_writes_a_scene_and_reports_bad_input_without_a_traceback(tmp_path, 
     assert "pixel_size 2.0 m is outside 0.1-0.5 m" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+def test_streamed_scene_equals_the_in_memory_scene(tmp_path) -> None:
+    # 600 rows: two full strips and a partial one, with shadows cast across strip borders.
+    config = SyntheticSceneConfig(width=300, height=600, seed=12, nodata_border=True, bands="RGBI")
+    scene = generate_scene(config)
+    paths = write_synthetic_scene(config, tmp_path)
+    with rasterio.open(paths.image) as image, rasterio.open(paths.mask) as mask:
+        np.testing.assert_array_equal(image.read(), scene.image)
+        np.testing.assert_array_equal(mask.read(1), scene.mask)
+    assert len(read_polygons(paths.labels)[0]) == len(scene.objects)
+
+
+def test_strips_do_not_show_seams() -> None:
+    # Neighbouring rows across a strip border differ no more than neighbouring rows inside a strip.
+    image = generate_scene(
+        SyntheticSceneConfig(width=256, height=512, seed=6, buildings_per_ha=0, trees_per_ha=0, roads=0)
+    ).image.astype(float)
+    row_steps = np.abs(np.diff(image, axis=1)).mean(axis=(0, 2))
+    assert row_steps[STRIP_ROWS - 1] < 2 * np.median(row_steps)
