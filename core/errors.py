@@ -29,3 +29,11 @@ class DownloadError(Sam2QgisError):
 
 class DependencyError(Sam2QgisError, ImportError):
     """A Python package the operation needs is missing or too old."""
+
+
+class InvalidCheckpointError(Sam2QgisError, ValueError):
+    """A checkpoint is empty, corrupt, unsafe, or does not fit the model asked for."""
+
+
+class CancelledError(Sam2QgisError):
+    """The user cancelled a long operation; nothing half-done was kept."""

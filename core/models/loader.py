@@ -1,0 +1,77 @@
+"""Build a SAM 2 model from a checkpoint: architecture checked, weights loaded strictly, on a device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from sam2.build_sam import build_sam2
+from sam2.modeling.sam2_base import SAM2Base
+
+from core.atomic import sha256_file
+from core.errors import InvalidCheckpointError
+from core.models.checkpoint import read_checkpoint
+from core.models.device import choose_device
+from core.models.registry import ModelSpec, get_model
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready for inference, with what identifies its weights (for embedding cache keys)."""
+
+    model: SAM2Base
+    spec: ModelSpec
+    image_size: int
+    device: torch.device
+    checkpoint: Path
+    weights_sha256: str
+
+    @property
+    def feature_sizes(self) -> list[tuple[int, int]]:
+        """(height, width) of the backbone feature maps used by the decoder, finest first.
+
+        Derived from the model: stride 4, 8 and 16 of ``image_size`` (256/128/64 at 1024, 64/32/16 at 256).
+        """
+        strides = (4, 8, 16)
+        return [(self.image_size // s, self.image_size // s) for s in strides]
+
+
+def build_for(spec: ModelSpec, image_size: int, device: torch.device) -> SAM2Base:
+    """An untrained model of ``spec`` for ``image_size`` input pixels."""
+    return build_sam2(
+        spec.config,
+        ckpt_path=None,
+        device=str(device),
+        mode="eval",
+        hydra_overrides_extra=[f"++model.image_size={image_size}"],
+    )
+
+
+def load_model(
+    checkpoint: str | Path, model: str | None = None, device: str = "auto", image_size: int | None = None
+) -> LoadedModel:
+    """Load ``checkpoint``; ``model`` (e.g. ``sam2.1_hiera_t``), if given, must match what the weights are.
+
+    ``image_size`` overrides the input size recorded with the checkpoint (1024 for official weights).
+    """
+    loaded = read_checkpoint(checkpoint)
+    if model is not None:
+        wanted = get_model(model)
+        if wanted != loaded.spec:
+            raise InvalidCheckpointError(
+                f"checkpoint {loaded.path.name} is {loaded.spec.label} but the model asked for is {wanted.label}: "
+                f"pass --model {loaded.spec.name} (or use a {wanted.label} checkpoint)"
+            )
+    size = image_size or loaded.image_size
+    target = choose_device(device)
+    sam = build_for(loaded.spec, size, torch.device("cpu"))
+    result = sam.load_state_dict(loaded.state_dict, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise InvalidCheckpointError(
+            f"checkpoint {loaded.path.name} does not fit {loaded.spec.label}: "
+            f"{len(result.missing_keys)} missing keys (e.g. {result.missing_keys[:2]}), "
+            f"{len(result.unexpected_keys)} unexpected keys (e.g. {result.unexpected_keys[:2]})"
+        )
+    sam = sam.to(target).eval()
+    return LoadedModel(sam, loaded.spec, size, target, loaded.path, sha256_file(loaded.path))

@@ -1,0 +1,83 @@
+"""The official SAM 2 / 2.1 checkpoints: names, configs, download addresses and sizes.
+
+Names follow the packaged config files (``sam2.1_hiera_t`` uses ``configs/sam2.1/sam2.1_hiera_t.yaml``);
+the checkpoint file stems (``sam2.1_hiera_tiny``) are accepted as aliases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import InvalidConfigError
+
+SIZES = ("tiny", "small", "base_plus", "large")
+_SIZE_CODES = {"tiny": "t", "small": "s", "base_plus": "b+", "large": "l"}
+_RELEASES = {
+    "2.0": "https://dl.fbaipublicfiles.com/segment_anything_2/072824",
+    "2.1": "https://dl.fbaipublicfiles.com/segment_anything_2/092824",
+}
+# Approximate sizes of the published files in bytes (the server's Content-Length is authoritative).
+_APPROX_BYTES = {
+    ("2.1", "tiny"): 156_000_000,
+    ("2.1", "small"): 184_400_000,
+    ("2.1", "base_plus"): 323_600_000,
+    ("2.1", "large"): 898_100_000,
+    ("2.0", "tiny"): 155_900_000,
+    ("2.0", "small"): 184_300_000,
+    ("2.0", "base_plus"): 323_500_000,
+    ("2.0", "large"): 897_900_000,
+}
+#: Architecture fingerprints: trunk embedding width and number of Hiera blocks.
+ARCHITECTURES = {(96, 12): "tiny", (96, 16): "small", (112, 24): "base_plus", (144, 48): "large"}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One SAM 2 variant. ``sha256`` is None where no published hash is known: the weights manager then
+    records the hash of the first verified download in its manifest and checks later copies against it."""
+
+    generation: str  # "2.0" or "2.1"
+    size: str  # one of SIZES
+    sha256: str | None = None
+
+    @property
+    def name(self) -> str:
+        prefix = "sam2.1" if self.generation == "2.1" else "sam2"
+        return f"{prefix}_hiera_{_SIZE_CODES[self.size]}"
+
+    @property
+    def filename(self) -> str:
+        prefix = "sam2.1" if self.generation == "2.1" else "sam2"
+        return f"{prefix}_hiera_{self.size}.pt"
+
+    @property
+    def config(self) -> str:
+        folder = "sam2.1" if self.generation == "2.1" else "sam2"
+        return f"configs/{folder}/{self.name}.yaml"
+
+    @property
+    def url(self) -> str:
+        return f"{_RELEASES[self.generation]}/{self.filename}"
+
+    @property
+    def approx_bytes(self) -> int:
+        return _APPROX_BYTES[(self.generation, self.size)]
+
+    @property
+    def label(self) -> str:
+        """Human name, e.g. 'SAM 2.1 tiny'."""
+        return f"SAM {self.generation} {self.size.replace('_plus', '+')}"
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec for spec in (ModelSpec(generation, size) for generation in ("2.1", "2.0") for size in SIZES)
+}
+
+
+def get_model(name: str) -> ModelSpec:
+    """The spec for a name like ``sam2.1_hiera_t``, ``sam2.1_hiera_tiny`` or ``sam2_hiera_large.pt``."""
+    key = name.removesuffix(".pt").removesuffix(".yaml")
+    for spec in MODELS.values():
+        if key in (spec.name, spec.filename.removesuffix(".pt")):
+            return spec
+    raise InvalidConfigError(f"unknown model {name!r}: use one of {', '.join(MODELS)}")

@@ -1,0 +1,168 @@
+"""The weights manager against a local HTTP server on 127.0.0.1: resume, verification, atomicity."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from core.errors import CancelledError, DownloadError, IntegrityError
+from core.models.registry import get_model
+from core.weights import BASE_URL_ENV, Manifest, download_file, download_model
+
+PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
+
+
+class Files(http.server.BaseHTTPRequestHandler):
+    """Serves ``files``; honours Range unless ``no_ranges``; ``cut_after`` bytes ends a response early."""
+
+    files: ClassVar[dict[str, bytes]] = {}
+    cut_after: int | None = None
+    no_ranges = False
+    requests: ClassVar[list[str | None]] = []
+
+    def do_GET(self) -> None:
+        data = self.files.get(self.path.lstrip("/"))
+        if data is None:
+            self.send_error(404)
+            return
+        wanted = self.headers.get("Range")
+        type(self).requests.append(wanted)
+        start = int(wanted.split("=")[1].split("-")[0]) if wanted and not self.no_ranges else 0
+        if start >= len(data) and wanted:
+            self.send_response(416)
+            self.end_headers()
+            return
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        body = data[start:]
+        if self.cut_after is not None:
+            body = body[: self.cut_after]
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, type[Files]]]:
+    handler = type("Handler", (Files,), {"files": {"w.pt": PAYLOAD}, "requests": []})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_verifies_and_reports_progress(server, tmp_path) -> None:
+    url, _ = server
+    seen: list[tuple[int, int | None]] = []
+    path = download_file(
+        f"{url}/w.pt",
+        tmp_path / "w.pt",
+        hashlib.sha256(PAYLOAD).hexdigest(),
+        len(PAYLOAD),
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert path.read_bytes() == PAYLOAD
+    assert seen[-1] == (len(PAYLOAD), len(PAYLOAD))
+    assert [p.name for p in tmp_path.iterdir()] == ["w.pt"]
+
+
+def test_interrupted_download_keeps_no_final_file_and_resumes(server, tmp_path) -> None:
+    url, handler = server
+    handler.cut_after = 300_000
+    with pytest.raises(DownloadError, match="run again to resume"):
+        download_file(f"{url}/w.pt", tmp_path / "w.pt")
+    assert not (tmp_path / "w.pt").exists()
+    assert (tmp_path / "w.pt.part").stat().st_size == 300_000
+    handler.cut_after = None
+    download_file(f"{url}/w.pt", tmp_path / "w.pt", hashlib.sha256(PAYLOAD).hexdigest())
+    assert (tmp_path / "w.pt").read_bytes() == PAYLOAD
+    assert handler.requests[-1] == "bytes=300000-", "the second request did not resume"
+
+
+def test_server_without_ranges_restarts_from_zero(server, tmp_path) -> None:
+    url, handler = server
+    (tmp_path / "w.pt.part").write_bytes(b"stale bytes")
+    handler.no_ranges = True
+    download_file(f"{url}/w.pt", tmp_path / "w.pt", hashlib.sha256(PAYLOAD).hexdigest())
+    assert (tmp_path / "w.pt").read_bytes() == PAYLOAD
+
+
+def test_wrong_hash_deletes_the_download(server, tmp_path) -> None:
+    url, _ = server
+    with pytest.raises(IntegrityError, match="does not match the expected"):
+        download_file(f"{url}/w.pt", tmp_path / "w.pt", expected_sha256="0" * 64)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wrong_size_is_refused_before_downloading(server, tmp_path) -> None:
+    url, _ = server
+    with pytest.raises(IntegrityError, match="bytes but 5 were expected"):
+        download_file(f"{url}/w.pt", tmp_path / "w.pt", expected_size=5)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancel_keeps_only_the_partial_file(server, tmp_path) -> None:
+    url, _ = server
+    with pytest.raises(CancelledError):
+        download_file(f"{url}/w.pt", tmp_path / "w.pt", cancelled=lambda: True)
+    assert [p.name for p in tmp_path.iterdir()] == ["w.pt.part"]
+
+
+def test_unreachable_server_and_missing_file_say_so(server, tmp_path) -> None:
+    url, _ = server
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        download_file(f"{url}/nothing.pt", tmp_path / "x.pt")
+    with pytest.raises(DownloadError, match="could not reach"):
+        download_file("http://127.0.0.1:9/w.pt", tmp_path / "x.pt", timeout=2)
+    with pytest.raises(DownloadError, match="only http and https"):
+        download_file("file:///etc/passwd", tmp_path / "x.pt")
+
+
+def test_download_model_records_the_hash_and_checks_later_copies(
+    server, tmp_path, tiny_checkpoint, monkeypatch
+) -> None:
+    url, handler = server
+    spec = get_model("sam2.1_hiera_t")
+    data = tiny_checkpoint.path.read_bytes()
+    handler.files = {spec.filename: data}
+    monkeypatch.setenv(BASE_URL_ENV, url)
+    folder = tmp_path / "weights"
+    path = download_model("sam2.1_hiera_t", folder)
+    assert path.read_bytes() == data
+    assert Manifest(folder).read()[spec.filename]["sha256"] == hashlib.sha256(data).hexdigest()
+    # The server now serves other bytes under that name: a fresh download must refuse them.
+    path.unlink()
+    handler.files = {spec.filename: data[:-10] + b"0123456789"}
+    with pytest.raises(IntegrityError):
+        download_model("sam2.1_hiera_t", folder)
+    assert not path.exists()
+
+
+def test_download_model_refuses_weights_of_another_architecture(server, tmp_path, tiny_checkpoint, monkeypatch) -> None:
+    url, handler = server
+    handler.files = {get_model("sam2_hiera_l").filename: tiny_checkpoint.path.read_bytes()}
+    monkeypatch.setenv(BASE_URL_ENV, url)
+    with pytest.raises(IntegrityError, match=r"holds SAM 2\.1 tiny weights, not SAM 2\.0 large"):
+        download_model("sam2_hiera_l", tmp_path)
+    assert "sam2_hiera_large.pt" not in Manifest(tmp_path).read()
+    assert not (tmp_path / "sam2_hiera_large.pt").exists()
+
+
+def test_manifest_survives_a_corrupt_file(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{not json")
+    manifest = Manifest(tmp_path)
+    assert manifest.read() == {}
+    manifest.record("a.pt", "ab" * 32, 3, "http://x/a.pt")
+    assert manifest.read()["a.pt"]["bytes"] == 3
