@@ -1,0 +1,157 @@
+"""Reading orthophoto windows as the RGB uint8 tiles SAM 2 sees, the same way for inference and training.
+
+Band choice: RGB as is, RGBI -> its first three bands, one band -> repeated three times, or any three
+bands chosen by the caller. Scaling: uint8 as is; other types by a 2-98 percentile stretch per band,
+computed once per raster (from an overview-sized read) and reused for every window. Nodata pixels become
+black and are reported in a validity mask. Windows outside the raster are padded with nodata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.windows import Window
+
+from core.errors import InvalidInputError, MissingInputError
+
+STRETCH_PERCENTILES = (2.0, 98.0)
+STATS_MAX_SIDE = 1024
+
+
+class MissingCrsWarning(UserWarning):
+    """The raster has no CRS: prompts and polygons are in its pixel coordinates."""
+
+
+@dataclass(frozen=True)
+class RasterIdentity:
+    """What makes cached results of a raster valid: resolved path, size and modification time."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> RasterIdentity:
+        stat = path.stat()
+        return cls(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How raster values become RGB uint8: which bands (1-based) and, for non-uint8 data, the stretch."""
+
+    bands: tuple[int, int, int]
+    low: tuple[float, float, float] | None = None
+    high: tuple[float, float, float] | None = None
+
+    @property
+    def key(self) -> str:
+        """A short digest that changes whenever the produced pixels would."""
+        return hashlib.sha256(repr((self.bands, self.low, self.high)).encode()).hexdigest()[:16]
+
+
+def default_bands(count: int, requested: tuple[int, ...] | None, name: str) -> tuple[int, int, int]:
+    """RGB bands for a raster of ``count`` bands: the requested ones, 1-2-3 for 3+ bands, 1-1-1 for one."""
+    if requested is not None:
+        if len(requested) == 1:
+            requested = requested * 3
+        if len(requested) != 3 or any(not 1 <= b <= count for b in requested):
+            raise InvalidInputError(
+                f"bands {list(requested)} do not fit {name} ({count} bands): give one or three band numbers "
+                f"between 1 and {count}"
+            )
+        return (requested[0], requested[1], requested[2])
+    if count >= 3:
+        return (1, 2, 3)
+    if count == 1:
+        return (1, 1, 1)
+    raise InvalidInputError(
+        f"{name} has {count} bands: SAM 2 needs RGB. Choose the bands to use (e.g. --bands 1,2,1) or a "
+        "raster with one or three or more bands"
+    )
+
+
+class RasterSource:
+    """An open raster that serves RGB uint8 windows, (rows, cols, 3), with a validity mask.
+
+    ``transform`` maps (col, row) to (x, y) in ``crs``; without a CRS both are pixel coordinates (a
+    MissingCrsWarning says so).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], bands: tuple[int, ...] | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise MissingInputError(f"raster not found: {self.path}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                self._dataset = rasterio.open(self.path)
+        except RasterioIOError:
+            raise InvalidInputError(
+                f"{self.path.name} is not a raster GDAL can read: open a GeoTIFF or another GDAL raster format"
+            ) from None
+        dataset = self._dataset
+        self.identity = RasterIdentity.of(self.path)
+        self.width, self.height = dataset.width, dataset.height
+        self.crs = dataset.crs
+        self.transform: Affine = dataset.transform
+        self.warnings: list[str] = []
+        if self.crs is None:
+            message = f"{self.path.name} has no CRS: prompts and polygons use its pixel coordinates"
+            self.warnings.append(message)
+            warnings.warn(message, MissingCrsWarning, stacklevel=2)
+        self.preprocessing = self._preprocessing(default_bands(dataset.count, bands, self.path.name))
+
+    def _preprocessing(self, bands: tuple[int, int, int]) -> Preprocessing:
+        if all(self._dataset.dtypes[b - 1] == "uint8" for b in bands):
+            return Preprocessing(bands)
+        scale = max(self.width, self.height) / STATS_MAX_SIDE
+        shape = (max(1, round(self.height / max(scale, 1))), max(1, round(self.width / max(scale, 1))))
+        sample = self._dataset.read(list(bands), out_shape=(3, *shape), masked=True).astype("float64")
+        lows, highs = [], []
+        for band in sample:
+            values = band.compressed()
+            if values.size == 0:
+                raise InvalidInputError(f"{self.path.name}: bands {list(bands)} hold only nodata")
+            low, high = np.percentile(values, STRETCH_PERCENTILES)
+            lows.append(float(low))
+            highs.append(float(high) if high > low else float(low) + 1.0)
+        return Preprocessing(bands, (lows[0], lows[1], lows[2]), (highs[0], highs[1], highs[2]))
+
+    def read_rgb(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """RGB uint8 (rows, cols, 3) and validity bool (rows, cols) of ``window``; outside the raster is invalid."""
+        data = self._dataset.read(list(self.preprocessing.bands), window=window, boundless=True, masked=True)
+        valid = ~np.ma.getmaskarray(data).any(axis=0)
+        rgb = to_uint8(np.ma.getdata(data), self.preprocessing)
+        rgb[:, ~valid] = 0
+        return np.ascontiguousarray(rgb.transpose(1, 2, 0)), valid
+
+    def window_transform(self, window: Window) -> Affine:
+        return rasterio.windows.transform(window, self.transform)
+
+    def close(self) -> None:
+        self._dataset.close()
+
+    def __enter__(self) -> RasterSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def to_uint8(values: np.ndarray, preprocessing: Preprocessing) -> np.ndarray:
+    """Bands (3, rows, cols) of any dtype -> uint8 by the preprocessing's stretch (uint8 passes through)."""
+    if preprocessing.low is None or preprocessing.high is None:
+        return values.astype(np.uint8, copy=True)
+    low = np.asarray(preprocessing.low, dtype=np.float32)[:, None, None]
+    high = np.asarray(preprocessing.high, dtype=np.float32)[:, None, None]
+    scaled = (values.astype(np.float32) - low) / (high - low) * 255.0
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
