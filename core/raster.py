@@ -134,6 +134,11 @@ class RasterSource:
         rgb[:, ~valid] = 0
         return np.ascontiguousarray(rgb.transpose(1, 2, 0)), valid
 
+    def valid_mask(self, window: Window) -> np.ndarray:
+        """Validity bool (rows, cols) of ``window``: inside the raster and not nodata in any chosen band."""
+        masks = self._dataset.read_masks(list(self.preprocessing.bands), window=window, boundless=True)
+        return np.asarray((masks > 0).all(axis=0))
+
     def window_transform(self, window: Window) -> Affine:
         return rasterio.windows.transform(window, self.transform)
 

@@ -194,9 +194,10 @@ class ClickSegmenter:
         best = int(torch.argmax(iou))
         chosen = low_res[best]
         crop, row0, col0 = upsample_mask(chosen, (int(window.height), int(window.width)), self.config.threshold)
-        transform = self.raster.window_transform(
-            Window(window.col_off + col0, window.row_off + row0, crop.shape[1], crop.shape[0])
-        )
+        crop_window = Window(window.col_off + col0, window.row_off + row0, crop.shape[1], crop.shape[0])
+        if crop.size:
+            crop &= self.raster.valid_mask(crop_window)  # no polygons over padding or nodata
+        transform = self.raster.window_transform(crop_window)
         polygons = mask_to_polygons(crop, transform, self.config.polygons) if crop.size else []
         return Segmentation(
             polygons, float(iou[best]), window, int(crop.sum()), torch.clamp(chosen, -32.0, 32.0).cpu().numpy()
