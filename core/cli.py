@@ -5,13 +5,44 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from core.errors import Sam2QgisError
+from core.errors import InvalidInputError, Sam2QgisError
 
 
-def _synthetic(args: argparse.Namespace) -> dict[str, object]:
+def _floats(text: str, count: tuple[int, ...], what: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in count:
+        raise argparse.ArgumentTypeError(f"{what} {text!r}: expected {' or '.join(map(str, count))} numbers")
+    return values
+
+
+def point_arg(text: str) -> list[float]:
+    """``X,Y`` (foreground) or ``X,Y,1|0``."""
+    values = _floats(text, (2, 3), "point")
+    if len(values) == 3 and values[2] not in (0.0, 1.0):
+        raise argparse.ArgumentTypeError(f"point {text!r}: the label is 1 (foreground) or 0 (background)")
+    return values
+
+
+def box_arg(text: str) -> list[float]:
+    return _floats(text, (4,), "box XMIN,YMIN,XMAX,YMAX")
+
+
+def bands_arg(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in _floats(text, (1, 3), "bands"))
+
+
+# -- commands ---------------------------------------------------------------------------------------------
+
+
+def _synthetic(args: argparse.Namespace) -> dict[str, Any]:
     from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
     config = SyntheticSceneConfig(
@@ -29,21 +60,109 @@ def _synthetic(args: argparse.Namespace) -> dict[str, object]:
     return {key: str(value) for key, value in paths.__dict__.items()} | {"objects": counts}
 
 
-def _sample_data(args: argparse.Namespace) -> dict[str, object]:
+def _sample_data(args: argparse.Namespace) -> dict[str, Any]:
     from core.sample_data import describe, prepare_sample_data
 
     return describe(prepare_sample_data(args.dest))
 
 
-def _random_init(args: argparse.Namespace) -> dict[str, object]:
-    from core.models.random_init import RandomInitSpec, write_random_init_checkpoint
+def _weights_list(args: argparse.Namespace) -> dict[str, Any]:
+    from core.models.registry import MODELS
+    from core.weights import Manifest, weights_dir
 
-    checkpoint = write_random_init_checkpoint(RandomInitSpec(args.config, args.image_size, args.seed), args.out_dir)
+    folder = weights_dir(args.cache_dir)
+    recorded = Manifest(folder).read()
+    return {
+        "cache_dir": str(folder),
+        "models": [
+            {
+                "name": spec.name,
+                "label": spec.label,
+                "url": spec.url,
+                "approx_mb": round(spec.approx_bytes / 1e6, 1),
+                "downloaded": (folder / spec.filename).exists(),
+                "sha256": spec.sha256 or recorded.get(spec.filename, {}).get("sha256"),
+            }
+            for spec in MODELS.values()
+        ],
+    }
+
+
+def _weights_download(args: argparse.Namespace) -> dict[str, Any]:
+    from core.weights import download_model
+
+    last = [0.0]
+
+    def progress(done: int, total: int | None) -> None:
+        if time.monotonic() - last[0] > 1 or (total and done == total):
+            last[0] = time.monotonic()
+            print(f"{done / 1e6:.1f} / {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB", file=sys.stderr)
+
+    return {"checkpoint": str(download_model(args.name, args.cache_dir, progress=progress))}
+
+
+def _weights_init(args: argparse.Namespace) -> dict[str, Any]:
+    from core.models.random_init import RandomInitSpec, save_random_init, write_random_init_checkpoint
+    from core.models.registry import get_model
+
+    spec = RandomInitSpec(get_model(args.model).config, args.image_size, args.seed)
+    checkpoint = save_random_init(spec, args.out) if args.out else write_random_init_checkpoint(spec)
     return {
         "checkpoint": str(checkpoint.path),
         "metadata": str(checkpoint.metadata_path),
         "state_dict_sha256": checkpoint.state_dict_sha256,
     }
+
+
+def _segment(args: argparse.Namespace) -> dict[str, Any]:
+    from core.embeddings import EmbeddingCache
+    from core.models.loader import load_model
+    from core.polygons import PolygonOptions
+    from core.raster import RasterSource
+    from core.segment import ClickSegmenter, Prompts
+    from core.vector_io import PolygonFeature, write_polygons
+
+    if not args.point and not args.box:
+        raise InvalidInputError("no prompt: give --point X,Y[,1|0] (repeatable) and/or --box XMIN,YMIN,XMAX,YMAX")
+    loaded = load_model(args.checkpoint, args.model, args.device, args.image_size)
+    with RasterSource(args.raster, args.bands) as raster:
+        prompts = Prompts(
+            points=tuple((p[0], p[1]) for p in args.point),
+            labels=tuple(int(p[2]) if len(p) == 3 else 1 for p in args.point),
+            box=tuple(args.box) if args.box else None,
+            crs=args.crs,
+        )
+        segmenter = ClickSegmenter(loaded, raster, EmbeddingCache.default())
+        result = segmenter.segment(prompts, PolygonOptions(args.simplify, args.min_area, args.fill_holes))
+        created = time.strftime("%Y-%m-%dT%H:%M:%S")
+        features = [
+            PolygonFeature(
+                geometry,
+                {"class": args.label, "score": round(result.score, 4), "model": loaded.spec.name, "created": created},
+            )
+            for geometry in result.polygons
+        ]
+        crs_wkt = raster.crs.to_wkt() if raster.crs else ""
+        write_polygons(
+            args.out,
+            features,
+            crs_wkt,
+            layer_name="segments",
+            fields={"class": str, "score": float, "model": str, "created": str},
+        )
+    return {
+        "out": str(args.out),
+        "polygons": len(features),
+        "score": result.score,
+        "window": [int(v) for v in result.window.flatten()],
+    }
+
+
+def _worker(args: argparse.Namespace) -> dict[str, Any] | None:
+    from core.worker import serve
+
+    serve(cache_folder=args.cache_dir)
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,12 +186,49 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--dest", type=Path, default=None, help="folder (default: the cache)")
     sample.set_defaults(run=_sample_data)
 
-    random_init = commands.add_parser("random-init", help="write a seeded random-init SAM 2 checkpoint")
-    random_init.add_argument("--config", default="configs/sam2.1/sam2.1_hiera_t.yaml")
-    random_init.add_argument("--image-size", type=int, default=256)
-    random_init.add_argument("--seed", type=int, default=0)
-    random_init.add_argument("--out-dir", type=Path, default=None, help="folder (default: the cache)")
-    random_init.set_defaults(run=_random_init)
+    weights = commands.add_parser("weights", help="list, download or create SAM 2 checkpoints")
+    weights_commands = weights.add_subparsers(dest="weights_command", required=True)
+    listing = weights_commands.add_parser("list", help="the official checkpoints and what is downloaded")
+    listing.add_argument("--cache-dir", type=Path, default=None)
+    listing.set_defaults(run=_weights_list)
+    download = weights_commands.add_parser("download", help="download an official checkpoint (resumable, verified)")
+    download.add_argument("name", help="e.g. sam2.1_hiera_t, sam2.1_hiera_l, sam2_hiera_b+")
+    download.add_argument("--cache-dir", type=Path, default=None)
+    download.set_defaults(run=_weights_download)
+    init = weights_commands.add_parser("init", help="write a seeded random-init checkpoint (no download)")
+    init.add_argument("--model", default="sam2.1_hiera_t")
+    init.add_argument("--image-size", type=int, default=256)
+    init.add_argument("--seed", type=int, default=0)
+    init.add_argument("--out", type=Path, default=None, help="checkpoint path (default: in the cache)")
+    init.set_defaults(run=_weights_init)
+
+    segment = commands.add_parser("segment", help="segment the object(s) at point/box prompts into a GeoPackage")
+    segment.add_argument("--raster", type=Path, required=True)
+    segment.add_argument("--checkpoint", type=Path, required=True)
+    segment.add_argument(
+        "--point",
+        type=point_arg,
+        action="append",
+        default=[],
+        metavar="X,Y[,1|0]",
+        help="a prompt point (repeatable); label 1 foreground (default), 0 background",
+    )
+    segment.add_argument("--box", type=box_arg, default=None, metavar="XMIN,YMIN,XMAX,YMAX")
+    segment.add_argument("--crs", default=None, help="CRS of the prompts (default: the raster's)")
+    segment.add_argument("--out", type=Path, required=True, help="GeoPackage (.gpkg) or GeoJSON to write")
+    segment.add_argument("--model", default=None, help="expected model, e.g. sam2.1_hiera_t (checked)")
+    segment.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    segment.add_argument("--image-size", type=int, default=None, help="model input size (default: the checkpoint's)")
+    segment.add_argument("--bands", type=bands_arg, default=None, help="bands as R,G,B (e.g. 4,1,2) or one band")
+    segment.add_argument("--simplify", type=float, default=0.5, help="simplification tolerance in pixels")
+    segment.add_argument("--min-area", type=float, default=0.0, help="drop parts smaller than this (map units²)")
+    segment.add_argument("--fill-holes", action="store_true")
+    segment.add_argument("--label", default="object", help="value of the class attribute")
+    segment.set_defaults(run=_segment)
+
+    worker = commands.add_parser("worker", help="serve the QGIS plugin over JSON lines on stdin/stdout")
+    worker.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
+    worker.set_defaults(run=_worker)
     return parser
 
 
@@ -84,5 +240,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Sam2QgisError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=2))
+    if result is not None:
+        print(json.dumps(result, indent=2))
     return 0

@@ -21,7 +21,7 @@ from core.models.device import inference_precision
 from core.models.loader import LoadedModel
 from core.polygons import PolygonOptions, mask_to_polygons
 from core.raster import RasterSource
-from core.tiling import window_for_prompts
+from core.tiling import tile_grid, window_for_prompts
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,13 @@ class ClickSegmenter:
 
     # -- coordinates ---------------------------------------------------------------------------------
 
+    def _pixels(self, xs: list[float], ys: list[float], crs: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Map coordinates (in ``crs``, else the raster's) -> continuous pixel (cols, rows)."""
+        if crs is not None and self.raster.crs is not None:
+            xs, ys = transform_coords(crs, self.raster.crs, xs, ys)
+        cols, rows = ~self.raster.transform * (np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+        return np.asarray(cols), np.asarray(rows)
+
     def to_pixels(self, prompts: Prompts) -> tuple[np.ndarray, np.ndarray | None]:
         """Points (n, 2) and box (4,) in raster pixel coordinates (col, row), continuous: pixel i spans [i, i+1)."""
         xs = [p[0] for p in prompts.points]
@@ -119,9 +126,7 @@ class ClickSegmenter:
         if prompts.box is not None:
             xs += [prompts.box[0], prompts.box[2]]
             ys += [prompts.box[1], prompts.box[3]]
-        if prompts.crs is not None and self.raster.crs is not None:
-            xs, ys = transform_coords(prompts.crs, self.raster.crs, xs, ys)
-        cols, rows = ~self.raster.transform * (np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+        cols, rows = self._pixels(xs, ys, prompts.crs)
         for col, row, x, y in zip(cols, rows, xs, ys, strict=True):
             if not (0 <= col <= self.raster.width and 0 <= row <= self.raster.height):
                 raise InvalidInputError(
@@ -136,6 +141,22 @@ class ClickSegmenter:
             (c0, r0), (c1, r1) = pixels[n], pixels[n + 1]
             box = np.array([min(c0, c1), min(r0, r1), max(c0, c1), max(r0, r1)])
         return pixels[:n], box
+
+    def windows_in_extent(self, extent: tuple[float, float, float, float], crs: str | None = None) -> list[Window]:
+        """The grid windows that intersect ``extent`` (xmin, ymin, xmax, ymax), e.g. the visible map."""
+        xmin, ymin, xmax, ymax = extent
+        cols, rows = self._pixels([xmin, xmax, xmin, xmax], [ymin, ymin, ymax, ymax], crs)
+        c0, c1 = max(cols.min(), 0), min(cols.max(), self.raster.width)
+        r0, r1 = max(rows.min(), 0), min(rows.max(), self.raster.height)
+        if c0 >= c1 or r0 >= r1:
+            raise InvalidInputError(f"the extent {extent} does not overlap the raster {self.raster.path.name}")
+        size = self.loaded.image_size
+        stride = max(1, round(size * self.config.stride))
+        return [
+            w
+            for w in tile_grid(self.raster.width, self.raster.height, size, stride)
+            if w.col_off < c1 and w.col_off + size > c0 and w.row_off < r1 and w.row_off + size > r0
+        ]
 
     def window_for(self, points: np.ndarray, box: np.ndarray | None) -> Window:
         size = self.loaded.image_size
@@ -179,7 +200,7 @@ class ClickSegmenter:
             )
         return low_res[0].float(), iou[0].float()
 
-    def segment(self, prompts: Prompts) -> Segmentation:
+    def segment(self, prompts: Prompts, polygons: PolygonOptions | None = None) -> Segmentation:
         """Polygons for one prompt set; the best of the masks by predicted IoU."""
         points, box = self.to_pixels(prompts)
         window = self.window_for(points, box)
@@ -198,7 +219,7 @@ class ClickSegmenter:
         if crop.size:
             crop &= self.raster.valid_mask(crop_window)  # no polygons over padding or nodata
         transform = self.raster.window_transform(crop_window)
-        polygons = mask_to_polygons(crop, transform, self.config.polygons) if crop.size else []
+        shapes = mask_to_polygons(crop, transform, polygons or self.config.polygons) if crop.size else []
         return Segmentation(
-            polygons, float(iou[best]), window, int(crop.sum()), torch.clamp(chosen, -32.0, 32.0).cpu().numpy()
+            shapes, float(iou[best]), window, int(crop.sum()), torch.clamp(chosen, -32.0, 32.0).cpu().numpy()
         )

@@ -118,9 +118,15 @@ def write_random_init_checkpoint(spec: RandomInitSpec, folder: Path | None = Non
         ):
             return RandomInitCheckpoint(path, metadata_path, spec, str(metadata["state_dict_sha256"]))
 
+    return save_random_init(spec, path)
+
+
+def save_random_init(spec: RandomInitSpec, path: Path) -> RandomInitCheckpoint:
+    """Build the model of ``spec`` and write it to ``path`` with ``path.with_suffix('.json')`` beside it."""
     model = build_random_init(spec)
     state_dict = model.state_dict()
     digest = state_dict_sha256(state_dict)
+    metadata_path = path.with_suffix(".json")
     with atomic_output(path) as tmp:
         with open(tmp, "wb") as handle:  # a handle, not a name: torch would record the temp name
             torch.save({"model": state_dict}, handle)

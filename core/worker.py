@@ -1,0 +1,296 @@
+"""The engine as a persistent process for the QGIS plugin: ``python -m core worker``.
+
+Protocol (version 1): JSON Lines on stdin/stdout, one object per line, UTF-8. Nothing else is ever written to
+stdout: the worker moves file descriptor 1 to stderr at start and keeps a private copy for protocol lines,
+so prints, warnings and native libraries' output go to stderr.
+
+Startup: the worker writes ``{"event": "ready", "protocol": 1, "versions": {...}}``.
+
+Request:  ``{"id": 7, "method": "predict", "params": {...}}``. Requests run one at a time, in order.
+Response: ``{"id": 7, "result": {...}}`` or ``{"id": 7, "error": {"type": "InvalidInputError", "message": "...",
+          "expected": true}}``. ``expected`` is false for internal errors (their traceback goes to stderr).
+Events:   ``{"id": 7, "event": "progress", "fraction": 0.5, "done": 3, "total": 6}`` while request 7 runs;
+          ``{"id": 7, "event": "warning", "message": "..."}``.
+Cancel:   ``{"method": "cancel", "params": {"id": 7}}`` is handled as soon as it is read, even while request 7
+          runs; request 7 then ends with an error of type ``CancelledError``.
+
+Methods and their params (coordinates in the raster's CRS unless ``crs`` is given; polygons come back in the
+raster's CRS, GeoJSON-like, (x, y) order):
+- ``ping`` -> ``{"pong": true}``
+- ``info`` -> versions of python, torch, sam2; ``cuda``, ``mps`` availability; the default device
+- ``load_model`` ``{"checkpoint", "model"?, "device"?: "auto", "image_size"?}`` -> ``{"model", "label",
+  "image_size", "device"}``
+- ``open_raster`` ``{"path", "bands"?: [r, g, b]}`` -> ``{"raster_id", "width", "height", "crs", "warnings"}``
+- ``encode_extent`` ``{"raster_id", "extent": [xmin, ymin, xmax, ymax], "crs"?}`` (progress events) ->
+  ``{"tiles", "encoded"}``
+- ``predict`` ``{"raster_id", "points": [[x, y], ...], "labels": [1|0, ...], "box"?: [xmin, ymin, xmax, ymax],
+  "crs"?, "simplify"?, "min_area"?, "fill_holes"?}`` -> ``{"polygons": [...], "score", "window": [col, row,
+  width, height], "crs"}``
+- ``close_raster`` ``{"raster_id"}`` -> ``{"closed": true}``
+- ``shutdown`` -> ``{"bye": true}``, then the process exits 0 (it also exits at end of input).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import platform
+import queue
+import sys
+import threading
+import traceback
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from core.errors import CancelledError, InvalidInputError, Sam2QgisError
+
+PROTOCOL = 1
+
+
+class Worker:
+    """Request dispatch and state: one model, any number of open rasters, one embedding cache."""
+
+    def __init__(self, out: TextIO, cache_folder: Path | None = None) -> None:
+        self.out = out
+        self._write_lock = threading.Lock()
+        self.cache_folder = cache_folder
+        self.loaded: Any = None
+        self.rasters: dict[str, Any] = {}
+        self.segmenters: dict[str, Any] = {}
+        self.cache: Any = None
+        self._ids = itertools.count(1)
+        self.cancel_flags: dict[Any, threading.Event] = {}
+
+    # -- output ---------------------------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self._write_lock:
+            self.out.write(json.dumps(message, allow_nan=False) + "\n")
+            self.out.flush()
+
+    # -- methods --------------------------------------------------------------------------------------
+
+    def ping(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        return {"pong": True}
+
+    def info(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        import sam2  # noqa: F401
+        import torch
+
+        from core.models.device import choose_device
+
+        mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+        return {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "sam2": _version("rf-sam-2"),
+            "cuda": torch.cuda.is_available(),
+            "mps": mps,
+            "device": str(choose_device("auto")),
+        }
+
+    def load_model(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        from core.models.loader import load_model
+
+        self.loaded = load_model(
+            _require(params, "checkpoint"), params.get("model"), params.get("device", "auto"), params.get("image_size")
+        )
+        self.segmenters.clear()
+        return {
+            "model": self.loaded.spec.name,
+            "label": self.loaded.spec.label,
+            "image_size": self.loaded.image_size,
+            "device": str(self.loaded.device),
+        }
+
+    def open_raster(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        from core.raster import RasterSource
+
+        bands = params.get("bands")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raster = RasterSource(_require(params, "path"), tuple(bands) if bands else None)
+        raster_id = f"r{next(self._ids)}"
+        self.rasters[raster_id] = raster
+        for message in raster.warnings:
+            self.send({"id": request_id, "event": "warning", "message": message})
+        return {
+            "raster_id": raster_id,
+            "width": raster.width,
+            "height": raster.height,
+            "crs": raster.crs.to_wkt() if raster.crs else None,
+            "warnings": raster.warnings,
+        }
+
+    def close_raster(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        raster_id = _require(params, "raster_id")
+        self._raster(raster_id).close()
+        del self.rasters[raster_id]
+        self.segmenters.pop(raster_id, None)
+        return {"closed": True}
+
+    def encode_extent(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        segmenter = self._segmenter(_require(params, "raster_id"))
+        xmin, ymin, xmax, ymax = (float(v) for v in _require(params, "extent"))
+        windows = segmenter.windows_in_extent((xmin, ymin, xmax, ymax), params.get("crs"))
+        flag = self.cancel_flags.setdefault(request_id, threading.Event())
+
+        def progress(fraction: float, **info: Any) -> None:
+            self.send({"id": request_id, "event": "progress", "fraction": round(fraction, 4), **info})
+
+        encoded = segmenter.encoder.encode(windows, progress=progress, cancelled=flag.is_set)
+        return {"tiles": len(windows), "encoded": encoded}
+
+    def predict(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        from core.polygons import PolygonOptions
+        from core.segment import Prompts
+
+        raster_id = _require(params, "raster_id")
+        segmenter = self._segmenter(raster_id)
+        box = params.get("box")
+        prompts = Prompts(
+            points=tuple(tuple(p) for p in params.get("points", [])),
+            labels=tuple(params.get("labels", [])),
+            box=tuple(box) if box else None,
+            crs=params.get("crs"),
+        )
+        options = PolygonOptions(
+            params.get("simplify", 0.5), params.get("min_area", 0.0), bool(params.get("fill_holes", False))
+        )
+        result = segmenter.segment(prompts, options)
+        raster = self.rasters[raster_id]
+        return {
+            "polygons": result.polygons,
+            "score": result.score,
+            "window": [int(v) for v in result.window.flatten()],
+            "crs": raster.crs.to_wkt() if raster.crs else None,
+        }
+
+    def shutdown(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        return {"bye": True}
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    def _raster(self, raster_id: str) -> Any:
+        try:
+            return self.rasters[raster_id]
+        except KeyError:
+            raise InvalidInputError(f"no open raster {raster_id!r}: call open_raster first") from None
+
+    def _segmenter(self, raster_id: str) -> Any:
+        from core.embeddings import EmbeddingCache
+        from core.segment import ClickSegmenter
+
+        raster = self._raster(raster_id)
+        if self.loaded is None:
+            raise InvalidInputError("no model loaded: call load_model first")
+        if self.cache is None:
+            self.cache = EmbeddingCache(folder=self.cache_folder) if self.cache_folder else EmbeddingCache.default()
+        if raster_id not in self.segmenters:
+            self.segmenters[raster_id] = ClickSegmenter(self.loaded, raster, self.cache)
+        return self.segmenters[raster_id]
+
+    METHODS = ("ping", "info", "load_model", "open_raster", "close_raster", "encode_extent", "predict", "shutdown")
+
+    def handle(self, request: dict[str, Any]) -> bool:
+        """Run one request and send its response; False once the worker should stop."""
+        request_id = request.get("id")
+        method = request.get("method")
+        if method not in self.METHODS:
+            self.send(
+                {
+                    "id": request_id,
+                    "error": {
+                        "type": "UnknownMethod",
+                        "expected": True,
+                        "message": f"unknown method {method!r}: use one of {self.METHODS}",
+                    },
+                }
+            )
+            return True
+        handler: Callable[[dict[str, Any], Any], dict[str, Any]] = getattr(self, str(method))
+        try:
+            result = handler(request.get("params") or {}, request_id)
+            self.send({"id": request_id, "result": result})
+        except Sam2QgisError as error:
+            self.send(
+                {"id": request_id, "error": {"type": type(error).__name__, "message": str(error), "expected": True}}
+            )
+        except Exception as error:  # reported, never fatal: the worker keeps serving
+            traceback.print_exc(file=sys.stderr)
+            self.send(
+                {"id": request_id, "error": {"type": type(error).__name__, "message": str(error), "expected": False}}
+            )
+        finally:
+            self.cancel_flags.pop(request_id, None)
+        return method != "shutdown"
+
+
+def _require(params: dict[str, Any], name: str) -> Any:
+    if name not in params:
+        raise InvalidInputError(f"missing parameter {name!r}")
+    return params[name]
+
+
+def _version(package: str) -> str | None:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _protocol_stdout() -> TextIO:
+    """A private copy of stdout for protocol lines; fd 1 and sys.stdout then point at stderr."""
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return protocol
+
+
+def serve(stdin: TextIO | None = None, cache_folder: Path | None = None) -> int:
+    """Read requests until ``shutdown`` or end of input. Cancels are applied as soon as they are read."""
+    stdin = stdin or sys.stdin
+    worker = Worker(_protocol_stdout(), cache_folder)
+    requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
+
+    def read() -> None:
+        for line in stdin:
+            if not line.strip():
+                continue
+            try:
+                request = json.loads(line)
+                if not isinstance(request, dict):
+                    raise ValueError("a request is a JSON object")
+            except ValueError as error:
+                worker.send(
+                    {
+                        "id": None,
+                        "error": {
+                            "type": "ProtocolError",
+                            "expected": True,
+                            "message": f"not a JSON request line ({error})",
+                        },
+                    }
+                )
+                continue
+            if request.get("method") == "cancel":
+                target = (request.get("params") or {}).get("id")
+                worker.cancel_flags.setdefault(target, threading.Event()).set()
+                continue
+            requests.put(request)
+        requests.put(None)
+
+    threading.Thread(target=read, name="worker-stdin", daemon=True).start()
+    worker.send({"event": "ready", "protocol": PROTOCOL, "versions": {"python": platform.python_version()}})
+    while (request := requests.get()) is not None:
+        if not worker.handle(request):
+            break
+    return 0
+
+
+__all__ = ["PROTOCOL", "CancelledError", "Worker", "serve"]
