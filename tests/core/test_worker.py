@@ -1,0 +1,139 @@
+"""The worker process as the plugin uses it: JSON lines in and out, typed errors, progress, cancel."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+import rasterio
+
+from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+
+
+class WorkerProcess:
+    """``python -m core worker`` with every stdout line parsed as JSON (a non-JSON line fails the test)."""
+
+    def __init__(self, repo_root, cache_dir) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "core", "worker", "--cache-dir", str(cache_dir)],
+            cwd=repo_root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.next_id = 0
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def read(self, timeout: float = 120) -> dict[str, Any]:
+        line = self.lines.get(timeout=timeout)
+        return json.loads(line)  # raises on anything that is not a protocol line
+
+    def write(self, message: dict[str, Any] | str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write((message if isinstance(message, str) else json.dumps(message)) + "\n")
+        self.process.stdin.flush()
+
+    def request(self, method: str, **params: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Send a request; return its response and the events that came before it."""
+        self.next_id += 1
+        self.write({"id": self.next_id, "method": method, "params": params})
+        events = []
+        while True:
+            message = self.read()
+            if message.get("id") == self.next_id and "event" in message:
+                events.append(message)
+            elif message.get("id") == self.next_id:
+                return message, events
+
+
+@pytest.fixture
+def worker(repo_root, tmp_path):
+    process = WorkerProcess(repo_root, tmp_path / "embeddings")
+    assert process.read()["event"] == "ready"
+    yield process
+    if process.process.poll() is None:
+        process.process.kill()
+    process.process.wait(timeout=10)
+
+
+def test_click_session(worker, tiny_checkpoint, sample_data) -> None:
+    assert worker.request("ping")[0]["result"] == {"pong": True}
+    info = worker.request("info")[0]["result"]
+    assert info["torch"].startswith("2.")
+    assert info["device"] in ("cpu", "cuda", "mps")
+
+    loaded = worker.request("load_model", checkpoint=str(tiny_checkpoint.path), device="cpu")[0]["result"]
+    assert loaded == {"model": "sam2.1_hiera_t", "label": "SAM 2.1 tiny", "image_size": 256, "device": "cpu"}
+    opened = worker.request("open_raster", path=str(sample_data.osbs_image))[0]["result"]
+    assert (opened["width"], opened["height"]) == (400, 400)
+    raster_id = opened["raster_id"]
+
+    with rasterio.open(sample_data.osbs_image) as src:
+        x, y = src.transform * (200.5, 150.5)
+        bounds = src.bounds
+    response, _ = worker.request("predict", raster_id=raster_id, points=[[x, y]], labels=[1])
+    result = response["result"]
+    assert result["polygons"]
+    assert 0 <= result["score"] <= 1.5
+    assert "32617" in result["crs"]
+    ring = result["polygons"][0]["coordinates"][0]
+    assert all(bounds.left <= px <= bounds.right and bounds.bottom <= py <= bounds.top for px, py in ring)
+
+    encoded, events = worker.request("encode_extent", raster_id=raster_id, extent=list(bounds))
+    assert encoded["result"]["tiles"] == 4  # 400 px at 256 with a 192 px stride: 2 x 2 windows
+    assert [e["event"] for e in events] == ["progress"] * len(events)
+    assert events[-1]["fraction"] == 1.0
+
+    assert worker.request("close_raster", raster_id=raster_id)[0]["result"] == {"closed": True}
+    assert worker.request("shutdown")[0]["result"] == {"bye": True}
+    assert worker.process.wait(timeout=30) == 0
+
+
+def test_errors_are_typed_and_the_worker_keeps_serving(worker, tmp_path) -> None:
+    error = worker.request("predict", raster_id="r9", points=[[0, 0]], labels=[1])[0]["error"]
+    assert error == {
+        "type": "InvalidInputError",
+        "message": "no open raster 'r9': call open_raster first",
+        "expected": True,
+    }
+    missing = worker.request("open_raster", path=str(tmp_path / "none.tif"))[0]["error"]
+    assert missing["type"] == "MissingInputError"
+    assert "raster not found" in missing["message"]
+    unknown = worker.request("explode")[0]["error"]
+    assert unknown["type"] == "UnknownMethod"
+    worker.write("this is not json")
+    assert worker.read()["error"]["type"] == "ProtocolError"
+    (tmp_path / "bad.pt").write_bytes(b"")
+    bad_model = worker.request("load_model", checkpoint=str(tmp_path / "bad.pt"))[0]["error"]
+    assert bad_model["type"] == "InvalidCheckpointError"
+    assert worker.request("ping")[0]["result"] == {"pong": True}
+
+
+def test_cancel_stops_encoding_between_tiles(worker, tiny_checkpoint, tmp_path) -> None:
+    paths = write_synthetic_scene(SyntheticSceneConfig(width=1600, height=1600, seed=3), tmp_path / "scene")
+    worker.request("load_model", checkpoint=str(tiny_checkpoint.path), device="cpu")
+    raster_id = worker.request("open_raster", path=str(paths.image))[0]["result"]["raster_id"]
+    with rasterio.open(paths.image) as src:
+        extent = list(src.bounds)
+    worker.next_id += 1
+    worker.write(
+        {"id": worker.next_id, "method": "encode_extent", "params": {"raster_id": raster_id, "extent": extent}}
+    )
+    worker.write({"method": "cancel", "params": {"id": worker.next_id}})
+    while "event" in (message := worker.read()):
+        pass
+    assert message["error"]["type"] == "CancelledError"
+    assert worker.request("ping")[0]["result"] == {"pong": True}
