@@ -133,7 +133,9 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
             crs=args.crs,
         )
         segmenter = ClickSegmenter(loaded, raster, EmbeddingCache.default())
-        result = segmenter.segment(prompts, PolygonOptions(args.simplify, args.min_area, args.fill_holes))
+        result = segmenter.segment(
+            prompts, PolygonOptions(args.min_pixels, args.simplify, args.min_area, args.fill_holes)
+        )
         created = time.strftime("%Y-%m-%dT%H:%M:%S")
         features = [
             PolygonFeature(
@@ -220,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
     segment.add_argument("--image-size", type=int, default=None, help="model input size (default: the checkpoint's)")
     segment.add_argument("--bands", type=bands_arg, default=None, help="bands as R,G,B (e.g. 4,1,2) or one band")
-    segment.add_argument("--simplify", type=float, default=0.5, help="simplification tolerance in pixels")
+    segment.add_argument("--min-pixels", type=int, default=8, help="merge specks and holes smaller than this")
+    segment.add_argument("--simplify", type=float, default=1.0, help="simplification tolerance in pixels")
     segment.add_argument("--min-area", type=float, default=0.0, help="drop parts smaller than this (map units²)")
     segment.add_argument("--fill-holes", action="store_true")
     segment.add_argument("--label", default="object", help="value of the class attribute")

@@ -136,8 +136,14 @@ class RasterSource:
 
     def valid_mask(self, window: Window) -> np.ndarray:
         """Validity bool (rows, cols) of ``window``: inside the raster and not nodata in any chosen band."""
-        masks = self._dataset.read_masks(list(self.preprocessing.bands), window=window, boundless=True)
-        return np.asarray((masks > 0).all(axis=0))
+        col, row, width, height = (int(v) for v in (window.col_off, window.row_off, window.width, window.height))
+        valid = np.zeros((height, width), dtype=bool)
+        c0, r0 = max(col, 0), max(row, 0)
+        c1, r1 = min(col + width, self.width), min(row + height, self.height)
+        if c0 < c1 and r0 < r1:  # read only the part inside the raster: boundless reads are slow
+            masks = self._dataset.read_masks(list(self.preprocessing.bands), window=Window(c0, r0, c1 - c0, r1 - r0))
+            valid[r0 - row : r1 - row, c0 - col : c1 - col] = (masks > 0).all(axis=0)
+        return valid
 
     def window_transform(self, window: Window) -> Affine:
         return rasterio.windows.transform(window, self.transform)

@@ -15,8 +15,9 @@ from rasterio.warp import transform as transform_coords
 from rasterio.windows import Window
 from torch.nn import functional
 
-from core.embeddings import EmbeddingCache, TileEncoder, TileFeatures
+from core.embeddings import EmbeddingCache, TileEncoder, TileFeatures, tile_key
 from core.errors import InvalidInputError
+from core.fast_decoder import FastMaskDecoder
 from core.models.device import inference_precision
 from core.models.loader import LoadedModel
 from core.polygons import PolygonOptions, mask_to_polygons
@@ -95,6 +96,16 @@ def upsample_mask(low_res: torch.Tensor, size: tuple[int, int], threshold: float
     return (up[0, 0] > threshold).cpu().numpy(), r0 * fy, c0 * fx
 
 
+def _trim(mask: np.ndarray, row0: int, col0: int) -> tuple[np.ndarray, int, int]:
+    """``mask`` cut to the bounding box of its True pixels plus a one-pixel False border (so that background
+    touching the box stays connected to the outside and is never taken for a hole), offsets moved to match."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return mask[:0, :0], row0, col0
+    box = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return np.pad(box, 1), row0 + int(rows[0]) - 1, col0 + int(cols[0]) - 1
+
+
 class ClickSegmenter:
     """Serves prompt sets on one raster with one model, reusing encoded windows."""
 
@@ -107,8 +118,7 @@ class ClickSegmenter:
     ) -> None:
         self.loaded, self.raster, self.config = loaded, raster, config
         self.encoder = TileEncoder(loaded, raster, cache or EmbeddingCache())
-        with torch.inference_mode():
-            self._dense_pe = loaded.model.sam_prompt_encoder.get_dense_pe()
+        self.decoder = FastMaskDecoder(loaded.model)
 
     # -- coordinates ---------------------------------------------------------------------------------
 
@@ -175,29 +185,26 @@ class ClickSegmenter:
     # -- decoding ------------------------------------------------------------------------------------
 
     def decode(
-        self, features: TileFeatures, points: np.ndarray, labels: np.ndarray, box: np.ndarray | None, multimask: bool
+        self,
+        key: str,
+        features: TileFeatures,
+        points: np.ndarray,
+        labels: np.ndarray,
+        box: np.ndarray | None,
+        multimask: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Low-resolution logits (m, h, w) and predicted IoUs (m,) for prompts in window pixel indices
-        (SAM's convention: integer i is pixel i, the model adds 0.5 itself)."""
-        model = self.loaded.model
+        (SAM's convention: integer i is pixel i, the model adds 0.5 itself). ``key`` names the tile."""
         device = self.loaded.device
-        coords = torch.as_tensor(points, dtype=torch.float32, device=device)[None]
-        point_labels = torch.as_tensor(labels, dtype=torch.int32, device=device)[None]
+        coords = torch.as_tensor(points, dtype=torch.float32, device=device).reshape(1, -1, 2)
+        point_labels = torch.as_tensor(labels, dtype=torch.int32, device=device).reshape(1, -1)
         if box is not None:
             corners = torch.as_tensor(box, dtype=torch.float32, device=device).reshape(1, 2, 2)
             coords = torch.cat([corners, coords], dim=1)
             point_labels = torch.cat([torch.tensor([[2, 3]], dtype=torch.int32, device=device), point_labels], dim=1)
-        with torch.inference_mode(), inference_precision(device):
-            sparse, dense = model.sam_prompt_encoder(points=(coords, point_labels), boxes=None, masks=None)
-            low_res, iou, _, _ = model.sam_mask_decoder(
-                image_embeddings=features.image_embed[None].to(device),
-                image_pe=self._dense_pe,
-                sparse_prompt_embeddings=sparse,
-                dense_prompt_embeddings=dense,
-                multimask_output=multimask,
-                repeat_image=False,
-                high_res_features=[level[None].to(device) for level in features.high_res],
-            )
+        with inference_precision(device):
+            tile = self.decoder.prepare(key, features.image_embed, features.high_res)
+            low_res, iou = self.decoder.decode(tile, coords, point_labels, multimask)
         return low_res[0].float(), iou[0].float()
 
     def segment(self, prompts: Prompts, polygons: PolygonOptions | None = None) -> Segmentation:
@@ -205,21 +212,23 @@ class ClickSegmenter:
         points, box = self.to_pixels(prompts)
         window = self.window_for(points, box)
         features = self.encoder.features(window)
+        key = tile_key(self.loaded, self.raster, window)
         offset = np.array([window.col_off, window.row_off], dtype=np.float64)
         local_points = points - offset - 0.5
         local_box = None if box is None else np.asarray(box - np.tile(offset, 2) - 0.5)
         multimask = self.config.multimask
         if multimask is None:
             multimask = len(prompts.points) == 1 and prompts.box is None
-        low_res, iou = self.decode(features, local_points, np.asarray(prompts.labels), local_box, multimask)
+        low_res, iou = self.decode(key, features, local_points, np.asarray(prompts.labels), local_box, multimask)
         best = int(torch.argmax(iou))
         chosen = low_res[best]
         crop, row0, col0 = upsample_mask(chosen, (int(window.height), int(window.width)), self.config.threshold)
-        crop_window = Window(window.col_off + col0, window.row_off + row0, crop.shape[1], crop.shape[0])
         if crop.size:
-            crop &= self.raster.valid_mask(crop_window)  # no polygons over padding or nodata
+            crop &= self.raster.valid_mask(Window(window.col_off + col0, window.row_off + row0, *crop.shape[::-1]))
+            crop, row0, col0 = _trim(crop, row0, col0)  # polygonize only the rows and columns with mask pixels
+        crop_window = Window(window.col_off + col0, window.row_off + row0, crop.shape[1], crop.shape[0])
         transform = self.raster.window_transform(crop_window)
-        shapes = mask_to_polygons(crop, transform, polygons or self.config.polygons) if crop.size else []
+        shapes = mask_to_polygons(crop, transform, polygons or self.config.polygons) if crop.any() else []
         return Segmentation(
             shapes, float(iou[best]), window, int(crop.sum()), torch.clamp(chosen, -32.0, 32.0).cpu().numpy()
         )

@@ -24,8 +24,8 @@ raster's CRS, GeoJSON-like, (x, y) order):
 - ``encode_extent`` ``{"raster_id", "extent": [xmin, ymin, xmax, ymax], "crs"?}`` (progress events) ->
   ``{"tiles", "encoded"}``
 - ``predict`` ``{"raster_id", "points": [[x, y], ...], "labels": [1|0, ...], "box"?: [xmin, ymin, xmax, ymax],
-  "crs"?, "simplify"?, "min_area"?, "fill_holes"?}`` -> ``{"polygons": [...], "score", "window": [col, row,
-  width, height], "crs"}``
+  "crs"?, "min_pixels"?, "simplify"?, "min_area"?, "fill_holes"?}`` -> ``{"polygons": [...], "score",
+  "window": [col, row, width, height], "crs"}``
 - ``close_raster`` ``{"raster_id"}`` -> ``{"closed": true}``
 - ``shutdown`` -> ``{"bye": true}``, then the process exits 0 (it also exits at end of input).
 """
@@ -158,7 +158,10 @@ class Worker:
             crs=params.get("crs"),
         )
         options = PolygonOptions(
-            params.get("simplify", 0.5), params.get("min_area", 0.0), bool(params.get("fill_holes", False))
+            min_pixels=int(params.get("min_pixels", 8)),
+            simplify=float(params.get("simplify", 1.0)),
+            min_area=float(params.get("min_area", 0.0)),
+            fill_holes=bool(params.get("fill_holes", False)),
         )
         result = segmenter.segment(prompts, options)
         raster = self.rasters[raster_id]

@@ -1,0 +1,52 @@
+"""FastMaskDecoder gives what sam2's MaskDecoder.forward gives, on random prompts and both output modes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.fast_decoder import FastMaskDecoder
+from core.models.loader import load_model
+
+
+@pytest.fixture(scope="module")
+def model(tiny_checkpoint):
+    return load_model(tiny_checkpoint.path, device="cpu").model
+
+
+@pytest.mark.parametrize("multimask", [True, False])
+@pytest.mark.parametrize("points", [1, 3])
+@pytest.mark.parametrize("with_box", [False, True])
+def test_same_outputs_as_mask_decoder(model, multimask, points, with_box) -> None:
+    generator = torch.Generator().manual_seed(points * 10 + with_box)
+    size = model.image_size
+    embed = torch.randn(256, size // 16, size // 16, generator=generator)
+    high_res = (
+        torch.randn(32, size // 4, size // 4, generator=generator),
+        torch.randn(64, size // 8, size // 8, generator=generator),
+    )
+    coords = torch.rand(1, points, 2, generator=generator) * size
+    labels = torch.randint(0, 2, (1, points), generator=generator, dtype=torch.int32)
+    if with_box:
+        corners = torch.tensor([[[20.0, 30.0], [180.0, 200.0]]])
+        coords = torch.cat([corners, coords], dim=1)
+        labels = torch.cat([torch.tensor([[2, 3]], dtype=torch.int32), labels], dim=1)
+
+    with torch.inference_mode():
+        sparse, dense = model.sam_prompt_encoder(points=(coords, labels), boxes=None, masks=None)
+        expected_masks, expected_iou, _, _ = model.sam_mask_decoder(
+            image_embeddings=embed[None],
+            image_pe=model.sam_prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse,
+            dense_prompt_embeddings=dense,
+            multimask_output=multimask,
+            repeat_image=False,
+            high_res_features=[level[None] for level in high_res],
+        )
+    fast = FastMaskDecoder(model)
+    tile = fast.prepare("tile", embed, high_res)
+    masks, iou = fast.decode(tile, coords, labels, multimask)
+    assert masks.shape == expected_masks.shape
+    torch.testing.assert_close(masks, expected_masks, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(iou, expected_iou, atol=1e-5, rtol=1e-5)
+    assert fast.prepare("tile", embed, high_res) is tile  # the tile's precompute is reused
