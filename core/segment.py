@@ -96,7 +96,7 @@ def upsample_mask(low_res: torch.Tensor, size: tuple[int, int], threshold: float
     return (up[0, 0] > threshold).cpu().numpy(), r0 * fy, c0 * fx
 
 
-def _trim(mask: np.ndarray, row0: int, col0: int) -> tuple[np.ndarray, int, int]:
+def trim_to_content(mask: np.ndarray, row0: int, col0: int) -> tuple[np.ndarray, int, int]:
     """``mask`` cut to the bounding box of its True pixels plus a one-pixel False border (so that background
     touching the box stays connected to the outside and is never taken for a hole), offsets moved to match."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -225,7 +225,9 @@ class ClickSegmenter:
         crop, row0, col0 = upsample_mask(chosen, (int(window.height), int(window.width)), self.config.threshold)
         if crop.size:
             crop &= self.raster.valid_mask(Window(window.col_off + col0, window.row_off + row0, *crop.shape[::-1]))
-            crop, row0, col0 = _trim(crop, row0, col0)  # polygonize only the rows and columns with mask pixels
+            crop, row0, col0 = trim_to_content(
+                crop, row0, col0
+            )  # polygonize only the rows and columns with mask pixels
         crop_window = Window(window.col_off + col0, window.row_off + row0, crop.shape[1], crop.shape[0])
         transform = self.raster.window_transform(crop_window)
         shapes = mask_to_polygons(crop, transform, polygons or self.config.polygons) if crop.any() else []

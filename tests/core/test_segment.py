@@ -168,3 +168,24 @@ def test_prompt_outside_the_raster_is_refused(segmenter, osbs) -> None:
 def test_malformed_prompts_are_refused(kwargs, message) -> None:
     with pytest.raises(InvalidInputError, match=message):
         Prompts(**kwargs)
+
+
+def test_raster_without_crs_takes_pixel_coordinates(tiny_checkpoint, tmp_path, sample_data) -> None:
+    import rasterio
+    from affine import Affine
+
+    with rasterio.open(sample_data.osbs_image) as src:
+        data = src.read()
+    plain = tmp_path / "plain.tif"
+    with rasterio.open(
+        plain, "w", driver="GTiff", width=400, height=400, count=3, dtype="uint8", transform=Affine.identity()
+    ) as dst:
+        dst.write(data)
+    with pytest.warns(UserWarning, match="has no CRS"):
+        raster = RasterSource(plain)
+    segmenter = ClickSegmenter(load_model(tiny_checkpoint.path, device="cpu"), raster, EmbeddingCache())
+    result = segmenter.segment(Prompts(points=((200.5, 150.5),), labels=(1,)))
+    xs, ys = np.array(result.polygons[0]["coordinates"][0]).T
+    assert 0 <= xs.min() <= xs.max() <= 400  # pixel columns and rows, not metres
+    assert 0 <= ys.min() <= ys.max() <= 400
+    raster.close()
