@@ -98,15 +98,7 @@ def main() -> None:
 
         segmenter.encoder.features(window)  # warm: embedding in memory
         assert ours() == reference(), "the two paths disagree on the polygons"
-        times: dict[str, list[float]] = {"ours": [], "reference": []}
-        for _ in range(args.runs):
-            for label, run in (("ours", ours), ("reference", reference)):
-                start = time.perf_counter()
-                run()
-                times[label].append(time.perf_counter() - start)
-        ours_ms = statistics.median(times["ours"]) * 1000
-        ref_ms = statistics.median(times["reference"]) * 1000
-        print(f"{name:13s} ours {ours_ms:7.1f} ms   reference {ref_ms:7.1f} ms   speed-up x{ref_ms / ours_ms:.2f}")
+        report(name, ours, reference, args.runs)
 
     # Where the time goes. Random-init masks are speckled noise over half the tile, so polygonizing them
     # dominates both paths; a trained model's click gives one object. Time the two stages separately.

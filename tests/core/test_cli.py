@@ -48,18 +48,20 @@ def test_weights_list_names_every_official_checkpoint(repo_root, tmp_path) -> No
     assert not any(m["downloaded"] for m in models)
 
 
+def segment(repo_root, sample_data, tiny_checkpoint, *args: str) -> subprocess.CompletedProcess[str]:
+    raster, checkpoint = str(sample_data.osbs_image), str(tiny_checkpoint.path)
+    return run(repo_root, "segment", "--raster", raster, "--checkpoint", checkpoint, *args)
+
+
 def test_segment_writes_polygons_in_the_raster_crs(repo_root, tmp_path, tiny_checkpoint, sample_data) -> None:
     with rasterio.open(sample_data.osbs_image) as src:
         x, y = src.transform * (200.5, 150.5)
         crs = src.crs
     out = tmp_path / "trees.gpkg"
-    result = run(
+    result = segment(
         repo_root,
-        "segment",
-        "--raster",
-        str(sample_data.osbs_image),
-        "--checkpoint",
-        str(tiny_checkpoint.path),
+        sample_data,
+        tiny_checkpoint,
         "--point",
         f"{x},{y}",
         "--point",
@@ -79,32 +81,12 @@ def test_segment_writes_polygons_in_the_raster_crs(repo_root, tmp_path, tiny_che
 
 
 def test_segment_errors_are_messages(repo_root, tmp_path, tiny_checkpoint, sample_data) -> None:
-    outside = run(
-        repo_root,
-        "segment",
-        "--raster",
-        str(sample_data.osbs_image),
-        "--checkpoint",
-        str(tiny_checkpoint.path),
-        "--point",
-        "0,0",
-        "--out",
-        str(tmp_path / "x.gpkg"),
-    )
+    outside = segment(repo_root, sample_data, tiny_checkpoint, "--point", "0,0", "--out", str(tmp_path / "x.gpkg"))
     assert outside.returncode == 2
     assert "is outside the raster OSBS_029.tif" in outside.stderr
     assert "Traceback" not in outside.stderr
     assert not (tmp_path / "x.gpkg").exists()
-    no_prompt = run(
-        repo_root,
-        "segment",
-        "--raster",
-        str(sample_data.osbs_image),
-        "--checkpoint",
-        str(tiny_checkpoint.path),
-        "--out",
-        str(tmp_path / "x.gpkg"),
-    )
+    no_prompt = segment(repo_root, sample_data, tiny_checkpoint, "--out", str(tmp_path / "x.gpkg"))
     assert no_prompt.returncode == 2
     assert "no prompt" in no_prompt.stderr
     bad_point = run(
