@@ -68,6 +68,7 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads; model sam2.1_hiera_t random-init @1024; image OSBS_029"
     )
+    print("end to end, prompts -> polygons:")
     for name, (points, labels, box) in PROMPTS.items():
         prompts = Prompts(
             points=tuple(tuple(raster.transform * p) for p in points),
