@@ -160,6 +160,113 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _train_config(args: argparse.Namespace) -> Any:
+    from core.training.config import TrainConfig
+
+    base = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
+    classes = tuple(int(c) for c in args.classes.split(",")) if args.classes else None
+    return base.replace(
+        mode=args.mode,
+        trainable=args.trainable,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        tile_size=args.tile_size,
+        image_size=args.image_size,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        overlap=args.overlap,
+        max_nodata=args.max_nodata,
+        classes=classes,
+        class_field=args.class_field,
+        class_zero=True if args.class_zero else None,
+        device=args.device,
+        lora_rank=args.lora_rank,
+    )
+
+
+class _Events:
+    """Progress as JSON lines (``--events FILE`` or ``-`` for stdout) or a progress bar on a terminal."""
+
+    def __init__(self, target: str | None) -> None:
+        self.stream = None if target is None else (sys.stdout if target == "-" else open(target, "a"))  # noqa: SIM115
+        self.bar: Any = None
+        if self.stream is None and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=1000, unit="‰", file=sys.stderr)
+
+    def __call__(self, fraction: float, **info: Any) -> None:
+        if self.stream is not None:
+            self.stream.write(json.dumps({"event": "progress", "fraction": round(fraction, 4), **info}) + "\n")
+            self.stream.flush()
+        elif self.bar is not None:
+            self.bar.n = round(fraction * 1000)
+            self.bar.set_postfix({k: round(v, 4) if isinstance(v, float) else v for k, v in info.items()})
+        elif "iou" in info:
+            print(
+                f"epoch {info.get('epoch')}: "
+                + ", ".join(f"{k} {info[k]:.4f}" for k in ("iou", "f1", "precision", "recall")),
+                file=sys.stderr,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.stream not in (None, sys.stdout):
+            self.stream.close()
+
+
+def _train(args: argparse.Namespace) -> dict[str, Any]:
+    from core.training import run
+
+    events = _Events(args.events)
+    try:
+        if args.resume:
+            return run.resume(args.resume, progress=events)
+        missing = [
+            flag
+            for flag, value in (
+                ("--raster", args.raster),
+                ("--labels", args.labels),
+                ("--checkpoint", args.checkpoint),
+                ("--out", args.out),
+            )
+            if value is None
+        ]
+        if missing:
+            raise InvalidInputError(f"missing {', '.join(missing)} (or give --resume RUN_DIR)")
+        inputs = run.RunInputs(args.raster, args.labels, args.checkpoint, args.aoi)
+        return run.start(inputs, _train_config(args), args.out, progress=events)
+    finally:
+        events.close()
+
+
+def _tile(args: argparse.Namespace) -> dict[str, Any]:
+    from core.training.export import write_seed_layout
+    from core.training.tiles import build_tiles
+
+    tiles = build_tiles(args.raster, args.labels, _train_config(args), args.aoi)
+    return {"out": str(args.out), "tiles": write_seed_layout(tiles, args.raster, args.out), **tiles.summary()}
+
+
+def _training_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--raster", type=Path, help="the orthophoto")
+    command.add_argument("--labels", type=Path, help="polygons (.gpkg, .shp, .geojson; any CRS) or a class mask raster")
+    command.add_argument("--aoi", type=Path, default=None, help="polygons limiting where tiles are taken")
+    command.add_argument("--config", type=Path, default=None, help="YAML with TrainConfig fields; flags override it")
+    command.add_argument("--tile-size", type=int, default=None)
+    command.add_argument("--overlap", type=float, default=None, help="tile overlap fraction")
+    command.add_argument("--max-nodata", type=float, default=None, help="skip tiles with more nodata than this")
+    command.add_argument("--val-fraction", type=float, default=None)
+    command.add_argument("--classes", default=None, help="foreground classes, e.g. 1 or 1,3 (default: all)")
+    command.add_argument("--class-field", default=None, help="attribute of the polygons holding the class")
+    command.add_argument("--class-zero", action="store_true", help="mask rasters: 0 is a class, nodata is unlabelled")
+    command.add_argument("--seed", type=int, default=None)
+    for name in ("mode", "trainable", "epochs", "batch_size", "lr", "image_size", "device", "lora_rank"):
+        command.set_defaults(**{name: None})
+
+
 def _worker(args: argparse.Namespace) -> dict[str, Any] | None:
     from core.worker import serve
 
@@ -228,6 +335,27 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--fill-holes", action="store_true")
     segment.add_argument("--label", default="object", help="value of the class attribute")
     segment.set_defaults(run=_segment)
+
+    train = commands.add_parser("train", help="fine-tune SAM 2 on an orthophoto and its labels")
+    _training_options(train)
+    train.add_argument("--checkpoint", type=Path, help="base checkpoint (official, seed-style or ours)")
+    train.add_argument("--out", type=Path, help="run folder")
+    train.add_argument("--mode", choices=["click", "auto"], default=None)
+    train.add_argument("--trainable", choices=["decoder", "lora", "full"], default=None)
+    train.add_argument("--lora-rank", type=int, default=None)
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--lr", type=float, default=None)
+    train.add_argument("--image-size", type=int, default=None, help="model input size (default: the tile size)")
+    train.add_argument("--device", default=None, help="auto, cuda, mps or cpu")
+    train.add_argument("--resume", type=Path, default=None, help="continue the run in this folder")
+    train.add_argument("--events", default=None, help="write JSON-lines progress to this file (- for stdout)")
+    train.set_defaults(run=_train)
+
+    tile = commands.add_parser("tile", help="write training tiles in the seed pipeline's folder layout")
+    _training_options(tile)
+    tile.add_argument("--out", type=Path, required=True, help="folder for trai/vali/test")
+    tile.set_defaults(run=_tile)
 
     worker = commands.add_parser("worker", help="serve the QGIS plugin over JSON lines on stdin/stdout")
     worker.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")

@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(
   qgis python3-qgis qgis-providers       # QGIS 3.22 desktop, its Python API, data providers
   gdal-bin python3-gdal python3-rasterio # one GDAL/PROJ for QGIS, rasterio and ogr
-  python3-yaml
+  python3-yaml python3-matplotlib
   python3.11 python3.11-venv
   xvfb xauth                             # a virtual screen for the end-to-end QGIS tests
 )

@@ -84,7 +84,11 @@ def _read(path: Path) -> Any:
 def _split(payload: Any, path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     if not isinstance(payload, dict):
         raise InvalidCheckpointError(f"{path.name} holds a {type(payload).__name__}, not a state dict")
-    metadata = payload.get(METADATA_KEY, {}) if isinstance(payload.get(METADATA_KEY), dict) else {}
+    metadata: dict[str, Any] = next(
+        (payload[k] for k in (METADATA_KEY, "meta") if isinstance(payload.get(k), dict)), {}
+    )
+    if isinstance(payload.get("trained"), dict):
+        return _apply_trained(payload["trained"], metadata, path), metadata
     state_dict = payload["model"] if isinstance(payload.get("model"), dict) else payload
     tensors = {k: v for k, v in state_dict.items() if isinstance(v, torch.Tensor)}
     if not tensors:
@@ -93,6 +97,32 @@ def _split(payload: Any, path: Path) -> tuple[dict[str, torch.Tensor], dict[str,
     if not metadata and sidecar.exists():
         metadata = json.loads(sidecar.read_text())
     return tensors, metadata
+
+
+def _apply_trained(trained: dict[str, torch.Tensor], metadata: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
+    """Base weights (named in ``metadata``) with the trained tensors of a fine-tuning run applied."""
+    base_path = Path(str(metadata.get("base_checkpoint", "")))
+    if not base_path.is_file():
+        raise InvalidCheckpointError(
+            f"{path.name} holds only fine-tuned weights; their base checkpoint {base_path} is missing: "
+            "put it back, or use the run's full checkpoint (best.pt)"
+        )
+    from core.atomic import sha256_file
+
+    if metadata.get("base_sha256") and sha256_file(base_path) != metadata["base_sha256"]:
+        raise InvalidCheckpointError(
+            f"{path.name} was trained on another version of {base_path.name} (sha256 differs): use the run's "
+            "full checkpoint (best.pt)"
+        )
+    state = dict(_split(_read(base_path), base_path)[0])
+    for name, tensor in trained.items():
+        if name.endswith(".lora_a"):
+            layer = name.removesuffix(".lora_a")
+            delta = trained[f"{layer}.lora_b"] @ tensor  # adapters scale by alpha / rank = 1
+            state[f"{layer.removesuffix('.base')}.weight"] = state[f"{layer.removesuffix('.base')}.weight"] + delta
+        elif not name.endswith(".lora_b"):
+            state[name] = tensor
+    return state
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:

@@ -1,0 +1,116 @@
+"""The training configuration: one typed dataclass, loadable from YAML, overridable field by field."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from core.errors import InvalidConfigError
+
+Mode = Literal["click", "auto"]
+Trainable = Literal["decoder", "lora", "full"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run (paths are given separately).
+
+    Tiles: ``tile_size`` pixels (the model input size unless ``image_size`` differs: tiles are then resized),
+    ``overlap`` fraction, tiles with more than ``max_nodata`` nodata are skipped; ``val_fraction`` and
+    ``test_fraction`` of spatial blocks of ``block_tiles`` x ``block_tiles`` tiles go to validation/test.
+    """
+
+    mode: Mode = "auto"
+    trainable: Trainable = "decoder"
+    epochs: int = 10
+    batch_size: int = 4
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.05
+    grad_clip: float = 1.0
+    lora_rank: int = 4
+    tile_size: int = 256
+    image_size: int | None = None
+    overlap: float = 0.0
+    max_nodata: float = 0.2
+    val_fraction: float = 0.2
+    test_fraction: float = 0.0
+    block_tiles: int = 2
+    classes: tuple[int, ...] = ()  # foreground classes; empty: every labelled class
+    class_field: str | None = None  # attribute of vector labels holding the class (default: all class 1)
+    class_zero: bool = False  # mask rasters: value 0 is a class (background), nodata is unlabelled
+    augment_variants: int = 4  # augmented copies per tile (dihedral + colour), each encoded once
+    colour_jitter: float = 0.1
+    objects_per_tile: int = 4  # click mode: prompts (objects) per tile and step, sharing the tile's embedding
+    points_per_object: int = 1
+    background_points: int = 1
+    box_probability: float = 0.5
+    correction_clicks: int = 1
+    best_metric: Literal["iou", "f1"] = "iou"
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.mode not in ("click", "auto"):
+            problems.append(f"mode must be click or auto, not {self.mode!r}")
+        if self.trainable not in ("decoder", "lora", "full"):
+            problems.append(f"trainable must be decoder, lora or full, not {self.trainable!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            problems.append("epochs and batch_size must be at least 1")
+        if not 0 < self.lr < 1:
+            problems.append(f"lr {self.lr} is not a learning rate: use something like 1e-4")
+        if self.tile_size < 32 or self.tile_size % 16:
+            problems.append(f"tile_size {self.tile_size} must be a multiple of 16, at least 32")
+        if self.image_size is not None and self.image_size % 32:
+            problems.append(f"image_size {self.image_size} must be a multiple of 32")
+        if not 0 <= self.overlap < 1 or not 0 <= self.max_nodata <= 1:
+            problems.append("overlap must be in [0, 1) and max_nodata in [0, 1]")
+        if not 0 < self.val_fraction < 1 or not 0 <= self.test_fraction < 1 - self.val_fraction:
+            problems.append("val_fraction must be in (0, 1), test_fraction in [0, 1 - val_fraction)")
+        if min(self.lora_rank, self.augment_variants, self.block_tiles, self.objects_per_tile) < 1:
+            problems.append("lora_rank, augment_variants, block_tiles and objects_per_tile must be at least 1")
+        if problems:
+            raise InvalidConfigError("invalid training configuration: " + "; ".join(problems))
+
+    @property
+    def model_size(self) -> int:
+        return self.image_size or self.tile_size
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["classes"] = list(self.classes)
+        return data
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` (None values are ignored, so unset command-line flags change nothing)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> TrainConfig:
+        """Load a YAML mapping of field names; unknown names are an error that lists the known ones."""
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise InvalidConfigError(f"cannot read training config {path}: {error}") from None
+        if not isinstance(data, dict):
+            raise InvalidConfigError(f"{path} must hold a mapping of option: value")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidConfigError(f"{path}: unknown options {unknown}; known options: {sorted(known)}")
+        if "classes" in data:
+            data["classes"] = tuple(data["classes"] or ())
+        return cls(**data)
+
+
+def config_fields() -> list[dataclasses.Field[Any]]:
+    return list(fields(TrainConfig))
+
+
+__all__ = ["Mode", "TrainConfig", "Trainable", "config_fields"]

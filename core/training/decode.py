@@ -1,0 +1,41 @@
+"""One decoder call for training, validation and whole-tile prediction, so they cannot drift apart.
+
+Multimask output returns SAM's three candidate masks (tokens 1-3); single output returns token 0 (no
+stability-based switching, which training never sees).
+"""
+
+from __future__ import annotations
+
+import torch
+from sam2.modeling.sam2_base import SAM2Base
+
+
+def decode(
+    model: SAM2Base,
+    image_embed: torch.Tensor,
+    high_res: list[torch.Tensor],
+    coords: torch.Tensor,
+    labels: torch.Tensor,
+    multimask: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Logits (B, M, 4h, 4w), predicted IoU (B, M) and object-score logits (B, 1).
+
+    ``image_embed`` (B, C, h, w); ``high_res`` [(B, C0, 4h, 4w), (B, C1, 2h, 2w)]; ``coords`` (B, n, 2) model
+    pixels; ``labels`` (B, n) with -1 for padding (a single padding point means no prompt at all).
+    """
+    sparse, dense = model.sam_prompt_encoder(points=(coords, labels), boxes=None, masks=None)
+    masks, iou, _, object_score = model.sam_mask_decoder.predict_masks(
+        image_embeddings=image_embed,
+        image_pe=model.sam_prompt_encoder.get_dense_pe(),
+        sparse_prompt_embeddings=sparse,
+        dense_prompt_embeddings=dense,
+        repeat_image=False,
+        high_res_features=high_res,
+    )
+    chosen = slice(1, None) if multimask else slice(0, 1)
+    return masks[:, chosen], iou[:, chosen], object_score
+
+
+def no_prompt(batch: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The promptless input of ``auto`` mode: one padding point per image, as SAM 2 does without prompts."""
+    return torch.zeros(batch, 1, 2, device=device), -torch.ones(batch, 1, dtype=torch.int32, device=device)

@@ -1,0 +1,191 @@
+"""Labels as analysts have them, read onto raster windows: polygons in any CRS, or a class mask raster.
+
+Each window gets a class map (uint8: 0 background, k the class, IGNORE unlabelled) and, for click training,
+an instance map (int32: 0 none, i the i-th object) in the raster's pixel grid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from osgeo import ogr, osr
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.features import rasterize
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from core.errors import InvalidInputError, MissingInputError
+from core.polygons import PolygonOptions, mask_to_polygons
+from core.vector_io import spatial_reference
+
+IGNORE = 255
+VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json")
+
+
+@dataclass(frozen=True)
+class LabelledPolygon:
+    """A label polygon in the raster's CRS (GeoJSON-like, (x, y)) with its class id (>= 1)."""
+
+    geometry: dict
+    class_id: int
+
+
+def read_vector_labels(path: Path, raster_crs: CRS | None, class_field: str | None) -> list[LabelledPolygon]:
+    """Polygons of a GeoPackage/Shapefile/GeoJSON, reprojected to ``raster_crs``; class from ``class_field``."""
+    if not path.exists():
+        raise MissingInputError(f"labels not found: {path}")
+    dataset = ogr.Open(str(path))
+    if dataset is None or dataset.GetLayerCount() == 0:
+        raise InvalidInputError(
+            f"{path.name} is not a vector file with a layer: give a GeoPackage, Shapefile or GeoJSON"
+        )
+    layer = dataset.GetLayer(0)
+    source = layer.GetSpatialRef()
+    transform = None
+    if source is not None and raster_crs is not None:
+        source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        target = spatial_reference(raster_crs.to_wkt())
+        if not source.IsSame(target):
+            transform = osr.CoordinateTransformation(source, target)
+    if class_field and layer.GetLayerDefn().GetFieldIndex(class_field) < 0:
+        names = [layer.GetLayerDefn().GetFieldDefn(i).GetName() for i in range(layer.GetLayerDefn().GetFieldCount())]
+        raise InvalidInputError(f"{path.name} has no field {class_field!r}; its fields are {names}")
+    polygons = []
+    for feature in layer:
+        geometry = feature.GetGeometryRef()
+        if geometry is None or ogr.GT_Flatten(geometry.GetGeometryType()) not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
+            continue
+        geometry = geometry.Clone()
+        if transform is not None:
+            geometry.Transform(transform)
+        class_id = 1
+        if class_field:
+            value = feature.GetField(class_field)
+            if value is None:
+                continue
+            class_id = int(value)
+        polygons.append(LabelledPolygon(json.loads(geometry.ExportToJson()), class_id))
+    return polygons
+
+
+class LabelReader:
+    """Class and instance maps of raster windows, from vector labels or a mask raster.
+
+    ``classes``: the foreground classes (empty: every class > 0). ``class_zero`` (mask rasters, the seed
+    pipeline's convention): value 0 is a real class (background) and the mask's nodata is unlabelled;
+    without it nodata counts as background, as the seed pipeline did.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        raster: rasterio.io.DatasetReader | None = None,
+        *,
+        crs: CRS | None,
+        transform: Affine,
+        shape: tuple[int, int],
+        classes: tuple[int, ...] = (),
+        class_field: str | None = None,
+        class_zero: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.crs, self.transform, self.shape = crs, transform, shape
+        self.classes = classes
+        self.class_zero = class_zero
+        self.polygons: list[LabelledPolygon] = []
+        self._mask: WarpedVRT | None = None
+        if self.path.suffix.lower() in VECTOR_SUFFIXES:
+            self.polygons = [
+                p for p in read_vector_labels(self.path, crs, class_field) if not classes or p.class_id in classes
+            ]
+            if not self.polygons:
+                raise InvalidInputError(
+                    f"{self.path.name} holds no polygon labels"
+                    + (f" of classes {list(classes)}" if classes else "")
+                    + ": draw some, or check the class field"
+                )
+        else:
+            self._open_mask()
+
+    def _open_mask(self) -> None:
+        if not self.path.exists():
+            raise MissingInputError(f"labels not found: {self.path}")
+        try:
+            source = rasterio.open(self.path)
+        except rasterio.errors.RasterioIOError:
+            raise InvalidInputError(
+                f"{self.path.name} is neither a vector file ({', '.join(VECTOR_SUFFIXES)}) nor a raster mask"
+            ) from None
+        self._nodata = source.nodata
+        height, width = self.shape
+        # Read the mask on the orthophoto's grid, whatever its own grid (nearest neighbour keeps classes).
+        self._mask = WarpedVRT(
+            source,
+            crs=self.crs or source.crs,
+            transform=self.transform,
+            width=width,
+            height=height,
+            resampling=Resampling.nearest,
+            nodata=self._nodata if self._nodata is not None else IGNORE,
+        )
+
+    def overlaps(self) -> bool:
+        """Whether any label lies on the raster."""
+        height, width = self.shape
+        left, top = self.transform * (0, 0)
+        right, bottom = self.transform * (width, height)
+        xmin, xmax, ymin, ymax = min(left, right), max(left, right), min(top, bottom), max(top, bottom)
+        if self._mask is not None:
+            return True  # checked per window: a mask with no labels gives empty or ignored tiles
+        for polygon in self.polygons:
+            env = ogr.CreateGeometryFromJson(json.dumps(polygon.geometry)).GetEnvelope()
+            if env[0] < xmax and env[1] > xmin and env[2] < ymax and env[3] > ymin:
+                return True
+        return False
+
+    def read(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """Class map (uint8, IGNORE unlabelled) and instance map (int32) of ``window`` (padded outside)."""
+        rows, cols = int(window.height), int(window.width)
+        transform = rasterio.windows.transform(window, self.transform)
+        if self._mask is None:
+            shapes = [(p.geometry, p.class_id) for p in self.polygons]
+            classes = rasterize(shapes, out_shape=(rows, cols), transform=transform, fill=0, dtype="uint8")
+            instances = rasterize(
+                [(p.geometry, i) for i, p in enumerate(self.polygons, start=1)],
+                out_shape=(rows, cols),
+                transform=transform,
+                fill=0,
+                dtype="int32",
+            )
+            return classes, instances
+        values = self._mask.read(1, window=window, boundless=True, fill_value=self._mask.nodata)
+        ignore = values == self._mask.nodata if self.class_zero else np.zeros(values.shape, dtype=bool)
+        values = np.where(values == self._mask.nodata, 0, values)
+        foreground = np.isin(values, self.classes) if self.classes else values > 0
+        classes = np.where(foreground, values, 0).astype(np.uint8)
+        classes[ignore] = IGNORE
+        return classes, _instances(foreground & ~ignore)
+
+    def close(self) -> None:
+        if self._mask is not None:
+            self._mask.close()
+
+
+def _instances(mask: np.ndarray) -> np.ndarray:
+    """Connected parts of ``mask`` (4-connectivity) numbered from 1, via polygons (GDAL) and rasterizing."""
+    if not mask.any():
+        return np.zeros(mask.shape, dtype=np.int32)
+    parts = mask_to_polygons(mask, Affine.identity(), PolygonOptions(min_pixels=0, simplify=0))
+    return rasterize(
+        [(p, i) for i, p in enumerate(parts, start=1)],
+        out_shape=mask.shape,
+        transform=Affine.identity(),
+        fill=0,
+        dtype="int32",
+    )

@@ -1,0 +1,80 @@
+"""SAM 2's training loss: 20 x focal + dice on the mask, L1 on the predicted IoU, BCE on the object score.
+
+With several candidate masks (multimask output), only the one with the lowest mask loss is back-propagated
+for the mask terms, as in SAM; the IoU head learns every candidate's true IoU. Pixels with weight 0
+(unlabelled, nodata) count nowhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional
+
+FOCAL_WEIGHT = 20.0
+
+
+def focal_loss(
+    logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0
+) -> torch.Tensor:
+    """Mean sigmoid focal loss over weighted pixels, per mask: logits/target/weight (..., H, W) -> (...)."""
+    prob = torch.sigmoid(logits)
+    ce = functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    p_t = prob * target + (1 - prob) * (1 - target)
+    loss = ce * (1 - p_t) ** gamma
+    loss = loss * (alpha * target + (1 - alpha) * (1 - target))
+    return (loss * weight).flatten(-2).sum(-1) / weight.flatten(-2).sum(-1).clamp(min=1.0)
+
+
+def dice_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
+    """1 - soft Dice over weighted pixels, per mask: (..., H, W) -> (...)."""
+    prob = torch.sigmoid(logits) * weight
+    target = target * weight
+    intersection = (prob * target).flatten(-2).sum(-1)
+    total = prob.flatten(-2).sum(-1) + target.flatten(-2).sum(-1)
+    return 1 - (2 * intersection + smooth) / (total + smooth)
+
+
+def mask_iou(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """IoU of (logits > 0) with the target over weighted pixels; 1 where both are empty."""
+    predicted = (logits > 0).float() * weight
+    target = target * weight
+    intersection = (predicted * target).flatten(-2).sum(-1)
+    union = (predicted + target - predicted * target).flatten(-2).sum(-1)
+    return torch.where(union > 0, intersection / union.clamp(min=1e-6), torch.ones_like(union))
+
+
+@dataclass(frozen=True)
+class LossParts:
+    total: torch.Tensor
+    focal: torch.Tensor
+    dice: torch.Tensor
+    iou: torch.Tensor
+    object_score: torch.Tensor
+
+
+def sam_loss(
+    logits: torch.Tensor,
+    iou_pred: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    object_score: torch.Tensor | None = None,
+) -> LossParts:
+    """Loss of a batch: logits (B, M, H, W), iou_pred (B, M), target and weight (B, H, W), object score (B, 1)."""
+    target = target[:, None].float().expand_as(logits)
+    weight = weight[:, None].float().expand_as(logits)
+    focal = focal_loss(logits, target, weight)
+    dice = dice_loss(logits, target, weight)
+    per_mask = FOCAL_WEIGHT * focal + dice
+    best = per_mask.argmin(dim=1, keepdim=True)
+    chosen = lambda values: values.gather(1, best).squeeze(1)  # noqa: E731
+    iou_l1 = (iou_pred - mask_iou(logits, target, weight).detach()).abs().mean(dim=1)
+    has_object = (target[:, 0] * weight[:, 0]).flatten(1).amax(1)
+    object_loss = (
+        functional.binary_cross_entropy_with_logits(object_score[:, 0], has_object, reduction="none")
+        if object_score is not None
+        else torch.zeros_like(iou_l1)
+    )
+    total = (chosen(per_mask) + iou_l1 + object_loss).mean()
+    return LossParts(total, chosen(focal).mean(), chosen(dice).mean(), iou_l1.mean(), object_loss.mean())

@@ -1,0 +1,84 @@
+"""A training run from paths: tiles, trainer, SIGTERM handling, resume, progress events.
+
+``run.json`` in the run folder records the inputs and the configuration at the start, so that
+``--resume RUN_DIR`` rebuilds the same run and continues from ``resume.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.atomic import atomic_output
+from core.errors import MissingInputError
+from core.training.config import TrainConfig
+from core.training.tiles import build_tiles
+from core.training.trainer import Trainer, check_tiles, restore
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    raster: Path
+    labels: Path
+    checkpoint: Path
+    aoi: Path | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {k: str(v) if v is not None else None for k, v in self.__dict__.items()}
+
+
+def start(
+    inputs: RunInputs,
+    config: TrainConfig,
+    run_dir: Path,
+    progress: Callable[..., None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """Train from scratch into ``run_dir`` (which records run.json first)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_output(run_dir / "run.json") as tmp:
+        tmp.write_text(json.dumps({"inputs": inputs.to_dict(), "config": config.to_dict()}, indent=2))
+    return _train(inputs, config, run_dir, progress, cancelled, resume=False)
+
+
+def resume(
+    run_dir: Path, progress: Callable[..., None] | None = None, cancelled: Callable[[], bool] | None = None
+) -> dict[str, Any]:
+    """Continue the run in ``run_dir`` from its last resumable state."""
+    record = run_dir / "run.json"
+    if not record.exists() or not (run_dir / "resume.pt").exists():
+        raise MissingInputError(f"{run_dir} holds no resumable run (run.json and resume.pt): start a new one")
+    saved = json.loads(record.read_text())
+    inputs = RunInputs(**{k: Path(v) if v else None for k, v in saved["inputs"].items()})  # type: ignore[arg-type]
+    data = saved["config"]
+    data["classes"] = tuple(data.get("classes") or ())
+    return _train(inputs, TrainConfig(**data), run_dir, progress, cancelled, resume=True)
+
+
+def _train(
+    inputs: RunInputs,
+    config: TrainConfig,
+    run_dir: Path,
+    progress: Callable[..., None] | None,
+    cancelled: Callable[[], bool] | None,
+    resume: bool,
+) -> dict[str, Any]:
+    tiles = build_tiles(inputs.raster, inputs.labels, config, inputs.aoi)
+    check_tiles(tiles, config.mode)
+    stop = threading.Event()
+    trainer = Trainer(config, tiles, inputs.checkpoint, run_dir, progress, cancelled, stop.is_set)
+    if resume:
+        restore(trainer, run_dir / "resume.pt")
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # SIGTERM: finish the step, save, exit 0
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        return trainer.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

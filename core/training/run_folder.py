@@ -1,0 +1,191 @@
+"""The run folder: checkpoints (atomic), metrics, plots, report, config snapshot, resumable state.
+
+best.pt / last.pt                full checkpoints {"model": state_dict, "meta": {...}}; sam2's build_sam2
+                                 loads them strictly (adapters merged into the weights)
+best_trained.pt / last_trained.pt only the trained tensors {"trained": {...}, "meta": {...}}, applied by
+                                 the engine on top of the base checkpoint named in "meta"
+resume.pt                        optimizer, scheduler, RNG and history, for --resume
+metrics.csv, curves.png, confusion.png, classification_report.txt, config.yaml, summary.json
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import yaml
+
+from core.atomic import atomic_output, sha256_file
+from core.training.metrics import Confusion
+from core.training.trainable import LoRALinear, trained_state
+
+if TYPE_CHECKING:
+    from core.training.trainer import Trainer
+
+COLUMNS = ["epoch", "train_loss", "iou", "f1", "precision", "recall", "lr", "seconds"]
+
+
+def plain_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state dict with every LoRA adapter folded into its base weight (original key names)."""
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    for name, module in model.named_modules():
+        if isinstance(module, LoRALinear):
+            delta = (module.lora_b @ module.lora_a).detach().cpu() * module.scale
+            state[f"{name}.weight"] = state.pop(f"{name}.base.weight") + delta
+            state[f"{name}.bias"] = state.pop(f"{name}.base.bias")
+            del state[f"{name}.lora_a"], state[f"{name}.lora_b"]
+    return state
+
+
+def save_torch(path: Path, payload: dict[str, Any]) -> None:
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(payload, handle)
+
+
+class RunFolder:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def meta(self, trainer: Trainer, epoch: int, scores: dict[str, float] | None = None) -> dict[str, Any]:
+        return {
+            "format": "sam2-qgis/fine-tuned/1",
+            "model": trainer.loaded.spec.name,
+            "image_size": trainer.config.model_size,
+            "mode": trainer.config.mode,
+            "trainable": trainer.config.trainable,
+            "epoch": epoch,
+            "scores": scores or {},
+            "base_checkpoint": str(trainer.base_checkpoint.resolve()),
+            "base_sha256": trainer.loaded.weights_sha256,
+            "config": trainer.config.to_dict(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+
+    def write_history(self, history: list[dict[str, Any]]) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(history)
+        with atomic_output(self.path / "metrics.csv") as tmp:
+            tmp.write_text(buffer.getvalue())
+
+    def save_checkpoints(self, trainer: Trainer, name: str, scores: dict[str, float]) -> None:
+        meta = self.meta(trainer, trainer.epoch, scores)
+        save_torch(self.path / f"{name}.pt", {"model": plain_state_dict(trainer.model), "meta": meta})
+        save_torch(self.path / f"{name}_trained.pt", {"trained": trained_state(trainer.model), "meta": meta})
+
+    def save_resume(self, trainer: Trainer) -> None:
+        save_torch(
+            self.path / "resume.pt",
+            {
+                "trained": trained_state(trainer.model),
+                "optimizer": trainer.optimizer.state_dict(),
+                "scheduler": trainer.scheduler.state_dict(),
+                "epoch": trainer.epoch,
+                "step": trainer.step,
+                "history": json.dumps(trainer.history),
+                "rng": json.dumps(trainer.rng.bit_generator.state),
+                "torch_rng": torch.get_rng_state(),
+            },
+        )
+
+    def save_epoch(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion) -> None:
+        scores = {k: row[k] for k in ("iou", "f1", "precision", "recall")}
+        self.save_checkpoints(trainer, "last", scores)
+        metric = trainer.config.best_metric
+        trained = [r for r in trainer.history if r["epoch"] >= 1]
+        if max(r[metric] for r in trained) == row[metric] and all(r[metric] < row[metric] for r in trained[:-1]):
+            self.save_checkpoints(trainer, "best", scores)
+            self._write_confusion(confusion, "confusion.png", f"epoch {row['epoch']}")
+            self._write_report(confusion)
+        self.write_history(trainer.history)
+        self.save_resume(trainer)
+
+    def finish(self, trainer: Trainer) -> dict[str, Any]:
+        base = trainer.history[0]
+        metric = trainer.config.best_metric
+        best = max((r for r in trainer.history if r["epoch"] >= 1), key=lambda r: r[metric])
+        self._write_curves(trainer.history)
+        with atomic_output(self.path / "config.yaml") as tmp:
+            tmp.write_text(yaml.safe_dump(trainer.config.to_dict(), sort_keys=False))
+        summary = {
+            "base": {k: base[k] for k in ("iou", "f1", "precision", "recall")},
+            "best": {k: best[k] for k in ("epoch", "iou", "f1", "precision", "recall")},
+            "epochs": trainer.epoch,
+            "tiles": trainer.tiles.summary(),
+            "encoder_calls": trainer.encoder_calls,
+            "encoded_samples": len(trainer.features),
+            "best_checkpoint": str(self.path / "best.pt"),
+            "best_sha256": sha256_file(self.path / "best.pt"),
+        }
+        with atomic_output(self.path / "summary.json") as tmp:
+            tmp.write_text(json.dumps(summary, indent=2))
+        return summary
+
+    # -- figures and report --------------------------------------------------------------------------
+
+    def _write_curves(self, history: list[dict[str, Any]]) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+
+        epochs = [r["epoch"] for r in history]
+        figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+        trained = [r for r in history if r["train_loss"] is not None]
+        left.plot([r["epoch"] for r in trained], [r["train_loss"] for r in trained], marker="o")
+        left.set(title="training loss", xlabel="epoch")
+        for key in ("iou", "f1", "precision", "recall"):
+            right.plot(epochs, [r[key] for r in history], marker="o", label=key)
+        right.set(title="validation (epoch 0 = base model)", xlabel="epoch", ylim=(0, 1))
+        right.legend()
+        figure.tight_layout()
+        with atomic_output(self.path / "curves.png") as tmp:
+            figure.savefig(tmp, format="png", dpi=100)
+        plt.close(figure)
+
+    def _write_confusion(self, confusion: Confusion, name: str, title: str) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+
+        matrix = np.array(confusion.matrix(), dtype=float)
+        shares = matrix / max(matrix.sum(), 1)
+        figure, axis = plt.subplots(figsize=(4.5, 4))
+        axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), value in np.ndenumerate(matrix):
+            axis.text(j, i, f"{int(value)}\n{shares[i, j]:.1%}", ha="center", va="center")
+        axis.set(
+            xticks=[0, 1],
+            yticks=[0, 1],
+            xticklabels=["background", "object"],
+            yticklabels=["background", "object"],
+            xlabel="predicted",
+            ylabel="truth",
+            title=f"confusion, {title}",
+        )
+        figure.tight_layout()
+        with atomic_output(self.path / name) as tmp:
+            figure.savefig(tmp, format="png", dpi=100)
+        plt.close(figure)
+
+    def _write_report(self, confusion: Confusion) -> None:
+        tn, fp, fn, tp = confusion.tn, confusion.fp, confusion.fn, confusion.tp
+        rows = [("background", tn, fn, fp, tn + fp), ("object", tp, fp, fn, tp + fn)]
+        lines = [f"{'class':12s}{'precision':>10s}{'recall':>10s}{'f1':>10s}{'support':>12s}"]
+        for name, hit, false_pos, miss, support in rows:
+            precision = hit / (hit + false_pos) if hit + false_pos else 0.0
+            recall = hit / (hit + miss) if hit + miss else 0.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            lines.append(f"{name:12s}{precision:10.4f}{recall:10.4f}{f1:10.4f}{support:12d}")
+        lines.append(f"\nIoU (object): {confusion.scores()['iou']:.4f}   pixels: {tn + fp + fn + tp}")
+        with atomic_output(self.path / "classification_report.txt") as tmp:
+            tmp.write_text("\n".join(lines) + "\n")

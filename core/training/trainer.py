@@ -1,0 +1,338 @@
+"""The training loop: cached frozen-encoder embeddings, prompts as they are used, validation every epoch,
+atomic checkpoints and a resumable state.
+
+``progress(fraction, **info)`` is called every step and ``cancelled()`` checked every step: a cancel saves
+nothing new, so the last good checkpoints stay as they were. ``stop_requested()`` (SIGTERM) ends the run
+after the current step with a resumable state saved.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional
+
+from core.atomic import atomic_output, sha256_file
+from core.errors import CancelledError, InvalidInputError, Sam2QgisError
+from core.models.device import choose_device
+from core.models.loader import LoadedModel, load_model
+from core.preprocess import to_model_input
+from core.training.augment import augment
+from core.training.config import TrainConfig
+from core.training.decode import decode, no_prompt
+from core.training.loss import sam_loss
+from core.training.metrics import Confusion
+from core.training.prompts import correction_click, pad_prompts, sample_click
+from core.training.tiles import Tile, TileSet
+from core.training.trainable import configure_trainable
+
+Progress = Callable[..., None]
+
+
+class OutOfMemoryError(Sam2QgisError):
+    """The accelerator ran out of memory."""
+
+
+@dataclass
+class Sample:
+    """One augmented training sample: RGB (S, S, 3), target and labelled (S, S) bool, instances (S, S)."""
+
+    rgb: np.ndarray
+    target: np.ndarray
+    labelled: np.ndarray
+    instances: np.ndarray
+
+
+def _sample(tile: Tile, index: int, variant: int, config: TrainConfig) -> Sample:
+    rgb, target, labelled, instances = augment(
+        (tile.rgb, tile.target, tile.labelled, tile.instances), 0, variant, (config.seed, index), config.colour_jitter
+    )
+    return Sample(rgb, target, labelled, instances)
+
+
+def _param_groups(params: list[torch.nn.Parameter], weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups: weight decay on weight matrices and convolution kernels, none on biases and norms."""
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def warmup_cosine(total_steps: int, warmup_fraction: float) -> Callable[[int], float]:
+    """Learning-rate factor: linear warm-up over the first steps, then a cosine decay to zero."""
+    warmup = max(1, round(total_steps * warmup_fraction))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    return factor
+
+
+class Trainer:
+    """Fine-tunes one model on one tile set into ``run_dir``."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        tiles: TileSet,
+        base_checkpoint: Path,
+        run_dir: Path,
+        progress: Progress | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        stop_requested: Callable[[], bool] | None = None,
+    ) -> None:
+        self.config, self.tiles, self.run_dir = config, tiles, Path(run_dir)
+        self.progress, self.cancelled, self.stop_requested = progress, cancelled, stop_requested
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(config.seed)
+        self.base_checkpoint = Path(base_checkpoint)
+        self.loaded: LoadedModel = load_model(base_checkpoint, device=config.device, image_size=config.model_size)
+        self.device = self.loaded.device if config.device == "auto" else choose_device(config.device)
+        self.model = self.loaded.model
+        self.params = configure_trainable(self.model, config.trainable, config.lora_rank)
+        self.model.to(self.device)
+        self.train_tiles, self.val_tiles = tiles.split("train"), tiles.split("val")
+        steps_per_epoch = math.ceil(len(self.train_tiles) / config.batch_size)
+        self.total_steps = steps_per_epoch * config.epochs
+        self.optimizer = torch.optim.AdamW(_param_groups(self.params, config.weight_decay), lr=config.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, warmup_cosine(self.total_steps, config.warmup_fraction)
+        )
+        self.rng = np.random.default_rng(config.seed)
+        self.features: dict[tuple[str, int, int], tuple[torch.Tensor, ...]] = {}
+        self.encoder_calls = 0
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0
+        self.step = 0
+
+    # -- encoding ----------------------------------------------------------------------------------------
+
+    def _model_input(self, rgbs: list[np.ndarray]) -> torch.Tensor:
+        batch = to_model_input(np.stack(rgbs)).to(self.device)
+        size = self.config.model_size
+        if batch.shape[-1] != size:
+            batch = functional.interpolate(batch, (size, size), mode="bilinear", align_corners=False)
+        return batch
+
+    def _encode(self, rgbs: list[np.ndarray], grad: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Image embedding (B, C, h, w) and high-res features of normalised tiles, like the engine's encoder."""
+        model = self.model
+        with torch.set_grad_enabled(grad):
+            backbone = model.forward_image(self._model_input(rgbs))
+            _, feats, _, sizes = model._prepare_backbone_features(backbone)
+            if model.directly_add_no_mem_embed:
+                feats[-1] = feats[-1] + model.no_mem_embed
+            n = len(rgbs)
+            maps = [f.permute(1, 2, 0).reshape(n, -1, *s) for f, s in zip(feats, sizes, strict=True)]
+        self.encoder_calls += 1
+        return maps[-1], maps[:-1]
+
+    def _features(
+        self, keys: list[tuple[str, int, int]], samples: list[Sample]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Frozen-encoder features from the cache (fp16 on the CPU), encoding the missing ones once."""
+        if self.config.trainable != "decoder":
+            return self._encode([s.rgb for s in samples], grad=self.model.training)
+        missing = [i for i, key in enumerate(keys) if key not in self.features]
+        if missing:
+            embed, high_res = self._encode([samples[i].rgb for i in missing], grad=False)
+            for j, i in enumerate(missing):
+                self.features[keys[i]] = tuple(t[j].detach().to("cpu", torch.float16) for t in (embed, *high_res))
+        stacked = [
+            torch.stack([self.features[k][level] for k in keys]).to(self.device, torch.float32) for level in range(3)
+        ]
+        return stacked[0], stacked[1:]
+
+    # -- one batch ---------------------------------------------------------------------------------------
+
+    def _prompts(
+        self, samples: list[Sample], lone_point: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Coords, labels, targets (B, S, S) and weights for a batch, by mode."""
+        if self.config.mode == "auto":
+            coords_t, labels_t = no_prompt(len(samples), torch.device("cpu"))
+            targets = np.stack([s.target for s in samples])
+            return coords_t.numpy(), labels_t.numpy(), targets, np.stack([s.labelled for s in samples])
+        config = self.config.replace(background_points=0, box_probability=0.0) if lone_point else self.config
+        prompts, targets = [], []
+        for sample in samples:
+            click = sample_click(sample.instances, sample.labelled, self.rng, config)
+            if click is None:  # no object in this tile: an empty target under a background click
+                point = np.argwhere(sample.labelled)[self.rng.integers(0, sample.labelled.sum())][::-1]
+                prompts.append((point[None].astype(np.float32), np.array([0 if not lone_point else 1], np.int32)))
+                targets.append(np.zeros_like(sample.target))
+                continue
+            prompts.append((click.coords, click.labels))
+            targets.append(click.target)
+        coords, labels = pad_prompts(prompts)
+        return coords, labels, np.stack(targets), np.stack([s.labelled for s in samples])
+
+    def _logits_at_tile_size(self, logits: torch.Tensor) -> torch.Tensor:
+        size = self.config.tile_size
+        return functional.interpolate(logits, (size, size), mode="bilinear", align_corners=False)
+
+    def _scale(self, coords: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(coords * (self.config.model_size / self.config.tile_size), device=self.device)
+
+    def _train_step(self, batch: list[tuple[int, Tile]]) -> float:
+        keys, samples = [], []
+        for index, tile in batch:
+            variant = int(self.rng.integers(0, self.config.augment_variants))
+            keys.append(("train", index, variant))
+            samples.append(_sample(tile, index, variant, self.config))
+        lone_point = self.config.mode == "click" and self.rng.random() < 0.5
+        embed, high_res = self._features(keys, samples)
+        if self.config.mode == "click" and self.config.objects_per_tile > 1:  # several objects share an embedding
+            repeat = self.config.objects_per_tile
+            samples = [s for s in samples for _ in range(repeat)]
+            embed = embed.repeat_interleave(repeat, dim=0)
+            high_res = [level.repeat_interleave(repeat, dim=0) for level in high_res]
+        coords, labels, targets, weights = self._prompts(samples, lone_point)
+        coords_t, labels_t = self._scale(coords), torch.as_tensor(labels, device=self.device)
+        if self.config.mode == "click" and not lone_point and self.config.correction_clicks > 0:
+            with torch.no_grad():
+                first, _, _ = decode(self.model, embed, high_res, coords_t, labels_t, multimask=False)
+            predicted = (self._logits_at_tile_size(first)[:, 0] > 0).cpu().numpy()
+            extra = [correction_click(p, t, w, self.rng) for p, t, w in zip(predicted, targets, weights, strict=True)]
+            if all(e is not None for e in extra):
+                coords = np.concatenate([coords, np.stack([e[0] for e in extra])[:, None]], axis=1)  # type: ignore[index]
+                labels = np.concatenate([labels, np.array([[e[1]] for e in extra], np.int32)], axis=1)  # type: ignore[index]
+                coords_t, labels_t = self._scale(coords), torch.as_tensor(labels, device=self.device)
+        logits, iou, score = decode(self.model, embed, high_res, coords_t, labels_t, multimask=lone_point)
+        loss = sam_loss(
+            self._logits_at_tile_size(logits),
+            iou,
+            torch.as_tensor(targets, device=self.device),
+            torch.as_tensor(weights, device=self.device),
+            score,
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.total.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, self.config.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(loss.total.detach())
+
+    # -- validation --------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self, tiles: list[Tile] | None = None) -> tuple[dict[str, float], Confusion]:
+        """Dataset-level scores on the validation tiles, each used the way the mode is used."""
+        self.model.eval()
+        confusion = Confusion()
+        for index, tile in enumerate(tiles if tiles is not None else self.val_tiles):
+            sample = _sample(tile, index, 0, self.config)
+            embed, high_res = self._features([("val", index, 0)], [sample])
+            if self.config.mode == "auto":
+                coords, labels = no_prompt(1, self.device)
+                logits, _, _ = decode(self.model, embed, high_res, coords, labels, multimask=False)
+                confusion.add(
+                    (self._logits_at_tile_size(logits)[0, 0] > 0).cpu().numpy(), sample.target, sample.labelled
+                )
+                continue
+            for object_id in np.unique(sample.instances[sample.instances > 0])[:8]:
+                target = sample.instances == object_id
+                if target.sum() < 16:
+                    continue
+                rows, cols = np.nonzero(target)
+                nearest = np.argmin((rows - rows.mean()) ** 2 + (cols - cols.mean()) ** 2)
+                coords = self._scale(np.array([[[cols[nearest], rows[nearest]]]], dtype=np.float32))
+                labels = torch.ones(1, 1, dtype=torch.int32, device=self.device)
+                logits, iou, _ = decode(self.model, embed, high_res, coords, labels, multimask=True)
+                best = int(iou[0].argmax())
+                predicted = (self._logits_at_tile_size(logits)[0, best] > 0).cpu().numpy()
+                confusion.add(predicted, target, sample.labelled)
+        self.model.train()
+        return confusion.scores(), confusion
+
+    # -- the run -----------------------------------------------------------------------------------------
+
+    def _report(self, fraction: float, **info: Any) -> None:
+        if self.progress:
+            self.progress(fraction, **info)
+
+    def run(self) -> dict[str, Any]:
+        """Train every epoch left; returns the summary also written to ``summary.json``."""
+        from core.training.run_folder import RunFolder
+
+        folder = RunFolder(self.run_dir)
+        if not self.history:
+            base_scores, _ = self.evaluate()
+            self.history.append({"epoch": 0, "train_loss": None, **base_scores, "lr": 0.0, "seconds": 0.0})
+            folder.write_history(self.history)
+            self._report(0.0, epoch=0, **base_scores)
+        self.model.train()
+        while self.epoch < self.config.epochs:
+            started = time.monotonic()
+            order = self.rng.permutation(len(self.train_tiles))
+            losses = []
+            for start in range(0, len(order), self.config.batch_size):
+                if self.cancelled and self.cancelled():
+                    raise CancelledError(f"training cancelled in epoch {self.epoch + 1}; the last checkpoints are kept")
+                batch = [(int(i), self.train_tiles[int(i)]) for i in order[start : start + self.config.batch_size]]
+                try:
+                    losses.append(self._train_step(batch))
+                except torch.cuda.OutOfMemoryError:
+                    raise OutOfMemoryError(
+                        f"out of GPU memory with batch size {self.config.batch_size} and tiles of "
+                        f"{self.config.tile_size} px: use a smaller --batch-size or --tile-size, or --trainable decoder"
+                    ) from None
+                self.step += 1
+                self._report(self.step / self.total_steps, epoch=self.epoch + 1, step=self.step, loss=losses[-1])
+                if self.stop_requested and self.stop_requested():
+                    folder.save_resume(self)
+                    return {"stopped": True, "epoch": self.epoch + 1, "step": self.step}
+            self.epoch += 1
+            scores, confusion = self.evaluate()
+            row = {
+                "epoch": self.epoch,
+                "train_loss": float(np.mean(losses)),
+                **scores,
+                "lr": self.scheduler.get_last_lr()[0],
+                "seconds": round(time.monotonic() - started, 2),
+            }
+            self.history.append(row)
+            folder.save_epoch(self, row, confusion)
+            self._report(self.epoch / self.config.epochs, epoch=self.epoch, **scores)
+        return folder.finish(self)
+
+
+def check_tiles(tiles: TileSet, mode: str) -> None:
+    """Refuse a tile set that cannot train the mode: no object anywhere in the training tiles."""
+    train = tiles.split("train")
+    if not any(t.target.any() for t in train):
+        raise InvalidInputError(f"no labelled object in the {len(train)} training tiles: {mode} training needs some")
+
+
+def describe_checkpoint(path: Path) -> dict[str, Any]:
+    return {"path": str(path), "sha256": sha256_file(path)}
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=str))
+
+
+def restore(trainer: Trainer, state_path: Path) -> None:
+    """Load a resumable state (``resume.pt``) into a trainer built with the same config and tiles."""
+    state = torch.load(state_path, map_location="cpu", weights_only=True)
+    parameters = dict(trainer.model.named_parameters())
+    with torch.no_grad():
+        for name, tensor in state["trained"].items():
+            parameters[name].copy_(tensor)
+    trainer.optimizer.load_state_dict(state["optimizer"])
+    trainer.scheduler.load_state_dict(state["scheduler"])
+    trainer.epoch, trainer.step = int(state["epoch"]), int(state["step"])
+    trainer.history = json.loads(state["history"])
+    trainer.rng.bit_generator.state = json.loads(state["rng"])
+    torch.set_rng_state(state["torch_rng"])

@@ -1,0 +1,294 @@
+"""Training end to end on a synthetic orthophoto with a tiny random-init SAM 2: it learns, it writes a
+usable run folder, it stops and resumes, and bad inputs are refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from osgeo import ogr, osr
+from sam2.build_sam import build_sam2
+
+from core.errors import CancelledError, InvalidCheckpointError, InvalidInputError
+from core.models.loader import load_model
+from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.training import run
+from core.training.config import TrainConfig
+from core.training.tiles import build_tiles
+from core.training.trainable import add_lora, configure_trainable, merge_lora
+from core.training.trainer import Trainer
+from core.vector_io import PolygonFeature, read_polygons, write_polygons
+
+CONFIG = TrainConfig(
+    tile_size=128,
+    batch_size=4,
+    epochs=2,
+    lr=3e-4,
+    classes=(1,),
+    class_field="class_id",
+    augment_variants=2,
+    device="cpu",
+    seed=0,
+)
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    """A 1024 x 1024 px synthetic orthophoto at 0.25 m (64 tiles of 128 px) with buildings, trees and roads."""
+    return write_synthetic_scene(
+        SyntheticSceneConfig(width=1024, height=1024, seed=5), tmp_path_factory.mktemp("scene")
+    )
+
+
+def inputs(scene, checkpoint) -> run.RunInputs:
+    return run.RunInputs(scene.image, scene.labels, checkpoint)
+
+
+@pytest.mark.slow
+def test_auto_training_raises_validation_iou_well_above_the_base_model(scene, tiny_checkpoint, tmp_path) -> None:
+    summary = run.start(inputs(scene, tiny_checkpoint.path), CONFIG.replace(mode="auto", epochs=5), tmp_path / "run")
+    assert summary["best"]["iou"] > summary["base"]["iou"] + 0.1
+    tiles = summary["tiles"]
+    # Frozen encoder: each tile and augmented variant is encoded once, whatever the number of epochs.
+    assert summary["encoded_samples"] <= tiles["train"] * CONFIG.augment_variants + tiles["val"]
+    assert summary["encoder_calls"] <= summary["encoded_samples"]
+
+
+def test_click_training_writes_a_run_folder_the_engine_and_sam2_load(scene, tiny_checkpoint, tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    summary = run.start(inputs(scene, tiny_checkpoint.path), CONFIG.replace(mode="click"), run_dir)
+    names = {p.name for p in run_dir.iterdir()}
+    assert names >= {
+        "best.pt",
+        "best_trained.pt",
+        "last.pt",
+        "last_trained.pt",
+        "resume.pt",
+        "metrics.csv",
+        "curves.png",
+        "confusion.png",
+        "classification_report.txt",
+        "config.yaml",
+        "summary.json",
+        "run.json",
+    }
+    assert not [n for n in names if ".tmp" in n]
+    assert summary["tiles"]["train"] > 0
+    assert len((run_dir / "metrics.csv").read_text().splitlines()) == 1 + 1 + 2  # header, base, two epochs
+    # sam2 loads the full checkpoint strictly, and the engine applies the small one to the same weights.
+    sam = build_sam2(
+        tiny_checkpoint.spec.config,
+        ckpt_path=str(run_dir / "best.pt"),
+        device="cpu",
+        hydra_overrides_extra=["++model.image_size=128"],
+    )
+    applied = load_model(run_dir / "best_trained.pt", device="cpu").model.state_dict()
+    for name, tensor in sam.state_dict().items():
+        torch.testing.assert_close(applied[name], tensor)
+    assert json.loads((run_dir / "summary.json").read_text())["best_sha256"]
+
+
+@pytest.mark.parametrize("trainable", ["decoder", "lora", "full"])
+def test_trainable_parameter_counts(tiny_checkpoint, trainable) -> None:
+    model = load_model(tiny_checkpoint.path, device="cpu").model
+    count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+    heads = count(model.sam_mask_decoder) + count(model.sam_prompt_encoder)
+    encoder = count(model.image_encoder)
+    adapters = sum(
+        4 * (m.in_features + m.out_features)
+        for name, m in model.image_encoder.trunk.named_modules()
+        if isinstance(m, torch.nn.Linear) and name.endswith(("attn.qkv", "attn.proj"))
+    )
+    trained = sum(p.numel() for p in configure_trainable(model, trainable, lora_rank=4))
+    assert trained == {"decoder": heads, "lora": heads + adapters, "full": heads + encoder}[trainable]
+    # hiera-tiny: 4.2 M in the prompt encoder and mask decoder, 110 k in rank-4 adapters, 27.2 M in the encoder
+    assert trained == {"decoder": 4_221_329, "lora": 4_331_537, "full": 31_440_465}[trainable]
+
+
+def test_lora_starts_at_the_base_model_and_merges_exactly(tiny_checkpoint) -> None:
+    model = load_model(tiny_checkpoint.path, device="cpu").model
+    image = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = model.forward_image(image)["vision_features"]
+        wrapped = add_lora(model, rank=4)
+        assert len(wrapped) == 24  # qkv and proj of the 12 blocks of hiera-tiny
+        torch.testing.assert_close(model.forward_image(image)["vision_features"], before)
+        for module in model.modules():
+            if hasattr(module, "lora_b"):
+                module.lora_b.normal_(0, 0.01)
+        adapted = model.forward_image(image)["vision_features"]
+        merge_lora(model)
+        torch.testing.assert_close(model.forward_image(image)["vision_features"], adapted, atol=1e-4, rtol=1e-4)
+
+
+def test_cancel_in_an_epoch_keeps_the_last_good_checkpoint(scene, tiny_checkpoint, tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    run.start(inputs(scene, tiny_checkpoint.path), CONFIG.replace(mode="auto", epochs=1), run_dir)
+    before = (run_dir / "last.pt").read_bytes()
+    steps = []
+    tiles = build_tiles(scene.image, scene.labels, CONFIG)
+    trainer = Trainer(
+        CONFIG.replace(mode="auto", epochs=2),
+        tiles,
+        tiny_checkpoint.path,
+        run_dir,
+        progress=lambda fraction, **info: steps.append(info.get("step")),
+        cancelled=lambda: len(steps) > 2,
+    )
+    with pytest.raises(CancelledError, match="the last checkpoints are kept"):
+        trainer.run()
+    assert (run_dir / "last.pt").read_bytes() == before
+    assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_resumable_state_and_resume_finishes(scene, tiny_checkpoint, tmp_path, repo_root) -> None:
+    run_dir, events = tmp_path / "run", tmp_path / "events.jsonl"
+    command = [
+        sys.executable,
+        "-m",
+        "core",
+        "train",
+        "--raster",
+        str(scene.image),
+        "--labels",
+        str(scene.labels),
+        "--checkpoint",
+        str(tiny_checkpoint.path),
+        "--out",
+        str(run_dir),
+        "--mode",
+        "auto",
+        "--epochs",
+        "3",
+        "--tile-size",
+        "128",
+        "--batch-size",
+        "2",
+        "--class-field",
+        "class_id",
+        "--classes",
+        "1",
+        "--device",
+        "cpu",
+        "--events",
+        str(events),
+    ]
+    process = subprocess.Popen(command, cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (events.exists() and '"step"' in events.read_text()):
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert json.loads(out)["stopped"] is True
+    assert (run_dir / "resume.pt").exists()
+    resumed = subprocess.run(
+        [sys.executable, "-m", "core", "train", "--resume", str(run_dir)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["epochs"] == 3
+    epochs = [line.split(",")[0] for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
+    assert epochs == ["0", "1", "2", "3"]
+
+
+# --- tiles and bad inputs -------------------------------------------------------------------------------
+
+
+def test_split_shares_no_pixel_and_is_deterministic(scene) -> None:
+    config = CONFIG.replace(overlap=0.5)
+    first, second = build_tiles(scene.image, scene.labels, config), build_tiles(scene.image, scene.labels, config)
+    assert [t.split for t in first.tiles] == [t.split for t in second.tiles]
+    held = [t.window for t in first.tiles if t.split != "train"]
+    for tile in first.split("train"):
+        for other in held:
+            assert not (
+                tile.window.col_off < other.col_off + other.width
+                and other.col_off < tile.window.col_off + 128
+                and tile.window.row_off < other.row_off + other.height
+                and other.row_off < tile.window.row_off + 128
+            )
+
+
+def _reprojected(labels: Path, out: Path, epsg: int, shift: float = 0.0) -> Path:
+    features, crs_wkt = read_polygons(labels)
+    source = osr.SpatialReference()
+    source.ImportFromWkt(crs_wkt)
+    target = osr.SpatialReference()
+    target.ImportFromEPSG(epsg)
+    for srs in (source, target):
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    transform = osr.CoordinateTransformation(source, target)
+    moved = []
+    for feature in features:
+        geometry = ogr.CreateGeometryFromJson(json.dumps(feature.geometry))
+        geometry.Transform(transform)
+        if shift:
+            geometry = ogr.CreateGeometryFromWkt(geometry.ExportToWkt())
+            for i in range(geometry.GetGeometryCount()):
+                part = geometry.GetGeometryRef(i)
+                for ring in (
+                    (part.GetGeometryRef(j) for j in range(part.GetGeometryCount()))
+                    if part.GetGeometryCount()
+                    else [part]
+                ):
+                    for k in range(ring.GetPointCount()):
+                        x, y = ring.GetPoint_2D(k)
+                        ring.SetPoint_2D(k, x + shift, y)
+        moved.append(PolygonFeature(json.loads(geometry.ExportToJson()), feature.attributes))
+    return write_polygons(out, moved, target.ExportToWkt(), fields={"class_id": int, "class_name": str})
+
+
+def test_labels_in_another_crs_are_reprojected(scene, tmp_path) -> None:
+    geographic = _reprojected(scene.labels, tmp_path / "labels_4326.gpkg", 4326)
+    native = build_tiles(scene.image, scene.labels, CONFIG)
+    moved = build_tiles(scene.image, geographic, CONFIG)
+    for a, b in zip(native.tiles, moved.tiles, strict=True):
+        assert (a.target != b.target).mean() < 0.01  # the same polygons, up to reprojection rounding
+
+
+def test_labels_that_miss_the_raster_are_refused(scene, tmp_path) -> None:
+    far = _reprojected(scene.labels, tmp_path / "far.gpkg", 32633, shift=50_000.0)
+    with pytest.raises(InvalidInputError, match="do not overlap the raster"):
+        build_tiles(scene.image, far, CONFIG)
+
+
+def test_no_labels_are_refused(scene, tmp_path) -> None:
+    empty = write_polygons(tmp_path / "empty.gpkg", [], read_polygons(scene.labels)[1], fields={"class_id": int})
+    with pytest.raises(InvalidInputError, match="holds no polygon labels"):
+        build_tiles(scene.image, empty, CONFIG)
+
+
+def test_nodata_tiles_are_skipped_and_counted(tmp_path) -> None:
+    paths = write_synthetic_scene(SyntheticSceneConfig(width=512, height=512, seed=2, nodata_border=True), tmp_path)
+    tiles = build_tiles(paths.image, paths.labels, CONFIG.replace(max_nodata=0.05))
+    assert tiles.skipped["nodata"] > 0
+    assert all(1 - t.labelled.mean() <= 0.05 for t in tiles.tiles)
+
+
+def test_raster_smaller_than_a_tile_is_padded(tmp_path) -> None:
+    paths = write_synthetic_scene(SyntheticSceneConfig(width=200, height=600, seed=4), tmp_path)
+    tiles = build_tiles(paths.image, paths.labels, CONFIG.replace(tile_size=256, max_nodata=0.3, classes=()))
+    assert {t.rgb.shape for t in tiles.tiles} == {(256, 256, 3)}
+    for tile in tiles.tiles:
+        assert (tile.rgb[:, 200:] == 0).all()  # columns past the raster's 200 are padding...
+        assert not tile.labelled[:, 200:].any()  # ...and count as unlabelled
+
+
+def test_a_base_checkpoint_of_another_family_is_refused(scene, tmp_path) -> None:
+    torch.save({"model": {"conv1.weight": torch.zeros(64, 3, 7, 7)}}, tmp_path / "resnet.pt")
+    with pytest.raises(InvalidCheckpointError, match="no SAM 2 image encoder weights"):
+        run.start(inputs(scene, tmp_path / "resnet.pt"), CONFIG, tmp_path / "run")
