@@ -8,6 +8,7 @@ after the current step with a resumable state saved.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -109,6 +110,11 @@ class Trainer:
             self.optimizer, warmup_cosine(self.total_steps, config.warmup_fraction)
         )
         self.rng = np.random.default_rng(config.seed)
+        # Mixed precision: bf16 autocast on CUDA; fp16 with a gradient scaler where bf16 is missing; fp32 elsewhere.
+        self.amp_dtype: torch.dtype | None = None
+        if self.device.type == "cuda":
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.features: dict[tuple[str, int, int], tuple[torch.Tensor, ...]] = {}
         self.encoder_calls = 0
         self.history: list[dict[str, Any]] = []
@@ -124,10 +130,15 @@ class Trainer:
             batch = functional.interpolate(batch, (size, size), mode="bilinear", align_corners=False)
         return batch
 
+    def _autocast(self) -> Any:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=self.amp_dtype)
+
     def _encode(self, rgbs: list[np.ndarray], grad: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Image embedding (B, C, h, w) and high-res features of normalised tiles, like the engine's encoder."""
         model = self.model
-        with torch.set_grad_enabled(grad):
+        with torch.set_grad_enabled(grad), self._autocast():
             backbone = model.forward_image(self._model_input(rgbs))
             _, feats, _, sizes = model._prepare_backbone_features(backbone)
             if model.directly_add_no_mem_embed:
@@ -208,18 +219,17 @@ class Trainer:
                 coords = np.concatenate([coords, np.stack([e[0] for e in extra])[:, None]], axis=1)  # type: ignore[index]
                 labels = np.concatenate([labels, np.array([[e[1]] for e in extra], np.int32)], axis=1)  # type: ignore[index]
                 coords_t, labels_t = self._scale(coords), torch.as_tensor(labels, device=self.device)
-        logits, iou, score = decode(self.model, embed, high_res, coords_t, labels_t, multimask=lone_point)
-        loss = sam_loss(
-            self._logits_at_tile_size(logits),
-            iou,
-            torch.as_tensor(targets, device=self.device),
-            torch.as_tensor(weights, device=self.device),
-            score,
-        )
+        with self._autocast():
+            logits, iou, score = decode(self.model, embed, high_res, coords_t, labels_t, multimask=lone_point)
+        target_t = torch.as_tensor(targets, device=self.device)
+        weight_t = torch.as_tensor(weights, device=self.device)
+        loss = sam_loss(self._logits_at_tile_size(logits.float()), iou.float(), target_t, weight_t, score.float())
         self.optimizer.zero_grad(set_to_none=True)
-        loss.total.backward()
+        self.scaler.scale(loss.total).backward()
+        self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.params, self.config.grad_clip)
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         self.scheduler.step()
         return float(loss.total.detach())
 

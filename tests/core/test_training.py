@@ -292,3 +292,18 @@ def test_a_base_checkpoint_of_another_family_is_refused(scene, tmp_path) -> None
     torch.save({"model": {"conv1.weight": torch.zeros(64, 3, 7, 7)}}, tmp_path / "resnet.pt")
     with pytest.raises(InvalidCheckpointError, match="no SAM 2 image encoder weights"):
         run.start(inputs(scene, tmp_path / "resnet.pt"), CONFIG, tmp_path / "run")
+
+
+def test_out_of_gpu_memory_says_what_to_change(scene, tiny_checkpoint, tmp_path, monkeypatch) -> None:
+    from core.training.trainer import OutOfMemoryError
+
+    tiles = build_tiles(scene.image, scene.labels, CONFIG)
+    trainer = Trainer(CONFIG.replace(mode="auto", epochs=1), tiles, tiny_checkpoint.path, tmp_path / "run")
+
+    def no_memory(batch):  # type: ignore[no-untyped-def]
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(trainer, "_train_step", no_memory)
+    with pytest.raises(OutOfMemoryError, match="use a smaller --batch-size or --tile-size"):
+        trainer.run()
+    assert not (tmp_path / "run" / "last.pt").exists()
