@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -41,8 +42,9 @@ def start(
 ) -> dict[str, Any]:
     """Train from scratch into ``run_dir`` (which records run.json first)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_output(run_dir / "run.json") as tmp:
-        tmp.write_text(json.dumps({"inputs": inputs.to_dict(), "config": config.to_dict()}, indent=2))
+    if int(os.environ.get("RANK", "0")) == 0:
+        with atomic_output(run_dir / "run.json") as tmp:
+            tmp.write_text(json.dumps({"inputs": inputs.to_dict(), "config": config.to_dict()}, indent=2))
     return _train(inputs, config, run_dir, progress, cancelled, resume=False)
 
 
@@ -60,6 +62,20 @@ def resume(
     return _train(inputs, TrainConfig(**data), run_dir, progress, cancelled, resume=True)
 
 
+def init_distributed(device: str) -> bool:
+    """Join the process group torchrun describes (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT in the
+    environment): NCCL on CUDA, gloo otherwise. False when not started by torchrun."""
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or torch.distributed.is_initialized():
+        return False
+    use_cuda = device in ("auto", "cuda") and torch.cuda.is_available()
+    if use_cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
+    return True
+
+
 def _train(
     inputs: RunInputs,
     config: TrainConfig,
@@ -68,6 +84,13 @@ def _train(
     cancelled: Callable[[], bool] | None,
     resume: bool,
 ) -> dict[str, Any]:
+    import torch
+
+    if init_distributed(config.device):
+        try:
+            return _train(inputs, config, run_dir, progress, cancelled, resume)
+        finally:
+            torch.distributed.destroy_process_group()
     tiles = build_tiles(inputs.raster, inputs.labels, config, inputs.aoi)
     check_tiles(tiles, config.mode)
     stop = threading.Event()

@@ -22,6 +22,7 @@ import torch
 import yaml
 
 from core.atomic import atomic_output, sha256_file
+from core.models.random_init import state_dict_sha256
 from core.training.metrics import Confusion
 from core.training.trainable import LoRALinear, trained_state
 
@@ -49,8 +50,11 @@ def save_torch(path: Path, payload: dict[str, Any]) -> None:
 
 
 class RunFolder:
-    def __init__(self, path: Path) -> None:
+    """Writes the run folder; with ``writes`` False (ranks other than 0) every write is skipped."""
+
+    def __init__(self, path: Path, writes: bool = True) -> None:
         self.path = Path(path)
+        self.writes = writes
         self.path.mkdir(parents=True, exist_ok=True)
 
     def meta(self, trainer: Trainer, epoch: int, scores: dict[str, float] | None = None) -> dict[str, Any]:
@@ -69,6 +73,8 @@ class RunFolder:
         }
 
     def write_history(self, history: list[dict[str, Any]]) -> None:
+        if not self.writes:
+            return
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
@@ -77,11 +83,15 @@ class RunFolder:
             tmp.write_text(buffer.getvalue())
 
     def save_checkpoints(self, trainer: Trainer, name: str, scores: dict[str, float]) -> None:
+        if not self.writes:
+            return
         meta = self.meta(trainer, trainer.epoch, scores)
         save_torch(self.path / f"{name}.pt", {"model": plain_state_dict(trainer.model), "meta": meta})
         save_torch(self.path / f"{name}_trained.pt", {"trained": trained_state(trainer.model), "meta": meta})
 
     def save_resume(self, trainer: Trainer) -> None:
+        if not self.writes:
+            return
         save_torch(
             self.path / "resume.pt",
             {
@@ -97,6 +107,8 @@ class RunFolder:
         )
 
     def save_epoch(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion) -> None:
+        if not self.writes:
+            return
         scores = {k: row[k] for k in ("iou", "f1", "precision", "recall")}
         self.save_checkpoints(trainer, "last", scores)
         metric = trainer.config.best_metric
@@ -110,6 +122,9 @@ class RunFolder:
 
     def finish(self, trainer: Trainer) -> dict[str, Any]:
         base = trainer.history[0]
+        weights = state_dict_sha256(trained_state(trainer.model))
+        if not self.writes:
+            return {"rank": trainer.rank, "epochs": trainer.epoch, "weights_sha256": weights}
         metric = trainer.config.best_metric
         best = max((r for r in trainer.history if r["epoch"] >= 1), key=lambda r: r[metric])
         self._write_curves(trainer.history)
@@ -122,6 +137,7 @@ class RunFolder:
             "tiles": trainer.tiles.summary(),
             "encoder_calls": trainer.encoder_calls,
             "encoded_samples": len(trainer.features),
+            "weights_sha256": weights,
             "best_checkpoint": str(self.path / "best.pt"),
             "best_sha256": sha256_file(self.path / "best.pt"),
         }

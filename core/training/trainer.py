@@ -79,8 +79,30 @@ def warmup_cosine(total_steps: int, warmup_fraction: float) -> Callable[[int], f
     return factor
 
 
+class DecoderStep(torch.nn.Module):
+    """The trained forward pass as one module, so DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self,
+        embed: torch.Tensor,
+        high_res: list[torch.Tensor],
+        coords: torch.Tensor,
+        labels: torch.Tensor,
+        multimask: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return decode(self.model, embed, high_res, coords, labels, multimask)
+
+
 class Trainer:
-    """Fine-tunes one model on one tile set into ``run_dir``."""
+    """Fine-tunes one model on one tile set into ``run_dir``.
+
+    Under ``torchrun`` (a default process group initialised), each rank trains on its share of every epoch's
+    batches with DistributedDataParallel averaging the gradients; only rank 0 writes the run folder.
+    """
 
     def __init__(
         self,
@@ -102,8 +124,19 @@ class Trainer:
         self.model = self.loaded.model
         self.params = configure_trainable(self.model, config.trainable, config.lora_rank)
         self.model.to(self.device)
+        self.distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        self.rank = torch.distributed.get_rank() if self.distributed else 0
+        self.world = torch.distributed.get_world_size() if self.distributed else 1
+        self.step_module: torch.nn.Module = DecoderStep(self.model)
+        if self.distributed:
+            self.step_module = torch.nn.parallel.DistributedDataParallel(
+                self.step_module,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=True,
+            )
         self.train_tiles, self.val_tiles = tiles.split("train"), tiles.split("val")
-        steps_per_epoch = math.ceil(len(self.train_tiles) / config.batch_size)
+        self.samples_per_rank = math.ceil(len(self.train_tiles) / self.world)
+        steps_per_epoch = math.ceil(self.samples_per_rank / config.batch_size)
         self.total_steps = steps_per_epoch * config.epochs
         self.optimizer = torch.optim.AdamW(_param_groups(self.params, config.weight_decay), lr=config.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -220,7 +253,7 @@ class Trainer:
                 labels = np.concatenate([labels, np.array([[e[1]] for e in extra], np.int32)], axis=1)  # type: ignore[index]
                 coords_t, labels_t = self._scale(coords), torch.as_tensor(labels, device=self.device)
         with self._autocast():
-            logits, iou, score = decode(self.model, embed, high_res, coords_t, labels_t, multimask=lone_point)
+            logits, iou, score = self.step_module(embed, high_res, coords_t, labels_t, lone_point)
         target_t = torch.as_tensor(targets, device=self.device)
         weight_t = torch.as_tensor(weights, device=self.device)
         loss = sam_loss(self._logits_at_tile_size(logits.float()), iou.float(), target_t, weight_t, score.float())
@@ -275,7 +308,7 @@ class Trainer:
         """Train every epoch left; returns the summary also written to ``summary.json``."""
         from core.training.run_folder import RunFolder
 
-        folder = RunFolder(self.run_dir)
+        folder = RunFolder(self.run_dir, writes=self.rank == 0)
         if not self.history:
             base_scores, _ = self.evaluate()
             self.history.append({"epoch": 0, "train_loss": None, **base_scores, "lr": 0.0, "seconds": 0.0})
@@ -284,7 +317,8 @@ class Trainer:
         self.model.train()
         while self.epoch < self.config.epochs:
             started = time.monotonic()
-            order = self.rng.permutation(len(self.train_tiles))
+            order = self.rng.permutation(len(self.train_tiles))  # the same on every rank (same seed)
+            order = np.resize(order, self.samples_per_rank * self.world)[self.rank :: self.world]
             losses = []
             for start in range(0, len(order), self.config.batch_size):
                 if self.cancelled and self.cancelled():
@@ -298,7 +332,8 @@ class Trainer:
                         f"{self.config.tile_size} px: use a smaller --batch-size or --tile-size, or --trainable decoder"
                     ) from None
                 self.step += 1
-                self._report(self.step / self.total_steps, epoch=self.epoch + 1, step=self.step, loss=losses[-1])
+                if self.rank == 0:
+                    self._report(self.step / self.total_steps, epoch=self.epoch + 1, step=self.step, loss=losses[-1])
                 if self.stop_requested and self.stop_requested():
                     folder.save_resume(self)
                     return {"stopped": True, "epoch": self.epoch + 1, "step": self.step}
