@@ -307,3 +307,24 @@ def test_out_of_gpu_memory_says_what_to_change(scene, tiny_checkpoint, tmp_path,
     with pytest.raises(OutOfMemoryError, match="use a smaller --batch-size or --tile-size"):
         trainer.run()
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trainable", ["lora", "full"])
+def test_lora_and_full_runs_give_checkpoints_that_load_strictly(scene, tiny_checkpoint, tmp_path, trainable) -> None:
+    run_dir = tmp_path / "run"
+    config = CONFIG.replace(mode="auto", trainable=trainable, epochs=1, augment_variants=1)
+    summary = run.start(inputs(scene, tiny_checkpoint.path), config, run_dir)
+    assert summary["encoder_calls"] > 0
+    sam = build_sam2(
+        tiny_checkpoint.spec.config,
+        ckpt_path=str(run_dir / "best.pt"),
+        device="cpu",
+        hydra_overrides_extra=["++model.image_size=128"],
+    )
+    base = load_model(tiny_checkpoint.path, device="cpu").model.state_dict()
+    applied = load_model(run_dir / "best_trained.pt", device="cpu").model.state_dict()
+    encoder_weight = "image_encoder.trunk.blocks.0.attn.qkv.weight"
+    assert not torch.equal(sam.state_dict()[encoder_weight], base[encoder_weight])  # the encoder did train
+    for name, tensor in sam.state_dict().items():
+        torch.testing.assert_close(applied[name], tensor, atol=1e-5, rtol=1e-5)
