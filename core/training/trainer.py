@@ -234,7 +234,7 @@ class Trainer:
             variant = int(self.rng.integers(0, self.config.augment_variants))
             keys.append(("train", index, variant))
             samples.append(_sample(tile, index, variant, self.config))
-        lone_point = self.config.mode == "click" and self.rng.random() < 0.5
+        lone_point = self.config.mode == "click" and self.rng.random() < self.config.multimask_fraction
         embed, high_res = self._features(keys, samples)
         if self.config.mode == "click" and self.config.objects_per_tile > 1:  # several objects share an embedding
             repeat = self.config.objects_per_tile
