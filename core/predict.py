@@ -1,0 +1,259 @@
+"""Whole-raster prediction: overlapping windows, blended probabilities, streamed GeoTIFF output.
+
+Windows of the model's input size step over the raster with an overlap; each window's probabilities are
+weighted by a taper that falls towards its edges (a window is least reliable there), accumulated, and
+divided by the summed weights, so where windows meet nothing but a smooth blend shows. Windows are
+processed one grid row at a time and rows that no later window touches are written at once: memory
+holds one band of window height, whatever the raster's height. The threshold is per pixel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+import rasterio
+import torch
+from rasterio.features import rasterize
+from rasterio.windows import Window
+
+from core.atomic import atomic_output
+from core.errors import CancelledError, InvalidConfigError, InvalidInputError
+from core.models.loader import LoadedModel
+from core.raster import RasterSource
+from core.tiling import grid_origins
+
+MASK_NODATA = 255
+PROBABILITY_NODATA = -1.0
+
+
+class WindowPredictor(Protocol):
+    """Object probabilities (n, S, S) float32 in 0..1 for RGB uint8 tiles (n, S, S, 3)."""
+
+    size: int
+
+    def __call__(self, tiles: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """``threshold`` on the blended probability; ``overlap`` between windows (fraction); ``batch_size``
+    windows per model call; ``mode``: ``auto`` (promptless, as trained by ``train --mode auto``) or
+    ``grid`` (a grid of ``grid_points`` x ``grid_points`` clicks per window, masks merged: base models)."""
+
+    mode: Literal["auto", "grid"] = "auto"
+    threshold: float = 0.5
+    overlap: float = 0.25
+    batch_size: int = 4
+    grid_points: int = 8
+    min_grid_iou: float = 0.7
+
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise InvalidConfigError(f"threshold {self.threshold} must be a probability between 0 and 1")
+        if not 0 <= self.overlap < 0.9:
+            raise InvalidConfigError(f"overlap {self.overlap} must be in [0, 0.9)")
+        if self.batch_size < 1 or self.grid_points < 1:
+            raise InvalidConfigError("batch_size and grid_points must be at least 1")
+
+
+def taper(size: int, overlap: int) -> np.ndarray:
+    """Blending weights (size, size): 1 in the middle, falling linearly to a small value over ``overlap``
+    pixels at each edge (never 0, so a pixel covered by one window only keeps its value)."""
+    ramp = np.ones(size, dtype=np.float32)
+    if overlap > 0:
+        edge = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+        ramp[:overlap] = np.minimum(ramp[:overlap], edge)
+        ramp[-overlap:] = np.minimum(ramp[-overlap:], edge[::-1])
+    return np.maximum(np.outer(ramp, ramp), 1e-3)
+
+
+@dataclass(frozen=True)
+class PredictSummary:
+    mask: Path
+    probabilities: Path | None
+    windows: int
+    skipped_windows: int
+    object_pixels: int
+
+
+def _aoi_shapes(aoi: Path | None, raster: RasterSource) -> list[dict] | None:
+    if aoi is None:
+        return None
+    from core.training.labels import read_vector_labels
+
+    shapes = [p.geometry for p in read_vector_labels(aoi, raster.crs, None)]
+    if not shapes:
+        raise InvalidInputError(f"AOI {aoi.name} holds no polygon")
+    return shapes
+
+
+def predict_raster(
+    raster_path: Path,
+    predictor: WindowPredictor,
+    out_mask: Path,
+    config: PredictConfig = PredictConfig(),
+    probabilities: Path | None = None,
+    aoi: Path | None = None,
+    progress: Callable[..., None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> PredictSummary:
+    """Predict the whole raster into ``out_mask`` (uint8: 1 object, 0 background, 255 nodata; the input's
+    grid and CRS; tiled, compressed) and optionally the blended probabilities (float32, nodata -1)."""
+    size = predictor.size
+    margin = round(size * config.overlap)
+    stride = max(1, size - margin)
+    weights = taper(size, margin // 2 if margin else 0)
+    with RasterSource(raster_path) as raster:
+        shapes = _aoi_shapes(aoi, raster)
+        width, height = raster.width, raster.height
+        profile = dict(
+            driver="GTiff",
+            width=width,
+            height=height,
+            crs=raster.crs,
+            transform=raster.transform,
+            tiled=True,
+            blockxsize=256,
+            blockysize=256,
+            compress="deflate",
+            BIGTIFF="IF_SAFER",
+        )
+        rows, cols = grid_origins(height, size, stride), grid_origins(width, size, stride)
+        total, done, skipped, object_pixels = len(rows) * len(cols), 0, 0, 0
+        with contextlib.ExitStack() as stack:
+            mask_tmp = stack.enter_context(atomic_output(out_mask))
+            mask_out = stack.enter_context(
+                rasterio.open(mask_tmp, "w", count=1, dtype="uint8", nodata=MASK_NODATA, **profile)
+            )
+            prob_out = None
+            if probabilities is not None:
+                prob_tmp = stack.enter_context(atomic_output(probabilities))
+                prob_out = stack.enter_context(
+                    rasterio.open(
+                        prob_tmp, "w", count=1, dtype="float32", nodata=PROBABILITY_NODATA, predictor=3, **profile
+                    )
+                )
+            band_top = 0
+            band_sum = np.zeros((size + stride, width), dtype=np.float32)
+            band_weight = np.zeros_like(band_sum)
+            for index, row in enumerate(rows):
+                if cancelled and cancelled():
+                    raise CancelledError("prediction cancelled; no output file was written")
+                # Shift the band so that it starts at this grid row.
+                shift = row - band_top
+                if shift:
+                    band_sum = np.roll(band_sum, -shift, axis=0)
+                    band_weight = np.roll(band_weight, -shift, axis=0)
+                    band_sum[-shift:] = 0
+                    band_weight[-shift:] = 0
+                    band_top = row
+                windows = [Window(col, row, size, size) for col in cols]
+                for start in range(0, len(windows), config.batch_size):
+                    chunk = windows[start : start + config.batch_size]
+                    reads = [raster.read_rgb(w) for w in chunk]
+                    areas = [_window_area(shapes, raster, w) for w in chunk]
+                    keep = [i for i, (_, valid) in enumerate(reads) if (valid & areas[i]).any()]
+                    skipped += len(chunk) - len(keep)
+                    if keep:
+                        probs = predictor(np.stack([reads[i][0] for i in keep]))
+                        for i, prob in zip(keep, probs, strict=True):
+                            col = int(chunk[i].col_off)
+                            w = min(size, width - col)
+                            h = min(size, height - row)
+                            band_sum[:h, col : col + w] += (prob * weights)[:h, :w]
+                            band_weight[:h, col : col + w] += weights[:h, :w]
+                    done += len(chunk)
+                    if progress:
+                        progress(done / total, done=done, total=total)
+                # Rows above the next grid row are final.
+                final_stop = rows[index + 1] if index + 1 < len(rows) else height
+                n = final_stop - row
+                valid = raster.valid_mask(Window(0, row, width, n)) & _window_area(
+                    shapes, raster, Window(0, row, width, n)
+                )
+                covered = band_weight[:n] > 0
+                prob = np.where(covered, band_sum[:n] / np.maximum(band_weight[:n], 1e-12), 0.0)
+                mask = np.where(valid & covered, (prob >= config.threshold).astype(np.uint8), MASK_NODATA)
+                object_pixels += int((mask == 1).sum())
+                mask_out.write(mask.astype(np.uint8), 1, window=Window(0, row, width, n))
+                if prob_out is not None:
+                    prob_out.write(
+                        np.where(valid & covered, prob, PROBABILITY_NODATA).astype(np.float32),
+                        1,
+                        window=Window(0, row, width, n),
+                    )
+    return PredictSummary(out_mask, probabilities, total, skipped, object_pixels)
+
+
+def _window_area(shapes: list[dict] | None, raster: RasterSource, window: Window) -> np.ndarray:
+    """Where the AOI covers ``window`` (all True without an AOI)."""
+    shape = (int(window.height), int(window.width))
+    if shapes is None:
+        return np.ones(shape, dtype=bool)
+    return rasterize(shapes, out_shape=shape, transform=raster.window_transform(window), fill=0, dtype="uint8") == 1
+
+
+class SamAutoPredictor:
+    """Promptless SAM 2 probabilities (the ``auto`` mode a model was fine-tuned in), batched."""
+
+    def __init__(
+        self, loaded: LoadedModel, mode: str = "auto", grid_points: int = 8, min_grid_iou: float = 0.7
+    ) -> None:
+        self.loaded, self.mode = loaded, mode
+        self.size = loaded.image_size
+        self.grid_points, self.min_grid_iou = grid_points, min_grid_iou
+
+    def __call__(self, tiles: np.ndarray) -> np.ndarray:
+        from torch.nn import functional
+
+        from core.embeddings import encode_tiles
+        from core.models.device import inference_precision
+        from core.preprocess import to_model_input
+        from core.training.decode import decode, no_prompt
+
+        model, device = self.loaded.model, self.loaded.device
+        encoded = encode_tiles(self.loaded, to_model_input(tiles))
+        embed = torch.stack([e for e, _ in encoded]).to(device)
+        high_res = [torch.stack([h[level] for _, h in encoded]).to(device) for level in range(2)]
+        with torch.inference_mode(), inference_precision(device):
+            if self.mode == "auto":
+                coords, labels = no_prompt(len(tiles), device)
+                logits, _, _ = decode(model, embed, high_res, coords, labels, multimask=False)
+                logits = logits[:, 0]
+            else:
+                logits = self._grid(embed, high_res)
+            up = functional.interpolate(
+                logits[:, None].float(), (self.size, self.size), mode="bilinear", align_corners=False
+            )[:, 0]
+        return torch.sigmoid(up).cpu().numpy().astype(np.float32)
+
+    def _grid(self, embed: torch.Tensor, high_res: list[torch.Tensor]) -> torch.Tensor:
+        """Max over the confident masks of a grid of single clicks (segment-everything style)."""
+        from core.training.decode import decode
+
+        n, k = embed.shape[0], self.grid_points
+        step = self.size / k
+        centres = (torch.arange(k, dtype=torch.float32) + 0.5) * step - 0.5
+        points = torch.stack(torch.meshgrid(centres, centres, indexing="xy"), dim=-1).reshape(-1, 1, 2)
+        out = []
+        for i in range(n):
+            count = points.shape[0]
+            logits, iou, _ = decode(
+                self.loaded.model,
+                embed[i : i + 1].expand(count, -1, -1, -1),
+                [h[i : i + 1].expand(count, -1, -1, -1) for h in high_res],
+                points.to(embed.device),
+                torch.ones(count, 1, dtype=torch.int32, device=embed.device),
+                multimask=True,
+            )
+            best = iou.argmax(dim=1)
+            chosen = logits[torch.arange(count), best]
+            confident = iou[torch.arange(count), best] >= self.min_grid_iou
+            merged = chosen[confident].amax(dim=0) if confident.any() else torch.full_like(chosen[0], -20.0)
+            out.append(merged)
+        return torch.stack(out)

@@ -1,0 +1,94 @@
+"""Whole-raster prediction: exact output grid, seamless blending, AOI and nodata, cancel, a real model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+
+from core.errors import CancelledError
+from core.models.loader import load_model
+from core.predict import PredictConfig, SamAutoPredictor, predict_raster, taper
+from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.vector_io import PolygonFeature, write_polygons
+
+
+class Constant:
+    """A stand-in model that says ``value`` everywhere; counts its calls."""
+
+    def __init__(self, value: float, size: int = 128) -> None:
+        self.value, self.size, self.calls = value, size, 0
+
+    def __call__(self, tiles: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return np.full((len(tiles), self.size, self.size), self.value, dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def odd_scene(tmp_path_factory):
+    """A 300 x 220 px scene: not a multiple of the 128 px window in either direction."""
+    return write_synthetic_scene(SyntheticSceneConfig(width=300, height=220, seed=9), tmp_path_factory.mktemp("odd"))
+
+
+def test_output_has_the_input_grid_and_a_constant_model_gives_a_constant_output(odd_scene, tmp_path) -> None:
+    mask, probs = tmp_path / "mask.tif", tmp_path / "probs.tif"
+    summary = predict_raster(odd_scene.image, Constant(0.7), mask, PredictConfig(overlap=0.4, batch_size=3), probs)
+    with rasterio.open(odd_scene.image) as src, rasterio.open(mask) as out, rasterio.open(probs) as p:
+        assert (out.width, out.height, out.crs, out.transform) == (src.width, src.height, src.crs, src.transform)
+        assert p.transform == src.transform
+        assert out.profile["tiled"]
+        assert out.compression.name.lower() == "deflate"
+        assert (out.read(1) == 1).all()
+        np.testing.assert_allclose(p.read(1), 0.7, atol=1e-6)  # no seam anywhere
+    # 128 px windows, 40 % overlap (stride 77): columns at 0, 77, 154, 172 and rows at 0, 77, 92.
+    assert summary.windows == 4 * 3
+
+
+def test_threshold_is_per_pixel(odd_scene, tmp_path) -> None:
+    predict_raster(odd_scene.image, Constant(0.3), tmp_path / "low.tif", PredictConfig(threshold=0.5))
+    with rasterio.open(tmp_path / "low.tif") as out:
+        assert (out.read(1) == 0).all()
+
+
+def test_blending_weights_fall_towards_window_edges() -> None:
+    weights = taper(128, 16)
+    assert weights[64, 64] == 1.0
+    assert weights[0, 64] < weights[8, 64] < weights[16, 64]
+    assert weights.min() > 0
+
+
+def test_aoi_and_nodata_are_respected(tmp_path) -> None:
+    scene = write_synthetic_scene(SyntheticSceneConfig(width=256, height=256, seed=2, nodata_border=True), tmp_path)
+    with rasterio.open(scene.image) as src:
+        left, bottom, right, top = src.bounds
+        crs = src.crs.to_wkt()
+        image_valid = src.read_masks(1) > 0
+    middle = (left + right) / 2
+    ring = [[left, bottom], [middle, bottom], [middle, top], [left, top], [left, bottom]]
+    aoi = write_polygons(
+        tmp_path / "aoi.gpkg", [PolygonFeature({"type": "Polygon", "coordinates": [ring]})], crs, fields={}
+    )
+    predict_raster(scene.image, Constant(0.9), tmp_path / "mask.tif", aoi=aoi)
+    with rasterio.open(tmp_path / "mask.tif") as out:
+        mask = out.read(1)
+    assert (mask[:, 128:] == 255).all()  # outside the AOI
+    assert (mask[:, :128][~image_valid[:, :128]] == 255).all()  # image nodata
+    assert (mask[:, :128][image_valid[:, :128]] == 1).all()
+
+
+def test_cancel_leaves_no_output(odd_scene, tmp_path) -> None:
+    with pytest.raises(CancelledError):
+        predict_raster(odd_scene.image, Constant(0.5), tmp_path / "mask.tif", cancelled=lambda: True)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", ["auto", "grid"])
+def test_real_model_predicts_probabilities(odd_scene, tiny_checkpoint, tmp_path, mode) -> None:
+    model = SamAutoPredictor(load_model(tiny_checkpoint.path, device="cpu"), mode=mode, grid_points=2, min_grid_iou=0.0)
+    probs = tmp_path / "p.tif"
+    predict_raster(odd_scene.image, model, tmp_path / "mask.tif", PredictConfig(mode=mode), probs)
+    with rasterio.open(probs) as p:
+        values = p.read(1)
+    assert values.shape == (220, 300)
+    assert 0.0 <= values.min() <= values.max() <= 1.0
+    assert values.std() > 0  # a real model, not a constant
