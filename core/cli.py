@@ -267,6 +267,43 @@ def _training_options(command: argparse.ArgumentParser) -> None:
         command.set_defaults(**{name: None})
 
 
+def _predict(args: argparse.Namespace) -> dict[str, Any]:
+    from core.export import export_polygons
+    from core.models.loader import load_model
+    from core.polygons import PolygonOptions
+    from core.predict import PredictConfig, SamAutoPredictor, predict_raster
+
+    config = PredictConfig(mode=args.mode, threshold=args.threshold, overlap=args.overlap, batch_size=args.batch_size)
+    loaded = load_model(args.checkpoint, device=args.device, image_size=args.image_size)
+    predictor = SamAutoPredictor(
+        loaded, mode=config.mode, grid_points=config.grid_points, min_grid_iou=config.min_grid_iou
+    )
+    last = [0.0]
+
+    def progress(fraction: float, **info: Any) -> None:
+        if time.monotonic() - last[0] > 2 or fraction >= 1:
+            last[0] = time.monotonic()
+            print(f"{fraction:6.1%} of {info.get('total')} windows", file=sys.stderr)
+
+    summary = predict_raster(args.raster, predictor, args.out, config, args.probabilities, args.aoi, progress)
+    result: dict[str, Any] = {
+        "mask": str(summary.mask),
+        "windows": summary.windows,
+        "object_pixels": summary.object_pixels,
+    }
+    if args.vector:
+        count = export_polygons(
+            args.out,
+            args.vector,
+            args.probabilities,
+            args.label,
+            loaded.spec.name,
+            PolygonOptions(args.min_pixels, args.simplify, args.min_area, args.fill_holes),
+        )
+        result |= {"vector": str(args.vector), "polygons": count}
+    return result
+
+
 def _worker(args: argparse.Namespace) -> dict[str, Any] | None:
     from core.worker import serve
 
@@ -335,6 +372,26 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--fill-holes", action="store_true")
     segment.add_argument("--label", default="object", help="value of the class attribute")
     segment.set_defaults(run=_segment)
+
+    predict = commands.add_parser("predict", help="segment a whole raster into a mask (and polygons)")
+    predict.add_argument("--raster", type=Path, required=True)
+    predict.add_argument("--checkpoint", type=Path, required=True, help="a fine-tuned run's best.pt (or any SAM 2)")
+    predict.add_argument("--out", type=Path, required=True, help="mask GeoTIFF: 1 object, 0 background, 255 nodata")
+    predict.add_argument("--vector", type=Path, default=None, help="also write polygons (.gpkg, .geojson, .shp)")
+    predict.add_argument("--probabilities", type=Path, default=None, help="also write blended probabilities")
+    predict.add_argument("--aoi", type=Path, default=None, help="polygons limiting the prediction")
+    predict.add_argument("--threshold", type=float, default=0.5)
+    predict.add_argument("--mode", choices=["auto", "grid"], default="auto")
+    predict.add_argument("--overlap", type=float, default=0.25)
+    predict.add_argument("--batch-size", type=int, default=4)
+    predict.add_argument("--device", default="auto")
+    predict.add_argument("--image-size", type=int, default=None)
+    predict.add_argument("--label", default="object", help="value of the class attribute")
+    predict.add_argument("--min-pixels", type=int, default=8)
+    predict.add_argument("--simplify", type=float, default=1.0)
+    predict.add_argument("--min-area", type=float, default=0.0)
+    predict.add_argument("--fill-holes", action="store_true")
+    predict.set_defaults(run=_predict)
 
     train = commands.add_parser("train", help="fine-tune SAM 2 on an orthophoto and its labels")
     _training_options(train)

@@ -23,7 +23,8 @@ gdal.UseExceptions()
 ogr.UseExceptions()
 osr.UseExceptions()
 
-DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 _FIELD_TYPES = {int: ogr.OFTInteger64, float: ogr.OFTReal, str: ogr.OFTString}
 
 Geometry = Mapping[str, Any]
@@ -85,6 +86,8 @@ def write_polygons(
     if fields is None:
         first = features[0].attributes if features else {}
         fields = {name: type(value) for name, value in first.items() if value is not None}
+    if path.suffix.lower() == ".shp":
+        return _write_shapefile(path, features, crs_wkt, layer_name, fields)
     with atomic_output(path) as tmp:
         dataset = driver.CreateDataSource(str(tmp))
         layer = dataset.CreateLayer(layer_name, srs=spatial_reference(crs_wkt), geom_type=ogr.wkbMultiPolygon)
@@ -101,6 +104,27 @@ def write_polygons(
             layer.CreateFeature(ogr_feature)
         layer.CommitTransaction()
         dataset = None
+    return path
+
+
+def _write_shapefile(
+    path: Path, features: Sequence[PolygonFeature], crs_wkt: str, layer_name: str, fields: Mapping[str, type]
+) -> Path:
+    """A Shapefile is several files: write them in a temporary folder beside ``path``, then move each."""
+    import shutil
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=path.parent))
+    try:
+        write_polygons(folder / f"{path.stem}.gpkg", features, crs_wkt, layer_name, fields)
+        gdal.VectorTranslate(str(folder / path.name), str(folder / f"{path.stem}.gpkg"), format="ESRI Shapefile")
+        for suffix in SHAPEFILE_PARTS:
+            part = folder / f"{path.stem}{suffix}"
+            if part.exists():
+                os.replace(part, path.with_suffix(suffix))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return path
 
 

@@ -92,3 +92,69 @@ def test_real_model_predicts_probabilities(odd_scene, tiny_checkpoint, tmp_path,
     assert values.shape == (220, 300)
     assert 0.0 <= values.min() <= values.max() <= 1.0
     assert values.std() > 0  # a real model, not a constant
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp"])
+def test_export_writes_polygons_with_attributes(suffix, tmp_path) -> None:
+    from core.export import export_polygons
+    from core.vector_io import read_polygons
+
+    scene = write_synthetic_scene(SyntheticSceneConfig(width=200, height=200, seed=3), tmp_path / "scene")
+    with rasterio.open(scene.mask) as src:
+        profile = src.profile
+        buildings = (src.read(1) == 1).astype(np.uint8)
+    mask, probs = tmp_path / "mask.tif", tmp_path / "probs.tif"
+    with rasterio.open(mask, "w", **profile) as dst:
+        dst.write(buildings, 1)
+    with rasterio.open(probs, "w", **{**profile, "dtype": "float32", "nodata": -1.0}) as dst:
+        dst.write(np.where(buildings == 1, 0.8, 0.1).astype(np.float32), 1)
+    out = tmp_path / f"buildings{suffix}"
+    count = export_polygons(mask, out, probs, class_name="building", model="sam2.1_hiera_t")
+    features, _ = read_polygons(out)
+    assert count == len(features) > 0
+    first = features[0].attributes
+    assert first["class"] == "building"
+    assert first["model"] == "sam2.1_hiera_t"
+    assert first["score"] == pytest.approx(0.8, abs=0.05)
+    total = sum(f.attributes["area_m2"] for f in features)
+    assert total == pytest.approx(buildings.sum() * 0.25**2, rel=0.05)  # 0.25 m pixels
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_predict_command_writes_mask_and_polygons(odd_scene, tiny_checkpoint, tmp_path, repo_root) -> None:
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "predict",
+            "--raster",
+            str(odd_scene.image),
+            "--checkpoint",
+            str(tiny_checkpoint.path),
+            "--out",
+            str(tmp_path / "mask.tif"),
+            "--vector",
+            str(tmp_path / "objects.gpkg"),
+            "--probabilities",
+            str(tmp_path / "p.tif"),
+            "--device",
+            "cpu",
+            "--threshold",
+            "0.3",
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["windows"] >= 1
+    assert (tmp_path / "objects.gpkg").exists()
+    assert summary["polygons"] >= 0
