@@ -304,6 +304,19 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from core.evaluate import evaluate, write_report
+
+    classes = tuple(int(c) for c in args.classes.split(",")) if args.classes else ()
+    evaluation, predicted, truth, labelled = evaluate(
+        args.pred, args.truth, args.aoi, classes, args.class_field, args.class_zero
+    )
+    result = evaluation.to_dict()
+    if args.out:
+        result["files"] = [str(p) for p in write_report(evaluation, predicted, truth, labelled, args.out)]
+    return result
+
+
 def _worker(args: argparse.Namespace) -> dict[str, Any] | None:
     from core.worker import serve
 
@@ -392,6 +405,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--min-area", type=float, default=0.0)
     predict.add_argument("--fill-holes", action="store_true")
     predict.set_defaults(run=_predict)
+
+    evaluation = commands.add_parser("evaluate", help="pixel and object accuracy of a mask against labels")
+    evaluation.add_argument("--pred", type=Path, required=True, help="mask GeoTIFF (1 object, 0 background)")
+    evaluation.add_argument("--truth", type=Path, required=True, help="polygons or a class mask raster")
+    evaluation.add_argument("--aoi", type=Path, default=None)
+    evaluation.add_argument("--out", type=Path, default=None, help="report path: writes .json, .csv and .png")
+    evaluation.add_argument("--classes", default=None, help="true classes counted as objects (default: all)")
+    evaluation.add_argument("--class-field", default=None)
+    evaluation.add_argument("--class-zero", action="store_true")
+    evaluation.set_defaults(run=_evaluate)
 
     train = commands.add_parser("train", help="fine-tune SAM 2 on an orthophoto and its labels")
     _training_options(train)

@@ -164,7 +164,13 @@ class LabelReader:
                 dtype="int32",
             )
             return classes, instances
-        values = self._mask.read(1, window=window, boundless=True, fill_value=self._mask.nodata)
+        values = np.full((rows, cols), self._mask.nodata, dtype=self._mask.dtypes[0])
+        col, row = int(window.col_off), int(window.row_off)
+        c0, r0 = max(col, 0), max(row, 0)
+        c1, r1 = min(col + cols, self.shape[1]), min(row + rows, self.shape[0])
+        if c0 < c1 and r0 < r1:  # a warped VRT cannot read past its edges: read the inside, pad the rest
+            inside = Window(c0, r0, c1 - c0, r1 - r0)
+            values[r0 - row : r1 - row, c0 - col : c1 - col] = self._mask.read(1, window=inside)
         ignore = values == self._mask.nodata if self.class_zero else np.zeros(values.shape, dtype=bool)
         values = np.where(values == self._mask.nodata, 0, values)
         foreground = np.isin(values, self.classes) if self.classes else values > 0

@@ -401,3 +401,20 @@ def test_tile_command_writes_the_seed_layout(scene, tmp_path, repo_root) -> None
         assert image.transform == mask.transform
         assert (image.count, mask.count, mask.nodata) == (3, 1, 255)
         assert set(np.unique(mask.read(1))) <= {0, 1, 2, 3}
+
+
+def test_mask_raster_labels_match_the_polygons_and_class_zero_marks_nodata_unlabelled(tmp_path) -> None:
+    import rasterio
+
+    paths = write_synthetic_scene(SyntheticSceneConfig(width=512, height=512, seed=2, nodata_border=True), tmp_path)
+    config = CONFIG.replace(tile_size=256, max_nodata=0.9, class_field=None)
+    from_raster = build_tiles(paths.image, paths.mask, config.replace(class_zero=True))
+    from_polygons = build_tiles(paths.image, paths.labels, config.replace(class_field="class_id"))
+    with rasterio.open(paths.mask) as src:
+        mask = src.read(1)
+    for raster_tile, polygon_tile in zip(from_raster.tiles, from_polygons.tiles, strict=True):
+        window = raster_tile.window
+        truth = mask[int(window.row_off) : int(window.row_off) + 256, int(window.col_off) : int(window.col_off) + 256]
+        assert (raster_tile.target == (truth == 1)).all()
+        assert (raster_tile.labelled == (truth != 255)).all()  # class_zero: the mask's nodata is unlabelled
+        assert (raster_tile.target == polygon_tile.target).all()

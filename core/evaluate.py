@@ -1,0 +1,178 @@
+"""Accuracy of a predicted mask against labels: pixel and object metrics, CSV and a PNG.
+
+Pixel metrics are dataset-level counts over labelled pixels (``core.training.metrics.Confusion``). Object
+metrics match predicted and true objects one to one, greedily by IoU, counting a match at IoU >= 0.5.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+from osgeo import ogr
+from rasterio.features import rasterize
+
+from core.atomic import atomic_output
+from core.errors import InvalidInputError, MissingInputError
+from core.polygons import PolygonOptions, mask_to_polygons
+from core.training.labels import IGNORE, LabelReader, read_vector_labels
+from core.training.metrics import Confusion
+
+MATCH_IOU = 0.5
+
+
+@dataclass
+class Evaluation:
+    pixel: dict[str, float]
+    confusion: list[list[int]]
+    objects: dict[str, float | int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pixel": self.pixel, "confusion_matrix": self.confusion, "objects": self.objects}
+
+
+def _objects(mask: np.ndarray, transform: Affine) -> list[ogr.Geometry]:
+    exact = PolygonOptions(min_pixels=0, simplify=0)
+    return [ogr.CreateGeometryFromJson(json.dumps(g)) for g in mask_to_polygons(mask, transform, exact)]
+
+
+def match_objects(predicted: list[ogr.Geometry], truth: list[ogr.Geometry]) -> dict[str, float | int]:
+    """One-to-one greedy matching by IoU; precision, recall and F1 of objects at IoU >= 0.5."""
+    pairs = []
+    for t, true_shape in enumerate(truth):
+        t_env = true_shape.GetEnvelope()
+        for p, shape in enumerate(predicted):
+            env = shape.GetEnvelope()
+            if env[0] > t_env[1] or env[1] < t_env[0] or env[2] > t_env[3] or env[3] < t_env[2]:
+                continue
+            inter = shape.Intersection(true_shape).GetArea()
+            if inter > 0:
+                union = shape.GetArea() + true_shape.GetArea() - inter
+                pairs.append((inter / union, p, t))
+    used_p, used_t, matches = set(), set(), 0
+    for iou, p, t in sorted(pairs, reverse=True):
+        if iou < MATCH_IOU:
+            break
+        if p not in used_p and t not in used_t:
+            used_p.add(p)
+            used_t.add(t)
+            matches += 1
+    precision = matches / len(predicted) if predicted else (1.0 if not truth else 0.0)
+    recall = matches / len(truth) if truth else (1.0 if not predicted else 0.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "predicted": len(predicted),
+        "true": len(truth),
+        "matched": matches,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "match_iou": MATCH_IOU,
+    }
+
+
+def evaluate(
+    pred_path: Path,
+    truth_path: Path,
+    aoi: Path | None = None,
+    classes: tuple[int, ...] = (),
+    class_field: str | None = None,
+    class_zero: bool = False,
+) -> tuple[Evaluation, np.ndarray, np.ndarray, np.ndarray]:
+    """Scores of ``pred_path`` (1 object, 0 background, other values nodata) against labels (polygons or a
+    class mask on any grid); returns the evaluation and (predicted, true, labelled) arrays on the pred grid."""
+    if not Path(pred_path).exists():
+        raise MissingInputError(f"prediction not found: {pred_path}")
+    with rasterio.open(pred_path) as src:
+        values, transform, crs = src.read(1), src.transform, src.crs
+    predicted_valid = (values == 0) | (values == 1)
+    reader = LabelReader(
+        truth_path,
+        crs=crs,
+        transform=transform,
+        shape=values.shape,
+        classes=classes,
+        class_field=class_field,
+        class_zero=class_zero,
+    )
+    try:
+        if not reader.overlaps():
+            raise InvalidInputError(f"the labels in {Path(truth_path).name} do not overlap {Path(pred_path).name}")
+        truth_classes, _ = reader.read(rasterio.windows.Window(0, 0, values.shape[1], values.shape[0]))
+    finally:
+        reader.close()
+    labelled = (truth_classes != IGNORE) & predicted_valid
+    if aoi is not None:
+        shapes = [p.geometry for p in read_vector_labels(aoi, crs, None)]
+        labelled &= rasterize(shapes, out_shape=values.shape, transform=transform, fill=0, dtype="uint8") == 1
+    predicted = (values == 1) & labelled
+    truth = (truth_classes > 0) & (truth_classes != IGNORE) & labelled
+    confusion = Confusion()
+    confusion.add(predicted, truth, labelled)
+    objects = match_objects(_objects(predicted, transform), _objects(truth, transform))
+    return Evaluation(confusion.scores(), confusion.matrix(), objects), predicted, truth, labelled
+
+
+def write_report(
+    evaluation: Evaluation, predicted: np.ndarray, truth: np.ndarray, labelled: np.ndarray, out: Path
+) -> list[Path]:
+    """``out`` with suffixes .json, .csv and .png (confusion matrix and an overlay preview)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = [out.with_suffix(".json"), out.with_suffix(".csv"), out.with_suffix(".png")]
+    with atomic_output(paths[0]) as tmp:
+        tmp.write_text(json.dumps(evaluation.to_dict(), indent=2))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["level", "metric", "value"])
+    for key, value in evaluation.pixel.items():
+        writer.writerow(["pixel", key, value])
+    for key, value in evaluation.objects.items():
+        writer.writerow(["object", key, value])
+    with atomic_output(paths[1]) as tmp:
+        tmp.write_text(buffer.getvalue())
+    _write_png(evaluation, predicted, truth, labelled, paths[2])
+    return paths
+
+
+def _write_png(
+    evaluation: Evaluation, predicted: np.ndarray, truth: np.ndarray, labelled: np.ndarray, path: Path
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    step = max(1, max(predicted.shape) // 800)
+    overlay = np.full((*predicted[::step, ::step].shape, 3), 0.85)
+    p, t, lab = predicted[::step, ::step], truth[::step, ::step], labelled[::step, ::step]
+    overlay[p & t] = (0.2, 0.7, 0.2)  # true positive: green
+    overlay[p & ~t] = (0.9, 0.3, 0.2)  # false positive: red
+    overlay[~p & t] = (0.2, 0.4, 0.9)  # missed: blue
+    overlay[~lab] = (1.0, 1.0, 1.0)
+    matrix = np.array(evaluation.confusion, dtype=float)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5))
+    left.imshow(matrix / max(matrix.sum(), 1), cmap="Blues", vmin=0, vmax=1)
+    for (i, j), value in np.ndenumerate(matrix):
+        left.text(j, i, f"{int(value)}", ha="center", va="center")
+    left.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=["background", "object"],
+        yticklabels=["background", "object"],
+        xlabel="predicted",
+        ylabel="truth",
+        title=f"pixel IoU {evaluation.pixel['iou']:.3f}",
+    )
+    right.imshow(overlay)
+    right.set(title="green: correct, red: false, blue: missed", xticks=[], yticks=[])
+    figure.tight_layout()
+    with atomic_output(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
