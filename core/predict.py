@@ -28,6 +28,7 @@ from core.raster import RasterSource
 from core.tiling import grid_origins
 
 MASK_NODATA = 255
+GDAL_CACHE_MB = 128
 PROBABILITY_NODATA = -1.0
 
 
@@ -126,6 +127,9 @@ def predict_raster(
         rows, cols = grid_origins(height, size, stride), grid_origins(width, size, stride)
         total, done, skipped, object_pixels = len(rows) * len(cols), 0, 0, 0
         with contextlib.ExitStack() as stack:
+            # GDAL keeps written blocks in its cache (by default up to 5 % of RAM): cap it so that memory
+            # stays flat however large the output grows.
+            stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
             mask_tmp = stack.enter_context(atomic_output(out_mask))
             mask_out = stack.enter_context(
                 rasterio.open(mask_tmp, "w", count=1, dtype="uint8", nodata=MASK_NODATA, **profile)

@@ -1,0 +1,65 @@
+"""Peak memory of whole-raster prediction against the raster's height: it should not grow with it.
+
+Runs ``predict_raster`` with a constant stand-in model (the model's own memory is the same whatever the
+raster) on synthetic rasters of the same width and growing height, in fresh processes, and prints the peak
+resident memory of each (ru_maxrss) minus that of a process that only imports the modules.
+
+    .venv/bin/python bench/bench_predict_memory.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CHILD = r"""
+import resource, sys, json
+import numpy as np
+from pathlib import Path
+from core.predict import PredictConfig, predict_raster
+height = int(sys.argv[1]); folder = Path(sys.argv[2])
+if height:
+    import rasterio
+    from affine import Affine
+    path = folder / f"r{height}.tif"
+    profile = dict(driver="GTiff", width=2048, height=height, count=3, dtype="uint8", crs="EPSG:32633")
+    with rasterio.Env(GDAL_CACHEMAX=32), rasterio.open(path, "w", **profile,
+                       transform=Affine(0.25, 0, 500000, 0, -0.25, 5600000), tiled=True, compress="deflate") as dst:
+        for row in range(0, height, 512):
+            n = min(512, height - row)
+            dst.write(np.full((3, n, 2048), 120, np.uint8), window=((row, row + n), (0, 2048)))
+    class Constant:
+        size = 512
+        def __call__(self, tiles):
+            return np.full((len(tiles), 512, 512), 0.7, np.float32)
+    predict_raster(path, Constant(), folder / f"m{height}.tif", PredictConfig(batch_size=4), folder / f"p{height}.tif")
+print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+"""
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def peak(height: int) -> int:
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(height), tmp],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=Path(__file__).resolve().parent.parent,
+            )
+            return int(json.loads(out.stdout.strip().splitlines()[-1]))
+
+        baseline = peak(0)
+        print("raster 2048 px wide; peak RSS above an import-only process (MB):")
+        for height in (2048, 8192, 16384):
+            print(
+                f"  height {height:6d} px ({2048 * height / 1e6:5.1f} Mpx): {(peak(height) - baseline) / 1024:7.1f} MB"
+            )
+
+
+if __name__ == "__main__":
+    main()
