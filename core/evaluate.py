@@ -21,6 +21,7 @@ from rasterio.features import rasterize
 
 from core.atomic import atomic_output
 from core.errors import InvalidInputError, MissingInputError
+from core.plots import draw_confusion, pyplot
 from core.polygons import PolygonOptions, mask_to_polygons
 from core.training.labels import IGNORE, LabelReader, read_vector_labels
 from core.training.metrics import Confusion
@@ -144,11 +145,7 @@ def write_report(
 def _write_png(
     evaluation: Evaluation, predicted: np.ndarray, truth: np.ndarray, labelled: np.ndarray, path: Path
 ) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
+    plt = pyplot()
     step = max(1, max(predicted.shape) // 800)
     overlay = np.full((*predicted[::step, ::step].shape, 3), 0.85)
     p, t, lab = predicted[::step, ::step], truth[::step, ::step], labelled[::step, ::step]
@@ -156,20 +153,8 @@ def _write_png(
     overlay[p & ~t] = (0.9, 0.3, 0.2)  # false positive: red
     overlay[~p & t] = (0.2, 0.4, 0.9)  # missed: blue
     overlay[~lab] = (1.0, 1.0, 1.0)
-    matrix = np.array(evaluation.confusion, dtype=float)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5))
-    left.imshow(matrix / max(matrix.sum(), 1), cmap="Blues", vmin=0, vmax=1)
-    for (i, j), value in np.ndenumerate(matrix):
-        left.text(j, i, f"{int(value)}", ha="center", va="center")
-    left.set(
-        xticks=[0, 1],
-        yticks=[0, 1],
-        xticklabels=["background", "object"],
-        yticklabels=["background", "object"],
-        xlabel="predicted",
-        ylabel="truth",
-        title=f"pixel IoU {evaluation.pixel['iou']:.3f}",
-    )
+    draw_confusion(left, evaluation.confusion, f"pixel IoU {evaluation.pixel['iou']:.3f}")
     right.imshow(overlay)
     right.set(title="green: correct, red: false, blue: missed", xticks=[], yticks=[])
     figure.tight_layout()

@@ -16,7 +16,7 @@ from osgeo import gdal, ogr, osr
 from rasterio.features import rasterize
 from rasterio.windows import from_bounds
 
-from core.polygons import PolygonOptions
+from core.polygons import PolygonOptions, clean_polygon
 from core.vector_io import PolygonFeature, spatial_reference, write_polygons
 
 gdal.UseExceptions()
@@ -74,14 +74,8 @@ def export_polygons(
             if feature.GetField("value") != 1:
                 continue
             shape = feature.GetGeometryRef().Clone()
-            if options.fill_holes and shape.GetGeometryCount() > 1:
-                outer = ogr.Geometry(ogr.wkbPolygon)
-                outer.AddGeometry(shape.GetGeometryRef(0).Clone())
-                shape = outer
-            if options.simplify > 0:
-                simplified = shape.Simplify(options.simplify * pixel)
-                shape = simplified if simplified.IsValid() else shape.SimplifyPreserveTopology(options.simplify * pixel)
-            if shape.IsEmpty() or shape.GetArea() < max(options.min_area, options.min_pixels * pixel * pixel):
+            shape = clean_polygon(shape, options, pixel, min_area=options.min_pixels * pixel * pixel)
+            if shape is None:
                 continue
             geometry = json.loads(shape.ExportToJson())
             score = _mean_probability(probabilities, geometry) if probabilities is not None else None

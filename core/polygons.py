@@ -54,6 +54,23 @@ def _polygonize(mask: np.ndarray, transform: Affine) -> list[ogr.Geometry]:
     return geometries
 
 
+def clean_polygon(
+    shape: ogr.Geometry, options: PolygonOptions, pixel: float, min_area: float = 0.0
+) -> ogr.Geometry | None:
+    """Fill holes, simplify (``options.simplify`` pixels of ``pixel`` map units) and drop the polygon if it is
+    smaller than ``options.min_area`` or ``min_area``: the clean-up every polygon output shares."""
+    if options.fill_holes and shape.GetGeometryCount() > 1:
+        outer = ogr.Geometry(ogr.wkbPolygon)
+        outer.AddGeometry(shape.GetGeometryRef(0).Clone())
+        shape = outer
+    if options.simplify > 0:
+        simplified = shape.Simplify(options.simplify * pixel)  # Douglas-Peucker: fast, rarely invalid
+        shape = simplified if simplified.IsValid() else shape.SimplifyPreserveTopology(options.simplify * pixel)
+    if shape.IsEmpty() or shape.GetArea() < max(options.min_area, min_area, 1e-12):
+        return None
+    return shape
+
+
 def mask_to_polygons(
     mask: np.ndarray, transform: Affine, options: PolygonOptions = PolygonOptions()
 ) -> list[dict[str, Any]]:
@@ -65,16 +82,10 @@ def mask_to_polygons(
     pixel = abs(transform.a * transform.e - transform.b * transform.d) ** 0.5  # map units per pixel
     kept = []
     for shape in _polygonize(mask, transform):
-        if options.fill_holes and shape.GetGeometryCount() > 1:
-            outer = ogr.Geometry(ogr.wkbPolygon)
-            outer.AddGeometry(shape.GetGeometryRef(0).Clone())
-            shape = outer
-        if options.simplify > 0:
-            simplified = shape.Simplify(options.simplify * pixel)  # Douglas-Peucker: fast, rarely invalid
-            shape = simplified if simplified.IsValid() else shape.SimplifyPreserveTopology(options.simplify * pixel)
-        area = shape.GetArea()
-        if shape.IsEmpty() or area < max(options.min_area, 1e-12):
+        cleaned = clean_polygon(shape, options, pixel)
+        if cleaned is None:
             continue
+        shape, area = cleaned, cleaned.GetArea()
         kept.append((area, shape))
     kept.sort(key=lambda item: -item[0])
     return [_as_mapping(shape) for _, shape in kept]

@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 import yaml
 
 from core.atomic import atomic_output, sha256_file
 from core.models.random_init import state_dict_sha256
+from core.plots import draw_confusion, pyplot
 from core.training.metrics import Confusion
 from core.training.trainable import LoRALinear, trained_state
 
@@ -148,11 +148,7 @@ class RunFolder:
     # -- figures and report --------------------------------------------------------------------------
 
     def _write_curves(self, history: list[dict[str, Any]]) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
-
+        plt = pyplot()
         epochs = [r["epoch"] for r in history]
         figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
         trained = [r for r in history if r["train_loss"] is not None]
@@ -168,26 +164,9 @@ class RunFolder:
         plt.close(figure)
 
     def _write_confusion(self, confusion: Confusion, name: str, title: str) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
-
-        matrix = np.array(confusion.matrix(), dtype=float)
-        shares = matrix / max(matrix.sum(), 1)
+        plt = pyplot()
         figure, axis = plt.subplots(figsize=(4.5, 4))
-        axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-        for (i, j), value in np.ndenumerate(matrix):
-            axis.text(j, i, f"{int(value)}\n{shares[i, j]:.1%}", ha="center", va="center")
-        axis.set(
-            xticks=[0, 1],
-            yticks=[0, 1],
-            xticklabels=["background", "object"],
-            yticklabels=["background", "object"],
-            xlabel="predicted",
-            ylabel="truth",
-            title=f"confusion, {title}",
-        )
+        draw_confusion(axis, confusion.matrix(), f"confusion, {title}")
         figure.tight_layout()
         with atomic_output(self.path / name) as tmp:
             figure.savefig(tmp, format="png", dpi=100)
