@@ -1,0 +1,107 @@
+"""The click-to-segment map tool: left click adds a foreground point, right click (or Shift+click) a
+background point, a drag draws a box; the mask preview follows each prompt. Ctrl+Z undoes, Esc clears,
+Enter accepts the preview into the output layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from qgis.core import QgsCoordinateReferenceSystem, QgsGeometry, QgsPointXY, QgsRectangle, QgsWkbTypes
+from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QColor, QKeyEvent
+
+from .engine import EngineError
+from .output import geometry_from_mapping
+from .session import SegmentSession, SessionError, check_raster
+
+DRAG_PIXELS = 6
+
+
+class SegmentMapTool(QgsMapTool):
+    """Prompts on ``raster_layer()`` (a callable, so the dock's choice is always current)."""
+
+    def __init__(
+        self,
+        canvas: QgsMapCanvas,
+        session: SegmentSession,
+        raster_layer: Callable[[], object],
+        accept: Callable[[dict], None],
+        report: Callable[[str, bool], None],
+    ) -> None:
+        super().__init__(canvas)
+        self.session, self.raster_layer, self.accept_result, self.report = session, raster_layer, accept, report
+        self.preview = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+        self.preview.setColor(QColor(255, 200, 0, 90))
+        self.preview.setStrokeColor(QColor(255, 140, 0))
+        self.preview.setWidth(2)
+        self.markers = QgsRubberBand(canvas, QgsWkbTypes.PointGeometry)
+        self.markers.setColor(QColor(30, 144, 255))
+        self.markers.setIconSize(8)
+        self._press: QgsPointXY | None = None
+        self._press_pixel = None
+
+    # -- mouse and keys -----------------------------------------------------------------------------------
+
+    def canvasPressEvent(self, event: QgsMapMouseEvent) -> None:  # noqa: N802
+        self._press, self._press_pixel = event.mapPoint(), event.pos()
+
+    def canvasReleaseEvent(self, event: QgsMapMouseEvent) -> None:  # noqa: N802
+        if self._press is None:
+            return
+        start, self._press = self._press, None
+        moved = (event.pos() - self._press_pixel).manhattanLength() if self._press_pixel is not None else 0
+        if moved > DRAG_PIXELS and event.button() == Qt.LeftButton:
+            self.session.set_box(QgsRectangle(start, event.mapPoint()))
+        else:
+            background = event.button() == Qt.RightButton or bool(event.modifiers() & Qt.ShiftModifier)
+            self.session.add_point(event.mapPoint(), 0 if background else 1)
+        self.refresh()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key_Z and event.modifiers() & Qt.ControlModifier:
+            self.session.undo()
+            self.refresh()
+        elif event.key() == Qt.Key_Escape:
+            self.session.clear()
+            self.refresh()
+        elif event.key() in (Qt.Key_Return, Qt.Key_Enter):
+            self.accept()
+        else:
+            event.ignore()
+
+    # -- actions ------------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Ask the engine for the current prompts' mask and show it."""
+        self.preview.reset(QgsWkbTypes.PolygonGeometry)
+        self.markers.reset(QgsWkbTypes.PointGeometry)
+        for point in self.session.prompt.points:
+            self.markers.addPoint(point)
+        starts = self.session.client.starts
+        try:
+            layer = check_raster(self.raster_layer())
+            result = self.session.predict(layer, self.canvas().mapSettings().destinationCrs())
+        except (SessionError, EngineError) as error:
+            self.report(str(error), isinstance(error, SessionError) or getattr(error, "expected", True))
+            return
+        finally:
+            if starts and self.session.client.starts > starts:
+                self.report("The SAM 2 engine had stopped and was restarted.", True)
+        if not result:
+            return
+        crs = QgsCoordinateReferenceSystem.fromWkt(result["crs"]) if result.get("crs") else layer.crs()
+        for polygon in result["polygons"]:
+            geometry: QgsGeometry = geometry_from_mapping(polygon)
+            self.preview.addGeometry(geometry, crs)
+
+    def accept(self) -> None:
+        if self.session.result and self.session.result.get("polygons"):
+            self.accept_result(self.session.result)
+        self.session.clear()
+        self.refresh()
+
+    def deactivate(self) -> None:
+        self.preview.reset(QgsWkbTypes.PolygonGeometry)
+        self.markers.reset(QgsWkbTypes.PointGeometry)
+        super().deactivate()

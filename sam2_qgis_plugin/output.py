@@ -1,0 +1,98 @@
+"""The layer accepted segments go to: an existing polygon layer, or a GeoPackage created on demand."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsField,
+    QgsFields,
+    QgsGeometry,
+    QgsProject,
+    QgsVectorDataProvider,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+
+FIELDS = (
+    ("class", QVariant.String),
+    ("score", QVariant.Double),
+    ("model", QVariant.String),
+    ("created", QVariant.String),
+)
+
+
+class OutputError(Exception):
+    """The output layer cannot take the segments; the message says why and what to do."""
+
+
+def geometry_from_mapping(mapping: dict) -> QgsGeometry:
+    """A QgsGeometry from a GeoJSON-like mapping (through OGR: QGIS 3.22 has no GeoJSON geometry reader)."""
+    from osgeo import ogr
+
+    parsed = ogr.CreateGeometryFromJson(json.dumps(mapping))
+    return QgsGeometry.fromWkt(parsed.ExportToWkt()) if parsed is not None else QgsGeometry()
+
+
+def create_geopackage(path: Path, crs: QgsCoordinateReferenceSystem, name: str = "sam2_segments") -> QgsVectorLayer:
+    """A new GeoPackage polygon layer with the segment fields, added to the project."""
+    fields = QgsFields()
+    for field_name, kind in FIELDS:
+        fields.append(QgsField(field_name, kind))
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    options.layerName = name
+    writer = QgsVectorFileWriter.create(
+        str(path), fields, QgsWkbTypes.MultiPolygon, crs, QgsProject.instance().transformContext(), options
+    )
+    if writer.hasError():
+        raise OutputError(f"cannot create {path}: {writer.errorMessage()}")
+    del writer
+    layer = QgsVectorLayer(f"{path}|layername={name}", name, "ogr")
+    if not layer.isValid():
+        raise OutputError(f"cannot open the new layer in {path}")
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def append_segments(
+    layer: QgsVectorLayer,
+    polygons: list[dict],
+    source_crs: QgsCoordinateReferenceSystem,
+    class_name: str,
+    score: float,
+    model: str,
+) -> int:
+    """Add ``polygons`` (GeoJSON-like, in ``source_crs``) to ``layer`` with their attributes; returns the
+    number added. Refuses read-only and non-polygon layers."""
+    if layer.geometryType() != QgsWkbTypes.PolygonGeometry:
+        raise OutputError(f"{layer.name()} is not a polygon layer: choose a polygon layer or a new GeoPackage")
+    if not layer.dataProvider().capabilities() & QgsVectorDataProvider.AddFeatures:
+        raise OutputError(f"{layer.name()} is read-only: choose another layer or a new GeoPackage")
+    transform = QgsCoordinateTransform(source_crs, layer.crs(), QgsProject.instance())
+    names = layer.fields().names()
+    created = time.strftime("%Y-%m-%dT%H:%M:%S")
+    features = []
+    for mapping in polygons:
+        geometry = geometry_from_mapping(mapping)
+        geometry.transform(transform)
+        if QgsWkbTypes.isMultiType(layer.wkbType()):
+            geometry.convertToMultiType()
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(geometry)
+        for name, value in (("class", class_name), ("score", score), ("model", model), ("created", created)):
+            if name in names:
+                feature[name] = value
+        features.append(feature)
+    ok, _ = layer.dataProvider().addFeatures(features)
+    if not ok:
+        raise OutputError(f"could not add the segments to {layer.name()}: {layer.dataProvider().lastError()}")
+    layer.triggerRepaint()
+    return len(features)

@@ -1,0 +1,117 @@
+"""A click-to-segment session: the engine worker, the model, the rasters opened in it, and the prompts.
+
+Prompts are kept in the canvas CRS and sent with that CRS; the engine answers with polygons in the
+raster's CRS. No torch here: everything model-related happens in the worker process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayer, QgsPointXY, QgsRasterLayer, QgsRectangle
+
+from .engine import EngineError, WorkerClient
+
+
+class SessionError(Exception):
+    """Something the analyst must change (no raster, a remote layer, no model): the message says what."""
+
+
+def check_raster(layer: QgsMapLayer | None) -> QgsRasterLayer:
+    """The layer if it is a local raster file the engine can open; SessionError otherwise."""
+    if layer is None or layer.type() != QgsMapLayer.RasterLayer:
+        raise SessionError("select a raster layer (an orthophoto) in the Layers panel first")
+    provider = layer.providerType()
+    if provider != "gdal" or layer.source().lower().startswith(("http", "/vsicurl", "wms", "type=xyz")):
+        raise SessionError(
+            f"{layer.name()} is a remote ({provider}) layer: SAM 2 needs a local raster file. Save the visible "
+            "extent with Raster > Conversion > Translate (or Export > Save As...) and use that file"
+        )
+    return layer
+
+
+@dataclass
+class Prompt:
+    points: list[QgsPointXY] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    box: QgsRectangle | None = None
+
+
+class SegmentSession:
+    """Keeps the worker, the opened rasters and the current prompts; ``predict`` returns the engine's answer."""
+
+    def __init__(self, client: WorkerClient) -> None:
+        self.client = client
+        self.model: dict[str, Any] | None = None
+        self.checkpoint: str | None = None
+        self._rasters: dict[str, str] = {}  # layer id -> engine raster id
+        self.history: list[Prompt] = []
+        self.result: dict[str, Any] | None = None
+
+    # -- engine state (re-created after a worker restart) ------------------------------------------------
+
+    def load_model(self, checkpoint: str, device: str = "auto") -> dict[str, Any]:
+        self.checkpoint = checkpoint
+        self.model = self.client.request("load_model", {"checkpoint": checkpoint, "device": device})
+        self._starts = self.client.starts
+        self._rasters.clear()
+        return self.model
+
+    def _sync(self) -> None:
+        """After a worker restart, reload the model and forget the rasters opened in the old one."""
+        if self.checkpoint is None:
+            raise SessionError("choose a model first (SAM 2 panel > Model)")
+        if not self.client.alive() or self.client.starts != getattr(self, "_starts", None):
+            self.load_model(self.checkpoint)
+
+    def raster_id(self, layer: QgsRasterLayer) -> str:
+        self._sync()
+        if layer.id() not in self._rasters:
+            opened = self.client.request("open_raster", {"path": layer.source()})
+            self._rasters[layer.id()] = opened["raster_id"]
+        return self._rasters[layer.id()]
+
+    # -- prompts ------------------------------------------------------------------------------------------
+
+    @property
+    def prompt(self) -> Prompt:
+        return self.history[-1] if self.history else Prompt()
+
+    def add_point(self, point: QgsPointXY, label: int) -> None:
+        current = self.prompt
+        self.history.append(Prompt([*current.points, point], [*current.labels, label], current.box))
+
+    def set_box(self, box: QgsRectangle) -> None:
+        current = self.prompt
+        self.history.append(Prompt(list(current.points), list(current.labels), box))
+
+    def undo(self) -> None:
+        if self.history:
+            self.history.pop()
+
+    def clear(self) -> None:
+        self.history.clear()
+        self.result = None
+
+    def predict(self, layer: QgsRasterLayer, crs: QgsCoordinateReferenceSystem) -> dict[str, Any] | None:
+        """Polygons for the current prompts (in ``crs``, the canvas CRS), or None when there are none."""
+        prompt = self.prompt
+        if not prompt.points and prompt.box is None:
+            self.result = None
+            return None
+        params: dict[str, Any] = {
+            "raster_id": self.raster_id(layer),
+            "points": [[p.x(), p.y()] for p in prompt.points],
+            "labels": prompt.labels,
+            "crs": crs.toWkt(),
+        }
+        if prompt.box is not None:
+            params["box"] = [prompt.box.xMinimum(), prompt.box.yMinimum(), prompt.box.xMaximum(), prompt.box.yMaximum()]
+        try:
+            self.result = self.client.request("predict", params, timeout=300)
+        except EngineError as error:
+            if error.kind == "InvalidInputError" and "no open raster" in str(error):
+                self._rasters.clear()
+            raise
+        return self.result

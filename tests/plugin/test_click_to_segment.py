@@ -1,0 +1,132 @@
+"""The click-to-segment map tool on pytest-qgis's canvas with the real engine worker and a tiny model."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject, QgsRasterLayer
+from qgis.gui import QgsMapMouseEvent
+from qgis.PyQt.QtCore import QEvent, QPoint, Qt
+from qgis.PyQt.QtGui import QKeyEvent
+
+from sam2_qgis_plugin.engine import WorkerClient
+from sam2_qgis_plugin.maptool import SegmentMapTool
+from sam2_qgis_plugin.output import OutputError, append_segments, create_geopackage
+from sam2_qgis_plugin.session import SegmentSession, SessionError, check_raster
+
+
+@pytest.fixture(scope="module")
+def session(engine_files, tmp_path_factory):
+    client = WorkerClient(sys.executable, cache_dir=str(tmp_path_factory.mktemp("embeddings")))
+    session = SegmentSession(client)
+    session.load_model(engine_files["checkpoint"], device="cpu")
+    yield session
+    client.stop()
+
+
+@pytest.fixture
+def ortho(engine_files):
+    layer = QgsRasterLayer(engine_files["raster"], "orthophoto")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    yield layer
+    QgsProject.instance().removeMapLayer(layer.id())
+
+
+def show(canvas, layer, crs: str | None = None) -> None:
+    target = QgsCoordinateReferenceSystem(crs) if crs else layer.crs()
+    canvas.setDestinationCrs(target)
+    extent = QgsCoordinateTransform(layer.crs(), target, QgsProject.instance()).transformBoundingBox(layer.extent())
+    canvas.setLayers([layer])
+    canvas.setExtent(extent)
+    canvas.refresh()
+
+
+def click(tool, canvas, layer, fraction_x: float, fraction_y: float, button=Qt.LeftButton) -> None:
+    """Press and release at a point given as a fraction of the raster's extent (0, 0 = top left)."""
+    extent = layer.extent()
+    x = extent.xMinimum() + fraction_x * extent.width()
+    y = extent.yMaximum() - fraction_y * extent.height()
+    point = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance()).transform(
+        x, y
+    )
+    pixel = canvas.getCoordinateTransform().transform(point)
+    position = QPoint(round(pixel.x()), round(pixel.y()))
+    tool.canvasPressEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonPress, position, button))
+    tool.canvasReleaseEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonRelease, position, button))
+
+
+def key(tool, code, modifiers=Qt.NoModifier) -> None:
+    tool.keyPressEvent(QKeyEvent(QEvent.KeyPress, code, modifiers))
+
+
+@pytest.mark.parametrize("canvas_crs", [None, "EPSG:4326"])
+def test_click_previews_and_enter_appends_to_a_geopackage(qgis_canvas, session, ortho, tmp_path, canvas_crs) -> None:
+    show(qgis_canvas, ortho, canvas_crs)
+    output = create_geopackage(tmp_path / "segments.gpkg", ortho.crs())
+    messages: list[str] = []
+
+    def accept(result: dict) -> None:
+        crs = QgsCoordinateReferenceSystem.fromWkt(result["crs"])
+        append_segments(output, result["polygons"], crs, "tree", result["score"], "sam2.1_hiera_t")
+
+    tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, accept, lambda m, expected: messages.append(m))
+    click(tool, qgis_canvas, ortho, 0.5, 0.4)
+    assert messages == []
+    preview = tool.preview.asGeometry()
+    assert not preview.isEmpty()
+    assert qgis_canvas.mapSettings().destinationCrs() == (
+        QgsCoordinateReferenceSystem(canvas_crs) if canvas_crs else ortho.crs()
+    )
+    key(tool, Qt.Key_Return)
+    assert output.featureCount() >= 1
+    assert output.crs().authid() == "EPSG:32617"
+    feature = next(output.getFeatures())
+    assert feature["class"] == "tree"
+    assert feature["model"] == "sam2.1_hiera_t"
+    # The stored polygon lies on the orthophoto, whatever the canvas CRS was.
+    assert ortho.extent().buffered(0.5).contains(feature.geometry().boundingBox())
+    assert tool.preview.asGeometry().isEmpty()  # accepted: the prompts are cleared
+
+
+def test_undo_and_clear(qgis_canvas, session, ortho) -> None:
+    show(qgis_canvas, ortho)
+    tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None)
+    click(tool, qgis_canvas, ortho, 0.5, 0.4)
+    click(tool, qgis_canvas, ortho, 0.6, 0.45, Qt.RightButton)
+    assert session.prompt.labels == [1, 0]
+    key(tool, Qt.Key_Z, Qt.ControlModifier)
+    assert session.prompt.labels == [1]
+    assert not tool.preview.asGeometry().isEmpty()
+    key(tool, Qt.Key_Escape)
+    assert session.prompt.labels == []
+    assert tool.preview.asGeometry().isEmpty()
+
+
+def test_a_killed_worker_is_reported_and_restarted(qgis_canvas, session, ortho) -> None:
+    show(qgis_canvas, ortho)
+    messages: list[str] = []
+    tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: messages.append(m))
+    click(tool, qgis_canvas, ortho, 0.5, 0.4)
+    starts = session.client.starts
+    session.client.process.kill()
+    session.client.process.wait()
+    key(tool, Qt.Key_Escape)
+    click(tool, qgis_canvas, ortho, 0.3, 0.3)
+    assert session.client.starts == starts + 1
+    assert any("restarted" in m for m in messages)
+    assert not tool.preview.asGeometry().isEmpty()
+
+
+def test_layers_the_engine_cannot_use_are_refused(tmp_path) -> None:
+    from qgis.core import QgsVectorLayer
+
+    with pytest.raises(SessionError, match="select a raster layer"):
+        check_raster(None)
+    remote = QgsRasterLayer("type=xyz&url=https://tile.example/{z}/{x}/{y}.png", "xyz", "wms")
+    with pytest.raises(SessionError, match=r"remote .* layer: SAM 2 needs a local raster file"):
+        check_raster(remote)
+    points = QgsVectorLayer("Point?crs=EPSG:4326", "points", "memory")
+    with pytest.raises(OutputError, match="is not a polygon layer"):
+        append_segments(points, [], QgsCoordinateReferenceSystem("EPSG:4326"), "x", 1.0, "m")
