@@ -1,59 +1,82 @@
-"""The plugin object QGIS loads: menu entry, toolbar button and the SAM 2 dock."""
+"""The plugin object QGIS loads: menu, toolbar, the SAM 2 dock, the map tool, the engine worker."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
+from typing import Any
 
+from qgis.core import Qgis, QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsSettings
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QDockWidget, QLabel, QToolBar, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QAction, QToolBar
+
+from .dock import Sam2Dock
+from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons, engine_root, probe
+from .maptool import SegmentMapTool
+from .output import OutputError, append_segments, create_geopackage
+from .session import SegmentSession, SessionError, check_raster
+from .tasks import EngineTask
 
 MENU = "&SAM 2"
 ICON = Path(__file__).parent / "icons" / "sam2.svg"
 
-
-class Sam2Dock(QDockWidget):
-    """The plugin's panel. For now it only says which engine is in use."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("SAM 2", parent)
-        self.setObjectName("Sam2Dock")
-        body = QWidget(self)
-        layout = QVBoxLayout(body)
-        self.engine_label = QLabel("Engine: not connected", body)
-        self.engine_label.setObjectName("Sam2EngineLabel")
-        layout.addWidget(self.engine_label)
-        layout.addStretch(1)
-        self.setWidget(body)
+__all__ = ["MENU", "Sam2Dock", "Sam2Plugin"]
 
 
 class Sam2Plugin:
-    """Adds a 'SAM 2' menu and toolbar whose action shows or hides the dock; removes all on unload."""
+    """Menu and toolbar show the dock; the dock drives the engine; the map tool segments."""
 
     def __init__(self, iface) -> None:  # type: ignore[no-untyped-def]
         self.iface = iface
         self.toolbar: QToolBar | None = None
         self.dock: Sam2Dock | None = None
         self.panel_action: QAction | None = None
+        self.client: WorkerClient | None = None
+        self.session: SegmentSession | None = None
+        self.tool: SegmentMapTool | None = None
+        self.tasks: list[EngineTask] = []
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
 
     def initGui(self) -> None:  # noqa: N802  (QGIS's name)
         window = self.iface.mainWindow()
         self.dock = Sam2Dock(window)
         self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         self.dock.hide()
+        configured = QgsSettings().value(SETTINGS_KEY, "") or None
+        found = candidate_pythons(configured)
+        self.dock.python_widget.setFilePath(found[0] if found else "")
+        self.dock.check_button.clicked.connect(self.check_engine)
+        self.dock.load_button.clicked.connect(lambda: self.use_checkpoint(self.dock.checkpoint_widget.filePath()))
+        self.dock.download_button.clicked.connect(self.download_model)
+        self.dock.segment_button.toggled.connect(self.toggle_tool)
+        self.dock.encode_button.clicked.connect(self.encode_visible_extent)
 
         self.panel_action = QAction(QIcon(str(ICON)), "SAM 2 panel", window)
         self.panel_action.setObjectName("Sam2PanelAction")
         self.panel_action.setCheckable(True)
         self.panel_action.toggled.connect(self.dock.setVisible)
         self.dock.visibilityChanged.connect(self.panel_action.setChecked)
-
         self.toolbar = self.iface.addToolBar("SAM 2")
         self.toolbar.setObjectName("Sam2Toolbar")
         self.toolbar.addAction(self.panel_action)
         self.iface.addPluginToMenu(MENU, self.panel_action)
 
     def unload(self) -> None:
+        """Cancel our tasks, end the worker, remove every widget (also when QGIS closes)."""
+        for task in self.tasks:
+            if task.status() not in (task.Complete, task.Terminated):
+                task.cancel()
+        self.tasks.clear()
+        if self.tool is not None:
+            self.iface.mapCanvas().unsetMapTool(self.tool)
+            self.tool.deactivate()
+            self.tool = None
+        if self.client is not None:
+            self.client.stop()
+            self.client = None
         if self.panel_action is not None:
             self.iface.removePluginMenu(MENU, self.panel_action)
             self.panel_action.deleteLater()
@@ -66,3 +89,163 @@ class Sam2Plugin:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
+
+    # -- messages and tasks -------------------------------------------------------------------------------
+
+    def report(self, message: str, expected: bool = True) -> None:
+        level = Qgis.Warning if expected else Qgis.Critical
+        self.iface.messageBar().pushMessage("SAM 2", message, level=level, duration=8 if expected else 0)
+
+    def run_task(self, description: str, work: Any, on_done: Any) -> EngineTask:
+        def failed(error: BaseException) -> None:
+            expected = isinstance(error, (SessionError, OutputError, InterruptedError)) or getattr(
+                error, "expected", False
+            )
+            self.report(str(error), expected)
+
+        task = EngineTask(
+            description,
+            work,
+            on_done,
+            failed,
+            on_cancel=self.client.cancel_current if self.client is not None else None,
+        )
+        self.tasks.append(task)
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    # -- engine and model ---------------------------------------------------------------------------------
+
+    def python(self) -> str:
+        assert self.dock is not None
+        return self.dock.python_widget.filePath()
+
+    def ensure_session(self) -> SegmentSession:
+        if self.session is None or self.client is None or self.client.python != self.python():
+            if self.client is not None:
+                self.client.stop()
+            self.client = WorkerClient(self.python())
+            self.session = SegmentSession(self.client)
+        return self.session
+
+    def check_engine(self) -> None:
+        python = self.python()
+        QgsSettings().setValue(SETTINGS_KEY, python)
+
+        def shown(info: Any) -> None:
+            if self.dock is not None:
+                self.dock.engine_label.setText(f"Engine: {info.summary}")
+
+        self.run_task("SAM 2: checking the engine", lambda task: probe(python), shown)
+
+    def use_checkpoint(self, path: str) -> None:
+        if not path:
+            self.report("choose a checkpoint file first")
+            return
+        session = self.ensure_session()
+
+        def loaded(model: dict[str, Any]) -> None:
+            if self.dock is not None:
+                self.dock.model_label.setText(
+                    f"Active model: {model['label']} ({Path(path).name}, {model['image_size']} px, {model['device']})"
+                )
+
+        self.run_task("SAM 2: loading the model", lambda task: session.load_model(path), loaded)
+
+    def download_model(self) -> None:
+        assert self.dock is not None
+        name, python = self.dock.model_combo.currentText(), self.python()
+
+        def work(task: EngineTask) -> str:
+            process = subprocess.Popen(
+                [python, "-m", "core", "weights", "download", name],
+                cwd=engine_root(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            assert process.stderr is not None
+            for line in process.stderr:
+                match = re.match(r"([\d.]+) / ([\d.]+) MB", line)
+                if match:
+                    task.setProgress(100 * float(match.group(1)) / max(float(match.group(2)), 1e-6))
+                if task.isCanceled():
+                    process.terminate()  # the partial file is kept; the next download resumes
+            out = process.communicate()[0]
+            if process.returncode != 0:
+                raise EngineError("DownloadError", f"download of {name} failed; see the log", True)
+            import json
+
+            return str(json.loads(out)["checkpoint"])
+
+        self.run_task(f"SAM 2: downloading {name}", work, self.use_checkpoint)
+
+    # -- segmenting ---------------------------------------------------------------------------------------
+
+    def raster_layer(self) -> Any:
+        assert self.dock is not None
+        return self.dock.raster_combo.currentLayer() or self.iface.activeLayer()
+
+    def toggle_tool(self, active: bool) -> None:
+        canvas = self.iface.mapCanvas()
+        if not active:
+            if self.tool is not None:
+                canvas.unsetMapTool(self.tool)
+            return
+        self.tool = SegmentMapTool(canvas, self.ensure_session(), self.raster_layer, self.accept, self.report)
+        canvas.setMapTool(self.tool)
+
+    def accept(self, result: dict[str, Any]) -> None:
+        assert self.dock is not None
+        layer = self.dock.output_combo.currentLayer()
+        source_crs = (
+            QgsCoordinateReferenceSystem.fromWkt(result["crs"]) if result.get("crs") else self.raster_layer().crs()
+        )
+        try:
+            if layer is None:
+                home = QgsProject.instance().homePath() or str(Path.home())
+                layer = create_geopackage(Path(home) / "sam2_segments.gpkg", source_crs)
+                self.dock.output_combo.setLayer(layer)
+            model = self.session.model["model"] if self.session and self.session.model else ""
+            count = append_segments(
+                layer, result["polygons"], source_crs, self.dock.class_edit.text(), result["score"], model
+            )
+        except OutputError as error:
+            self.report(str(error))
+            return
+        self.iface.messageBar().pushMessage(
+            "SAM 2", f"{count} polygon(s) added to {layer.name()}", level=Qgis.Info, duration=3
+        )
+
+    def encode_visible_extent(self) -> None:
+        try:
+            layer = check_raster(self.raster_layer())
+            session = self.ensure_session()
+        except SessionError as error:
+            self.report(str(error))
+            return
+        canvas = self.iface.mapCanvas()
+        extent = canvas.extent()
+        crs_wkt = canvas.mapSettings().destinationCrs().toWkt()
+
+        def work(task: EngineTask) -> dict[str, Any]:
+            raster_id = session.raster_id(layer)
+            return session.client.request(
+                "encode_extent",
+                {
+                    "raster_id": raster_id,
+                    "crs": crs_wkt,
+                    "extent": [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()],
+                },
+                on_event=lambda event: task.setProgress(100 * float(event.get("fraction", 0))),
+            )
+
+        def done(result: dict[str, Any]) -> None:
+            self.iface.messageBar().pushMessage(
+                "SAM 2",
+                f"{result['encoded']} of {result['tiles']} tiles encoded: clicks there are now instant",
+                level=Qgis.Info,
+                duration=4,
+            )
+
+        self.run_task("SAM 2: encoding the visible extent", work, done)

@@ -3,6 +3,9 @@ without torch (see the Makefile's two pytest runs)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,3 +16,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def engine_files(repo_root: Path) -> dict[str, str]:
+    """Paths of the tiny model and the sample raster, from the engine's command line (this process stays
+    torch-free: it may be a QGIS process)."""
+
+    def core(*args: str) -> dict[str, str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "core", *args],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+        return json.loads(done.stdout)
+
+    return {"checkpoint": core("weights", "init")["checkpoint"], "raster": core("sample-data")["osbs_image"]}

@@ -1,0 +1,51 @@
+"""One QgsTask base for long jobs: the work runs in a background thread, its exception is kept, and
+``finished`` (main thread) reports the result or the error. Cancel asks the engine to stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from qgis.core import QgsTask
+
+
+class EngineTask(QgsTask):
+    """``work(task)`` runs in the background; ``on_done(result)`` or ``on_error(exception)`` on the main thread.
+
+    ``work`` may call ``task.setProgress`` and should check ``task.isCanceled()``; ``on_cancel`` (for example
+    the worker client's ``cancel_current``) is called when the analyst cancels.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        work: Callable[[EngineTask], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+        on_cancel: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(description, QgsTask.CanCancel)
+        self.work, self.on_done, self.on_error, self.on_cancel = work, on_done, on_error, on_cancel
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> bool:
+        try:
+            self.result = self.work(self)
+            return not self.isCanceled()
+        except Exception as error:  # reported in finished(), on the main thread
+            self.error = error
+            return False
+
+    def cancel(self) -> None:
+        if self.on_cancel is not None:
+            self.on_cancel()
+        super().cancel()
+
+    def finished(self, result: bool) -> None:
+        if result:
+            self.on_done(self.result)
+        elif self.error is not None:
+            self.on_error(self.error)
+        else:
+            self.on_error(InterruptedError(f"{self.description()} was cancelled"))
