@@ -26,8 +26,11 @@ def version() -> str:
 
 
 def files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not SKIP_PARTS & set(p.parts)
-                  and p.suffix not in SKIP_SUFFIXES and p.name != "metadata.txt")
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not SKIP_PARTS & set(p.parts) and p.suffix not in SKIP_SUFFIXES and p.name != "metadata.txt"
+    )
 
 
 def build(out_dir: Path = ROOT / "dist") -> Path:
