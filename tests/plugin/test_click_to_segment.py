@@ -130,3 +130,10 @@ def test_layers_the_engine_cannot_use_are_refused(tmp_path) -> None:
     points = QgsVectorLayer("Point?crs=EPSG:4326", "points", "memory")
     with pytest.raises(OutputError, match="is not a polygon layer"):
         append_segments(points, [], QgsCoordinateReferenceSystem("EPSG:4326"), "x", 1.0, "m")
+
+
+def test_an_interpreter_without_torch_says_what_to_install() -> None:
+    from sam2_qgis_plugin.engine import EngineError, probe
+
+    with pytest.raises(EngineError, match="needs a Python with torch and rf-sam-2"):
+        probe("/usr/bin/python3")  # Debian's Python: QGIS's, without torch
