@@ -23,6 +23,8 @@ raster's CRS, GeoJSON-like, (x, y) order):
 - ``open_raster`` ``{"path", "bands"?: [r, g, b]}`` -> ``{"raster_id", "width", "height", "crs", "warnings"}``
 - ``encode_extent`` ``{"raster_id", "extent": [xmin, ymin, xmax, ymax], "crs"?}`` (progress events) ->
   ``{"tiles", "encoded"}``
+- ``prepare`` (same params as ``predict``; progress events) -> ``{"window", "encoded"}``: encodes the window
+  a predict with these prompts will use, so that the predict itself is quick
 - ``predict`` ``{"raster_id", "points": [[x, y], ...], "labels": [1|0, ...], "box"?: [xmin, ymin, xmax, ymax],
   "crs"?, "min_pixels"?, "simplify"?, "min_area"?, "fill_holes"?}`` -> ``{"polygons": [...], "score",
   "window": [col, row, width, height], "crs"}``
@@ -172,6 +174,30 @@ class Worker:
             "crs": raster.crs.to_wkt() if raster.crs else None,
         }
 
+    def prepare(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        """Encode (with progress events) the window a ``predict`` with these prompts would use."""
+        segmenter = self._segmenter(_require(params, "raster_id"))
+        points, box = segmenter.to_pixels(self._prompts(params))
+        window = segmenter.window_for(points, box)
+        flag = self.cancel_flags.setdefault(request_id, threading.Event())
+
+        def progress(fraction: float, **info: Any) -> None:
+            self.send({"id": request_id, "event": "progress", "fraction": round(fraction, 4), **info})
+
+        encoded = segmenter.encoder.encode([window], progress=progress, cancelled=flag.is_set)
+        return {"window": [int(v) for v in window.flatten()], "encoded": encoded}
+
+    def _prompts(self, params: dict[str, Any]) -> Any:
+        from core.segment import Prompts
+
+        box = params.get("box")
+        return Prompts(
+            points=tuple(tuple(p) for p in params.get("points", [])),
+            labels=tuple(params.get("labels", [])),
+            box=tuple(box) if box else None,
+            crs=params.get("crs"),
+        )
+
     def shutdown(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
         return {"bye": True}
 
@@ -196,7 +222,17 @@ class Worker:
             self.segmenters[raster_id] = ClickSegmenter(self.loaded, raster, self.cache)
         return self.segmenters[raster_id]
 
-    METHODS = ("ping", "info", "load_model", "open_raster", "close_raster", "encode_extent", "predict", "shutdown")
+    METHODS = (
+        "ping",
+        "info",
+        "load_model",
+        "open_raster",
+        "close_raster",
+        "encode_extent",
+        "prepare",
+        "predict",
+        "shutdown",
+    )
 
     def handle(self, request: dict[str, Any]) -> bool:
         """Run one request and send its response; False once the worker should stop."""

@@ -28,9 +28,12 @@ class SegmentMapTool(QgsMapTool):
         raster_layer: Callable[[], object],
         accept: Callable[[dict], None],
         report: Callable[[str, bool], None],
+        background: Callable[..., object] | None = None,
     ) -> None:
         super().__init__(canvas)
         self.session, self.raster_layer, self.accept_result, self.report = session, raster_layer, accept, report
+        # background(description, work(task), on_done(result)): encodes new tiles off the GUI thread, with progress
+        self.background = background
         self.preview = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
         self.preview.setColor(QColor(255, 200, 0, 90))
         self.preview.setStrokeColor(QColor(255, 140, 0))
@@ -73,6 +76,24 @@ class SegmentMapTool(QgsMapTool):
     # -- actions ------------------------------------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Show the current prompts' mask: the tile is encoded first in a background task (instant when it is
+        already cached), then the engine predicts on the GUI thread, which takes tens of milliseconds."""
+        if self.background is None or (not self.session.prompt.points and self.session.prompt.box is None):
+            self.show_prediction()
+            return
+        try:
+            layer = check_raster(self.raster_layer())
+        except SessionError as error:
+            self.report(str(error), True)
+            return
+        crs = self.canvas().mapSettings().destinationCrs()
+        self.background(
+            "SAM 2: encoding the tile under the cursor",
+            lambda task: self.session.prepare(layer, crs, task.setProgress),
+            lambda _: self.show_prediction(),
+        )
+
+    def show_prediction(self) -> None:
         """Ask the engine for the current prompts' mask and show it."""
         self.preview.reset(QgsWkbTypes.PolygonGeometry)
         self.markers.reset(QgsWkbTypes.PointGeometry)

@@ -67,8 +67,11 @@ class Sam2Plugin:
     def unload(self) -> None:
         """Cancel our tasks, end the worker, remove every widget (also when QGIS closes)."""
         for task in self.tasks:
-            if task.status() not in (task.Complete, task.Terminated):
-                task.cancel()
+            try:
+                if task.status() not in (task.Complete, task.Terminated):
+                    task.cancel()
+            except RuntimeError:  # finished tasks are deleted by QGIS's task manager
+                pass
         self.tasks.clear()
         if self.tool is not None:
             self.iface.mapCanvas().unsetMapTool(self.tool)
@@ -192,7 +195,9 @@ class Sam2Plugin:
             if self.tool is not None:
                 canvas.unsetMapTool(self.tool)
             return
-        self.tool = SegmentMapTool(canvas, self.ensure_session(), self.raster_layer, self.accept, self.report)
+        self.tool = SegmentMapTool(
+            canvas, self.ensure_session(), self.raster_layer, self.accept, self.report, background=self.run_task
+        )
         canvas.setMapTool(self.tool)
 
     def accept(self, result: dict[str, Any]) -> None:

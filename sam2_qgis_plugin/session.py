@@ -6,6 +6,7 @@ raster's CRS. No torch here: everything model-related happens in the worker proc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,11 +95,9 @@ class SegmentSession:
         self.history.clear()
         self.result = None
 
-    def predict(self, layer: QgsRasterLayer, crs: QgsCoordinateReferenceSystem) -> dict[str, Any] | None:
-        """Polygons for the current prompts (in ``crs``, the canvas CRS), or None when there are none."""
+    def _params(self, layer: QgsRasterLayer, crs: QgsCoordinateReferenceSystem) -> dict[str, Any] | None:
         prompt = self.prompt
         if not prompt.points and prompt.box is None:
-            self.result = None
             return None
         params: dict[str, Any] = {
             "raster_id": self.raster_id(layer),
@@ -108,6 +107,24 @@ class SegmentSession:
         }
         if prompt.box is not None:
             params["box"] = [prompt.box.xMinimum(), prompt.box.yMinimum(), prompt.box.xMaximum(), prompt.box.yMaximum()]
+        return params
+
+    def prepare(
+        self, layer: QgsRasterLayer, crs: QgsCoordinateReferenceSystem, progress: Callable[[float], None] | None = None
+    ) -> dict[str, Any] | None:
+        """Encode the tile the current prompts need (nothing to do when it is cached); for a background task."""
+        params = self._params(layer, crs)
+        if params is None:
+            return None
+        listener = (lambda event: progress(100 * float(event.get("fraction", 0)))) if progress else None
+        return self.client.request("prepare", params, on_event=listener)
+
+    def predict(self, layer: QgsRasterLayer, crs: QgsCoordinateReferenceSystem) -> dict[str, Any] | None:
+        """Polygons for the current prompts (in ``crs``, the canvas CRS), or None when there are none."""
+        params = self._params(layer, crs)
+        if params is None:
+            self.result = None
+            return None
         try:
             self.result = self.client.request("predict", params, timeout=300)
         except EngineError as error:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from qgis.core import QgsProject, QgsRasterLayer
 from qgis.gui import QgsMapMouseEvent
-from qgis.PyQt.QtCore import QCoreApplication, QEvent, QPoint, Qt, QTimer
+from qgis.PyQt.QtCore import QCoreApplication, QEvent, QPoint, Qt, QThread, QTimer
 from qgis.PyQt.QtGui import QKeyEvent
 from qgis.utils import iface, loadPlugin, pluginMetadata, plugins, startPlugin, unloadPlugin
 
@@ -70,6 +70,11 @@ def run():
         position = QPoint(round(pixel.x()), round(pixel.y()))
         tool.canvasPressEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonPress, position, Qt.LeftButton))
         tool.canvasReleaseEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonRelease, position, Qt.LeftButton))
+        waited = 0  # the tile is encoded in a background task; the preview follows
+        while tool.preview.asGeometry().isEmpty() and waited < 1200:
+            QCoreApplication.processEvents()
+            QThread.msleep(100)
+            waited += 1
         result["preview_empty"] = tool.preview.asGeometry().isEmpty()
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "preview.png"))

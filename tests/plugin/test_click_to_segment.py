@@ -137,3 +137,36 @@ def test_an_interpreter_without_torch_says_what_to_install() -> None:
 
     with pytest.raises(EngineError, match="needs a Python with torch and rf-sam-2"):
         probe("/usr/bin/python3")  # Debian's Python: QGIS's, without torch
+
+
+def test_a_new_tile_is_encoded_in_a_background_task_then_previewed(qgis_canvas, session, ortho, qtbot) -> None:
+    from qgis.core import QgsApplication
+
+    from sam2_qgis_plugin.tasks import EngineTask
+
+    show(qgis_canvas, ortho)
+    session.client.request("close_raster", {"raster_id": session.raster_id(ortho)})  # forget it: a fresh tile
+    session._rasters.clear()
+    tasks, progress, finished = [], [], []
+
+    def background(description, work, on_done):  # what the plugin passes: run_task
+        def tracked(task):
+            report = task.setProgress
+            task.setProgress = lambda value: (progress.append(value), report(value))
+            return work(task)
+
+        def done(result):
+            finished.append(result)
+            on_done(result)
+
+        task = EngineTask(description, tracked, done, lambda error: progress.append(error))
+        tasks.append(task)
+        QgsApplication.taskManager().addTask(task)
+
+    tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None, background)
+    click(tool, qgis_canvas, ortho, 0.2, 0.7)
+    assert tool.preview.asGeometry().isEmpty()  # nothing yet: the GUI thread did not wait for the encoder
+    qtbot.waitUntil(lambda: not tool.preview.asGeometry().isEmpty(), timeout=120_000)
+    assert finished[0]["encoded"] == 1  # the task encoded the tile...
+    assert progress[-1] == 100.0  # ...reporting its progress
+    assert not any(isinstance(p, BaseException) for p in progress)
