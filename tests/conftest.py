@@ -35,3 +35,20 @@ def engine_files(repo_root: Path) -> dict[str, str]:
         return json.loads(done.stdout)
 
     return {"checkpoint": core("weights", "init")["checkpoint"], "raster": core("sample-data")["osbs_image"]}
+
+
+@pytest.fixture(scope="session")
+def core_cli(repo_root: Path):  # type: ignore[no-untyped-def]
+    """Run ``python -m core ARGS`` from the repository; returns the completed process (text output)."""
+
+    def run(*args: object, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "core", *map(str, args)],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run

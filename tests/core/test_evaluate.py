@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -83,27 +81,18 @@ def test_empty_prediction_and_empty_truth(tmp_path) -> None:
     assert both_empty.objects["f1"] == 0.0 or both_empty.objects["precision"] == 1.0
 
 
-def test_command_prints_json_and_writes_csv_and_png(tmp_path, repo_root) -> None:
+def test_command_prints_json_and_writes_csv_and_png(core_cli, tmp_path) -> None:
     truth = np.zeros((30, 30), np.uint8)
     truth[5:15, 5:15] = 1
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core",
-            "evaluate",
-            "--pred",
-            write_mask(tmp_path / "p.tif", truth),
-            "--truth",
-            write_mask(tmp_path / "t.tif", truth),
-            "--out",
-            str(tmp_path / "report"),
-        ],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
+    result = core_cli(
+        "evaluate",
+        "--pred",
+        write_mask(tmp_path / "p.tif", truth),
+        "--truth",
+        write_mask(tmp_path / "t.tif", truth),
+        "--out",
+        str(tmp_path / "report"),
         timeout=120,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

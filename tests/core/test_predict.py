@@ -121,37 +121,26 @@ def test_export_writes_polygons_with_attributes(suffix, tmp_path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_predict_command_writes_mask_and_polygons(odd_scene, tiny_checkpoint, tmp_path, repo_root) -> None:
+def test_predict_command_writes_mask_and_polygons(core_cli, odd_scene, tiny_checkpoint, tmp_path) -> None:
     import json
-    import subprocess
-    import sys
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core",
-            "predict",
-            "--raster",
-            str(odd_scene.image),
-            "--checkpoint",
-            str(tiny_checkpoint.path),
-            "--out",
-            str(tmp_path / "mask.tif"),
-            "--vector",
-            str(tmp_path / "objects.gpkg"),
-            "--probabilities",
-            str(tmp_path / "p.tif"),
-            "--device",
-            "cpu",
-            "--threshold",
-            "0.3",
-        ],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
+    result = core_cli(
+        "predict",
+        "--raster",
+        str(odd_scene.image),
+        "--checkpoint",
+        str(tiny_checkpoint.path),
+        "--out",
+        str(tmp_path / "mask.tif"),
+        "--vector",
+        str(tmp_path / "objects.gpkg"),
+        "--probabilities",
+        str(tmp_path / "p.tif"),
+        "--device",
+        "cpu",
+        "--threshold",
+        "0.3",
         timeout=300,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)

@@ -150,7 +150,9 @@ def test_cancel_in_an_epoch_keeps_the_last_good_checkpoint(scene, tiny_checkpoin
 
 
 @pytest.mark.slow
-def test_sigterm_saves_a_resumable_state_and_resume_finishes(scene, tiny_checkpoint, tmp_path, repo_root) -> None:
+def test_sigterm_saves_a_resumable_state_and_resume_finishes(
+    core_cli, scene, tiny_checkpoint, tmp_path, repo_root
+) -> None:
     run_dir, events = tmp_path / "run", tmp_path / "events.jsonl"
     command = [
         sys.executable,
@@ -191,14 +193,7 @@ def test_sigterm_saves_a_resumable_state_and_resume_finishes(scene, tiny_checkpo
     assert process.returncode == 0, err
     assert json.loads(out)["stopped"] is True
     assert (run_dir / "resume.pt").exists()
-    resumed = subprocess.run(
-        [sys.executable, "-m", "core", "train", "--resume", str(run_dir)],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    resumed = core_cli("train", "--resume", str(run_dir), timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout)
     assert summary["epochs"] == 3
@@ -364,31 +359,22 @@ def test_aoi_limits_where_tiles_are_taken(scene, tmp_path) -> None:
     assert all(t.window.col_off < 512 for t in tiles.tiles)
 
 
-def test_tile_command_writes_the_seed_layout(scene, tmp_path, repo_root) -> None:
+def test_tile_command_writes_the_seed_layout(core_cli, scene, tmp_path) -> None:
     import rasterio
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core",
-            "tile",
-            "--raster",
-            str(scene.image),
-            "--labels",
-            str(scene.labels),
-            "--out",
-            str(tmp_path / "tiles"),
-            "--tile-size",
-            "256",
-            "--class-field",
-            "class_id",
-        ],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
+    result = core_cli(
+        "tile",
+        "--raster",
+        str(scene.image),
+        "--labels",
+        str(scene.labels),
+        "--out",
+        str(tmp_path / "tiles"),
+        "--tile-size",
+        "256",
+        "--class-field",
+        "class_id",
         timeout=120,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     counts = json.loads(result.stdout)["tiles"]
