@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -170,3 +171,40 @@ def test_a_new_tile_is_encoded_in_a_background_task_then_previewed(qgis_canvas, 
     assert finished[0]["encoded"] == 1  # the task encoded the tile...
     assert progress[-1] == 100.0  # ...reporting its progress
     assert not any(isinstance(p, BaseException) for p in progress)
+
+
+def test_a_read_only_output_layer_is_refused(tmp_path) -> None:
+    from qgis.core import QgsVectorLayer
+
+    csv = tmp_path / "polygons.csv"
+    csv.write_text('id;wkt\n1;"POLYGON((0 0,1 0,1 1,0 0))"\n')
+    layer = QgsVectorLayer(f"file://{csv}?delimiter=;&wktField=wkt&crs=EPSG:32617", "read only", "delimitedtext")
+    assert layer.isValid()
+    with pytest.raises(OutputError, match="is read-only: choose another layer or a new GeoPackage"):
+        append_segments(layer, [], QgsCoordinateReferenceSystem("EPSG:32617"), "x", 1.0, "m")
+
+
+def test_encode_visible_extent_runs_as_a_task_and_says_what_it_did(
+    qgis_iface, qgis_canvas, engine_files, ortho, qtbot
+) -> None:
+    from qgis.core import Qgis
+
+    import sam2_qgis_plugin
+
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        plugin.dock.python_widget.setFilePath(sys.executable)
+        plugin.dock.raster_combo.setLayer(ortho)
+        plugin.ensure_session().load_model(engine_files["checkpoint"], device="cpu")
+        show(qgis_canvas, ortho)
+        bar = qgis_iface.messageBar()
+        bar.clear_messages()
+        plugin.encode_visible_extent()
+        qtbot.waitUntil(lambda: any("tiles encoded" in m for m in bar.get_messages(Qgis.Info)), timeout=120_000)
+        message = next(m for m in bar.get_messages(Qgis.Info) if "tiles encoded" in m)
+        # 400 px at 256 with a 192 px stride: 2 x 2 windows (some may already be in the disk cache)
+        assert re.search(r"[0-4] of 4 tiles encoded", message)
+    finally:
+        plugin.unload()
+    assert plugin.client is None  # the worker was ended on unload

@@ -18,6 +18,7 @@ def _named(window, kind, name):
 def test_load_show_dock_and_unload_cleanly(qgis_iface, qgis_app) -> None:
     window = qgis_iface.mainWindow()
     window.show()  # as in QGIS: dock visibility signals need a visible window (offscreen here)
+    qgis_iface.removePluginMenu.reset_mock()  # the iface is shared by the whole session
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     try:
