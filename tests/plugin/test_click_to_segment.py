@@ -208,3 +208,38 @@ def test_encode_visible_extent_runs_as_a_task_and_says_what_it_did(
     finally:
         plugin.unload()
     assert plugin.client is None  # the worker was ended on unload
+
+
+def test_download_task_fetches_an_official_model_and_makes_it_active(
+    qgis_iface, engine_files, tmp_path, qtbot, monkeypatch
+) -> None:
+    """The Download button, against a local server standing in for the official host (no internet here)."""
+    import functools
+    import http.server
+    import shutil
+    import threading
+
+    import sam2_qgis_plugin
+
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(engine_files["checkpoint"], served / "sam2.1_hiera_tiny.pt")  # a real SAM 2.1 tiny file
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SAM2_QGIS_WEIGHTS_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("SAM2_QGIS_CACHE", str(tmp_path / "cache"))  # the worker and the download inherit it
+
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        plugin.dock.python_widget.setFilePath(sys.executable)
+        plugin.dock.model_combo.setCurrentText("sam2.1_hiera_t")
+        plugin.download_model()
+        qtbot.waitUntil(lambda: "SAM 2.1 tiny" in plugin.dock.model_label.text(), timeout=180_000)
+        assert (tmp_path / "cache" / "weights" / "sam2.1_hiera_tiny.pt").exists()
+        assert "sam2.1_hiera_tiny.pt" in plugin.dock.model_label.text()
+    finally:
+        plugin.unload()
+        server.shutdown()
