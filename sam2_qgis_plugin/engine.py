@@ -27,7 +27,8 @@ PROBE = (
     "import json, platform, torch, sam2, importlib.metadata as m; "
     "mps = bool(getattr(torch.backends, 'mps', None)) and torch.backends.mps.is_available(); "
     "print(json.dumps({'python': platform.python_version(), 'torch': torch.__version__, "
-    "'sam2': m.version('rf-sam-2'), 'cuda': torch.cuda.is_available(), 'mps': mps}))"
+    "'sam2': m.version('rf-sam-2'), 'cuda': torch.cuda.is_available(), 'mps': mps, "
+    "'cache': str(__import__('core.cache', fromlist=['cache_root']).cache_root())}))"
 )
 INSTALL_HINT = (
     "The SAM 2 engine needs a Python with torch and rf-sam-2: create one with "
@@ -75,13 +76,18 @@ class EngineInfo:
     def summary(self) -> str:
         v = self.versions
         device = "CUDA" if v.get("cuda") else "Apple MPS" if v.get("mps") else "CPU only"
-        return f"Python {v.get('python')}, torch {v.get('torch')}, sam2 {v.get('sam2')}, {device}"
+        return (
+            f"Python {v.get('python')}, torch {v.get('torch')}, sam2 {v.get('sam2')}, {device}; "
+            f"weights and embeddings cached in {v.get('cache')}"
+        )
 
 
 def probe(python: str, timeout: float = 120) -> EngineInfo:
     """What ``python`` offers; EngineError with install advice when torch or sam2 is missing."""
     try:
-        result = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            [python, "-c", PROBE], capture_output=True, text=True, timeout=timeout, check=False, cwd=engine_root()
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise EngineError("NoEngine", f"cannot run {python}: {error}. {INSTALL_HINT}") from None
     if result.returncode != 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 
 import pytest
@@ -243,3 +244,57 @@ def test_download_task_fetches_an_official_model_and_makes_it_active(
     finally:
         plugin.unload()
         server.shutdown()
+
+
+def test_probe_reports_versions_devices_and_the_cache_folder() -> None:
+    from sam2_qgis_plugin.engine import probe
+
+    info = probe(sys.executable)
+    assert info.versions["torch"].startswith("2.")
+    assert info.versions["sam2"]
+    assert "CPU only" in info.summary or "CUDA" in info.summary or "MPS" in info.summary
+    assert "sam2-qgis" in info.summary  # where weights and embeddings go
+
+
+def test_unloading_while_a_task_runs_cancels_it_and_ends_the_worker(
+    qgis_iface, qgis_canvas, engine_files, tmp_path, qtbot
+) -> None:
+    from qgis.core import QgsRasterLayer
+
+    import sam2_qgis_plugin
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "synthetic",
+            "--out",
+            str(tmp_path),
+            "--stem",
+            "big",
+            "--width",
+            "2048",
+            "--height",
+            "2048",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    layer = QgsRasterLayer(str(tmp_path / "big_image.tif"), "big")
+    QgsProject.instance().addMapLayer(layer)
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    plugin.dock.python_widget.setFilePath(sys.executable)
+    plugin.dock.raster_combo.setLayer(layer)
+    plugin.ensure_session().load_model(engine_files["checkpoint"], device="cpu")
+    show(qgis_canvas, layer)
+    process = plugin.client.process
+    plugin.encode_visible_extent()  # 100 tiles of 256 px: seconds of work
+    qtbot.wait(1500)
+    plugin.unload()  # what QGIS does when it closes
+    qtbot.waitUntil(lambda: process.poll() is not None, timeout=30_000)
+    assert plugin.client is None
+    assert plugin.tasks == []
+    QgsProject.instance().removeMapLayer(layer.id())
