@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -62,10 +63,18 @@ def test_real_qgis_segments_a_click_with_the_packaged_plugin(repo_root, tmp_path
         "--code",
         str(HERE / "qgis_desktop_script.py"),
     ]
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    # Its own process group, so that a hang kills QGIS too, not only xvfb-run: nothing may be left running.
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _, stderr = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        _, stderr = process.communicate()
 
     result_file = out / "result.json"
-    assert result_file.exists(), f"QGIS exited {completed.returncode} without a result:\n{completed.stderr[-3000:]}"
+    assert result_file.exists(), f"QGIS exited {process.returncode} without a result:\n{stderr[-3000:]}"
     result = json.loads(result_file.read_text())
     assert "error" not in result, result["error"]
     assert result["layer_valid"]
