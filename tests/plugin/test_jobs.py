@@ -1,0 +1,156 @@
+"""Fine-tuning and prediction as engine processes driven from QGIS: progress, cancel, results as layers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from qgis.core import QgsProject
+
+from sam2_qgis_plugin.jobs import add_prediction_layers, run_core_job
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory, repo_root):
+    folder = tmp_path_factory.mktemp("scene")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "synthetic",
+            "--out",
+            str(folder),
+            "--width",
+            "512",
+            "--height",
+            "512",
+            "--seed",
+            "5",
+        ],
+        cwd=repo_root,
+        check=True,
+        capture_output=True,
+    )
+    return folder
+
+
+def train_args(scene, checkpoint, out, epochs) -> list[str]:
+    return [
+        "train",
+        "--raster",
+        str(scene / "scene_image.tif"),
+        "--labels",
+        str(scene / "scene_labels.gpkg"),
+        "--checkpoint",
+        checkpoint,
+        "--out",
+        str(out),
+        "--mode",
+        "auto",
+        "--epochs",
+        str(epochs),
+        "--tile-size",
+        "128",
+        "--batch-size",
+        "4",
+        "--class-field",
+        "class_id",
+        "--classes",
+        "1",
+        "--device",
+        "cpu",
+        "--events",
+        "-",
+    ]
+
+
+def test_training_job_reports_progress_and_returns_the_summary(scene, engine_files, tmp_path) -> None:
+    progress: list[float] = []
+    summary = run_core_job(
+        sys.executable,
+        train_args(scene, engine_files["checkpoint"], tmp_path / "run", 2),
+        lambda value, event: progress.append(value),
+        lambda: False,
+    )
+    assert progress[-1] == pytest.approx(100.0)
+    assert progress == sorted(progress)
+    assert summary["epochs"] == 2
+    assert (tmp_path / "run" / "best.pt").exists()
+
+
+def test_cancelled_training_ends_within_seconds_and_keeps_the_last_checkpoint(scene, engine_files, tmp_path) -> None:
+    run_dir, seen = tmp_path / "run", []
+    epochs_done = lambda: any(e.get("iou") is not None and e.get("epoch", 0) >= 1 for e in seen)  # noqa: E731
+    started = []
+
+    def cancelled() -> bool:
+        if epochs_done() and not started:
+            started.append(time.monotonic())
+        return bool(started)
+
+    with pytest.raises(InterruptedError, match="keeps its last good checkpoint"):
+        run_core_job(
+            sys.executable,
+            train_args(scene, engine_files["checkpoint"], run_dir, 50),
+            lambda value, event: seen.append(event),
+            cancelled,
+        )
+    assert time.monotonic() - started[0] < 20
+    assert (run_dir / "last.pt").exists()
+    assert (run_dir / "resume.pt").exists()
+    assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
+
+
+def test_prediction_job_adds_mask_and_polygons_in_the_raster_crs(scene, engine_files, tmp_path) -> None:
+    progress: list[float] = []
+    result = run_core_job(
+        sys.executable,
+        [
+            "predict",
+            "--raster",
+            str(scene / "scene_image.tif"),
+            "--checkpoint",
+            engine_files["checkpoint"],
+            "--out",
+            str(tmp_path / "mask.tif"),
+            "--vector",
+            str(tmp_path / "objects.gpkg"),
+            "--device",
+            "cpu",
+            "--threshold",
+            "0.3",
+        ],
+        lambda value, event: progress.append(value),
+        lambda: False,
+    )
+    assert progress[-1] == pytest.approx(100.0)
+    layers = add_prediction_layers(result["mask"], result["vector"], "test")
+    try:
+        assert [layer.crs().authid() for layer in layers] == ["EPSG:32633", "EPSG:32633"]
+        assert layers[0].width() == 512
+    finally:
+        for layer in layers:
+            QgsProject.instance().removeMapLayer(layer.id())
+
+
+def test_a_failing_job_says_why(engine_files, tmp_path) -> None:
+    from sam2_qgis_plugin.engine import EngineError
+
+    with pytest.raises(EngineError, match="raster not found"):
+        run_core_job(
+            sys.executable,
+            [
+                "predict",
+                "--raster",
+                str(tmp_path / "none.tif"),
+                "--checkpoint",
+                engine_files["checkpoint"],
+                "--out",
+                str(tmp_path / "m.tif"),
+            ],
+            lambda value, event: None,
+            lambda: False,
+        )
