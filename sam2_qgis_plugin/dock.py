@@ -13,6 +13,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -97,5 +98,34 @@ class Sam2Dock(QDockWidget):
         help_label.setWordWrap(True)
         segment_form.addRow(help_label)
         layout.addWidget(segment)
+
+        tune = QGroupBox("Fine-tune on your labels", body)
+        tune_form = QFormLayout(tune)
+        self.labels_combo = QgsMapLayerComboBox(tune)
+        self.labels_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.mode_combo = QComboBox(tune)
+        self.mode_combo.addItems(["click", "auto"])
+        self.trainable_combo = QComboBox(tune)
+        self.trainable_combo.addItems(["decoder", "lora", "full"])
+        self.epochs_spin = QSpinBox(tune)
+        self.epochs_spin.setRange(1, 1000)
+        self.epochs_spin.setValue(10)
+        self.tile_spin = QSpinBox(tune)
+        self.tile_spin.setRange(64, 2048)
+        self.tile_spin.setSingleStep(64)
+        self.tile_spin.setValue(1024)
+        self.train_button = QPushButton("Run fine-tuning", tune)
+        self.report_button = QPushButton("Open the last report", tune)
+        tune_form.addRow("Labels (polygons)", self.labels_combo)
+        tune_form.addRow("Mode", self.mode_combo)
+        tune_form.addRow("Trains", self.trainable_combo)
+        tune_form.addRow("Epochs", self.epochs_spin)
+        tune_form.addRow("Tile size", self.tile_spin)
+        tune_form.addRow(self.train_button)
+        tune_form.addRow(self.report_button)
+        layout.addWidget(tune)
+
+        self.predict_button = QPushButton("Predict the whole raster (active model)", body)
+        layout.addWidget(self.predict_button)
         layout.addStretch(1)
         self.setWidget(body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ class Sam2Plugin:
         self.session: SegmentSession | None = None
         self.tool: SegmentMapTool | None = None
         self.tasks: list[EngineTask] = []
+        self.training: EngineTask | None = None
+        self.last_run: Path | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -53,6 +56,9 @@ class Sam2Plugin:
         self.dock.download_button.clicked.connect(self.download_model)
         self.dock.segment_button.toggled.connect(self.toggle_tool)
         self.dock.encode_button.clicked.connect(self.encode_visible_extent)
+        self.dock.train_button.clicked.connect(lambda: self.fine_tune())
+        self.dock.report_button.clicked.connect(self.open_report)
+        self.dock.predict_button.clicked.connect(lambda: self.predict_raster())
 
         self.panel_action = QAction(QIcon(str(ICON)), "SAM 2 panel", window)
         self.panel_action.setObjectName("Sam2PanelAction")
@@ -254,3 +260,140 @@ class Sam2Plugin:
             )
 
         self.run_task("SAM 2: encoding the visible extent", work, done)
+
+    # -- fine-tuning and prediction (one engine process per job) ------------------------------------------
+
+    def fine_tune(self, run_dir: Path | None = None, extra: list[str] | None = None) -> EngineTask | None:
+        """Export the label layer, then train in a background task; the best checkpoint becomes the model."""
+        from qgis.core import QgsVectorFileWriter
+
+        from .jobs import run_core_job
+
+        assert self.dock is not None
+        if self.training is not None:
+            self.report("a fine-tuning is already running: wait for it or cancel it in the task manager")
+            return None
+        try:
+            raster = check_raster(self.raster_layer())
+        except SessionError as error:
+            self.report(str(error))
+            return None
+        labels = self.dock.labels_combo.currentLayer()
+        checkpoint = self.session.checkpoint if self.session else None
+        if labels is None or not checkpoint:
+            self.report("choose a label layer and a model (the base to fine-tune) first")
+            return None
+        home = Path(QgsProject.instance().homePath() or Path.home())
+        run_dir = run_dir or home / "sam2_runs" / time.strftime("%Y%m%d-%H%M%S")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            probe_file = run_dir / ".writable"
+            probe_file.write_text("")
+            probe_file.unlink()
+        except OSError as error:
+            self.report(f"the run folder {run_dir} is not writable ({error.strerror}): save the project elsewhere")
+            return None
+        options = QgsVectorFileWriter.SaveVectorOptions()
+        options.driverName = "GPKG"
+        error, message, *_ = QgsVectorFileWriter.writeAsVectorFormatV3(
+            labels, str(run_dir / "labels.gpkg"), QgsProject.instance().transformContext(), options
+        )
+        if error != QgsVectorFileWriter.NoError:
+            self.report(f"cannot export the labels: {message}")
+            return None
+        args = [
+            "train",
+            "--raster",
+            raster.source(),
+            "--labels",
+            str(run_dir / "labels.gpkg"),
+            "--checkpoint",
+            checkpoint,
+            "--out",
+            str(run_dir),
+            "--mode",
+            self.dock.mode_combo.currentText(),
+            "--trainable",
+            self.dock.trainable_combo.currentText(),
+            "--epochs",
+            str(self.dock.epochs_spin.value()),
+            "--tile-size",
+            str(self.dock.tile_spin.value()),
+            "--events",
+            "-",
+            *(extra or []),
+        ]
+        python = self.python()
+
+        def work(task: EngineTask) -> dict[str, Any]:
+            def progress(value: float, event: dict[str, Any]) -> None:
+                task.setProgress(value)
+                if "iou" in event:
+                    task.setDescription(f"SAM 2 fine-tuning: epoch {event.get('epoch')}, IoU {event['iou']:.3f}")
+
+            return run_core_job(python, args, progress, task.isCanceled)
+
+        def done(summary: dict[str, Any]) -> None:
+            self.training = None
+            self.last_run = run_dir
+            base, best = summary["base"]["iou"], summary["best"]["iou"]
+            self.iface.messageBar().pushMessage(
+                "SAM 2",
+                f"fine-tuned: validation IoU {base:.3f} -> {best:.3f}; the tuned model is now active",
+                level=Qgis.Success,
+                duration=10,
+            )
+            self.use_checkpoint(str(run_dir / "best.pt"))
+
+        task = self.run_task("SAM 2 fine-tuning", work, done)
+        task.taskTerminated.connect(lambda: setattr(self, "training", None))
+        self.training = task
+        return task
+
+    def open_report(self) -> None:
+        from qgis.PyQt.QtCore import QUrl
+        from qgis.PyQt.QtGui import QDesktopServices
+
+        if self.last_run is None or not (self.last_run / "curves.png").exists():
+            self.report("no finished fine-tuning in this session yet")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_run / "curves.png")))
+
+    def predict_raster(self, out_dir: Path | None = None) -> EngineTask | None:
+        """Predict the chosen raster with the active model; the mask and polygons are added to the project."""
+        from .jobs import add_prediction_layers, run_core_job
+
+        try:
+            raster = check_raster(self.raster_layer())
+        except SessionError as error:
+            self.report(str(error))
+            return None
+        checkpoint = self.session.checkpoint if self.session else None
+        if not checkpoint:
+            self.report("choose a model first (a fine-tuned run's best.pt works best)")
+            return None
+        out_dir = out_dir or Path(QgsProject.instance().homePath() or Path.home()) / "sam2_predictions"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = f"{Path(raster.source()).stem}_{time.strftime('%Y%m%d-%H%M%S')}"
+        args = [
+            "predict",
+            "--raster",
+            raster.source(),
+            "--checkpoint",
+            checkpoint,
+            "--out",
+            str(out_dir / f"{stem}_mask.tif"),
+            "--vector",
+            str(out_dir / f"{stem}.gpkg"),
+            "--label",
+            self.dock.class_edit.text() if self.dock else "object",
+        ]
+        python = self.python()
+
+        def work(task: EngineTask) -> dict[str, Any]:
+            return run_core_job(python, args, lambda value, event: task.setProgress(value), task.isCanceled)
+
+        def done(result: dict[str, Any]) -> None:
+            add_prediction_layers(result["mask"], result.get("vector"), stem)
+
+        return self.run_task("SAM 2: predicting the raster", work, done)

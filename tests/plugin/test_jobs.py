@@ -154,3 +154,80 @@ def test_a_failing_job_says_why(engine_files, tmp_path) -> None:
             lambda value, event: None,
             lambda: False,
         )
+
+
+def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, tmp_path, qtbot) -> None:
+    from qgis.core import Qgis, QgsRasterLayer, QgsVectorLayer
+
+    import sam2_qgis_plugin
+
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
+    buildings = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=class_id:integer", "drawn buildings", "memory")
+    from qgis.core import QgsCoordinateTransform, QgsFeature
+
+    to_wgs84 = QgsCoordinateTransform(labels.crs(), buildings.crs(), QgsProject.instance())
+    copies = []
+    for feature in labels.getFeatures():  # labels "drawn" in another CRS, in an unsaved layer
+        if feature["class_id"] == 1:
+            geometry = feature.geometry()
+            geometry.transform(to_wgs84)
+            copy = QgsFeature(buildings.fields())
+            copy.setGeometry(geometry)
+            copy["class_id"] = 1
+            copies.append(copy)
+    buildings.dataProvider().addFeatures(copies)
+    QgsProject.instance().addMapLayers([raster, buildings])
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        plugin.dock.python_widget.setFilePath(sys.executable)
+        plugin.dock.raster_combo.setLayer(raster)
+        plugin.dock.labels_combo.setLayer(buildings)
+        plugin.dock.mode_combo.setCurrentText("auto")
+        plugin.dock.epochs_spin.setValue(1)
+        plugin.dock.tile_spin.setValue(128)
+        plugin.ensure_session().load_model(engine_files["checkpoint"], device="cpu")
+        plugin.session.checkpoint = engine_files["checkpoint"]
+        bar = qgis_iface.messageBar()
+        bar.clear_messages()
+        assert plugin.fine_tune(tmp_path / "run", ["--device", "cpu"]) is not None
+        assert plugin.fine_tune(tmp_path / "run2") is None  # one training at a time, and it says so
+        assert any("already running" in m for m in bar.get_messages(Qgis.Warning))
+        qtbot.waitUntil(lambda: "best.pt" in plugin.dock.model_label.text(), timeout=300_000)
+        assert any("fine-tuned: validation IoU" in m for m in bar.get_messages(Qgis.Success))
+        assert (tmp_path / "run" / "labels.gpkg").exists()
+
+        before = set(QgsProject.instance().mapLayers())
+        plugin.predict_raster(tmp_path / "predictions")
+        qtbot.waitUntil(lambda: len(set(QgsProject.instance().mapLayers()) - before) == 2, timeout=300_000)
+        added = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before]
+        assert {layer.crs().authid() for layer in added} == {"EPSG:32633"}
+    finally:
+        plugin.unload()
+        QgsProject.instance().removeAllMapLayers()
+
+
+def test_a_run_folder_that_cannot_be_written_is_refused(qgis_iface, scene, engine_files, tmp_path) -> None:
+    from qgis.core import Qgis, QgsRasterLayer, QgsVectorLayer
+
+    import sam2_qgis_plugin
+
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
+    QgsProject.instance().addMapLayers([raster, labels])
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        plugin.dock.raster_combo.setLayer(raster)
+        plugin.dock.labels_combo.setLayer(labels)
+        plugin.ensure_session().checkpoint = engine_files["checkpoint"]
+        blocker = tmp_path / "a file"
+        blocker.write_text("")
+        bar = qgis_iface.messageBar()
+        bar.clear_messages()
+        assert plugin.fine_tune(blocker / "run") is None
+        assert any("is not writable" in m for m in bar.get_messages(Qgis.Warning))
+    finally:
+        plugin.unload()
+        QgsProject.instance().removeAllMapLayers()
