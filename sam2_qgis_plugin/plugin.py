@@ -69,9 +69,16 @@ class Sam2Plugin:
         self.toolbar.setObjectName("Sam2Toolbar")
         self.toolbar.addAction(self.panel_action)
         self.iface.addPluginToMenu(MENU, self.panel_action)
+        from .processing_provider import Sam2Provider
+
+        self.provider = Sam2Provider()
+        QgsApplication.processingRegistry().addProvider(self.provider)
 
     def unload(self) -> None:
         """Cancel our tasks, end the worker, remove every widget (also when QGIS closes)."""
+        if getattr(self, "provider", None) is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
         for task in self.tasks:
             try:
                 if task.status() not in (task.Complete, task.Terminated):

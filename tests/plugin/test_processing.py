@@ -1,0 +1,131 @@
+"""The SAM 2 Processing algorithms through processing.run (the toolbox's, batch mode's and models' path)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsRasterLayer, QgsVectorLayer
+
+from sam2_qgis_plugin.processing_provider import Sam2Provider
+
+
+@pytest.fixture(scope="module")
+def processing(qgis_app):
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    provider = Sam2Provider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    import processing as module
+
+    yield module
+    QgsApplication.processingRegistry().removeProvider(provider)
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory, repo_root):
+    folder = tmp_path_factory.mktemp("scene")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "synthetic",
+            "--out",
+            str(folder),
+            "--width",
+            "256",
+            "--height",
+            "256",
+            "--seed",
+            "5",
+        ],
+        cwd=repo_root,
+        check=True,
+        capture_output=True,
+    )
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def engine_interpreter(monkeypatch):
+    monkeypatch.setenv("SAM2_QGIS_PYTHON", sys.executable)
+
+
+def test_provider_lists_the_four_algorithms(processing) -> None:
+    names = {a.id() for a in QgsApplication.processingRegistry().providerById("sam2").algorithms()}
+    assert names == {"sam2:createtrainingtiles", "sam2:finetune", "sam2:predictraster", "sam2:segmentfrompoints"}
+
+
+def test_predict_raster_runs_in_batch(processing, scene, engine_files, tmp_path) -> None:
+    outputs = []
+    for threshold in (0.3, 0.7):  # what batch mode does: one run per row of parameters
+        result = processing.run(
+            "sam2:predictraster",
+            {
+                "RASTER": str(scene / "scene_image.tif"),
+                "CHECKPOINT": engine_files["checkpoint"],
+                "THRESHOLD": threshold,
+                "EXTRA": "--device cpu",
+                "OUTPUT": str(tmp_path / f"mask_{threshold}.tif"),
+            },
+        )
+        outputs.append(QgsRasterLayer(result["OUTPUT"], "mask"))
+    assert all(layer.isValid() and layer.width() == 256 for layer in outputs)
+    assert outputs[0].crs().authid() == "EPSG:32633"
+
+
+def test_tiles_and_fine_tune(processing, scene, engine_files, tmp_path) -> None:
+    labels = f"{scene / 'scene_labels.gpkg'}|layername=labels"
+    tiles = processing.run(
+        "sam2:createtrainingtiles",
+        {
+            "RASTER": str(scene / "scene_image.tif"),
+            "LABELS": labels,
+            "TILE_SIZE": 128,
+            "OUTPUT": str(tmp_path / "tiles"),
+        },
+    )
+    assert any((tmp_path / "tiles" / "trai" / "img_tiles").glob("*.tif"))
+    assert tiles["OUTPUT"] == str(tmp_path / "tiles")
+    run = processing.run(
+        "sam2:finetune",
+        {
+            "RASTER": str(scene / "scene_image.tif"),
+            "LABELS": labels,
+            "CHECKPOINT": engine_files["checkpoint"],
+            "MODE": 1,
+            "EPOCHS": 1,
+            "TILE_SIZE": 128,
+            "EXTRA": "--device cpu --class-field class_id --classes 1",
+            "OUTPUT": str(tmp_path / "run"),
+        },
+    )
+    assert (tmp_path / "run" / "best.pt").exists()
+    assert run["CHECKPOINT"].endswith("best.pt")
+
+
+def test_segment_from_points(processing, scene, engine_files) -> None:
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    points = QgsVectorLayer("Point?crs=EPSG:32633", "clicks", "memory")
+    centre = raster.extent().center()
+    features = []
+    for dx in (0.0, 10.0):
+        feature = QgsFeature()
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(centre.x() + dx, centre.y())))
+        features.append(feature)
+    points.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(points)
+    try:
+        result = processing.run(
+            "sam2:segmentfrompoints",
+            {"RASTER": raster, "POINTS": points, "CHECKPOINT": engine_files["checkpoint"], "OUTPUT": "memory:"},
+        )
+        segments = result["OUTPUT"]
+        assert segments.featureCount() >= 2
+        assert {f["point_id"] for f in segments.getFeatures()} == {f.id() for f in points.getFeatures()}
+        assert segments.crs().authid() == "EPSG:32633"
+    finally:
+        QgsProject.instance().removeMapLayer(points.id())
