@@ -231,3 +231,33 @@ def test_a_run_folder_that_cannot_be_written_is_refused(qgis_iface, scene, engin
     finally:
         plugin.unload()
         QgsProject.instance().removeAllMapLayers()
+
+
+def test_labels_outside_the_raster_are_reported(qgis_iface, scene, engine_files, tmp_path, qtbot) -> None:
+    from qgis.core import Qgis, QgsFeature, QgsGeometry, QgsRasterLayer, QgsVectorLayer
+
+    import sam2_qgis_plugin
+
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    far = QgsVectorLayer("Polygon?crs=EPSG:32633", "far away", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromWkt("POLYGON((0 0, 10 0, 10 10, 0 10, 0 0))"))  # kilometres away
+    far.dataProvider().addFeatures([feature])
+    QgsProject.instance().addMapLayers([raster, far])
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        plugin.dock.python_widget.setFilePath(sys.executable)
+        plugin.dock.raster_combo.setLayer(raster)
+        plugin.dock.labels_combo.setLayer(far)
+        plugin.ensure_session().checkpoint = engine_files["checkpoint"]
+        bar = qgis_iface.messageBar()
+        bar.clear_messages()
+        plugin.fine_tune(tmp_path / "run", ["--device", "cpu", "--tile-size", "128"])
+        qtbot.waitUntil(
+            lambda: any("do not overlap the raster" in m for m in bar.get_messages(Qgis.Warning)), timeout=120_000
+        )
+        qtbot.waitUntil(lambda: plugin.training is None, timeout=10_000)  # a failed run frees the slot
+    finally:
+        plugin.unload()
+        QgsProject.instance().removeAllMapLayers()
