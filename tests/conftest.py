@@ -52,3 +52,19 @@ def core_cli(repo_root: Path):  # type: ignore[no-untyped-def]
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def synthetic_scene(tmp_path_factory, core_cli):  # type: ignore[no-untyped-def]
+    """``make(size)``: the folder of a size x size synthetic scene (seed 5), made once per session through
+    the engine's command line, so that QGIS test processes stay torch-free."""
+    made: dict[int, Path] = {}
+
+    def make(size: int) -> Path:
+        if size not in made:
+            folder = tmp_path_factory.mktemp(f"scene{size}")
+            core_cli("synthetic", "--out", folder, "--width", size, "--height", size, "--seed", 5).check_returncode()
+            made[size] = folder
+        return made[size]
+
+    return make

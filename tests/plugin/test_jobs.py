@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 
@@ -13,28 +12,8 @@ from sam2_qgis_plugin.jobs import add_prediction_layers, run_core_job
 
 
 @pytest.fixture(scope="module")
-def scene(tmp_path_factory, repo_root):
-    folder = tmp_path_factory.mktemp("scene")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core",
-            "synthetic",
-            "--out",
-            str(folder),
-            "--width",
-            "512",
-            "--height",
-            "512",
-            "--seed",
-            "5",
-        ],
-        cwd=repo_root,
-        check=True,
-        capture_output=True,
-    )
-    return folder
+def scene(synthetic_scene):
+    return synthetic_scene(512)
 
 
 def train_args(scene, checkpoint, out, epochs) -> list[str]:

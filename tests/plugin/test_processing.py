@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
@@ -25,28 +24,8 @@ def processing(qgis_app):
 
 
 @pytest.fixture(scope="module")
-def scene(tmp_path_factory, repo_root):
-    folder = tmp_path_factory.mktemp("scene")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core",
-            "synthetic",
-            "--out",
-            str(folder),
-            "--width",
-            "256",
-            "--height",
-            "256",
-            "--seed",
-            "5",
-        ],
-        cwd=repo_root,
-        check=True,
-        capture_output=True,
-    )
-    return folder
+def scene(synthetic_scene):
+    return synthetic_scene(256)
 
 
 @pytest.fixture(autouse=True)
