@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -130,24 +131,30 @@ class EmbeddingCache:
         self._memory.clear()
 
 
-def encode_tiles(loaded: LoadedModel, batch: torch.Tensor) -> list[tuple[torch.Tensor, tuple[torch.Tensor, ...]]]:
-    """Run the image encoder on a normalised batch (n, 3, S, S); per tile (image_embed, high_res feats).
+def image_features(model: Any, batch: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Image embedding (n, C, H/16, W/16) and high-res features [(n, C0, H/4, W/4), (n, C1, H/8, W/8)] of a
+    normalised batch (n, 3, H, W), on the model's device, gradients as the caller's mode allows.
 
     Mirrors ``SAM2ImagePredictor.set_image`` (no-memory embedding added for single images) but takes the
-    feature sizes from the backbone, so any ``image_size`` works.
+    feature sizes from the backbone, so any ``image_size`` works. Shared by inference and training.
     """
-    model = loaded.model
+    backbone_out = model.forward_image(batch)
+    _, vision_feats, _, feat_sizes = model._prepare_backbone_features(backbone_out)
+    if model.directly_add_no_mem_embed:
+        vision_feats[-1] = vision_feats[-1] + model.no_mem_embed
+    n = batch.shape[0]
+    maps = [feat.permute(1, 2, 0).reshape(n, -1, *size) for feat, size in zip(vision_feats, feat_sizes, strict=True)]
+    return maps[-1], maps[:-1]
+
+
+def encode_tiles(loaded: LoadedModel, batch: torch.Tensor) -> list[tuple[torch.Tensor, tuple[torch.Tensor, ...]]]:
+    """Run the image encoder on a normalised batch (n, 3, S, S); per tile (image_embed, high_res feats), float32
+    on the CPU."""
     with torch.inference_mode(), inference_precision(loaded.device):
-        backbone_out = model.forward_image(batch.to(loaded.device))
-        _, vision_feats, _, feat_sizes = model._prepare_backbone_features(backbone_out)
-        if model.directly_add_no_mem_embed:
-            vision_feats[-1] = vision_feats[-1] + model.no_mem_embed
-        n = batch.shape[0]
-        maps = [
-            feat.permute(1, 2, 0).reshape(n, -1, *size).float().cpu()
-            for feat, size in zip(vision_feats, feat_sizes, strict=True)
-        ]
-    return [(maps[-1][i], tuple(level[i] for level in maps[:-1])) for i in range(n)]
+        embed, high_res = image_features(loaded.model, batch.to(loaded.device))
+        embed = embed.float().cpu()
+        high_res = [level.float().cpu() for level in high_res]
+    return [(embed[i], tuple(level[i] for level in high_res)) for i in range(batch.shape[0])]
 
 
 class TileEncoder:

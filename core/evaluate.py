@@ -17,13 +17,13 @@ import numpy as np
 import rasterio
 from affine import Affine
 from osgeo import ogr
-from rasterio.features import rasterize
 
+from core.aoi import aoi_mask, read_aoi
 from core.atomic import atomic_output
 from core.errors import InvalidInputError, MissingInputError
 from core.plots import draw_confusion, pyplot
 from core.polygons import PolygonOptions, mask_to_polygons
-from core.training.labels import IGNORE, LabelReader, read_vector_labels
+from core.training.labels import IGNORE, LabelReader
 from core.training.metrics import Confusion
 
 MATCH_IOU = 0.5
@@ -110,9 +110,7 @@ def evaluate(
     finally:
         reader.close()
     labelled = (truth_classes != IGNORE) & predicted_valid
-    if aoi is not None:
-        shapes = [p.geometry for p in read_vector_labels(aoi, crs, None)]
-        labelled &= rasterize(shapes, out_shape=values.shape, transform=transform, fill=0, dtype="uint8") == 1
+    labelled &= aoi_mask(read_aoi(aoi, crs), transform, values.shape)
     predicted = (values == 1) & labelled
     truth = (truth_classes > 0) & (truth_classes != IGNORE) & labelled
     confusion = Confusion()

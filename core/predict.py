@@ -18,11 +18,11 @@ from typing import Literal, Protocol
 import numpy as np
 import rasterio
 import torch
-from rasterio.features import rasterize
 from rasterio.windows import Window
 
+from core.aoi import aoi_mask, read_aoi
 from core.atomic import atomic_output
-from core.errors import CancelledError, InvalidConfigError, InvalidInputError
+from core.errors import CancelledError, InvalidConfigError
 from core.models.loader import LoadedModel
 from core.raster import RasterSource
 from core.tiling import grid_origins
@@ -82,17 +82,6 @@ class PredictSummary:
     object_pixels: int
 
 
-def _aoi_shapes(aoi: Path | None, raster: RasterSource) -> list[dict] | None:
-    if aoi is None:
-        return None
-    from core.training.labels import read_vector_labels
-
-    shapes = [p.geometry for p in read_vector_labels(aoi, raster.crs, None)]
-    if not shapes:
-        raise InvalidInputError(f"AOI {aoi.name} holds no polygon")
-    return shapes
-
-
 def predict_raster(
     raster_path: Path,
     predictor: WindowPredictor,
@@ -110,7 +99,7 @@ def predict_raster(
     stride = max(1, size - margin)
     weights = taper(size, margin // 2 if margin else 0)
     with RasterSource(raster_path) as raster:
-        shapes = _aoi_shapes(aoi, raster)
+        shapes = read_aoi(aoi, raster.crs)
         width, height = raster.width, raster.height
         profile = dict(
             driver="GTiff",
@@ -196,10 +185,7 @@ def predict_raster(
 
 def _window_area(shapes: list[dict] | None, raster: RasterSource, window: Window) -> np.ndarray:
     """Where the AOI covers ``window`` (all True without an AOI)."""
-    shape = (int(window.height), int(window.width))
-    if shapes is None:
-        return np.ones(shape, dtype=bool)
-    return rasterize(shapes, out_shape=shape, transform=raster.window_transform(window), fill=0, dtype="uint8") == 1
+    return aoi_mask(shapes, raster.window_transform(window), (int(window.height), int(window.width)))
 
 
 class SamAutoPredictor:

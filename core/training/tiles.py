@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from rasterio.features import rasterize
 from rasterio.windows import Window
 
+from core.aoi import aoi_mask, read_aoi
 from core.errors import InvalidInputError
 from core.raster import RasterSource
 from core.tiling import tile_grid
 from core.training.config import TrainConfig
-from core.training.labels import IGNORE, LabelReader, read_vector_labels
+from core.training.labels import IGNORE, LabelReader
 
 Split = Literal["train", "val", "test"]
 
@@ -64,24 +64,6 @@ class TileSet:
             "test": counts["test"],
             **{f"skipped_{reason}": n for reason, n in self.skipped.items()},
         }
-
-
-def _aoi_mask(aoi: Path | None, raster: RasterSource, window: Window) -> np.ndarray | None:
-    if aoi is None:
-        return None
-    polygons = read_vector_labels(aoi, raster.crs, None)
-    if not polygons:
-        raise InvalidInputError(f"AOI {aoi.name} holds no polygon")
-    return (
-        rasterize(
-            [p.geometry for p in polygons],
-            out_shape=(int(window.height), int(window.width)),
-            transform=raster.window_transform(window),
-            fill=0,
-            dtype="uint8",
-        )
-        == 1
-    )
 
 
 def _assign_splits(windows: list[Window], stride: int, config: TrainConfig) -> list[Split]:
@@ -130,12 +112,13 @@ def build_tiles(raster_path: Path, labels_path: Path, config: TrainConfig, aoi: 
             size = config.tile_size
             stride = max(1, round(size * (1 - config.overlap)))
             windows = tile_grid(raster.width, raster.height, size, stride)
+            aoi_shapes = read_aoi(aoi, raster.crs)
             skipped: Counter[str] = Counter()
             kept: list[tuple[Window, np.ndarray, np.ndarray, np.ndarray]] = []
             for window in windows:
                 rgb, valid = raster.read_rgb(window)
-                area = _aoi_mask(aoi, raster, window)
-                if area is not None:
+                if aoi_shapes is not None:
+                    area = aoi_mask(aoi_shapes, raster.window_transform(window), (size, size))
                     if not area.any():
                         skipped["outside_aoi"] += 1
                         continue

@@ -22,6 +22,7 @@ import torch
 from torch.nn import functional
 
 from core.atomic import atomic_output, sha256_file
+from core.embeddings import image_features
 from core.errors import CancelledError, InvalidInputError, Sam2QgisError
 from core.models.device import choose_device
 from core.models.loader import LoadedModel, load_model
@@ -170,16 +171,10 @@ class Trainer:
 
     def _encode(self, rgbs: list[np.ndarray], grad: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Image embedding (B, C, h, w) and high-res features of normalised tiles, like the engine's encoder."""
-        model = self.model
         with torch.set_grad_enabled(grad), self._autocast():
-            backbone = model.forward_image(self._model_input(rgbs))
-            _, feats, _, sizes = model._prepare_backbone_features(backbone)
-            if model.directly_add_no_mem_embed:
-                feats[-1] = feats[-1] + model.no_mem_embed
-            n = len(rgbs)
-            maps = [f.permute(1, 2, 0).reshape(n, -1, *s) for f, s in zip(feats, sizes, strict=True)]
+            embed, high_res = image_features(self.model, self._model_input(rgbs))
         self.encoder_calls += 1
-        return maps[-1], maps[:-1]
+        return embed, high_res
 
     def _features(
         self, keys: list[tuple[str, int, int]], samples: list[Sample]
