@@ -68,3 +68,38 @@ def synthetic_scene(tmp_path_factory, core_cli):  # type: ignore[no-untyped-def]
         return made[size]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def train_args():  # type: ignore[no-untyped-def]
+    """``args(image, labels, checkpoint, out, epochs, batch_size)``: a small ``core train`` run in auto mode on
+    the buildings (class 1) of a synthetic scene, 128 px tiles, on the CPU."""
+
+    def args(image: object, labels: object, checkpoint: object, out: object, epochs: int, batch_size: int) -> list[str]:
+        return [
+            "train",
+            "--raster",
+            str(image),
+            "--labels",
+            str(labels),
+            "--checkpoint",
+            str(checkpoint),
+            "--out",
+            str(out),
+            "--mode",
+            "auto",
+            "--epochs",
+            str(epochs),
+            "--tile-size",
+            "128",
+            "--batch-size",
+            str(batch_size),
+            "--class-field",
+            "class_id",
+            "--classes",
+            "1",
+            "--device",
+            "cpu",
+        ]
+
+    return args

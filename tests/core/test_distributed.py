@@ -20,36 +20,14 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_two_ranks_end_with_identical_weights(tiny_checkpoint, tmp_path, repo_root) -> None:
+def test_two_ranks_end_with_identical_weights(train_args, tiny_checkpoint, tmp_path, repo_root) -> None:
     scene = write_synthetic_scene(SyntheticSceneConfig(width=512, height=512, seed=5), tmp_path / "scene")
     port = str(free_port())
     command = [
         sys.executable,
         "-m",
         "core",
-        "train",
-        "--raster",
-        str(scene.image),
-        "--labels",
-        str(scene.labels),
-        "--checkpoint",
-        str(tiny_checkpoint.path),
-        "--out",
-        str(tmp_path / "run"),
-        "--mode",
-        "auto",
-        "--epochs",
-        "2",
-        "--tile-size",
-        "128",
-        "--batch-size",
-        "2",
-        "--class-field",
-        "class_id",
-        "--classes",
-        "1",
-        "--device",
-        "cpu",
+        *train_args(scene.image, scene.labels, tiny_checkpoint.path, tmp_path / "run", 2, 2),
     ]
     processes = []
     for rank in range(2):  # what torchrun --nproc_per_node 2 sets up

@@ -151,36 +151,14 @@ def test_cancel_in_an_epoch_keeps_the_last_good_checkpoint(scene, tiny_checkpoin
 
 @pytest.mark.slow
 def test_sigterm_saves_a_resumable_state_and_resume_finishes(
-    core_cli, scene, tiny_checkpoint, tmp_path, repo_root
+    core_cli, train_args, scene, tiny_checkpoint, tmp_path, repo_root
 ) -> None:
     run_dir, events = tmp_path / "run", tmp_path / "events.jsonl"
     command = [
         sys.executable,
         "-m",
         "core",
-        "train",
-        "--raster",
-        str(scene.image),
-        "--labels",
-        str(scene.labels),
-        "--checkpoint",
-        str(tiny_checkpoint.path),
-        "--out",
-        str(run_dir),
-        "--mode",
-        "auto",
-        "--epochs",
-        "3",
-        "--tile-size",
-        "128",
-        "--batch-size",
-        "2",
-        "--class-field",
-        "class_id",
-        "--classes",
-        "1",
-        "--device",
-        "cpu",
+        *train_args(scene.image, scene.labels, tiny_checkpoint.path, run_dir, 3, 8),
         "--events",
         str(events),
     ]

@@ -16,41 +16,22 @@ def scene(synthetic_scene):
     return synthetic_scene(512)
 
 
-def train_args(scene, checkpoint, out, epochs) -> list[str]:
-    return [
-        "train",
-        "--raster",
-        str(scene / "scene_image.tif"),
-        "--labels",
-        str(scene / "scene_labels.gpkg"),
-        "--checkpoint",
-        checkpoint,
-        "--out",
-        str(out),
-        "--mode",
-        "auto",
-        "--epochs",
-        str(epochs),
-        "--tile-size",
-        "128",
-        "--batch-size",
-        "4",
-        "--class-field",
-        "class_id",
-        "--classes",
-        "1",
-        "--device",
-        "cpu",
-        "--events",
-        "-",
-    ]
-
-
-def test_training_job_reports_progress_and_returns_the_summary(scene, engine_files, tmp_path) -> None:
+def test_training_job_reports_progress_and_returns_the_summary(train_args, scene, engine_files, tmp_path) -> None:
     progress: list[float] = []
     summary = run_core_job(
         sys.executable,
-        train_args(scene, engine_files["checkpoint"], tmp_path / "run", 2),
+        [
+            *train_args(
+                scene / "scene_image.tif",
+                scene / "scene_labels.gpkg",
+                engine_files["checkpoint"],
+                tmp_path / "run",
+                2,
+                4,
+            ),
+            "--events",
+            "-",
+        ],
         lambda value, event: progress.append(value),
         lambda: False,
     )
@@ -60,7 +41,9 @@ def test_training_job_reports_progress_and_returns_the_summary(scene, engine_fil
     assert (tmp_path / "run" / "best.pt").exists()
 
 
-def test_cancelled_training_ends_within_seconds_and_keeps_the_last_checkpoint(scene, engine_files, tmp_path) -> None:
+def test_cancelled_training_ends_within_seconds_and_keeps_the_last_checkpoint(
+    train_args, scene, engine_files, tmp_path
+) -> None:
     run_dir, seen = tmp_path / "run", []
     epochs_done = lambda: any(e.get("iou") is not None and e.get("epoch", 0) >= 1 for e in seen)  # noqa: E731
     started = []
@@ -73,7 +56,13 @@ def test_cancelled_training_ends_within_seconds_and_keeps_the_last_checkpoint(sc
     with pytest.raises(InterruptedError, match="keeps its last good checkpoint"):
         run_core_job(
             sys.executable,
-            train_args(scene, engine_files["checkpoint"], run_dir, 50),
+            [
+                *train_args(
+                    scene / "scene_image.tif", scene / "scene_labels.gpkg", engine_files["checkpoint"], run_dir, 50, 4
+                ),
+                "--events",
+                "-",
+            ],
             lambda value, event: seen.append(event),
             cancelled,
         )
