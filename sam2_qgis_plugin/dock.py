@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from qgis.core import QgsMapLayerProxyModel
-from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
+from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -28,6 +30,8 @@ OFFICIAL_MODELS = [
     "sam2_hiera_b+",
     "sam2_hiera_l",
 ]
+DEVICES = ["auto", "cuda", "cpu", "mps"]
+EXTENTS = ["whole raster", "visible map extent", "AOI layer"]
 HELP = (
     "<b>Left click</b> object · <b>right click</b> background · <b>drag</b> box<br>"
     "<b>Ctrl+Z</b> undo · <b>Esc</b> clear · <b>Enter</b> accept"
@@ -71,10 +75,18 @@ class Sam2Dock(QDockWidget):
         self.checkpoint_widget = QgsFileWidget(model)
         self.checkpoint_widget.setFilter("Checkpoints (*.pt *.pth *.torch)")
         self.load_button = QPushButton("Use this checkpoint", model)
+        self.tuned_combo = QComboBox(model)
+        self.tuned_combo.setObjectName("Sam2TunedModels")
+        self.tuned_combo.setPlaceholderText("none yet")
+        self.use_tuned_button = QPushButton("Use", model)
+        tuned_row = QHBoxLayout()
+        tuned_row.addWidget(self.tuned_combo, 1)
+        tuned_row.addWidget(self.use_tuned_button)
         model_form.addRow(self.model_label)
         model_form.addRow("Official", download_row)
         model_form.addRow("Local file", self.checkpoint_widget)
         model_form.addRow(self.load_button)
+        model_form.addRow("Fine-tuned", tuned_row)
         layout.addWidget(model)
 
         segment = QGroupBox("Segment", body)
@@ -103,6 +115,16 @@ class Sam2Dock(QDockWidget):
         tune_form = QFormLayout(tune)
         self.labels_combo = QgsMapLayerComboBox(tune)
         self.labels_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.class_field_combo = QgsFieldComboBox(tune)
+        self.class_field_combo.setAllowEmptyFieldName(True)
+        self.class_field_combo.setLayer(self.labels_combo.currentLayer())
+        self.labels_combo.layerChanged.connect(self.class_field_combo.setLayer)
+        self.classes_edit = QLineEdit(tune)
+        self.classes_edit.setPlaceholderText("all (or e.g. 1,3)")
+        self.aoi_combo = QgsMapLayerComboBox(tune)
+        self.aoi_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.aoi_combo.setAllowEmptyLayer(True)
+        self.aoi_combo.setLayer(None)
         self.mode_combo = QComboBox(tune)
         self.mode_combo.addItems(["click", "auto"])
         self.trainable_combo = QComboBox(tune)
@@ -110,22 +132,66 @@ class Sam2Dock(QDockWidget):
         self.epochs_spin = QSpinBox(tune)
         self.epochs_spin.setRange(1, 1000)
         self.epochs_spin.setValue(10)
+        self.lr_spin = QDoubleSpinBox(tune)
+        self.lr_spin.setDecimals(6)
+        self.lr_spin.setRange(1e-6, 0.1)
+        self.lr_spin.setSingleStep(1e-5)
+        self.lr_spin.setValue(1e-4)
+        self.batch_spin = QSpinBox(tune)
+        self.batch_spin.setRange(1, 256)
+        self.batch_spin.setValue(4)
         self.tile_spin = QSpinBox(tune)
         self.tile_spin.setRange(64, 2048)
         self.tile_spin.setSingleStep(64)
         self.tile_spin.setValue(1024)
+        self.val_spin = QDoubleSpinBox(tune)
+        self.val_spin.setRange(0.05, 0.5)
+        self.val_spin.setSingleStep(0.05)
+        self.val_spin.setValue(0.2)
+        self.device_combo = QComboBox(tune)
+        self.device_combo.addItems(DEVICES)
         self.train_button = QPushButton("Run fine-tuning", tune)
+        self.result_label = QLabel("No fine-tuning in this session yet", tune)
+        self.result_label.setObjectName("Sam2ResultLabel")
+        self.result_label.setWordWrap(True)
         self.report_button = QPushButton("Open the last report", tune)
         tune_form.addRow("Labels (polygons)", self.labels_combo)
+        tune_form.addRow("Class field", self.class_field_combo)
+        tune_form.addRow("Classes", self.classes_edit)
+        tune_form.addRow("Area of interest", self.aoi_combo)
         tune_form.addRow("Mode", self.mode_combo)
         tune_form.addRow("Trains", self.trainable_combo)
         tune_form.addRow("Epochs", self.epochs_spin)
-        tune_form.addRow("Tile size", self.tile_spin)
+        tune_form.addRow("Learning rate", self.lr_spin)
+        tune_form.addRow("Batch size", self.batch_spin)
+        tune_form.addRow("Tile size (px)", self.tile_spin)
+        tune_form.addRow("Validation share", self.val_spin)
+        tune_form.addRow("Device", self.device_combo)
         tune_form.addRow(self.train_button)
+        tune_form.addRow(self.result_label)
         tune_form.addRow(self.report_button)
         layout.addWidget(tune)
 
-        self.predict_button = QPushButton("Predict the whole raster (active model)", body)
-        layout.addWidget(self.predict_button)
+        predict = QGroupBox("Predict the raster", body)
+        predict_form = QFormLayout(predict)
+        self.extent_combo = QComboBox(predict)
+        self.extent_combo.addItems(EXTENTS)
+        self.predict_aoi_combo = QgsMapLayerComboBox(predict)
+        self.predict_aoi_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.predict_aoi_combo.setAllowEmptyLayer(True)
+        self.predict_aoi_combo.setLayer(None)
+        self.threshold_spin = QDoubleSpinBox(predict)
+        self.threshold_spin.setRange(0.05, 0.95)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setValue(0.5)
+        self.predict_button = QPushButton("Predict with the active model", predict)
+        predict_form.addRow("Where", self.extent_combo)
+        predict_form.addRow("AOI layer", self.predict_aoi_combo)
+        predict_form.addRow("Threshold", self.threshold_spin)
+        predict_form.addRow(self.predict_button)
+        layout.addWidget(predict)
         layout.addStretch(1)
-        self.setWidget(body)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.setWidget(scroll)

@@ -90,16 +90,26 @@ def run_core_job(
     return dict(json.loads("".join(final))) if "".join(final).strip() else {}
 
 
+CLASS_COLOURS = ["255,60,0", "0,160,255", "255,200,0", "170,0,255", "0,200,90", "255,0,140"]
+
+
+def class_renderer(layer: Any, field: str = "class") -> Any:
+    """Outlines coloured by class (one category per value of ``field``), fills transparent."""
+    from qgis.core import QgsCategorizedSymbolRenderer, QgsFillSymbol, QgsRendererCategory
+
+    categories = []
+    for index, value in enumerate(sorted(str(v) for v in layer.uniqueValues(layer.fields().indexOf(field)))):
+        symbol = QgsFillSymbol.createSimple(
+            {"color": "0,0,0,0", "outline_color": CLASS_COLOURS[index % len(CLASS_COLOURS)], "outline_width": "0.6"}
+        )
+        categories.append(QgsRendererCategory(value, symbol, value))
+    return QgsCategorizedSymbolRenderer(field, categories)
+
+
 def add_prediction_layers(mask_path: str, vector_path: str | None, name: str) -> list[Any]:
-    """Add a prediction's mask raster (objects in colour, background transparent) and polygons (outlines)."""
-    from qgis.core import (
-        QgsFillSymbol,
-        QgsPalettedRasterRenderer,
-        QgsProject,
-        QgsRasterLayer,
-        QgsSingleSymbolRenderer,
-        QgsVectorLayer,
-    )
+    """Add a prediction's mask raster (objects in colour, background transparent) and polygons (outlines in
+    their class's colour) to the project."""
+    from qgis.core import QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer, QgsVectorLayer
     from qgis.PyQt.QtGui import QColor
 
     layers: list[Any] = []
@@ -111,10 +121,7 @@ def add_prediction_layers(mask_path: str, vector_path: str | None, name: str) ->
     if vector_path:
         polygons = QgsVectorLayer(vector_path, f"{name} polygons", "ogr")
         if polygons.isValid():
-            symbol = QgsFillSymbol.createSimple(
-                {"color": "0,0,0,0", "outline_color": "255,60,0", "outline_width": "0.5"}
-            )
-            polygons.setRenderer(QgsSingleSymbolRenderer(symbol))
+            polygons.setRenderer(class_renderer(polygons))
             layers.append(polygons)
     for layer in layers:
         QgsProject.instance().addMapLayer(layer)

@@ -1,4 +1,5 @@
-"""The layer accepted segments go to: an existing polygon layer, or a GeoPackage created on demand."""
+"""Vector layers in and out of the engine: the layer accepted segments go to (an existing polygon layer, or a
+GeoPackage created on demand), and layers exported as GeoPackages for engine jobs (labels, AOI, map extent)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from qgis.core import (
     QgsFields,
     QgsGeometry,
     QgsProject,
+    QgsRectangle,
     QgsVectorDataProvider,
     QgsVectorFileWriter,
     QgsVectorLayer,
@@ -96,3 +98,26 @@ def append_segments(
         raise OutputError(f"could not add the segments to {layer.name()}: {layer.dataProvider().lastError()}")
     layer.triggerRepaint()
     return len(features)
+
+
+def export_layer(layer: QgsVectorLayer, path: Path) -> Path:
+    """Write ``layer`` (any provider, any CRS, edits included) to a new GeoPackage at ``path`` for the engine."""
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    error, message, *_ = QgsVectorFileWriter.writeAsVectorFormatV3(
+        layer, str(path), QgsProject.instance().transformContext(), options
+    )
+    if error != QgsVectorFileWriter.NoError:
+        raise OutputError(f"cannot export {layer.name()} to {path}: {message}")
+    return path
+
+
+def extent_layer(extent: QgsRectangle, crs: QgsCoordinateReferenceSystem) -> QgsVectorLayer:
+    """A memory layer holding one rectangle (the map canvas's extent, say) in ``crs``."""
+    layer = QgsVectorLayer(f"Polygon?crs={crs.authid() or 'EPSG:4326'}", "extent", "memory")
+    if not crs.authid():
+        layer.setCrs(crs)
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromRect(extent))
+    layer.dataProvider().addFeatures([feature])
+    return layer

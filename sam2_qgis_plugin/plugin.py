@@ -16,14 +16,34 @@ from qgis.PyQt.QtWidgets import QAction, QToolBar
 from .dock import Sam2Dock
 from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons, engine_root, probe
 from .maptool import SegmentMapTool
-from .output import OutputError, append_segments, create_geopackage
+from .output import OutputError, append_segments, create_geopackage, export_layer
 from .session import SegmentSession, SessionError, check_raster
 from .tasks import EngineTask
 
 MENU = "&SAM 2"
+TUNED_KEY = "sam2_qgis/tuned_models"
+MAX_TUNED = 20
+UNLOAD_WAIT_MS = 30_000  # longer than a job's SIGTERM grace (jobs.run_core_job)
 ICON = Path(__file__).parent / "icons" / "sam2.svg"
 
 __all__ = ["MENU", "Sam2Dock", "Sam2Plugin"]
+
+
+def remembered_models() -> list[str]:
+    """Tuned checkpoints of earlier runs that still exist, newest first."""
+    paths = QgsSettings().value(TUNED_KEY, []) or []
+    return [p for p in ([paths] if isinstance(paths, str) else paths) if Path(p).is_file()]
+
+
+def tuned_model_title(checkpoint: Path) -> str:
+    """``run-name (IoU 0.71)`` from the run's summary.json, or the run's name alone."""
+    import json
+
+    try:
+        best = json.loads((checkpoint.parent / "summary.json").read_text())["best"]
+        return f"{checkpoint.parent.name} (IoU {best['iou']:.2f})"
+    except (OSError, ValueError, KeyError):
+        return checkpoint.parent.name
 
 
 class Sam2Plugin:
@@ -59,6 +79,11 @@ class Sam2Plugin:
         self.dock.train_button.clicked.connect(lambda: self.fine_tune())
         self.dock.report_button.clicked.connect(self.open_report)
         self.dock.predict_button.clicked.connect(lambda: self.predict_raster())
+        self.dock.use_tuned_button.clicked.connect(
+            lambda: self.use_checkpoint(self.dock.tuned_combo.currentData() or "") if self.dock else None
+        )
+        for path in remembered_models():
+            self.dock.tuned_combo.addItem(tuned_model_title(Path(path)), path)
 
         self.panel_action = QAction(QIcon(str(ICON)), "SAM 2 panel", window)
         self.panel_action.setObjectName("Sam2PanelAction")
@@ -79,11 +104,18 @@ class Sam2Plugin:
         if getattr(self, "provider", None) is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        running = []
         for task in self.tasks:
             try:
                 if task.status() not in (task.Complete, task.Terminated):
                     task.cancel()
+                    running.append(task)
             except RuntimeError:  # finished tasks are deleted by QGIS's task manager
+                pass
+        for task in running:  # engine jobs end within their grace period (a training saves its state first)
+            try:
+                task.waitForFinished(UNLOAD_WAIT_MS)
+            except RuntimeError:
                 pass
         self.tasks.clear()
         if self.tool is not None:
@@ -271,9 +303,8 @@ class Sam2Plugin:
     # -- fine-tuning and prediction (one engine process per job) ------------------------------------------
 
     def fine_tune(self, run_dir: Path | None = None, extra: list[str] | None = None) -> EngineTask | None:
-        """Export the label layer, then train in a background task; the best checkpoint becomes the model."""
-        from qgis.core import QgsVectorFileWriter
-
+        """Export the label (and AOI) layer, then train in a background task; the best checkpoint becomes the
+        active model and a selectable one."""
         from .jobs import run_core_job
 
         assert self.dock is not None
@@ -300,13 +331,14 @@ class Sam2Plugin:
         except OSError as error:
             self.report(f"the run folder {run_dir} is not writable ({error.strerror}): save the project elsewhere")
             return None
-        options = QgsVectorFileWriter.SaveVectorOptions()
-        options.driverName = "GPKG"
-        error, message, *_ = QgsVectorFileWriter.writeAsVectorFormatV3(
-            labels, str(run_dir / "labels.gpkg"), QgsProject.instance().transformContext(), options
-        )
-        if error != QgsVectorFileWriter.NoError:
-            self.report(f"cannot export the labels: {message}")
+        dock = self.dock
+        aoi = dock.aoi_combo.currentLayer()
+        try:
+            export_layer(labels, run_dir / "labels.gpkg")
+            if aoi is not None:
+                export_layer(aoi, run_dir / "aoi.gpkg")
+        except OutputError as error:
+            self.report(str(error))
             return None
         args = [
             "train",
@@ -319,17 +351,31 @@ class Sam2Plugin:
             "--out",
             str(run_dir),
             "--mode",
-            self.dock.mode_combo.currentText(),
+            dock.mode_combo.currentText(),
             "--trainable",
-            self.dock.trainable_combo.currentText(),
+            dock.trainable_combo.currentText(),
             "--epochs",
-            str(self.dock.epochs_spin.value()),
+            str(dock.epochs_spin.value()),
+            "--lr",
+            repr(dock.lr_spin.value()),
+            "--batch-size",
+            str(dock.batch_spin.value()),
             "--tile-size",
-            str(self.dock.tile_spin.value()),
+            str(dock.tile_spin.value()),
+            "--val-fraction",
+            repr(dock.val_spin.value()),
+            "--device",
+            dock.device_combo.currentText(),
             "--events",
             "-",
-            *(extra or []),
         ]
+        if dock.class_field_combo.currentField():
+            args += ["--class-field", dock.class_field_combo.currentField()]
+        if dock.classes_edit.text().strip():
+            args += ["--classes", dock.classes_edit.text().strip()]
+        if aoi is not None:
+            args += ["--aoi", str(run_dir / "aoi.gpkg")]
+        args += extra or []
         python = self.python()
 
         def work(task: EngineTask) -> dict[str, Any]:
@@ -344,6 +390,12 @@ class Sam2Plugin:
             self.training = None
             self.last_run = run_dir
             base, best = summary["base"]["iou"], summary["best"]["iou"]
+            self.remember_model(run_dir / "best.pt")
+            if self.dock is not None:
+                self.dock.result_label.setText(
+                    f"{run_dir.name}: validation IoU {base:.3f} (base) -> {best:.3f} (tuned, epoch "
+                    f"{summary['best']['epoch']}); F1 {summary['base']['f1']:.3f} -> {summary['best']['f1']:.3f}"
+                )
             self.iface.messageBar().pushMessage(
                 "SAM 2",
                 f"fine-tuned: validation IoU {base:.3f} -> {best:.3f}; the tuned model is now active",
@@ -357,14 +409,25 @@ class Sam2Plugin:
         self.training = task
         return task
 
-    def open_report(self) -> None:
+    def remember_model(self, checkpoint: Path) -> None:
+        """Make a tuned checkpoint selectable in the dock, now and in later QGIS sessions."""
+        paths = [str(checkpoint), *(p for p in remembered_models() if p != str(checkpoint))][:MAX_TUNED]
+        QgsSettings().setValue(TUNED_KEY, paths)
+        if self.dock is not None:
+            combo = self.dock.tuned_combo
+            if combo.findData(str(checkpoint)) < 0:
+                combo.insertItem(0, tuned_model_title(checkpoint), str(checkpoint))
+            combo.setCurrentIndex(combo.findData(str(checkpoint)))
+
+    def open_report(self) -> bool:
+        """Open the last run's report.html (scores base vs tuned, curves) in the system's browser."""
         from qgis.PyQt.QtCore import QUrl
         from qgis.PyQt.QtGui import QDesktopServices
 
-        if self.last_run is None or not (self.last_run / "curves.png").exists():
+        if self.last_run is None or not (self.last_run / "report.html").exists():
             self.report("no finished fine-tuning in this session yet")
-            return
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_run / "curves.png")))
+            return False
+        return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_run / "report.html"))))
 
     def predict_raster(self, out_dir: Path | None = None) -> EngineTask | None:
         """Predict the chosen raster with the active model; the mask and polygons are added to the project."""
@@ -380,8 +443,16 @@ class Sam2Plugin:
             self.report("choose a model first (a fine-tuned run's best.pt works best)")
             return None
         out_dir = out_dir or Path(QgsProject.instance().homePath() or Path.home()) / "sam2_predictions"
-        out_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{Path(raster.source()).stem}_{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            aoi = self.prediction_area(out_dir / f"{stem}_area.gpkg")
+        except OSError as error:
+            self.report(f"cannot write predictions to {out_dir} ({error.strerror}): choose another folder")
+            return None
+        except OutputError as error:
+            self.report(str(error))
+            return None
         args = [
             "predict",
             "--raster",
@@ -394,6 +465,9 @@ class Sam2Plugin:
             str(out_dir / f"{stem}.gpkg"),
             "--label",
             self.dock.class_edit.text() if self.dock else "object",
+            "--threshold",
+            repr(self.dock.threshold_spin.value()) if self.dock else "0.5",
+            *(["--aoi", str(aoi)] if aoi else []),
         ]
         python = self.python()
 
@@ -404,3 +478,21 @@ class Sam2Plugin:
             add_prediction_layers(result["mask"], result.get("vector"), stem)
 
         return self.run_task("SAM 2: predicting the raster", work, done)
+
+    def prediction_area(self, path: Path) -> Path | None:
+        """The AOI file for the panel's "Where" choice (None: the whole raster); written to ``path``."""
+        from .output import extent_layer
+
+        assert self.dock is not None
+        where = self.dock.extent_combo.currentText()
+        if where == "visible map extent":
+            canvas = self.iface.mapCanvas()
+            export_layer(extent_layer(canvas.extent(), canvas.mapSettings().destinationCrs()), path)
+            return path
+        if where == "AOI layer":
+            layer = self.dock.predict_aoi_combo.currentLayer()
+            if layer is None:
+                raise OutputError("choose the AOI layer to predict in (or predict the whole raster)")
+            export_layer(layer, path)
+            return path
+        return None

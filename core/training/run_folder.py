@@ -5,7 +5,8 @@ best.pt / last.pt                full checkpoints {"model": state_dict, "meta": 
 best_trained.pt / last_trained.pt only the trained tensors {"trained": {...}, "meta": {...}}, applied by
                                  the engine on top of the base checkpoint named in "meta"
 resume.pt                        optimizer, scheduler, RNG and history, for --resume
-metrics.csv, curves.png, confusion.png, classification_report.txt, config.yaml, summary.json
+metrics.csv, curves.png, confusion.png, classification_report.txt, config.yaml, summary.json,
+report.html                      base vs tuned scores, settings, curves (core.training.report)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from core.atomic import atomic_output, sha256_file
 from core.models.random_init import state_dict_sha256
 from core.plots import draw_confusion, pyplot
 from core.training.metrics import Confusion
+from core.training.report import write_report
 from core.training.trainable import LoRALinear, trained_state
 
 if TYPE_CHECKING:
@@ -143,6 +145,7 @@ class RunFolder:
         }
         with atomic_output(self.path / "summary.json") as tmp:
             tmp.write_text(json.dumps(summary, indent=2))
+        write_report(self.path, summary, trainer.history, trainer.config.to_dict())
         return summary
 
     # -- figures and report --------------------------------------------------------------------------

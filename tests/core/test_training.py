@@ -78,6 +78,7 @@ def test_click_training_writes_a_run_folder_the_engine_and_sam2_load(scene, tiny
         "classification_report.txt",
         "config.yaml",
         "summary.json",
+        "report.html",
         "run.json",
     }
     assert not [n for n in names if ".tmp" in n]
@@ -94,6 +95,12 @@ def test_click_training_writes_a_run_folder_the_engine_and_sam2_load(scene, tiny
     for name, tensor in sam.state_dict().items():
         torch.testing.assert_close(applied[name], tensor)
     assert json.loads((run_dir / "summary.json").read_text())["best_sha256"]
+    report = (run_dir / "report.html").read_text()
+    best = summary["best"]
+    assert f"tuned (epoch {best['epoch']})" in report
+    assert f"{best['iou']:.4f}" in report
+    assert f"{summary['base']['iou']:.4f}" in report
+    assert 'src="curves.png"' in report
 
 
 @pytest.mark.parametrize("trainable", ["decoder", "lora", "full"])

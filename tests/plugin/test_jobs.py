@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from qgis.core import QgsProject
+from qgis.PyQt.QtCore import QObject, QUrl, pyqtSlot
+from qgis.PyQt.QtGui import QDesktopServices
 
 from sam2_qgis_plugin.jobs import add_prediction_layers, run_core_job
 
@@ -124,54 +128,99 @@ def test_a_failing_job_says_why(engine_files, tmp_path) -> None:
         )
 
 
+class UrlCatcher(QObject):
+    """Receives the URLs QDesktopServices would hand to the desktop (a Qt URL handler for file://)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    @pyqtSlot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.urls.append(url.toLocalFile())
+
+
 def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, tmp_path, qtbot) -> None:
-    from qgis.core import Qgis, QgsRasterLayer, QgsVectorLayer
+    from osgeo import gdal
+    from qgis.core import Qgis, QgsCoordinateTransform, QgsFeature, QgsRasterLayer, QgsRectangle, QgsVectorLayer
 
     import sam2_qgis_plugin
 
     raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
     labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
-    buildings = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=class_id:integer", "drawn buildings", "memory")
-    from qgis.core import QgsCoordinateTransform, QgsFeature
-
-    to_wgs84 = QgsCoordinateTransform(labels.crs(), buildings.crs(), QgsProject.instance())
+    drawn = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=kind:integer", "drawn labels", "memory")
+    to_wgs84 = QgsCoordinateTransform(labels.crs(), drawn.crs(), QgsProject.instance())
     copies = []
     for feature in labels.getFeatures():  # labels "drawn" in another CRS, in an unsaved layer
-        if feature["class_id"] == 1:
-            geometry = feature.geometry()
-            geometry.transform(to_wgs84)
-            copy = QgsFeature(buildings.fields())
-            copy.setGeometry(geometry)
-            copy["class_id"] = 1
-            copies.append(copy)
-    buildings.dataProvider().addFeatures(copies)
-    QgsProject.instance().addMapLayers([raster, buildings])
+        geometry = feature.geometry()
+        geometry.transform(to_wgs84)
+        copy = QgsFeature(drawn.fields())
+        copy.setGeometry(geometry)
+        copy["kind"] = feature["class_id"]
+        copies.append(copy)
+    drawn.dataProvider().addFeatures(copies)
+    QgsProject.instance().addMapLayers([raster, drawn])
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
     try:
-        plugin.dock.python_widget.setFilePath(sys.executable)
-        plugin.dock.raster_combo.setLayer(raster)
-        plugin.dock.labels_combo.setLayer(buildings)
-        plugin.dock.mode_combo.setCurrentText("auto")
-        plugin.dock.epochs_spin.setValue(1)
-        plugin.dock.tile_spin.setValue(128)
+        dock = plugin.dock
+        dock.python_widget.setFilePath(sys.executable)
+        dock.raster_combo.setLayer(raster)
+        dock.labels_combo.setLayer(drawn)
+        assert dock.class_field_combo.layer() is drawn  # the field list follows the label layer
+        dock.class_field_combo.setField("kind")
+        dock.classes_edit.setText("1")  # buildings only
+        dock.mode_combo.setCurrentText("auto")
+        dock.epochs_spin.setValue(1)
+        dock.tile_spin.setValue(128)
+        dock.batch_spin.setValue(2)
+        dock.lr_spin.setValue(3e-4)
+        dock.val_spin.setValue(0.25)
+        dock.device_combo.setCurrentText("cpu")
         plugin.ensure_session().load_model(engine_files["checkpoint"], device="cpu")
         plugin.session.checkpoint = engine_files["checkpoint"]
         bar = qgis_iface.messageBar()
         bar.clear_messages()
-        assert plugin.fine_tune(tmp_path / "run", ["--device", "cpu"]) is not None
+        assert plugin.open_report() is False  # nothing to open yet, and it says so
+        assert plugin.fine_tune(tmp_path / "run") is not None
         assert plugin.fine_tune(tmp_path / "run2") is None  # one training at a time, and it says so
         assert any("already running" in m for m in bar.get_messages(Qgis.Warning))
-        qtbot.waitUntil(lambda: "best.pt" in plugin.dock.model_label.text(), timeout=300_000)
+        qtbot.waitUntil(lambda: "best.pt" in dock.model_label.text(), timeout=300_000)
         assert any("fine-tuned: validation IoU" in m for m in bar.get_messages(Qgis.Success))
-        assert (tmp_path / "run" / "labels.gpkg").exists()
 
+        config = (tmp_path / "run" / "config.yaml").read_text()
+        for setting in ("batch_size: 2", "lr: 0.0003", "val_fraction: 0.25", "class_field: kind", "- 1", "device: cpu"):
+            assert setting in config
+        summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+        assert f"{summary['best']['iou']:.3f} (tuned" in dock.result_label.text()
+        assert dock.tuned_combo.currentData() == str(tmp_path / "run" / "best.pt")  # a selectable model
+        assert plugin.open_report() is True
+        assert catcher.urls == [str(tmp_path / "run" / "report.html")]
+
+        canvas = qgis_iface.mapCanvas()
+        canvas.setDestinationCrs(raster.crs())
+        full = raster.extent()
+        top = full.yMaximum() - full.height() / 8
+        canvas.setExtent(QgsRectangle(full.xMinimum(), top, full.xMaximum(), full.yMaximum()))  # a northern strip
+        dock.extent_combo.setCurrentText("visible map extent")
+        dock.threshold_spin.setValue(0.3)
         before = set(QgsProject.instance().mapLayers())
         plugin.predict_raster(tmp_path / "predictions")
         qtbot.waitUntil(lambda: len(set(QgsProject.instance().mapLayers()) - before) == 2, timeout=300_000)
         added = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before]
         assert {layer.crs().authid() for layer in added} == {"EPSG:32633"}
+        mask_layer = next(layer for layer in added if layer.type() == layer.RasterLayer)
+        dataset = gdal.Open(mask_layer.source())
+        mask, (_, _, _, north, _, pixel) = dataset.ReadAsArray(), dataset.GetGeoTransform()
+        visible = canvas.extent()  # widened to the canvas's aspect ratio, still north of the raster's centre
+        assert visible.yMinimum() > full.center().y()
+        edge = int((north - visible.yMinimum()) / -pixel)
+        assert (mask[edge + 2 :] == 255).all()  # south of the visible extent: not predicted
+        assert (mask[: edge - 2] != 255).all()
     finally:
+        QDesktopServices.unsetUrlHandler("file")
         plugin.unload()
         QgsProject.instance().removeAllMapLayers()
 
@@ -226,6 +275,77 @@ def test_labels_outside_the_raster_are_reported(qgis_iface, scene, engine_files,
             lambda: any("do not overlap the raster" in m for m in bar.get_messages(Qgis.Warning)), timeout=120_000
         )
         qtbot.waitUntil(lambda: plugin.training is None, timeout=10_000)  # a failed run frees the slot
+    finally:
+        plugin.unload()
+        QgsProject.instance().removeAllMapLayers()
+
+
+def engine_processes_writing_to(folder: Path) -> list[int]:
+    """Pids of running processes whose command line names ``folder`` (the training job's run folder)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(folder) in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                pids.append(int(entry.name))
+        except OSError:  # the process ended while we looked
+            pass
+    return pids
+
+
+def test_closing_qgis_during_training_cancels_it_and_ends_the_engine(
+    qgis_iface, scene, engine_files, tmp_path, qtbot
+) -> None:
+    from qgis.core import QgsRasterLayer, QgsVectorLayer
+
+    import sam2_qgis_plugin
+
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
+    QgsProject.instance().addMapLayers([raster, labels])
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    run_dir = tmp_path / "run"
+    try:
+        plugin.dock.python_widget.setFilePath(sys.executable)
+        plugin.dock.raster_combo.setLayer(raster)
+        plugin.dock.labels_combo.setLayer(labels)
+        plugin.dock.mode_combo.setCurrentText("auto")
+        plugin.dock.epochs_spin.setValue(200)
+        plugin.dock.tile_spin.setValue(128)
+        plugin.dock.device_combo.setCurrentText("cpu")
+        plugin.ensure_session().checkpoint = engine_files["checkpoint"]
+        task = plugin.fine_tune(run_dir)
+        assert task is not None
+        qtbot.waitUntil(lambda: (run_dir / "last.pt").exists(), timeout=120_000)  # training is under way
+        assert engine_processes_writing_to(run_dir)
+        started = time.monotonic()
+    finally:
+        plugin.unload()  # what QGIS calls on every plugin when it closes
+        QgsProject.instance().removeAllMapLayers()
+    assert time.monotonic() - started < 30
+    assert engine_processes_writing_to(run_dir) == []
+    assert (run_dir / "resume.pt").exists()  # the run can be resumed
+    assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
+
+
+def test_predicting_in_an_aoi_without_a_layer_says_what_to_choose(qgis_iface, scene, engine_files, tmp_path) -> None:
+    from qgis.core import Qgis, QgsRasterLayer
+
+    import sam2_qgis_plugin
+
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    QgsProject.instance().addMapLayer(raster)
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        plugin.dock.raster_combo.setLayer(raster)
+        plugin.ensure_session().checkpoint = engine_files["checkpoint"]
+        plugin.dock.extent_combo.setCurrentText("AOI layer")
+        bar = qgis_iface.messageBar()
+        bar.clear_messages()
+        assert plugin.predict_raster(tmp_path / "predictions") is None
+        assert any("choose the AOI layer" in m for m in bar.get_messages(Qgis.Warning))
+        assert not list((tmp_path / "predictions").iterdir())  # nothing half-written
     finally:
         plugin.unload()
         QgsProject.instance().removeAllMapLayers()

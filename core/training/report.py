@@ -1,0 +1,95 @@
+"""``report.html`` of a run folder: base vs tuned scores, the run's settings, curves and confusion matrix.
+
+One self-contained page an analyst opens from QGIS or a file browser; images are referenced relatively, so
+the run folder can be moved or zipped as a whole.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from core.atomic import atomic_output
+
+SCORES = ("iou", "f1", "precision", "recall")
+STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse;margin:1em 0}"
+    "td,th{border:1px solid #ccc;padding:.3em .8em;text-align:right}th:first-child,td:first-child{text-align:left}"
+    ".up{color:#080}.down{color:#b00}img{max-width:100%}"
+)
+
+
+def _row(cells: list[str], tag: str = "td") -> str:
+    return "<tr>" + "".join(f"<{tag}>{cell}</{tag}>" for cell in cells) + "</tr>"
+
+
+def _fmt(value: Any) -> str:
+    return "" if value is None else f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
+
+
+def render_report(summary: dict[str, Any], history: list[dict[str, Any]], config: dict[str, Any]) -> str:
+    """The page's HTML from the run's ``summary.json`` content, its per-epoch history and its config."""
+    base, best = summary["base"], summary["best"]
+    scores = [_row(["score", "base model", f"tuned (epoch {best['epoch']})", "change"], "th")]
+    for key in SCORES:
+        change = best[key] - base[key]
+        css = "up" if change > 0 else "down" if change < 0 else ""
+        scores.append(
+            _row(
+                [
+                    key.upper() if key == "iou" else key,
+                    _fmt(base[key]),
+                    _fmt(best[key]),
+                    f'<span class="{css}">{change:+.4f}</span>',
+                ]
+            )
+        )
+    epochs = [_row(["epoch", "train loss", *SCORES, "seconds"], "th")]
+    for row in history:
+        epochs.append(
+            _row(
+                [
+                    _fmt(row["epoch"]),
+                    _fmt(row.get("train_loss")),
+                    *(_fmt(row[k]) for k in SCORES),
+                    _fmt(row.get("seconds")),
+                ]
+            )
+        )
+    settings = [_row(["setting", "value"], "th")]
+    for key in (
+        "mode",
+        "trainable",
+        "epochs",
+        "batch_size",
+        "lr",
+        "tile_size",
+        "val_fraction",
+        "classes",
+        "class_field",
+        "device",
+        "seed",
+    ):
+        settings.append(_row([key, _fmt(config.get(key))]))
+    tiles = ", ".join(f"{k} {v}" for k, v in summary["tiles"].items())
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>SAM 2 fine-tuning report</title><style>{STYLE}</style></head><body>
+<h1>SAM 2 fine-tuning report</h1>
+<p>Validation scores of the base model (epoch 0) and of the best epoch, on held-out tiles ({html.escape(tiles)}).
+The tuned model is <code>best.pt</code> in this folder.</p>
+<table>{"".join(scores)}</table>
+<h2>Training curves</h2><img src="curves.png" alt="training loss and validation scores per epoch">
+<h2>Confusion matrix (best epoch)</h2><img src="confusion.png" alt="confusion matrix">
+<h2>Per epoch</h2><table>{"".join(epochs)}</table>
+<h2>Settings</h2><table>{"".join(settings)}</table>
+</body></html>
+"""
+
+
+def write_report(folder: Path, summary: dict[str, Any], history: list[dict[str, Any]], config: dict[str, Any]) -> Path:
+    """Write ``folder/report.html`` atomically; returns its path."""
+    path = Path(folder) / "report.html"
+    with atomic_output(path) as tmp:
+        tmp.write_text(render_report(summary, history, config), encoding="utf-8")
+    return path
