@@ -34,7 +34,12 @@ def engine_files(repo_root: Path) -> dict[str, str]:
         )
         return json.loads(done.stdout)
 
-    return {"checkpoint": core("weights", "init")["checkpoint"], "raster": core("sample-data")["osbs_image"]}
+    sample = core("sample-data")
+    return {
+        "checkpoint": core("weights", "init")["checkpoint"],
+        "raster": sample["osbs_image"],
+        "labels": sample["osbs_boxes"],
+    }
 
 
 @pytest.fixture(scope="session")

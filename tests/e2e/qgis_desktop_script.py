@@ -1,7 +1,9 @@
-"""Run inside the real QGIS desktop (``qgis --code``): load the plugin, segment a click, screenshot, unload.
+"""Run inside the real QGIS desktop (``qgis --code``): load the plugin, segment a click, fine-tune one epoch
+from a label layer, predict the raster with the tuned model, screenshot each step, unload.
 
-Reads SAM2_E2E_RASTER, SAM2_E2E_CHECKPOINT, SAM2_E2E_PYTHON and SAM2_E2E_OUT from the environment; writes
-result.json and screenshots (dock.png, preview.png, accepted.png) to SAM2_E2E_OUT, then quits QGIS.
+Reads SAM2_E2E_RASTER, SAM2_E2E_LABELS, SAM2_E2E_CHECKPOINT, SAM2_E2E_PYTHON, SAM2_E2E_WORK (run and
+prediction folders) and SAM2_E2E_OUT from the environment; writes result.json and screenshots (dock.png,
+preview.png, accepted.png, tuned.png, predicted.png) to SAM2_E2E_OUT, then quits QGIS.
 """
 
 import json
@@ -10,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from qgis.core import QgsProject, QgsRasterLayer
+from qgis.core import QgsApplication, QgsFillSymbol, QgsProject, QgsRasterLayer, QgsSingleSymbolRenderer, QgsVectorLayer
 from qgis.gui import QgsMapMouseEvent
 from qgis.PyQt.QtCore import QCoreApplication, QEvent, QPoint, Qt, QThread, QTimer
 from qgis.PyQt.QtGui import QKeyEvent
@@ -29,6 +31,51 @@ def settle(canvas=None):
         QCoreApplication.processEvents()
     if canvas is not None:
         canvas.waitWhileRendering()
+
+
+def wait_for(condition, seconds):
+    """Process events until ``condition()`` holds or ``seconds`` pass; returns whether it held."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return True
+        QCoreApplication.processEvents()
+        QThread.msleep(100)
+    return condition()
+
+
+def fine_tune_and_predict(plugin, layer, result):
+    """One epoch on the tree boxes in the real task manager, then the whole raster with the tuned model."""
+    work = Path(os.environ["SAM2_E2E_WORK"])
+    labels = QgsVectorLayer(f"{os.environ['SAM2_E2E_LABELS']}|layername=trees", "tree crowns (labels)", "ogr")
+    labels.setRenderer(
+        QgsSingleSymbolRenderer(QgsFillSymbol.createSimple({"color": "0,0,0,0", "outline_color": "255,255,0"}))
+    )
+    QgsProject.instance().addMapLayer(labels)
+    dock = plugin.dock
+    dock.labels_combo.setLayer(labels)
+    dock.mode_combo.setCurrentText("auto")
+    dock.epochs_spin.setValue(1)
+    dock.tile_spin.setValue(128)
+    dock.device_combo.setCurrentText("cpu")
+    task = plugin.fine_tune(work / "run")
+    result["training_started"] = task is not None
+    result["training_finished"] = wait_for(lambda: "best.pt" in dock.model_label.text(), 300)
+    result["result_label"] = dock.result_label.text()
+    result["tuned_models"] = [dock.tuned_combo.itemData(i) for i in range(dock.tuned_combo.count())]
+    result["report_written"] = (work / "run" / "report.html").exists()
+    settle(iface.mapCanvas())
+    iface.mainWindow().grab().save(str(OUT / "tuned.png"))
+
+    segments = QgsProject.instance().mapLayersByName("sam2_segments")
+    for layer_shown in segments:  # the picture shows the prediction and the labels
+        QgsProject.instance().layerTreeRoot().findLayer(layer_shown.id()).setItemVisibilityChecked(False)
+    before = set(QgsProject.instance().mapLayers())
+    plugin.predict_raster(work / "predictions")
+    wait_for(lambda: len(set(QgsProject.instance().mapLayers()) - before) == 2, 300)
+    added = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before]
+    result["predicted_layers"] = sorted(f"{added.crs().authid()} {added.name()}" for added in added)
+    settle(iface.mapCanvas())
+    iface.mainWindow().grab().save(str(OUT / "predicted.png"))
 
 
 def run():
@@ -87,16 +134,20 @@ def run():
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "accepted.png"))
 
+        fine_tune_and_predict(plugin, layer, result)
+
         worker = plugin.client.process
         result["unloaded"] = unloadPlugin(PLUGIN)
         result["worker_ended"] = worker is not None and worker.poll() is not None
         result["menu_after_unload"] = plugin_menu_titles()
         result["torch_loaded"] = "torch" in sys.modules or "sam2" in sys.modules
+        manager = QgsApplication.taskManager()
+        result["tasks_left"] = [f"{t.description()} {t.status()}" for t in manager.tasks()]
     except Exception:  # reported to the test, which fails with it
         result["error"] = traceback.format_exc()
     finally:
         (OUT / "result.json").write_text(json.dumps(result, indent=2))
-        QgsProject.instance().setDirty(False)
+        QgsProject.instance().clear()  # layers under /tmp count as temporary: QGIS would ask before quitting
         iface.actionExit().trigger()
 
 

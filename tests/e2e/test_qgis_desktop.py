@@ -1,5 +1,6 @@
 """End to end: the real QGIS desktop (Debian's 3.22) under Xvfb, the plugin installed from the package zip,
-a click-to-segment through the map tool, screenshots, unload with nothing left running."""
+a click-to-segment through the map tool, one epoch of fine-tuning from a label layer as a QgsTask, the raster
+predicted with the tuned model, screenshots, unload with nothing left running."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _install_from_zip(repo_root: Path, profiles: Path) -> None:
     shutil.which("xvfb-run") is None or shutil.which("qgis") is None,
     reason="needs Debian's qgis and xvfb (make setup installs them)",
 )
-def test_real_qgis_segments_a_click_with_the_packaged_plugin(repo_root, tmp_path, engine_files) -> None:
+def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(repo_root, tmp_path, engine_files) -> None:
     profiles, out = tmp_path / "profiles", repo_root / ".cache" / "artifacts" / "e2e"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -45,6 +46,8 @@ def test_real_qgis_segments_a_click_with_the_packaged_plugin(repo_root, tmp_path
     env = {
         **os.environ,
         "SAM2_E2E_RASTER": engine_files["raster"],
+        "SAM2_E2E_LABELS": engine_files["labels"],
+        "SAM2_E2E_WORK": str(tmp_path / "work"),
         "SAM2_E2E_CHECKPOINT": engine_files["checkpoint"],
         "SAM2_E2E_PYTHON": sys.executable,
         "SAM2_E2E_OUT": str(out),
@@ -69,14 +72,18 @@ def test_real_qgis_segments_a_click_with_the_packaged_plugin(repo_root, tmp_path
     )
     try:
         _, stderr = process.communicate(timeout=300)
+        hung = False
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         _, stderr = process.communicate()
+        hung = True
 
     result_file = out / "result.json"
     assert result_file.exists(), f"QGIS exited {process.returncode} without a result:\n{stderr[-3000:]}"
     result = json.loads(result_file.read_text())
     assert "error" not in result, result["error"]
+    assert not hung, "QGIS did not quit (a dialog on exit?)"
+    assert process.returncode == 0, stderr[-3000:]
     assert result["layer_valid"]
     assert result["layer_crs"] == "EPSG:32617"
     assert result["metadata"] == {"name": "SAM 2 Segmentation", "qgisMinimumVersion": "3.22", "icon": "icons/sam2.svg"}
@@ -89,9 +96,15 @@ def test_real_qgis_segments_a_click_with_the_packaged_plugin(repo_root, tmp_path
     assert result["output_features"] >= 1
     assert result["output_crs"] == "EPSG:32617"
     assert result["output_class"] == "tree"
+    assert result["training_started"]
+    assert result["training_finished"], result["result_label"]
+    assert "validation IoU" in result["result_label"]
+    assert result["tuned_models"][0] == str(tmp_path / "work" / "run" / "best.pt")
+    assert result["report_written"]
+    assert [entry.split()[0] for entry in result["predicted_layers"]] == ["EPSG:32617", "EPSG:32617"]
     assert result["unloaded"]
     assert result["worker_ended"], "unloading must end the engine worker"
     assert "&SAM 2" not in result["menu_after_unload"]
     assert result["torch_loaded"] is False
-    for name in ("dock.png", "preview.png", "accepted.png"):
+    for name in ("dock.png", "preview.png", "accepted.png", "tuned.png", "predicted.png"):
         assert (out / name).stat().st_size > 10_000
