@@ -63,6 +63,9 @@ def fine_tune_and_predict(plugin, layer, result):
     result["result_label"] = dock.result_label.text()
     result["tuned_models"] = [dock.tuned_combo.itemData(i) for i in range(dock.tuned_combo.count())]
     result["report_written"] = (work / "run" / "report.html").exists()
+    iface.mainWindow().resizeDocks([dock], [460], Qt.Horizontal)
+    dock.widget().ensureWidgetVisible(dock.result_label)  # the panel scrolled to the run's scores
+    dock.widget().horizontalScrollBar().setValue(0)
     settle(iface.mapCanvas())
     iface.mainWindow().grab().save(str(OUT / "tuned.png"))
 
@@ -85,6 +88,7 @@ def run():
         QgsProject.instance().addMapLayer(layer)
         result["layer_valid"] = layer.isValid()
         result["layer_crs"] = layer.crs().authid()
+        iface.mainWindow().resize(1400, 900)
         canvas = iface.mapCanvas()
         canvas.setExtent(layer.extent())
         canvas.refresh()
