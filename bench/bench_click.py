@@ -5,7 +5,7 @@ Model: seeded random-init SAM 2.1 hiera-tiny at 1024 (official input size); imag
 raster CRS, produced by the same function (core.polygons.mask_to_polygons, same options). Runs interleaved;
 prints medians and the ratio reference / ours.
 
-    .venv/bin/python bench/bench_click.py [--runs 30] [--threads N]
+    .venv/bin/python -m bench.bench_click [--runs 30] [--threads N]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ ours runs in bf16 autocast as the engine does). Tiles: 1024 windows of a synthet
 Ours reads each window from the GeoTIFF and stores the embedding in a memory cache; the reference gets the
 same RGB arrays. Runs interleaved; prints tiles/s and the ratio ours / reference (>= 1 means not slower).
 
-    .venv/bin/python bench/bench_encode.py [--tiles 4] [--batch-size 1] [--model sam2.1_hiera_t] [--device cpu]
+    .venv/bin/python -m bench.bench_encode [--tiles 4] [--batch-size 1] [--model sam2.1_hiera_t] [--device cpu]
 """
 
 from __future__ import annotations

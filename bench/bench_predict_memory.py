@@ -4,7 +4,7 @@ Runs ``predict_raster`` with a constant stand-in model (the model's own memory i
 raster) on synthetic rasters of the same width and growing height, in fresh processes, and prints the peak
 resident memory of each (ru_maxrss) minus that of a process that only imports the modules.
 
-    .venv/bin/python bench/bench_predict_memory.py
+    .venv/bin/python -m bench.bench_predict_memory
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ vs a seed-style loop (one image per step, the frozen encoder re-run every step),
 
 Prints samples/s from the second epoch on for both and the ratio (goal: >= 10x).
 
-    .venv/bin/python bench/bench_train.py [--tile-size 256] [--batch-size 8] [--device cpu]
+    .venv/bin/python -m bench.bench_train [--tile-size 256] [--batch-size 8] [--device cpu]
 """
 
 from __future__ import annotations

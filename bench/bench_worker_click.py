@@ -4,7 +4,7 @@ Both serve the same warm tile (seeded random-init hiera-tiny at 1024, deepforest
 this process (``ClickSegmenter.segment``) and the plugin's ``WorkerClient.request("predict")`` round trip
 (JSON request, worker, polygons back as JSON). Interleaved; prints medians and the difference (goal: <= 20 ms).
 
-    .venv/bin/python bench/bench_worker_click.py [--runs 20]
+    .venv/bin/python -m bench.bench_worker_click [--runs 20]
 """
 
 from __future__ import annotations
