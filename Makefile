@@ -44,9 +44,8 @@ format:  ## apply ruff's fixes and formatting
 typecheck:  ## mypy on core/
 	$(PY) -m mypy
 
-demo: setup  ## write a synthetic orthophoto with ground truth to demo-output/ (the full demo grows with the engine)
-	$(PY) -m core synthetic --out demo-output --width 1024 --height 1024 --pixel-size 0.25 --seed 1 --nodata-border
-	@echo "demo: open demo-output/scene_image.tif and demo-output/scene_labels.gpkg in QGIS"
+demo: setup  ## the whole mission on a real and a synthetic orthophoto: clicks, fine-tuning, prediction, report in demo-output/
+	$(PY) -m core demo --out demo-output
 
 QGIS_PROFILES ?= $(HOME)/.local/share/QGIS/QGIS3
 DEV_PROFILES := .cache/qgis-profiles
@@ -59,12 +58,12 @@ install-plugin:  ## link the plugin into the default QGIS profile for developmen
 	ln -sfn "$(CURDIR)/sam2_qgis_plugin" "$(QGIS_PROFILES)/profiles/default/python/plugins/sam2_qgis_plugin"
 	@echo "installed: enable 'SAM 2 Segmentation' in Plugins > Manage and Install Plugins"
 
-qgis: setup  ## start QGIS (a project profile) with the plugin enabled and the engine interpreter configured
+qgis: setup  ## start QGIS (a project profile) with the plugin enabled and the engine configured; OPEN="files" loads them
 	mkdir -p "$(DEV_PROFILES)/profiles/default/python/plugins" "$(DEV_PROFILES)/profiles/default/QGIS"
 	ln -sfn "$(CURDIR)/sam2_qgis_plugin" "$(DEV_PROFILES)/profiles/default/python/plugins/sam2_qgis_plugin"
 	grep -q sam2_qgis_plugin "$(DEV_PROFILES)/profiles/default/QGIS/QGIS3.ini" 2>/dev/null || \
 	  printf '[PythonPlugins]\nsam2_qgis_plugin=true\n' >> "$(DEV_PROFILES)/profiles/default/QGIS/QGIS3.ini"
-	SAM2_QGIS_PYTHON="$(CURDIR)/$(PY)" qgis --profiles-path "$(DEV_PROFILES)"
+	SAM2_QGIS_PYTHON="$(CURDIR)/$(PY)" qgis --profiles-path "$(DEV_PROFILES)" $(OPEN)
 
 clean:  ## remove tool caches and test results (keeps .venv and the data cache)
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .cache/test-results demo-output

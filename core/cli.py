@@ -324,6 +324,15 @@ def _worker(args: argparse.Namespace) -> dict[str, Any] | None:
     return None
 
 
+def _demo(args: argparse.Namespace) -> None:
+    from core.demo import DemoConfig, run_demo
+
+    config = DemoConfig(
+        out=args.out, checkpoint=args.checkpoint, epochs=args.epochs, scene_size=args.scene_size, device=args.device
+    )
+    run_demo(config, log=lambda line: print(line, flush=True))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -440,6 +449,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="serve the QGIS plugin over JSON lines on stdin/stdout")
     worker.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
     worker.set_defaults(run=_worker)
+
+    demo = commands.add_parser("demo", help="the whole mission on a real and a synthetic orthophoto, with a report")
+    demo.add_argument("--out", type=Path, default=Path("demo-output"))
+    demo.add_argument("--checkpoint", type=Path, default=None, help="base model (default: $SAM2_CHECKPOINT, cache)")
+    demo.add_argument("--epochs", type=int, default=6)
+    demo.add_argument("--scene-size", type=int, default=1024, help="synthetic orthophoto width and height (px)")
+    demo.add_argument("--device", default="auto")
+    demo.set_defaults(run=_demo)
     return parser
 
 

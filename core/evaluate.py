@@ -53,7 +53,8 @@ def match_objects(predicted: list[ogr.Geometry], truth: list[ogr.Geometry]) -> d
             env = shape.GetEnvelope()
             if env[0] > t_env[1] or env[1] < t_env[0] or env[2] > t_env[3] or env[3] < t_env[2]:
                 continue
-            inter = shape.Intersection(true_shape).GetArea()
+            overlap = shape.Intersection(true_shape)  # a line or point where they only touch
+            inter = overlap.GetArea() if overlap is not None and overlap.GetDimension() == 2 else 0.0
             if inter > 0:
                 union = shape.GetArea() + true_shape.GetArea() - inter
                 pairs.append((inter / union, p, t))
