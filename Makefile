@@ -48,6 +48,7 @@ demo: setup  ## the whole mission on a real and a synthetic orthophoto: clicks, 
 	$(PY) -m core demo --out demo-output
 
 QGIS_PROFILES ?= $(HOME)/.local/share/QGIS/QGIS3
+QGIS_BIN ?= qgis
 DEV_PROFILES := .cache/qgis-profiles
 
 package:  ## build dist/sam2_qgis_plugin-<version>.zip (plugin + engine sources)
@@ -63,7 +64,7 @@ qgis: setup  ## start QGIS (a project profile) with the plugin enabled and the e
 	ln -sfn "$(CURDIR)/sam2_qgis_plugin" "$(DEV_PROFILES)/profiles/default/python/plugins/sam2_qgis_plugin"
 	grep -q sam2_qgis_plugin "$(DEV_PROFILES)/profiles/default/QGIS/QGIS3.ini" 2>/dev/null || \
 	  printf '[PythonPlugins]\nsam2_qgis_plugin=true\n' >> "$(DEV_PROFILES)/profiles/default/QGIS/QGIS3.ini"
-	SAM2_QGIS_PYTHON="$(CURDIR)/$(PY)" qgis --profiles-path "$(DEV_PROFILES)" $(OPEN)
+	SAM2_QGIS_PYTHON="$(CURDIR)/$(PY)" $(QGIS_BIN) --profiles-path "$(DEV_PROFILES)" $(OPEN)
 
 clean:  ## remove tool caches and test results (keeps .venv and the data cache)
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .cache/test-results demo-output

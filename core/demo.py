@@ -407,6 +407,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> dict[str, Any]:
     log("\nwrote:")
     for path in [out / "report" / "metrics.json", overlay, *sorted((out / "report").glob("curves_*.png")), *layers]:
         log(f"  {path}")
+    log(f"\ndemo done in {metrics['minutes']:.1f} min")
     log('\nopen them in QGIS:\n  make qgis OPEN="' + " ".join(str(p) for p in layers) + '"')
     return metrics
 

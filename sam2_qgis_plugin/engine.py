@@ -24,16 +24,18 @@ PLUGIN_DIR = Path(__file__).resolve().parent
 PYTHON_ENV = "SAM2_QGIS_PYTHON"
 SETTINGS_KEY = "sam2_qgis/python"
 PROBE = (
-    "import json, platform, torch, sam2, importlib.metadata as m; "
+    "import json, platform, torch, sam2, rasterio, importlib.metadata as m; from osgeo import gdal; "
     "mps = bool(getattr(torch.backends, 'mps', None)) and torch.backends.mps.is_available(); "
     "print(json.dumps({'python': platform.python_version(), 'torch': torch.__version__, "
     "'sam2': m.version('rf-sam-2'), 'cuda': torch.cuda.is_available(), 'mps': mps, "
     "'cache': str(__import__('core.cache', fromlist=['cache_root']).cache_root())}))"
 )
 INSTALL_HINT = (
-    "The SAM 2 engine needs a Python with torch and rf-sam-2: create one with "
-    "'python3 -m venv sam2-env && sam2-env/bin/pip install torch torchvision rf-sam-2 rasterio' "
-    "(or run 'make setup' in the project), then choose its interpreter in SAM 2 > Settings."
+    "The SAM 2 engine needs a Python with torch, rf-sam-2, rasterio and GDAL's bindings (osgeo). Linux: "
+    "'python3 -m venv --system-site-packages sam2-env && sam2-env/bin/pip install torch torchvision rf-sam-2' "
+    "beside the python3-gdal and python3-rasterio packages (or 'make setup' in the project); Windows and "
+    "macOS: 'conda create -n sam2 -c conda-forge python=3.11 gdal rasterio pytorch torchvision' then "
+    "'pip install rf-sam-2' in it. Choose its interpreter in the SAM 2 panel (Engine > Python) and press Check."
 )
 
 

@@ -137,7 +137,7 @@ def test_layers_the_engine_cannot_use_are_refused(tmp_path) -> None:
 def test_an_interpreter_without_torch_says_what_to_install() -> None:
     from sam2_qgis_plugin.engine import EngineError, probe
 
-    with pytest.raises(EngineError, match="needs a Python with torch and rf-sam-2"):
+    with pytest.raises(EngineError, match="needs a Python with torch, rf-sam-2"):
         probe("/usr/bin/python3")  # Debian's Python: QGIS's, without torch
 
 

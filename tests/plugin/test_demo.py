@@ -61,7 +61,9 @@ def test_fine_tuning_beats_the_base_model_and_the_summary_is_printed(demo) -> No
 def test_the_outputs_open_in_qgis_with_the_printed_command(demo) -> None:
     _, stdout = demo
     command = next(line.strip() for line in stdout.splitlines() if line.strip().startswith("make qgis OPEN="))
-    files = [Path(p) for p in shlex.split(command.removeprefix("make qgis OPEN="))]
+    make, target, assignment = shlex.split(command)  # as the shell reads it
+    assert (make, target) == ("make", "qgis")
+    files = [Path(p) for p in assignment.removeprefix("OPEN=").split()]
     assert len(files) == 10
     crs = {"synthetic": "EPSG:32633", "osbs": "EPSG:32617"}
     for path in files:
