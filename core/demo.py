@@ -330,16 +330,14 @@ def run_demo(config: DemoConfig, log: Log = print) -> dict[str, Any]:
     buildings = out / "synthetic_buildings.gpkg"  # the truth of the class the demo learns, for QGIS and clicks
     _buildings_only(scene.labels, buildings)
 
-    common = dict(
-        mode="auto", trainable="decoder", epochs=config.epochs, batch_size=4, lr=3e-4, seed=0, device=config.device
-    )
+    common = TrainConfig(mode="auto", trainable="decoder", epochs=config.epochs, lr=3e-4, device=config.device)
     plans = [
         (
             "synthetic",
             scene.image,
             scene.labels,
             buildings,
-            TrainConfig(tile_size=128, classes=(1,), class_field="class_id", **common),
+            common.replace(tile_size=128, classes=(1,), class_field="class_id"),
             train_aoi,
             heldout_aoi,
         ),
@@ -348,7 +346,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> dict[str, Any]:
             sample.osbs_image,
             sample.osbs_boxes,
             sample.osbs_boxes,
-            TrainConfig(tile_size=64, image_size=128, **common),
+            common.replace(tile_size=64, image_size=128),
             None,
             None,
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import time
@@ -113,10 +114,8 @@ class Sam2Plugin:
             except RuntimeError:  # finished tasks are deleted by QGIS's task manager
                 pass
         for task in running:  # engine jobs end within their grace period (a training saves its state first)
-            try:
+            with contextlib.suppress(RuntimeError):
                 task.waitForFinished(UNLOAD_WAIT_MS)
-            except RuntimeError:
-                pass
         self.tasks.clear()
         if self.tool is not None:
             self.iface.mapCanvas().unsetMapTool(self.tool)
