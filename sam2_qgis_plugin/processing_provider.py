@@ -24,6 +24,7 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProcessingParameterVectorDestination,
     QgsProcessingParameterVectorLayer,
     QgsProcessingProvider,
     QgsSettings,
@@ -75,9 +76,10 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
         except EngineError as error:
             raise QgsProcessingException(str(error)) from None
 
-    def labels_path(self, parameters: dict[str, Any], context: Any, feedback: Any) -> str:
+    def labels_path(self, parameters: dict[str, Any], context: Any, feedback: Any, name: str = "LABELS") -> str:
+        """A file the engine can read for the vector parameter ``name`` (memory layers are written out)."""
         return self.parameterAsCompatibleSourceLayerPath(
-            parameters, "LABELS", context, ["gpkg", "shp", "geojson"], "gpkg", feedback
+            parameters, name, context, ["gpkg", "shp", "geojson"], "gpkg", feedback
         )
 
 
@@ -185,11 +187,23 @@ class PredictRaster(_EngineAlgorithm):
                 maxValue=0.99,
             )
         )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "AOI", "Area of interest (optional)", [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
         self.addParameter(QgsProcessingParameterString("EXTRA", "More options (predict command flags)", optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Mask"))
+        self.addParameter(
+            QgsProcessingParameterVectorDestination(
+                "POLYGONS", "Polygons", QgsProcessing.TypeVectorPolygon, optional=True, createByDefault=False
+            )
+        )
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        polygons = self.parameterAsOutputLayer(parameters, "POLYGONS", context)
+        area = self.labels_path(parameters, context, feedback, "AOI") if parameters.get("AOI") else None
         args = [
             "predict",
             "--raster",
@@ -200,10 +214,12 @@ class PredictRaster(_EngineAlgorithm):
             out,
             "--threshold",
             str(self.parameterAsDouble(parameters, "THRESHOLD", context)),
+            *(["--vector", polygons] if polygons else []),
+            *(["--aoi", area] if area else []),
             *self.parameterAsString(parameters, "EXTRA", context).split(),
         ]
         self.run_engine(args, feedback)
-        return {"OUTPUT": out}
+        return {"OUTPUT": out, "POLYGONS": polygons or None}
 
 
 class SegmentFromPoints(_EngineAlgorithm):

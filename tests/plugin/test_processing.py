@@ -56,6 +56,38 @@ def test_predict_raster_runs_in_batch(processing, scene, engine_files, tmp_path)
     assert outputs[0].crs().authid() == "EPSG:32633"
 
 
+def test_predict_raster_in_an_aoi_with_polygons(processing, scene, engine_files, tmp_path) -> None:
+    from osgeo import gdal
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    extent = raster.extent()
+    west = QgsVectorLayer("Polygon?crs=EPSG:32633", "west half", "memory")  # an unsaved layer
+    feature = QgsFeature()
+    west_half = extent.buffered(0)
+    west_half.setXMaximum(extent.center().x())
+    feature.setGeometry(QgsGeometry.fromRect(west_half))
+    west.dataProvider().addFeatures([feature])
+    result = processing.run(
+        "sam2:predictraster",
+        {
+            "RASTER": raster,
+            "CHECKPOINT": engine_files["checkpoint"],
+            "THRESHOLD": 0.3,
+            "AOI": west,
+            "EXTRA": "--device cpu",
+            "OUTPUT": str(tmp_path / "mask.tif"),
+            "POLYGONS": str(tmp_path / "objects.gpkg"),
+        },
+    )
+    mask = gdal.Open(result["OUTPUT"]).ReadAsArray()
+    assert (mask[:, 130:] == 255).all()  # east of the AOI: not predicted
+    assert (mask[:, :126] != 255).all()
+    polygons = QgsVectorLayer(result["POLYGONS"], "objects", "ogr")
+    assert polygons.isValid()
+    assert polygons.crs().authid() == "EPSG:32633"
+
+
 def test_tiles_and_fine_tune(processing, scene, engine_files, tmp_path) -> None:
     labels = f"{scene / 'scene_labels.gpkg'}|layername=labels"
     tiles = processing.run(
