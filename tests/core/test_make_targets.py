@@ -4,6 +4,7 @@ replaced by ``echo`` here; the real desktop is started by tests/e2e)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def make(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", "-o", "setup", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    """``make ARGS`` as a user types it (not as a sub-make of `make test`, which would print directory lines)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    return subprocess.run(
+        ["make", "--no-print-directory", "-o", "setup", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_install_plugin_links_the_plugin_into_the_profile(tmp_path) -> None:
