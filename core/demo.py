@@ -276,7 +276,7 @@ def draw_overlay(scenes: list[SceneResult], path: Path) -> Path:
         )
     figure.tight_layout()
     with atomic_output(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=90, bbox_inches="tight")
+        figure.savefig(tmp, format="png", dpi=72, bbox_inches="tight")
     plt.close(figure)
     return path
 
