@@ -112,9 +112,6 @@ def bench_size(name: str, size: int, batch: int, steps: int, device: torch.devic
         f"samples/s  ratio x{seed_s / decoder_s:5.1f}  lora {batch / lora_s:6.1f} samples/s ({lora_mem:5.1f} GiB)",
         flush=True,
     )
-    optimizer = None  # frees the model and its state before the next size
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
 
 
 def main() -> None:
@@ -130,6 +127,8 @@ def main() -> None:
     print(f"{where}, torch {torch.__version__}, bf16 autocast on CUDA", flush=True)
     for name in args.sizes.split(","):
         bench_size(name, args.image_size, args.batch_size, args.steps, device)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()  # the size's model and optimizer are gone with bench_size's frame
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -20,13 +21,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from osgeo import ogr
 
 from core.atomic import atomic_output
 from core.errors import MissingInputError
+
+if TYPE_CHECKING:
+    from core.models.loader import LoadedModel
 
 CHECKPOINT_ENV = "SAM2_CHECKPOINT"
 PRETRAINED_PREFERENCE = ("sam2.1_hiera_t", "sam2.1_hiera_s", "sam2_hiera_t", "sam2_hiera_s", "sam2.1_hiera_b+")
@@ -74,7 +78,7 @@ class SceneResult:
     throughput: dict[str, float] = field(default_factory=dict)
 
 
-def choose_base_model(explicit: Path | None = None, log: Log = print) -> BaseModel:
+def choose_base_model(explicit: Path | None = None) -> BaseModel:
     """``explicit`` or ``$SAM2_CHECKPOINT``; else official weights already in the weights cache (small ones
     first: the demo runs on a CPU); else the cached seeded random-init SAM 2.1 tiny."""
     from core.weights import weights_dir
@@ -114,17 +118,15 @@ def _iou(a: ogr.Geometry, b: ogr.Geometry) -> float:
     return float(a.Intersection(b).GetArea() / union) if union > 0 else 0.0
 
 
-def click_to_segment(base: BaseModel, raster: Path, truth: Path, out: Path, count: int, device: str) -> list[float]:
+def click_to_segment(loaded: LoadedModel, raster: Path, truth: Path, out: Path, count: int) -> list[float]:
     """Prompt ``count`` truth objects (points at their centres for half, their boxes for the rest), write the
     segments to ``out`` (GeoPackage) and return each segment's IoU against its object."""
-    from core.models.loader import load_model
     from core.raster import RasterSource
     from core.segment import ClickSegmenter, Prompts
     from core.vector_io import PolygonFeature, read_polygons, write_polygons
 
     objects, crs_wkt = read_polygons(truth)
     objects = sorted(objects, key=lambda f: -_geometry(dict(f.geometry)).GetArea())[:count]  # the largest
-    loaded = load_model(base.path, device=device)
     features, scores = [], []
     with RasterSource(raster) as source:
         segmenter = ClickSegmenter(loaded, source)
@@ -138,14 +140,8 @@ def click_to_segment(base: BaseModel, raster: Path, truth: Path, out: Path, coun
                 xmin, xmax, ymin, ymax = shape.GetEnvelope()
                 prompts, kind = Prompts(box=(xmin, ymin, xmax, ymax)), "box"
             result = segmenter.segment(prompts)
-            merged = ogr.Geometry(ogr.wkbMultiPolygon)
-            for polygon in result.polygons:
-                part = _geometry(polygon)
-                for i in range(part.GetGeometryCount() if part.GetGeometryType() == ogr.wkbMultiPolygon else 0):
-                    merged.AddGeometry(part.GetGeometryRef(i))
-                if part.GetGeometryType() == ogr.wkbPolygon:
-                    merged.AddGeometry(part)
-            iou = _iou(merged, shape) if not merged.IsEmpty() else 0.0
+            parts = [_geometry(polygon) for polygon in result.polygons]
+            iou = _iou(functools.reduce(ogr.Geometry.Union, parts), shape) if parts else 0.0
             scores.append(round(iou, 4))
             for polygon in result.polygons:
                 features.append(
@@ -305,12 +301,13 @@ def run_demo(config: DemoConfig, log: Log = print) -> dict[str, Any]:
     """Run every step; returns the metrics written to ``report/metrics.json`` (paths as strings)."""
     import rasterio
 
+    from core.models.loader import load_model
     from core.sample_data import prepare_sample_data
     from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
     from core.training.config import TrainConfig
 
     started = time.perf_counter()
-    base = choose_base_model(config.checkpoint, log)  # before anything is written: a bad path leaves nothing
+    base = choose_base_model(config.checkpoint)  # before anything is written: a bad path leaves nothing
     log(f"model: {base.note}")
     out = config.out
     (out / "report").mkdir(parents=True, exist_ok=True)
@@ -351,12 +348,13 @@ def run_demo(config: DemoConfig, log: Log = print) -> dict[str, Any]:
             None,
         ),
     ]
+    clicker = load_model(base.path, device=config.device)  # the base model, loaded once for both scenes
     results = []
     for name, raster, labels, truth, train_config, train_area, heldout_area in plans:
         log(f"{name}: click-to-segment (scripted points and boxes)")
         t0 = time.perf_counter()
         clicks = out / f"clicks_{name}.gpkg"
-        click_iou = click_to_segment(base, raster, truth, clicks, 4, config.device)
+        click_iou = click_to_segment(clicker, raster, truth, clicks, 4)
         click_seconds = time.perf_counter() - t0
         log(f"{name}: fine-tuning the decoder for {config.epochs} epochs, then predicting the whole raster")
         done = fine_tune_and_predict(name, raster, labels, base, out, train_config, train_area, heldout_area, log)

@@ -38,6 +38,14 @@ HELP = (
 )
 
 
+def widget_and_button(widget: QWidget, button: QPushButton) -> QHBoxLayout:
+    """A form row: ``widget`` taking the width, ``button`` beside it."""
+    row = QHBoxLayout()
+    row.addWidget(widget, 1)
+    row.addWidget(button)
+    return row
+
+
 class Sam2Dock(QDockWidget):
     """Widgets only; the plugin connects them."""
 
@@ -55,11 +63,8 @@ class Sam2Dock(QDockWidget):
         self.python_widget = QgsFileWidget(engine)
         self.python_widget.setDialogTitle("Python interpreter with torch and rf-sam-2")
         self.check_button = QPushButton("Check", engine)
-        row = QHBoxLayout()
-        row.addWidget(self.python_widget, 1)
-        row.addWidget(self.check_button)
         engine_form.addRow(self.engine_label)
-        engine_form.addRow("Python", row)
+        engine_form.addRow("Python", widget_and_button(self.python_widget, self.check_button))
         layout.addWidget(engine)
 
         model = QGroupBox("Model", body)
@@ -69,9 +74,6 @@ class Sam2Dock(QDockWidget):
         self.model_combo = QComboBox(model)
         self.model_combo.addItems(OFFICIAL_MODELS)
         self.download_button = QPushButton("Download", model)
-        download_row = QHBoxLayout()
-        download_row.addWidget(self.model_combo, 1)
-        download_row.addWidget(self.download_button)
         self.checkpoint_widget = QgsFileWidget(model)
         self.checkpoint_widget.setFilter("Checkpoints (*.pt *.pth *.torch)")
         self.load_button = QPushButton("Use this checkpoint", model)
@@ -79,14 +81,11 @@ class Sam2Dock(QDockWidget):
         self.tuned_combo.setObjectName("Sam2TunedModels")
         self.tuned_combo.setPlaceholderText("none yet")
         self.use_tuned_button = QPushButton("Use", model)
-        tuned_row = QHBoxLayout()
-        tuned_row.addWidget(self.tuned_combo, 1)
-        tuned_row.addWidget(self.use_tuned_button)
         model_form.addRow(self.model_label)
-        model_form.addRow("Official", download_row)
+        model_form.addRow("Official", widget_and_button(self.model_combo, self.download_button))
         model_form.addRow("Local file", self.checkpoint_widget)
         model_form.addRow(self.load_button)
-        model_form.addRow("Fine-tuned", tuned_row)
+        model_form.addRow("Fine-tuned", widget_and_button(self.tuned_combo, self.use_tuned_button))
         layout.addWidget(model)
 
         segment = QGroupBox("Segment", body)

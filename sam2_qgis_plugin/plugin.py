@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import subprocess
 import time
@@ -17,7 +18,7 @@ from qgis.PyQt.QtWidgets import QAction, QToolBar
 from .dock import Sam2Dock
 from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons, engine_root, probe
 from .maptool import SegmentMapTool
-from .output import OutputError, append_segments, create_geopackage, export_layer
+from .output import OutputError, append_segments, create_geopackage, export_layer, extent_layer
 from .session import SegmentSession, SessionError, check_raster
 from .tasks import EngineTask
 
@@ -38,8 +39,6 @@ def remembered_models() -> list[str]:
 
 def tuned_model_title(checkpoint: Path) -> str:
     """``run-name (IoU 0.71)`` from the run's summary.json, or the run's name alone."""
-    import json
-
     try:
         best = json.loads((checkpoint.parent / "summary.json").read_text())["best"]
         return f"{checkpoint.parent.name} (IoU {best['iou']:.2f})"
@@ -221,8 +220,6 @@ class Sam2Plugin:
             out = process.communicate()[0]
             if process.returncode != 0:
                 raise EngineError("DownloadError", f"download of {name} failed; see the log", True)
-            import json
-
             return str(json.loads(out)["checkpoint"])
 
         self.run_task(f"SAM 2: downloading {name}", work, self.use_checkpoint)
@@ -480,8 +477,6 @@ class Sam2Plugin:
 
     def prediction_area(self, path: Path) -> Path | None:
         """The AOI file for the panel's "Where" choice (None: the whole raster); written to ``path``."""
-        from .output import extent_layer
-
         assert self.dock is not None
         where = self.dock.extent_combo.currentText()
         if where == "visible map extent":

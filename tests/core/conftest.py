@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import torch
 
 from core.models.random_init import RandomInitCheckpoint, RandomInitSpec, write_random_init_checkpoint
 
@@ -33,6 +34,28 @@ def sample_data() -> SampleData:
 def tiny_checkpoint() -> RandomInitCheckpoint:
     """Seeded random-init SAM 2.1 hiera-tiny at image_size 256, official format, from the cache."""
     return write_random_init_checkpoint(RandomInitSpec())
+
+
+@pytest.fixture(scope="session")
+def sam_decoder_reference() -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
+    """``decode(model, embed, high_res, coords, labels, multimask)``: masks and IoU from sam2's own prompt
+    encoder and MaskDecoder.forward for one tile (embed (C, h, w), high_res [(C0, 4h, 4w), (C1, 2h, 2w)])."""
+
+    def decode(model, embed, high_res, coords, labels, multimask):  # type: ignore[no-untyped-def]
+        with torch.inference_mode():
+            sparse, dense = model.sam_prompt_encoder(points=(coords, labels), boxes=None, masks=None)
+            masks, iou, _, _ = model.sam_mask_decoder(
+                image_embeddings=embed[None],
+                image_pe=model.sam_prompt_encoder.get_dense_pe(),
+                sparse_prompt_embeddings=sparse,
+                dense_prompt_embeddings=dense,
+                multimask_output=multimask,
+                repeat_image=False,
+                high_res_features=[level[None] for level in high_res],
+            )
+        return masks, iou
+
+    return decode
 
 
 SceneFactory = Callable[..., "tuple[SyntheticScene, ScenePaths]"]

@@ -17,7 +17,7 @@ def model(tiny_checkpoint):
 @pytest.mark.parametrize("multimask", [True, False])
 @pytest.mark.parametrize("points", [1, 3])
 @pytest.mark.parametrize("with_box", [False, True])
-def test_same_outputs_as_mask_decoder(model, multimask, points, with_box) -> None:
+def test_same_outputs_as_mask_decoder(model, sam_decoder_reference, multimask, points, with_box) -> None:
     generator = torch.Generator().manual_seed(points * 10 + with_box)
     size = model.image_size
     embed = torch.randn(256, size // 16, size // 16, generator=generator)
@@ -32,17 +32,7 @@ def test_same_outputs_as_mask_decoder(model, multimask, points, with_box) -> Non
         coords = torch.cat([corners, coords], dim=1)
         labels = torch.cat([torch.tensor([[2, 3]], dtype=torch.int32), labels], dim=1)
 
-    with torch.inference_mode():
-        sparse, dense = model.sam_prompt_encoder(points=(coords, labels), boxes=None, masks=None)
-        expected_masks, expected_iou, _, _ = model.sam_mask_decoder(
-            image_embeddings=embed[None],
-            image_pe=model.sam_prompt_encoder.get_dense_pe(),
-            sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense,
-            multimask_output=multimask,
-            repeat_image=False,
-            high_res_features=[level[None] for level in high_res],
-        )
+    expected_masks, expected_iou = sam_decoder_reference(model, embed, high_res, coords, labels, multimask)
     fast = FastMaskDecoder(model)
     tile = fast.prepare("tile", embed, high_res)
     masks, iou = fast.decode(tile, coords, labels, multimask)

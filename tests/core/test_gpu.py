@@ -35,7 +35,7 @@ def test_tiny_checkpoint_encodes_on_cuda_like_on_cpu(tiny_checkpoint) -> None:
     assert cosine > 0.99
 
 
-def test_fast_decoder_on_cuda_matches_sam2s_decoder(tiny_checkpoint) -> None:
+def test_fast_decoder_on_cuda_matches_sam2s_decoder(tiny_checkpoint, sam_decoder_reference) -> None:
     from core.fast_decoder import FastMaskDecoder
     from core.models.loader import load_model
 
@@ -46,17 +46,8 @@ def test_fast_decoder_on_cuda_matches_sam2s_decoder(tiny_checkpoint) -> None:
     high_res = tuple(torch.randn(c, size // s, size // s, generator=generator).cuda() for c, s in ((32, 4), (64, 8)))
     coords = (torch.rand(1, 2, 2, generator=generator) * size).cuda()
     labels = torch.tensor([[1, 0]], dtype=torch.int32).cuda()
+    expected, expected_iou = sam_decoder_reference(model, embed, high_res, coords, labels, True)
     with torch.inference_mode():
-        sparse, dense = model.sam_prompt_encoder(points=(coords, labels), boxes=None, masks=None)
-        expected, expected_iou, _, _ = model.sam_mask_decoder(
-            image_embeddings=embed[None],
-            image_pe=model.sam_prompt_encoder.get_dense_pe(),
-            sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense,
-            multimask_output=True,
-            repeat_image=False,
-            high_res_features=[level[None] for level in high_res],
-        )
         fast = FastMaskDecoder(model)
         masks, iou = fast.decode(fast.prepare("tile", embed, high_res), coords, labels, True)
     torch.testing.assert_close(masks, expected, atol=2e-3, rtol=2e-3)  # TF32 matrix products on CUDA
