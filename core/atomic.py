@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,3 +43,14 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files ``atomic_output`` left in ``folder`` when its process was killed mid-write
+    (call only where no other process writes ``folder``); returns what was removed."""
+    removed = []
+    for leftover in Path(folder).glob(".*.tmp*"):
+        if leftover.is_file() and re.fullmatch(r"\..+\.[^.]+\.tmp(\.\w+)?(-wal|-shm|-journal)?", leftover.name):
+            leftover.unlink()
+            removed.append(leftover)
+    return removed

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInputError, Sam2QgisError
+from core.output_paths import check_outputs, parts_of
 
 
 def _floats(text: str, count: tuple[int, ...], what: str) -> list[float]:
@@ -124,6 +125,7 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
 
     if not args.point and not args.box:
         raise InvalidInputError("no prompt: give --point X,Y[,1|0] (repeatable) and/or --box XMIN,YMIN,XMAX,YMAX")
+    check_outputs({"--out": parts_of(args.out)}, {"--raster": args.raster, "--checkpoint": args.checkpoint})
     loaded = load_model(args.checkpoint, args.model, args.device, args.image_size)
     with RasterSource(args.raster, args.bands) as raster:
         prompts = Prompts(
@@ -197,6 +199,9 @@ class _Events:
             self.bar = tqdm(total=1000, unit="‰", file=sys.stderr)
 
     def __call__(self, fraction: float, **info: Any) -> None:
+        if "warning" in info:
+            self.warning(info["warning"])
+            return
         if self.stream is not None:
             self.stream.write(json.dumps({"event": "progress", "fraction": round(fraction, 4), **info}) + "\n")
             self.stream.flush()
@@ -209,6 +214,14 @@ class _Events:
                 + ", ".join(f"{k} {info[k]:.4f}" for k in ("iou", "f1", "precision", "recall")),
                 file=sys.stderr,
             )
+
+    def warning(self, message: str) -> None:
+        """A warning event on the stream, or a line on stderr."""
+        if self.stream is not None:
+            self.stream.write(json.dumps({"event": "warning", "message": message}) + "\n")
+            self.stream.flush()
+        else:
+            print(f"warning: {message}", file=sys.stderr)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -223,7 +236,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
     events = _Events(args.events)
     try:
         if args.resume:
-            return run.resume(args.resume, progress=events)
+            return _verdict(run.resume(args.resume, progress=events))
         missing = [
             flag
             for flag, value in (
@@ -237,9 +250,16 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         if missing:
             raise InvalidInputError(f"missing {', '.join(missing)} (or give --resume RUN_DIR)")
         inputs = run.RunInputs(args.raster, args.labels, args.checkpoint, args.aoi)
-        return run.start(inputs, _train_config(args), args.out, progress=events)
+        return _verdict(run.start(inputs, _train_config(args), args.out, progress=events, overwrite=args.overwrite))
     finally:
         events.close()
+
+
+def _verdict(summary: dict[str, Any]) -> dict[str, Any]:
+    """Say on stderr, in one line, whether the run beat the base model (a finished run's summary has it)."""
+    if "verdict" in summary:
+        print(summary["verdict"], file=sys.stderr)
+    return summary
 
 
 def _tile(args: argparse.Namespace) -> dict[str, Any]:
@@ -273,6 +293,14 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
     from core.polygons import PolygonOptions
     from core.predict import PredictConfig, SamAutoPredictor, predict_raster
 
+    check_outputs(
+        {
+            "--out": args.out,
+            "--probabilities": args.probabilities,
+            "--vector": parts_of(args.vector) if args.vector else None,
+        },
+        {"--raster": args.raster, "--checkpoint": args.checkpoint, "--aoi": args.aoi},
+    )
     config = PredictConfig(mode=args.mode, threshold=args.threshold, overlap=args.overlap, batch_size=args.batch_size)
     loaded = load_model(args.checkpoint, device=args.device, image_size=args.image_size)
     predictor = SamAutoPredictor(
@@ -305,8 +333,10 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    from core.evaluate import evaluate, write_report
+    from core.evaluate import evaluate, report_paths, write_report
 
+    if args.out:
+        check_outputs({"--out": report_paths(args.out)}, {"--pred": args.pred, "--truth": args.truth, "--aoi": args.aoi})
     classes = tuple(int(c) for c in args.classes.split(",")) if args.classes else ()
     evaluation, predicted, truth, labelled = evaluate(
         args.pred, args.truth, args.aoi, classes, args.class_field, args.class_zero
@@ -438,6 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--image-size", type=int, default=None, help="model input size (default: the tile size)")
     train.add_argument("--device", default=None, help="auto, cuda, mps or cpu")
     train.add_argument("--resume", type=Path, default=None, help="continue the run in this folder")
+    train.add_argument(
+        "--overwrite", action="store_true", help="replace the results of an earlier run in --out (else refused)"
+    )
     train.add_argument("--events", default=None, help="write JSON-lines progress to this file (- for stdout)")
     train.set_defaults(run=_train)
 

@@ -37,3 +37,7 @@ class InvalidCheckpointError(Sam2QgisError, ValueError):
 
 class CancelledError(Sam2QgisError):
     """The user cancelled a long operation; nothing half-done was kept."""
+
+
+class OutputConflictError(Sam2QgisError, ValueError):
+    """An output would replace one of the job's inputs, another output, a folder or another run's files."""

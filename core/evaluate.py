@@ -120,12 +120,17 @@ def evaluate(
     return Evaluation(confusion.scores(), confusion.matrix(), objects), predicted, truth, labelled
 
 
+def report_paths(out: Path) -> list[Path]:
+    """The files ``write_report`` writes for ``out``: .json, .csv and .png."""
+    return [out.with_suffix(".json"), out.with_suffix(".csv"), out.with_suffix(".png")]
+
+
 def write_report(
     evaluation: Evaluation, predicted: np.ndarray, truth: np.ndarray, labelled: np.ndarray, out: Path
 ) -> list[Path]:
     """``out`` with suffixes .json, .csv and .png (confusion matrix and an overlay preview)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    paths = [out.with_suffix(".json"), out.with_suffix(".csv"), out.with_suffix(".png")]
+    paths = report_paths(out)
     with atomic_output(paths[0]) as tmp:
         tmp.write_text(json.dumps(evaluation.to_dict(), indent=2))
     buffer = io.StringIO()

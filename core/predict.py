@@ -24,6 +24,7 @@ from core.aoi import aoi_mask, read_aoi
 from core.atomic import atomic_output
 from core.errors import CancelledError, InvalidConfigError
 from core.models.loader import LoadedModel
+from core.output_paths import check_outputs
 from core.raster import RasterSource
 from core.tiling import grid_origins
 
@@ -94,6 +95,7 @@ def predict_raster(
 ) -> PredictSummary:
     """Predict the whole raster into ``out_mask`` (uint8: 1 object, 0 background, 255 nodata; the input's
     grid and CRS; tiled, compressed) and optionally the blended probabilities (float32, nodata -1)."""
+    check_outputs({"out_mask": out_mask, "probabilities": probabilities}, {"raster": raster_path, "aoi": aoi})
     size = predictor.size
     margin = round(size * config.overlap)
     stride = max(1, size - margin)

@@ -43,8 +43,45 @@ def geometry_from_mapping(mapping: dict) -> QgsGeometry:
     return QgsGeometry.fromWkt(parsed.ExportToWkt()) if parsed is not None else QgsGeometry()
 
 
-def create_geopackage(path: Path, crs: QgsCoordinateReferenceSystem, name: str = "sam2_segments") -> QgsVectorLayer:
-    """A new GeoPackage polygon layer with the segment fields, added to the project."""
+SEGMENTS_NAME = "sam2_segments"
+
+
+def default_segments_file(folder: Path) -> Path:
+    """Where segments go when no output layer is chosen: ``sam2_segments.gpkg`` in ``folder`` if it is new or
+    holds our layer (segments are then appended), else the first free ``sam2_segments_N.gpkg``."""
+    for index in range(1, 10_000):
+        path = folder / (f"{SEGMENTS_NAME}.gpkg" if index == 1 else f"{SEGMENTS_NAME}_{index}.gpkg")
+        if not path.exists() or _segments_layer_in(path) is not None:
+            return path
+    raise OutputError(f"{folder} holds too many {SEGMENTS_NAME}_N.gpkg files: choose an output layer")
+
+
+def _segments_layer_in(path: Path) -> QgsVectorLayer | None:
+    layer = QgsVectorLayer(f"{path}|layername={SEGMENTS_NAME}", SEGMENTS_NAME, "ogr")
+    usable = layer.isValid() and layer.geometryType() == QgsWkbTypes.PolygonGeometry
+    return layer if usable else None
+
+
+def open_default_segments(folder: Path, crs: QgsCoordinateReferenceSystem) -> QgsVectorLayer:
+    """The layer of ``default_segments_file(folder)``: the project's layer of that file, the file's existing
+    layer (added to the project), or a new GeoPackage. An existing file is never overwritten."""
+    path = default_segments_file(folder)
+    for layer in QgsProject.instance().mapLayers().values():
+        source = layer.source().split("|")[0]
+        if isinstance(layer, QgsVectorLayer) and path.exists() and Path(source).exists():
+            if Path(source).resolve() == path.resolve():
+                return layer
+    existing = _segments_layer_in(path) if path.exists() else None
+    if existing is None:
+        return create_geopackage(path, crs)
+    QgsProject.instance().addMapLayer(existing)
+    return existing
+
+
+def create_geopackage(path: Path, crs: QgsCoordinateReferenceSystem, name: str = SEGMENTS_NAME) -> QgsVectorLayer:
+    """A new GeoPackage polygon layer with the segment fields, added to the project; never replaces a file."""
+    if path.exists():
+        raise OutputError(f"{path} already exists: choose it as the output layer or give another name")
     fields = QgsFields()
     for field_name, kind in FIELDS:
         fields.append(QgsField(field_name, kind))

@@ -18,7 +18,14 @@ from qgis.PyQt.QtWidgets import QAction, QToolBar
 from .dock import Sam2Dock
 from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons, engine_root, probe
 from .maptool import SegmentMapTool
-from .output import OutputError, append_segments, create_geopackage, export_layer, extent_layer
+from .output import (
+    OutputError,
+    append_segments,
+    default_segments_file,
+    export_layer,
+    extent_layer,
+    open_default_segments,
+)
 from .session import SegmentSession, SessionError, check_raster
 from .tasks import EngineTask
 
@@ -75,6 +82,9 @@ class Sam2Plugin:
         self.dock.load_button.clicked.connect(lambda: self.use_checkpoint(self.dock.checkpoint_widget.filePath()))
         self.dock.download_button.clicked.connect(self.download_model)
         self.dock.segment_button.toggled.connect(self.toggle_tool)
+        self.dock.output_combo.layerChanged.connect(self.show_output_destination)
+        QgsProject.instance().homePathChanged.connect(self.show_output_destination)
+        self.show_output_destination()
         self.dock.encode_button.clicked.connect(self.encode_visible_extent)
         self.dock.train_button.clicked.connect(lambda: self.fine_tune())
         self.dock.report_button.clicked.connect(self.open_report)
@@ -131,6 +141,8 @@ class Sam2Plugin:
             self.iface.mainWindow().removeToolBar(self.toolbar)
             self.toolbar.deleteLater()
             self.toolbar = None
+        with contextlib.suppress(TypeError, RuntimeError):  # not connected when initGui never ran
+            QgsProject.instance().homePathChanged.disconnect(self.show_output_destination)
         if self.dock is not None:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
@@ -241,6 +253,24 @@ class Sam2Plugin:
         )
         canvas.setMapTool(self.tool)
 
+    def outputs_folder(self) -> Path:
+        """The project's folder, or the home folder while the project is unsaved."""
+        return Path(QgsProject.instance().homePath() or Path.home())
+
+    def show_output_destination(self, *_: Any) -> None:
+        """Tell the analyst where accepted segments will be written."""
+        if self.dock is None:
+            return
+        layer = self.dock.output_combo.currentLayer()
+        if layer is not None:
+            text = f"Segments are added to the layer {layer.name()}."
+        else:
+            path = default_segments_file(self.outputs_folder())
+            verb = "appended to" if path.exists() else "written to a new"
+            unsaved = "" if QgsProject.instance().homePath() else " (the project is not saved: your home folder)"
+            text = f"Segments are {verb} {path}{unsaved}."
+        self.dock.output_hint.setText(text)
+
     def accept(self, result: dict[str, Any]) -> None:
         assert self.dock is not None
         layer = self.dock.output_combo.currentLayer()
@@ -249,8 +279,7 @@ class Sam2Plugin:
         )
         try:
             if layer is None:
-                home = QgsProject.instance().homePath() or str(Path.home())
-                layer = create_geopackage(Path(home) / "sam2_segments.gpkg", source_crs)
+                layer = open_default_segments(self.outputs_folder(), source_crs)
                 self.dock.output_combo.setLayer(layer)
             model = self.session.model["model"] if self.session and self.session.model else ""
             count = append_segments(
@@ -260,8 +289,10 @@ class Sam2Plugin:
             self.report(str(error))
             return
         self.iface.messageBar().pushMessage(
-            "SAM 2", f"{count} polygon(s) added to {layer.name()}", level=Qgis.Info, duration=3
+            "SAM 2", f"{count} polygon(s) added to {layer.name()} ({layer.source().split('|')[0]})", level=Qgis.Info,
+            duration=3,
         )
+        self.show_output_destination()
 
     def encode_visible_extent(self) -> None:
         try:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.atomic import atomic_output
+from core.atomic import atomic_output, remove_stale_temporaries
 from core.errors import MissingInputError
 from core.training.config import TrainConfig
+from core.training.run_lock import check_run_folder, clear_earlier_run, run_lock
 from core.training.tiles import build_tiles
 from core.training.trainer import Trainer, check_tiles, restore
 
@@ -33,19 +34,37 @@ class RunInputs:
         return {k: str(v) if v is not None else None for k, v in self.__dict__.items()}
 
 
+    def flags(self) -> dict[str, Path | None]:
+        return {"--raster": self.raster, "--labels": self.labels, "--checkpoint": self.checkpoint, "--aoi": self.aoi}
+
+
+def _writes_run_folder() -> bool:
+    """Only rank 0 of a distributed run (or a lone process) writes and locks the run folder."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def start(
     inputs: RunInputs,
     config: TrainConfig,
     run_dir: Path,
     progress: Callable[..., None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Train from scratch into ``run_dir`` (which records run.json first)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if int(os.environ.get("RANK", "0")) == 0:
+    """Train from scratch into ``run_dir`` (which records run.json first). A folder holding another run is
+    refused unless ``overwrite``; an input inside the folder under a name the run writes is always refused."""
+    if not _writes_run_folder():
+        return _train(inputs, config, run_dir, progress, cancelled, resume=False)
+    check_run_folder(run_dir, inputs.flags(), resume=False, overwrite=overwrite)  # before touching anything
+    with run_lock(run_dir):
+        if overwrite:
+            clear_earlier_run(run_dir)
+        else:  # again under the lock: another run may have written the folder meanwhile
+            check_run_folder(run_dir, inputs.flags(), resume=False, overwrite=False)
+        remove_stale_temporaries(run_dir)
         with atomic_output(run_dir / "run.json") as tmp:
             tmp.write_text(json.dumps({"inputs": inputs.to_dict(), "config": config.to_dict()}, indent=2))
-    return _train(inputs, config, run_dir, progress, cancelled, resume=False)
+        return _train(inputs, config, run_dir, progress, cancelled, resume=False)
 
 
 def resume(
@@ -59,7 +78,12 @@ def resume(
     inputs = RunInputs(**{k: Path(v) if v else None for k, v in saved["inputs"].items()})  # type: ignore[arg-type]
     data = saved["config"]
     data["classes"] = tuple(data.get("classes") or ())
-    return _train(inputs, TrainConfig(**data), run_dir, progress, cancelled, resume=True)
+    if not _writes_run_folder():
+        return _train(inputs, TrainConfig(**data), run_dir, progress, cancelled, resume=True)
+    check_run_folder(run_dir, inputs.flags(), resume=True, overwrite=False)
+    with run_lock(run_dir):
+        remove_stale_temporaries(run_dir)
+        return _train(inputs, TrainConfig(**data), run_dir, progress, cancelled, resume=True)
 
 
 def init_distributed(device: str) -> bool:

@@ -1,0 +1,77 @@
+"""Accepting a segment with no output layer chosen never destroys earlier segments: it appends to the default
+GeoPackage, or writes a new uniquely named one beside a file that is not ours, and the panel says where."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import QEvent
+
+import sam2_qgis_plugin
+from sam2_qgis_plugin.output import OutputError, append_segments, create_geopackage
+
+CRS = QgsCoordinateReferenceSystem("EPSG:32617")
+SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}
+
+
+@pytest.fixture
+def plugin(qgis_iface, qgis_app, tmp_path):
+    QgsProject.instance().setPresetHomePath(str(tmp_path))  # the project's folder: where segments go
+    loaded = sam2_qgis_plugin.classFactory(qgis_iface)
+    loaded.initGui()
+    yield loaded
+    loaded.unload()
+    qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+    QgsProject.instance().removeAllMapLayers()
+    QgsProject.instance().setPresetHomePath("")
+
+
+def features_in(path, layer_name="sam2_segments") -> int:
+    layer = QgsVectorLayer(f"{path}|layername={layer_name}", "check", "ogr")
+    assert layer.isValid()
+    return layer.featureCount()
+
+
+def accept_one(plugin) -> None:
+    plugin.dock.output_combo.setLayer(None)
+    plugin.accept({"polygons": [SQUARE], "crs": CRS.toWkt(), "score": 0.9})
+
+
+def test_segments_of_an_earlier_session_are_kept_and_appended_to(plugin, tmp_path) -> None:
+    earlier = create_geopackage(tmp_path / "sam2_segments.gpkg", CRS)
+    append_segments(earlier, [SQUARE, SQUARE], CRS, "tree", 0.8, "m")
+    QgsProject.instance().removeMapLayer(earlier.id())  # as after restarting QGIS
+    del earlier
+    assert "appended to" in plugin.dock.output_hint.text()
+    accept_one(plugin)
+    assert features_in(tmp_path / "sam2_segments.gpkg") == 3
+    accept_one(plugin)  # the layer is in the project now: the same file again
+    assert features_in(tmp_path / "sam2_segments.gpkg") == 4
+    assert sorted(p.name for p in tmp_path.glob("*.gpkg")) == ["sam2_segments.gpkg"]
+
+
+def test_a_file_of_that_name_that_is_not_ours_is_left_alone(plugin, tmp_path) -> None:
+    foreign = tmp_path / "sam2_segments.gpkg"
+    foreign.write_bytes(b"an analyst's file that happens to have this name")
+    plugin.show_output_destination()
+    assert str(tmp_path / "sam2_segments_2.gpkg") in plugin.dock.output_hint.text()
+    accept_one(plugin)
+    assert foreign.read_bytes() == b"an analyst's file that happens to have this name"
+    assert features_in(tmp_path / "sam2_segments_2.gpkg") == 1
+
+
+def test_the_panel_says_where_segments_go_and_when_the_project_is_unsaved(plugin, tmp_path) -> None:
+    assert str(tmp_path / "sam2_segments.gpkg") in plugin.dock.output_hint.text()
+    assert "written to a new" in plugin.dock.output_hint.text()
+    QgsProject.instance().setPresetHomePath("")
+    QgsProject.instance().setFileName("")
+    plugin.show_output_destination()
+    assert "not saved" in plugin.dock.output_hint.text()
+
+
+def test_create_geopackage_refuses_an_existing_file(tmp_path) -> None:
+    path = tmp_path / "kept.gpkg"
+    path.write_bytes(b"data")
+    with pytest.raises(OutputError, match="already exists"):
+        create_geopackage(path, CRS)
+    assert path.read_bytes() == b"data"
