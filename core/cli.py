@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from core.atomic import atomic_output
 from core.errors import InvalidInputError, Sam2QgisError
 from core.output_paths import check_outputs, parts_of
 
@@ -162,29 +163,43 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+#: TrainConfig fields given as flags: for ``tile`` and ``train``, and for ``train`` only.
+TILE_OPTIONS = ("tile_size", "overlap", "max_nodata", "val_fraction", "seed")
+TRAIN_OPTIONS = ("mode", "trainable", "lora_rank", "epochs", "batch_size", "lr", "image_size", "patience", "device")
+
+
 def _train_config(args: argparse.Namespace) -> Any:
     from core.training.config import TrainConfig
 
     base = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
     classes = tuple(int(c) for c in args.classes.split(",")) if args.classes else None
+    options = {name: getattr(args, name, None) for name in (*TILE_OPTIONS, *TRAIN_OPTIONS)}
     return base.replace(
-        mode=args.mode,
-        trainable=args.trainable,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        tile_size=args.tile_size,
-        image_size=args.image_size,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
-        overlap=args.overlap,
-        max_nodata=args.max_nodata,
+        **options,
         classes=classes,
         class_field=args.class_field,
         class_zero=True if args.class_zero else None,
-        device=args.device,
-        lora_rank=args.lora_rank,
     )
+
+
+def _config_flags(command: argparse.ArgumentParser, names: Sequence[str]) -> None:
+    """Flags for TrainConfig fields: type, choices, help and the default shown, all from TrainConfig. They
+    default to None, so that an unset flag leaves a --config YAML's value alone."""
+    from core.training.config import describe
+
+    described = describe()
+    for name in names:
+        entry = described[name]
+        default = entry["default"]
+        kind = int if default is None else type(default)  # image_size: int or None
+        shown = "" if default is None else f" (default: {default})"
+        command.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=kind,
+            choices=entry.get("choices"),
+            default=None,
+            help=entry.get("help", "") + shown,
+        )
 
 
 class _Events:
@@ -275,23 +290,17 @@ def _training_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--labels", type=Path, help="polygons (.gpkg, .shp, .geojson; any CRS) or a class mask raster")
     command.add_argument("--aoi", type=Path, default=None, help="polygons limiting where tiles are taken")
     command.add_argument("--config", type=Path, default=None, help="YAML with TrainConfig fields; flags override it")
-    command.add_argument("--tile-size", type=int, default=None)
-    command.add_argument("--overlap", type=float, default=None, help="tile overlap fraction")
-    command.add_argument("--max-nodata", type=float, default=None, help="skip tiles with more nodata than this")
-    command.add_argument("--val-fraction", type=float, default=None)
+    _config_flags(command, TILE_OPTIONS)
     command.add_argument("--classes", default=None, help="foreground classes, e.g. 1 or 1,3 (default: all)")
     command.add_argument("--class-field", default=None, help="attribute of the polygons holding the class")
     command.add_argument("--class-zero", action="store_true", help="mask rasters: 0 is a class, nodata is unlabelled")
-    command.add_argument("--seed", type=int, default=None)
-    for name in ("mode", "trainable", "epochs", "batch_size", "lr", "image_size", "device", "lora_rank"):
-        command.set_defaults(**{name: None})
 
 
 def _predict(args: argparse.Namespace) -> dict[str, Any]:
     from core.export import export_polygons
     from core.models.loader import load_model
     from core.polygons import PolygonOptions
-    from core.predict import PredictConfig, SamAutoPredictor, predict_raster
+    from core.predict import PredictConfig, SamAutoPredictor, predict_raster, prediction_mode
 
     check_outputs(
         {
@@ -301,8 +310,11 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
         },
         {"--raster": args.raster, "--checkpoint": args.checkpoint, "--aoi": args.aoi},
     )
-    config = PredictConfig(mode=args.mode, threshold=args.threshold, overlap=args.overlap, batch_size=args.batch_size)
     loaded = load_model(args.checkpoint, device=args.device, image_size=args.image_size)
+    mode, warning = prediction_mode(loaded, args.mode)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    config = PredictConfig(mode=mode, threshold=args.threshold, overlap=args.overlap, batch_size=args.batch_size)
     predictor = SamAutoPredictor(
         loaded, mode=config.mode, grid_points=config.grid_points, min_grid_iou=config.min_grid_iou
     )
@@ -315,6 +327,8 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
 
     summary = predict_raster(args.raster, predictor, args.out, config, args.probabilities, args.aoi, progress)
     result: dict[str, Any] = {
+        "mode": mode,
+        "mode_from": "--mode" if args.mode else "checkpoint",
         "mask": str(summary.mask),
         "windows": summary.windows,
         "object_pixels": summary.object_pixels,
@@ -336,7 +350,9 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from core.evaluate import evaluate, report_paths, write_report
 
     if args.out:
-        check_outputs({"--out": report_paths(args.out)}, {"--pred": args.pred, "--truth": args.truth, "--aoi": args.aoi})
+        check_outputs(
+            {"--out": report_paths(args.out)}, {"--pred": args.pred, "--truth": args.truth, "--aoi": args.aoi}
+        )
     classes = tuple(int(c) for c in args.classes.split(",")) if args.classes else ()
     evaluation, predicted, truth, labelled = evaluate(
         args.pred, args.truth, args.aoi, classes, args.class_field, args.class_zero
@@ -345,6 +361,17 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if args.out:
         result["files"] = [str(p) for p in write_report(evaluation, predicted, truth, labelled, args.out)]
     return result
+
+
+def _describe(args: argparse.Namespace) -> dict[str, Any]:
+    """The jobs' options (defaults, choices, help) as the plugin reads them from job_defaults.json."""
+    from core.training.config import describe
+
+    described = {"train": describe()}
+    if args.out:
+        with atomic_output(args.out) as tmp:
+            tmp.write_text(json.dumps(described, indent=2, sort_keys=True) + "\n")
+    return described
 
 
 def _worker(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -433,7 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--probabilities", type=Path, default=None, help="also write blended probabilities")
     predict.add_argument("--aoi", type=Path, default=None, help="polygons limiting the prediction")
     predict.add_argument("--threshold", type=float, default=0.5)
-    predict.add_argument("--mode", choices=["auto", "grid"], default="auto")
+    predict.add_argument(
+        "--mode",
+        choices=["auto", "grid"],
+        default=None,
+        help="auto: promptless masks; grid: a grid of clicks per window (default: what the checkpoint was tuned "
+        "for: auto for a model tuned for whole-raster prediction, grid for one tuned for clicking or a base model)",
+    )
     predict.add_argument("--overlap", type=float, default=0.25)
     predict.add_argument("--batch-size", type=int, default=4)
     predict.add_argument("--device", default="auto")
@@ -459,14 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     _training_options(train)
     train.add_argument("--checkpoint", type=Path, help="base checkpoint (official, seed-style or ours)")
     train.add_argument("--out", type=Path, help="run folder")
-    train.add_argument("--mode", choices=["click", "auto"], default=None)
-    train.add_argument("--trainable", choices=["decoder", "lora", "full"], default=None)
-    train.add_argument("--lora-rank", type=int, default=None)
-    train.add_argument("--epochs", type=int, default=None)
-    train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--lr", type=float, default=None)
-    train.add_argument("--image-size", type=int, default=None, help="model input size (default: the tile size)")
-    train.add_argument("--device", default=None, help="auto, cuda, mps or cpu")
+    _config_flags(train, TRAIN_OPTIONS)
     train.add_argument("--resume", type=Path, default=None, help="continue the run in this folder")
     train.add_argument(
         "--overwrite", action="store_true", help="replace the results of an earlier run in --out (else refused)"
@@ -478,6 +504,10 @@ def build_parser() -> argparse.ArgumentParser:
     _training_options(tile)
     tile.add_argument("--out", type=Path, required=True, help="folder for trai/vali/test")
     tile.set_defaults(run=_tile)
+
+    describe = commands.add_parser("describe", help="the jobs' options: defaults, choices and help, as JSON")
+    describe.add_argument("--out", type=Path, default=None, help="also write them to this file")
+    describe.set_defaults(run=_describe)
 
     worker = commands.add_parser("worker", help="serve the QGIS plugin over JSON lines on stdin/stdout")
     worker.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")

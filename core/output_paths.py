@@ -55,9 +55,7 @@ def same_file(a: Path, b: Path) -> bool:
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
-def check_outputs(
-    outputs: Mapping[str, Iterable[Path] | Path | None], inputs: Mapping[str, PathLike | None]
-) -> None:
+def check_outputs(outputs: Mapping[str, Iterable[Path] | Path | None], inputs: Mapping[str, PathLike | None]) -> None:
     """Raise OutputConflictError when an output is a folder, names the same file as another output, or
     names one of the inputs. ``outputs`` maps a flag to the file (or all files) it writes."""
     written: list[tuple[str, Path]] = []

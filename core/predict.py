@@ -190,6 +190,29 @@ def _window_area(shapes: list[dict] | None, raster: RasterSource, window: Window
     return aoi_mask(shapes, raster.window_transform(window), (int(window.height), int(window.width)))
 
 
+PredictMode = Literal["auto", "grid"]
+
+
+def prediction_mode(loaded: LoadedModel, requested: str | None = None) -> tuple[PredictMode, str | None]:
+    """The whole-raster mode for ``loaded`` and a warning (or None): ``requested`` if given, else the mode its
+    checkpoint was tuned for: ``auto`` (promptless) for a model tuned for whole-raster prediction, ``grid`` (a
+    grid of clicks per window) for one tuned for clicking and for base models."""
+    tuned_for = loaded.metadata.get("mode")
+    natural: PredictMode = "auto" if tuned_for == "auto" else "grid"
+    if requested is None:
+        return natural, None
+    if requested not in ("auto", "grid"):
+        raise InvalidConfigError(f"prediction mode must be auto or grid, not {requested!r}")
+    warning = None
+    if requested == "auto" and tuned_for != "auto":
+        what = f"tuned for {tuned_for}" if tuned_for else "a base model"
+        warning = (
+            f"{loaded.checkpoint.name} was not tuned for promptless prediction ({what}): its masks will be poor; "
+            "predict with --mode grid, or fine-tune it for whole-raster prediction (train --mode auto)"
+        )
+    return requested, warning  # type: ignore[return-value]
+
+
 class SamAutoPredictor:
     """Promptless SAM 2 probabilities (the ``auto`` mode a model was fine-tuned in), batched."""
 

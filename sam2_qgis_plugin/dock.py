@@ -20,6 +20,8 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from . import job_defaults
+
 OFFICIAL_MODELS = [
     "sam2.1_hiera_t",
     "sam2.1_hiera_s",
@@ -128,28 +130,42 @@ class Sam2Dock(QDockWidget):
         self.aoi_combo.setAllowEmptyLayer(True)
         self.aoi_combo.setLayer(None)
         self.mode_combo = QComboBox(tune)
-        self.mode_combo.addItems(["click", "auto"])
+        for mode, label in job_defaults.mode_labels().items():
+            self.mode_combo.addItem(label, mode)
+        self.mode_combo.setCurrentIndex(self.mode_combo.findData(job_defaults.default("mode")))
+        self.mode_combo.setToolTip(job_defaults.help_text("mode"))
+        self.mode_hint = QLabel(
+            "A model tuned for whole-raster prediction is used without prompts by Predict; "
+            "one tuned for clicking serves clicks (and a grid of clicks for a whole raster).",
+            tune,
+        )
+        self.mode_hint.setWordWrap(True)
         self.trainable_combo = QComboBox(tune)
-        self.trainable_combo.addItems(["decoder", "lora", "full"])
+        self.trainable_combo.addItems(job_defaults.choices("trainable"))
+        self.trainable_combo.setCurrentText(job_defaults.default("trainable"))
+        self.trainable_combo.setToolTip(job_defaults.help_text("trainable"))
         self.epochs_spin = QSpinBox(tune)
         self.epochs_spin.setRange(1, 1000)
-        self.epochs_spin.setValue(10)
+        self.epochs_spin.setValue(job_defaults.default("epochs"))
+        self.epochs_spin.setToolTip(job_defaults.help_text("epochs"))
         self.lr_spin = QDoubleSpinBox(tune)
         self.lr_spin.setDecimals(6)
         self.lr_spin.setRange(1e-6, 0.1)
         self.lr_spin.setSingleStep(1e-5)
-        self.lr_spin.setValue(1e-4)
+        self.lr_spin.setValue(job_defaults.default("lr"))
         self.batch_spin = QSpinBox(tune)
         self.batch_spin.setRange(1, 256)
-        self.batch_spin.setValue(4)
+        self.batch_spin.setValue(job_defaults.default("batch_size"))
+        self.batch_spin.setToolTip(job_defaults.help_text("batch_size"))
         self.tile_spin = QSpinBox(tune)
         self.tile_spin.setRange(64, 2048)
         self.tile_spin.setSingleStep(64)
-        self.tile_spin.setValue(1024)
+        self.tile_spin.setValue(job_defaults.default("tile_size"))
         self.val_spin = QDoubleSpinBox(tune)
         self.val_spin.setRange(0.05, 0.5)
         self.val_spin.setSingleStep(0.05)
-        self.val_spin.setValue(0.2)
+        self.val_spin.setValue(job_defaults.default("val_fraction"))
+        self.val_spin.setToolTip(job_defaults.help_text("val_fraction"))
         self.device_combo = QComboBox(tune)
         self.device_combo.addItems(DEVICES)
         self.train_button = QPushButton("Run fine-tuning", tune)
@@ -161,7 +177,8 @@ class Sam2Dock(QDockWidget):
         tune_form.addRow("Class field", self.class_field_combo)
         tune_form.addRow("Classes", self.classes_edit)
         tune_form.addRow("Area of interest", self.aoi_combo)
-        tune_form.addRow("Mode", self.mode_combo)
+        tune_form.addRow("Tune", self.mode_combo)
+        tune_form.addRow(self.mode_hint)
         tune_form.addRow("Trains", self.trainable_combo)
         tune_form.addRow("Epochs", self.epochs_spin)
         tune_form.addRow("Learning rate", self.lr_spin)

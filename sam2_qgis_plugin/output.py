@@ -67,10 +67,9 @@ def open_default_segments(folder: Path, crs: QgsCoordinateReferenceSystem) -> Qg
     layer (added to the project), or a new GeoPackage. An existing file is never overwritten."""
     path = default_segments_file(folder)
     for layer in QgsProject.instance().mapLayers().values():
-        source = layer.source().split("|")[0]
-        if isinstance(layer, QgsVectorLayer) and path.exists() and Path(source).exists():
-            if Path(source).resolve() == path.resolve():
-                return layer
+        source = Path(layer.source().split("|")[0])
+        if isinstance(layer, QgsVectorLayer) and path.exists() and source.exists() and source.samefile(path):
+            return layer
     existing = _segments_layer_in(path) if path.exists() else None
     if existing is None:
         return create_geopackage(path, crs)

@@ -289,7 +289,9 @@ class Sam2Plugin:
             self.report(str(error))
             return
         self.iface.messageBar().pushMessage(
-            "SAM 2", f"{count} polygon(s) added to {layer.name()} ({layer.source().split('|')[0]})", level=Qgis.Info,
+            "SAM 2",
+            f"{count} polygon(s) added to {layer.name()} ({layer.source().split('|')[0]})",
+            level=Qgis.Info,
             duration=3,
         )
         self.show_output_destination()
@@ -378,7 +380,7 @@ class Sam2Plugin:
             "--out",
             str(run_dir),
             "--mode",
-            dock.mode_combo.currentText(),
+            dock.mode_combo.currentData(),
             "--trainable",
             dock.trainable_combo.currentText(),
             "--epochs",
@@ -417,12 +419,26 @@ class Sam2Plugin:
             self.training = None
             self.last_run = run_dir
             base, best = summary["base"]["iou"], summary["best"]["iou"]
-            self.remember_model(run_dir / "best.pt")
+            counted = summary.get("validation", {})
+            scored = f"{counted.get('objects', '?')} objects in {counted.get('tiles', '?')} validation tiles"
             if self.dock is not None:
                 self.dock.result_label.setText(
-                    f"{run_dir.name}: validation IoU {base:.3f} (base) -> {best:.3f} (tuned, epoch "
-                    f"{summary['best']['epoch']}); F1 {summary['base']['f1']:.3f} -> {summary['best']['f1']:.3f}"
+                    f"{run_dir.name}: validation IoU {base:.3f} (base) -> {best:.3f} (best, epoch "
+                    f"{summary['best']['epoch']}); F1 {summary['base']['f1']:.3f} -> {summary['best']['f1']:.3f}; "
+                    f"{scored}. {summary.get('verdict', '')}"
                 )
+            for warning in summary.get("warnings", []):
+                self.report(warning)
+            if not summary.get("improved", True):
+                self.iface.messageBar().pushMessage(
+                    "SAM 2",
+                    f"no epoch beat the base model's validation IoU of {base:.3f}: the active model is unchanged; "
+                    "label more objects or change the settings, and see the run's report",
+                    level=Qgis.Warning,
+                    duration=0,
+                )
+                return
+            self.remember_model(run_dir / "best.pt")
             self.iface.messageBar().pushMessage(
                 "SAM 2",
                 f"fine-tuned: validation IoU {base:.3f} -> {best:.3f}; the tuned model is now active",

@@ -33,6 +33,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QIcon
 
+from . import job_defaults
 from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons
 from .jobs import run_core_job
 from .output import geometry_from_mapping
@@ -93,7 +94,11 @@ class CreateTrainingTiles(_EngineAlgorithm):
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
         self.addParameter(QgsProcessingParameterFeatureSource("LABELS", "Labels", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterNumber("TILE_SIZE", "Tile size (px)", defaultValue=512, minValue=32))
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "TILE_SIZE", "Tile size (px)", defaultValue=job_defaults.default("tile_size"), minValue=32
+            )
+        )
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Tile folders (trai/vali)"))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
@@ -119,7 +124,7 @@ class CreateTrainingTiles(_EngineAlgorithm):
 
 
 class FineTune(_EngineAlgorithm):
-    MODES = ("click", "auto")
+    MODES = tuple(job_defaults.choices("mode"))
 
     def name(self) -> str:
         return "finetune"
@@ -131,9 +136,20 @@ class FineTune(_EngineAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
         self.addParameter(QgsProcessingParameterFeatureSource("LABELS", "Labels", [QgsProcessing.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Base checkpoint"))
-        self.addParameter(QgsProcessingParameterEnum("MODE", "Mode", list(self.MODES), defaultValue=0))
-        self.addParameter(QgsProcessingParameterNumber("EPOCHS", "Epochs", defaultValue=10, minValue=1))
-        self.addParameter(QgsProcessingParameterNumber("TILE_SIZE", "Tile size (px)", defaultValue=1024, minValue=32))
+        labels = job_defaults.mode_labels()
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "MODE",
+                "Tune the model",
+                [labels[mode] for mode in self.MODES],
+                defaultValue=self.MODES.index(job_defaults.default("mode")),
+            )
+        )
+        epochs, tile_size = job_defaults.default("epochs"), job_defaults.default("tile_size")
+        self.addParameter(QgsProcessingParameterNumber("EPOCHS", "Epochs", defaultValue=epochs, minValue=1))
+        self.addParameter(
+            QgsProcessingParameterNumber("TILE_SIZE", "Tile size (px)", defaultValue=tile_size, minValue=32)
+        )
         self.addParameter(QgsProcessingParameterString("EXTRA", "More options (train command flags)", optional=True))
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Run folder"))
 
@@ -161,9 +177,11 @@ class FineTune(_EngineAlgorithm):
         ]
         summary = self.run_engine(args, feedback)
         if summary:
-            feedback.pushInfo(
-                f"validation IoU: base {summary['base']['iou']:.4f} -> tuned {summary['best']['iou']:.4f}"
-            )
+            feedback.pushInfo(f"validation IoU: base {summary['base']['iou']:.4f} -> best {summary['best']['iou']:.4f}")
+            if summary.get("verdict"):
+                feedback.pushInfo(summary["verdict"])
+            for warning in summary.get("warnings", []):
+                feedback.reportError(warning, fatalError=False)
         return {"OUTPUT": out, "CHECKPOINT": str(Path(out) / "best.pt")}
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from sam2.build_sam import build_sam2
@@ -26,6 +27,7 @@ class LoadedModel:
     device: torch.device
     checkpoint: Path
     weights_sha256: str
+    metadata: dict[str, Any] = field(default_factory=dict)  # what the checkpoint says of itself (mode, epoch...)
 
     @property
     def feature_sizes(self) -> list[tuple[int, int]]:
@@ -74,4 +76,4 @@ def load_model(
             f"{len(result.unexpected_keys)} unexpected keys (e.g. {result.unexpected_keys[:2]})"
         )
     sam = sam.to(target).eval()
-    return LoadedModel(sam, loaded.spec, size, target, loaded.path, sha256_file(loaded.path))
+    return LoadedModel(sam, loaded.spec, size, target, loaded.path, sha256_file(loaded.path), loaded.metadata)

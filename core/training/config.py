@@ -1,4 +1,10 @@
-"""The training configuration: one typed dataclass, loadable from YAML, overridable field by field."""
+"""The training configuration: one typed dataclass, loadable from YAML, overridable field by field.
+
+It is the one place for the names, defaults, choices and help of the training options: the command line's
+flags are made from it, and the plugin's panel and Processing algorithm read them from
+``sam2_qgis_plugin/job_defaults.json``, written by ``python -m core describe`` (a test keeps the two equal).
+Pure Python (no torch), so any process may import it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,6 @@ import dataclasses
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
-
-import yaml
 
 from core.errors import InvalidConfigError
 
@@ -24,7 +28,7 @@ class TrainConfig:
     ``test_fraction`` of spatial blocks of ``block_tiles`` x ``block_tiles`` tiles go to validation/test.
     """
 
-    mode: Mode = "auto"
+    mode: Mode = "auto"  # auto: promptless masks for whole-raster prediction; click: a mask per prompt
     trainable: Trainable = "decoder"
     epochs: int = 10
     batch_size: int = 4
@@ -33,7 +37,7 @@ class TrainConfig:
     warmup_fraction: float = 0.05
     grad_clip: float = 1.0
     lora_rank: int = 4
-    tile_size: int = 256
+    tile_size: int = 1024
     image_size: int | None = None
     overlap: float = 0.0
     max_nodata: float = 0.2
@@ -52,6 +56,7 @@ class TrainConfig:
     box_probability: float = 0.5
     correction_clicks: int = 1
     best_metric: Literal["iou", "f1"] = "iou"
+    patience: int = 3  # stop after this many epochs without beating the best so far (base included); 0: never
     seed: int = 0
     device: str = "auto"
     num_workers: int = 0
@@ -74,6 +79,8 @@ class TrainConfig:
             problems.append("overlap must be in [0, 1) and max_nodata in [0, 1]")
         if not 0 < self.val_fraction < 1 or not 0 <= self.test_fraction < 1 - self.val_fraction:
             problems.append("val_fraction must be in (0, 1), test_fraction in [0, 1 - val_fraction)")
+        if self.patience < 0:
+            problems.append(f"patience {self.patience} must be 0 (no early stopping) or more epochs")
         if min(self.lora_rank, self.augment_variants, self.block_tiles, self.objects_per_tile) < 1:
             problems.append("lora_rank, augment_variants, block_tiles and objects_per_tile must be at least 1")
         if problems:
@@ -95,6 +102,8 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: Path) -> TrainConfig:
         """Load a YAML mapping of field names; unknown names are an error that lists the known ones."""
+        import yaml
+
         try:
             data = yaml.safe_load(Path(path).read_text()) or {}
         except (OSError, yaml.YAMLError) as error:
@@ -110,8 +119,49 @@ class TrainConfig:
         return cls(**data)
 
 
-def config_fields() -> list[dataclasses.Field[Any]]:
-    return list(fields(TrainConfig))
+#: What each option means, in the analyst's words (command-line help, panel tooltips).
+HELP: dict[str, str] = {
+    "mode": "auto: learn to outline every object of the class without prompts, for whole-raster prediction; "
+    "click: learn to outline the object at a click or box, for segmenting on the map",
+    "trainable": "decoder: only the mask decoder (fast, small memory); lora: low-rank adapters in the encoder "
+    "too; full: every weight (needs a large GPU)",
+    "epochs": "passes over the training tiles (early stopping may end the run sooner)",
+    "batch_size": "tiles per training step (lower it when the GPU runs out of memory)",
+    "lr": "learning rate",
+    "tile_size": "tile width and height in pixels",
+    "image_size": "model input size (default: the tile size)",
+    "overlap": "tile overlap fraction",
+    "max_nodata": "skip tiles with more nodata than this fraction",
+    "val_fraction": "share of spatial blocks of tiles kept apart to score each epoch",
+    "patience": "stop after this many epochs without beating the best so far, the base model included "
+    "(0: never stop early)",
+    "lora_rank": "rank of the LoRA adapters",
+    "seed": "random seed (same seed, same run)",
+    "device": "auto, cuda, mps or cpu",
+}
+#: Labels of the mode choices in the panel and Processing.
+MODE_LABELS: dict[str, str] = {"auto": "for whole-raster prediction", "click": "for clicking on the map"}
 
 
-__all__ = ["Mode", "TrainConfig", "Trainable", "config_fields"]
+def describe() -> dict[str, dict[str, Any]]:
+    """Every option of TrainConfig: ``{name: {"default", "choices" (Literal fields), "help"}}``, JSON-ready."""
+    from typing import get_args, get_type_hints
+
+    hints = get_type_hints(TrainConfig)
+    described: dict[str, dict[str, Any]] = {}
+    for option in fields(TrainConfig):
+        entry: dict[str, Any] = {"default": TrainConfig.__dataclass_fields__[option.name].default}
+        if isinstance(entry["default"], tuple):
+            entry["default"] = list(entry["default"])
+        choices = get_args(hints[option.name])
+        if choices and all(isinstance(c, str) for c in choices):
+            entry["choices"] = list(choices)
+        if option.name in HELP:
+            entry["help"] = HELP[option.name]
+        if option.name == "mode":
+            entry["labels"] = MODE_LABELS
+        described[option.name] = entry
+    return described
+
+
+__all__ = ["HELP", "MODE_LABELS", "Mode", "TrainConfig", "Trainable", "describe"]

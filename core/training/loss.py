@@ -1,8 +1,14 @@
-"""SAM 2's training loss: 20 x focal + dice on the mask, L1 on the predicted IoU, BCE on the object score.
+"""Training losses. Pixels with weight 0 (unlabelled, nodata) count nowhere.
 
-With several candidate masks (multimask output), only the one with the lowest mask loss is back-propagated
-for the mask terms, as in SAM; the IoU head learns every candidate's true IoU. Pixels with weight 0
-(unlabelled, nodata) count nowhere.
+``sam_loss`` (click mode): SAM 2's 20 x focal + dice on the mask, L1 on the predicted IoU, BCE on the object
+score. With several candidate masks (multimask output), only the one with the lowest mask loss is
+back-propagated for the mask terms, as in SAM; the IoU head learns every candidate's true IoU.
+
+``promptless_loss`` (auto mode): one mask per tile of every object of the class, where objects are often a
+few % of the pixels and many tiles hold none. SAM's per-mask focal (alpha 0.25 down-weights the rare
+foreground) and per-tile dice (an empty tile rewards "nothing") then pull the decoder towards empty masks.
+Instead: dice over the whole batch's pixels (empty tiles count only through their false positives) plus a
+class-balanced BCE (foreground and background weigh the same in total).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import torch
 from torch.nn import functional
 
 FOCAL_WEIGHT = 20.0
+MAX_POSITIVE_WEIGHT = 50.0  # balanced BCE: cap on how much more a foreground pixel weighs than a background one
 
 
 def focal_loss(
@@ -47,8 +54,10 @@ def mask_iou(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -
 
 @dataclass(frozen=True)
 class LossParts:
+    """The total and its terms; ``pixel``: focal (click mode) or balanced BCE (auto mode)."""
+
     total: torch.Tensor
-    focal: torch.Tensor
+    pixel: torch.Tensor
     dice: torch.Tensor
     iou: torch.Tensor
     object_score: torch.Tensor
@@ -78,3 +87,24 @@ def sam_loss(
     )
     total = (chosen(per_mask) + iou_l1 + object_loss).mean()
     return LossParts(total, chosen(focal).mean(), chosen(dice).mean(), iou_l1.mean(), object_loss.mean())
+
+
+def promptless_loss(
+    logits: torch.Tensor, iou_pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor
+) -> LossParts:
+    """Loss of an auto-mode batch: logits (B, 1, H, W), iou_pred (B, 1), target and weight (B, H, W)."""
+    logits = logits[:, 0]
+    target, weight = target.float(), weight.float()
+    prob = torch.sigmoid(logits)
+    intersection = (prob * target * weight).sum()
+    total = (prob * weight).sum() + (target * weight).sum()
+    dice = 1 - (2 * intersection + 1) / (total + 1)
+    positives = (target * weight).sum()
+    negatives = ((1 - target) * weight).sum()
+    positive_weight = (negatives / positives.clamp(min=1)).clamp(1, MAX_POSITIVE_WEIGHT).detach()
+    pixel_weight = weight * (1 + (positive_weight - 1) * target)
+    bce = functional.binary_cross_entropy_with_logits(logits, target, weight=pixel_weight, reduction="sum")
+    bce = bce / pixel_weight.sum().clamp(min=1)
+    iou_l1 = (iou_pred[:, 0] - mask_iou(logits, target, weight).detach()).abs().mean()
+    zero = torch.zeros((), device=logits.device)
+    return LossParts(dice + bce + iou_l1, bce, dice, iou_l1, zero)

@@ -16,7 +16,7 @@ SCORES = ("iou", "f1", "precision", "recall")
 STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse;margin:1em 0}"
     "td,th{border:1px solid #ccc;padding:.3em .8em;text-align:right}th:first-child,td:first-child{text-align:left}"
-    ".up{color:#080}.down{color:#b00}img{max-width:100%}"
+    ".up{color:#080}.down{color:#b00}img{max-width:100%}.warning{color:#b60}"
 )
 
 
@@ -73,11 +73,17 @@ def render_report(summary: dict[str, Any], history: list[dict[str, Any]], config
     ):
         settings.append(_row([key, _fmt(config.get(key))]))
     tiles = ", ".join(f"{k} {v}" for k, v in summary["tiles"].items())
+    verdict = html.escape(summary.get("verdict", ""))
+    counted = summary.get("validation", {})
+    scored = f"{counted.get('objects', '?')} objects in {counted.get('tiles', '?')} validation tiles"
+    stopped = " Early stopping ended the run." if summary.get("stopped_early") else ""
+    warnings = "".join(f'<p class="warning">{html.escape(w)}</p>' for w in summary.get("warnings", []))
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>SAM 2 fine-tuning report</title><style>{STYLE}</style></head><body>
 <h1>SAM 2 fine-tuning report</h1>
 <p>Validation scores of the base model (epoch 0) and of the best epoch, on held-out tiles ({html.escape(tiles)}).
-The tuned model is <code>best.pt</code> in this folder.</p>
+Scored: {scored}.{stopped}</p>
+<p class="verdict"><b>{verdict}</b></p>{warnings}
 <table>{"".join(scores)}</table>
 <h2>Training curves</h2><img src="curves.png" alt="training loss and validation scores per epoch">
 <h2>Confusion matrix (best epoch)</h2><img src="confusion.png" alt="confusion matrix">

@@ -33,7 +33,6 @@ class RunInputs:
     def to_dict(self) -> dict[str, str | None]:
         return {k: str(v) if v is not None else None for k, v in self.__dict__.items()}
 
-
     def flags(self) -> dict[str, Path | None]:
         return {"--raster": self.raster, "--labels": self.labels, "--checkpoint": self.checkpoint, "--aoi": self.aoi}
 

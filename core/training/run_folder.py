@@ -32,6 +32,29 @@ if TYPE_CHECKING:
     from core.training.trainer import Trainer
 
 COLUMNS = ["epoch", "train_loss", "iou", "f1", "precision", "recall", "lr", "seconds"]
+SCORES = ("iou", "f1", "precision", "recall")
+
+
+def best_row(history: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """The first row with the highest ``metric``: the base (epoch 0) stands unless an epoch beats it."""
+    best = history[0]
+    for row in history[1:]:
+        if row[metric] > best[metric]:
+            best = row
+    return best
+
+
+def verdict(base: dict[str, Any], best: dict[str, Any], metric: str) -> str:
+    """One line for the analyst: did fine-tuning beat the base model on validation?"""
+    if best["epoch"] >= 1:
+        return (
+            f"fine-tuning improved validation {metric} from {base[metric]:.3f} (base) to {best[metric]:.3f} "
+            f"(epoch {best['epoch']}); best.pt holds the tuned weights"
+        )
+    return (
+        f"the base model stands: no epoch beat its validation {metric} of {base[metric]:.3f}; best.pt holds the "
+        "base weights (keep using the base model, or label more objects and try again)"
+    )
 
 
 def plain_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -60,11 +83,14 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
 
     def meta(self, trainer: Trainer, epoch: int, scores: dict[str, float] | None = None) -> dict[str, Any]:
+        """Metadata of a checkpoint of ``epoch`` (0: the base weights, which keep the base's prompt mode)."""
         return {
             "format": "sam2-qgis/fine-tuned/1",
             "model": trainer.loaded.spec.name,
             "image_size": trainer.config.model_size,
-            "mode": trainer.config.mode,
+            "mode": trainer.config.mode if epoch >= 1 else trainer.loaded.metadata.get("mode"),
+            "trained_mode": trainer.config.mode,
+            "improved": epoch >= 1,
             "trainable": trainer.config.trainable,
             "epoch": epoch,
             "scores": scores or {},
@@ -108,14 +134,21 @@ class RunFolder:
             },
         )
 
+    def save_base(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion) -> None:
+        """The base model is the first candidate for best: best.pt holds its weights until an epoch beats it."""
+        if not self.writes:
+            return
+        self.save_checkpoints(trainer, "best", {k: row[k] for k in SCORES})
+        self._write_confusion(confusion, "confusion.png", "base model")
+        self._write_report(confusion)
+        self.write_history(trainer.history)
+
     def save_epoch(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion) -> None:
         if not self.writes:
             return
-        scores = {k: row[k] for k in ("iou", "f1", "precision", "recall")}
+        scores = {k: row[k] for k in SCORES}
         self.save_checkpoints(trainer, "last", scores)
-        metric = trainer.config.best_metric
-        trained = [r for r in trainer.history if r["epoch"] >= 1]
-        if max(r[metric] for r in trained) == row[metric] and all(r[metric] < row[metric] for r in trained[:-1]):
+        if best_row(trainer.history, trainer.config.best_metric) is row:
             self.save_checkpoints(trainer, "best", scores)
             self._write_confusion(confusion, "confusion.png", f"epoch {row['epoch']}")
             self._write_report(confusion)
@@ -127,15 +160,20 @@ class RunFolder:
         weights = state_dict_sha256(trained_state(trainer.model))
         if not self.writes:
             return {"rank": trainer.rank, "epochs": trainer.epoch, "weights_sha256": weights}
-        metric = trainer.config.best_metric
-        best = max((r for r in trainer.history if r["epoch"] >= 1), key=lambda r: r[metric])
+        best = best_row(trainer.history, trainer.config.best_metric)
         self._write_curves(trainer.history)
         with atomic_output(self.path / "config.yaml") as tmp:
             tmp.write_text(yaml.safe_dump(trainer.config.to_dict(), sort_keys=False))
         summary = {
-            "base": {k: base[k] for k in ("iou", "f1", "precision", "recall")},
-            "best": {k: best[k] for k in ("epoch", "iou", "f1", "precision", "recall")},
+            "base": {k: base[k] for k in SCORES},
+            "best": {k: best[k] for k in ("epoch", *SCORES)},
+            "improved": best["epoch"] >= 1,
+            "verdict": verdict(base, best, trainer.config.best_metric),
             "epochs": trainer.epoch,
+            "stopped_early": trainer.stopped_early,
+            "mode": trainer.config.mode,
+            "validation": trainer.validation_counts,
+            "warnings": trainer.warnings,
             "tiles": trainer.tiles.summary(),
             "encoder_calls": trainer.encoder_calls,
             "encoded_samples": len(trainer.features),

@@ -30,13 +30,15 @@ from core.preprocess import to_model_input
 from core.training.augment import augment
 from core.training.config import TrainConfig
 from core.training.decode import decode, no_prompt
-from core.training.loss import sam_loss
+from core.training.loss import promptless_loss, sam_loss
 from core.training.metrics import Confusion
 from core.training.prompts import correction_click, pad_prompts, sample_click
 from core.training.tiles import Tile, TileSet
 from core.training.trainable import configure_trainable
 
 Progress = Callable[..., None]
+MIN_VALIDATION_OBJECTS = 5  # fewer objects than this in validation: warn that the scores cannot be trusted
+FULL_COVER = 0.98  # labels covering this share of the training area leave nothing to learn as background
 
 
 class OutOfMemoryError(Sam2QgisError):
@@ -154,6 +156,24 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.epoch = 0
         self.step = 0
+        self.stopped_early = False
+        self.validation_counts = {"tiles": len(self.val_tiles), "objects": self._validation_objects()}
+        self.warnings: list[str] = []
+        if self.validation_counts["objects"] < MIN_VALIDATION_OBJECTS:
+            self.warnings.append(
+                f"only {self.validation_counts['objects']} labelled objects in the {len(self.val_tiles)} validation "
+                "tiles: the scores and the choice of the best epoch are not to be trusted; label more objects or "
+                "raise the validation share (--val-fraction)"
+            )
+
+    def _validation_objects(self) -> int:
+        """Objects scored by validation: every object in auto mode, those of >= 16 px (up to 8 a tile) in click
+        mode, counted per tile (an object cut by two tiles counts twice)."""
+        count = 0
+        for tile in self.val_tiles:
+            ids, sizes = np.unique(tile.instances[tile.instances > 0], return_counts=True)
+            count += len(ids) if self.config.mode == "auto" else min(8, int((sizes >= 16).sum()))
+        return count
 
     # -- encoding ----------------------------------------------------------------------------------------
 
@@ -251,7 +271,10 @@ class Trainer:
             logits, iou, score = self.step_module(embed, high_res, coords_t, labels_t, lone_point)
         target_t = torch.as_tensor(targets, device=self.device)
         weight_t = torch.as_tensor(weights, device=self.device)
-        loss = sam_loss(self._logits_at_tile_size(logits.float()), iou.float(), target_t, weight_t, score.float())
+        if self.config.mode == "auto":
+            loss = promptless_loss(self._logits_at_tile_size(logits.float()), iou.float(), target_t, weight_t)
+        else:
+            loss = sam_loss(self._logits_at_tile_size(logits.float()), iou.float(), target_t, weight_t, score.float())
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss.total).backward()
         self.scaler.unscale_(self.optimizer)
@@ -304,13 +327,15 @@ class Trainer:
         from core.training.run_folder import RunFolder
 
         folder = RunFolder(self.run_dir, writes=self.rank == 0)
+        for warning in self.warnings:
+            self._report(0.0, warning=warning)
         if not self.history:
-            base_scores, _ = self.evaluate()
+            base_scores, confusion = self.evaluate()
             self.history.append({"epoch": 0, "train_loss": None, **base_scores, "lr": 0.0, "seconds": 0.0})
-            folder.write_history(self.history)
+            folder.save_base(self, self.history[0], confusion)
             self._report(0.0, epoch=0, **base_scores)
         self.model.train()
-        while self.epoch < self.config.epochs:
+        while self.epoch < self.config.epochs and not self._no_progress():
             started = time.monotonic()
             order = self.rng.permutation(len(self.train_tiles))  # the same on every rank (same seed)
             order = np.resize(order, self.samples_per_rank * self.world)[self.rank :: self.world]
@@ -344,14 +369,34 @@ class Trainer:
             self.history.append(row)
             folder.save_epoch(self, row, confusion)
             self._report(self.epoch / self.config.epochs, epoch=self.epoch, **scores)
+        self.stopped_early = self.epoch < self.config.epochs
         return folder.finish(self)
+
+    def _no_progress(self) -> bool:
+        """Early stopping: ``patience`` epochs in a row have not beaten the best so far (the base included)."""
+        from core.training.run_folder import best_row
+
+        if self.config.patience < 1:
+            return False
+        return self.epoch - int(best_row(self.history, self.config.best_metric)["epoch"]) >= self.config.patience
 
 
 def check_tiles(tiles: TileSet, mode: str) -> None:
-    """Refuse a tile set that cannot train the mode: no object anywhere in the training tiles."""
+    """Refuse, before any training, a tile set that cannot teach anything: labels that cover none or (nearly)
+    all of the labelled training area."""
     train = tiles.split("train")
-    if not any(t.target.any() for t in train):
-        raise InvalidInputError(f"no labelled object in the {len(train)} training tiles: {mode} training needs some")
+    foreground = sum(int(t.target.sum()) for t in train)
+    labelled = sum(int(t.labelled.sum()) for t in train)
+    if foreground == 0:
+        raise InvalidInputError(
+            f"no labelled object in the {len(train)} training tiles: {mode} training needs some; check that the "
+            "labels overlap the raster (and the AOI), and the class field and classes chosen"
+        )
+    if foreground >= FULL_COVER * labelled:
+        raise InvalidInputError(
+            f"the labels cover {foreground / labelled:.0%} of the training area: there is no background to learn "
+            "from; draw polygons around the objects only (or limit the area with an AOI that includes background)"
+        )
 
 
 def describe_checkpoint(path: Path) -> dict[str, Any]:

@@ -172,7 +172,7 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         assert dock.class_field_combo.layer() is drawn  # the field list follows the label layer
         dock.class_field_combo.setField("kind")
         dock.classes_edit.setText("1")  # buildings only
-        dock.mode_combo.setCurrentText("auto")
+        dock.mode_combo.setCurrentIndex(dock.mode_combo.findData("auto"))
         dock.epochs_spin.setValue(1)
         dock.tile_spin.setValue(128)
         dock.batch_spin.setValue(2)
@@ -194,7 +194,7 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         for setting in ("batch_size: 2", "lr: 0.0003", "val_fraction: 0.25", "class_field: kind", "- 1", "device: cpu"):
             assert setting in config
         summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-        assert f"{summary['best']['iou']:.3f} (tuned" in dock.result_label.text()
+        assert f"{summary['best']['iou']:.3f} (best" in dock.result_label.text()
         assert dock.tuned_combo.currentData() == str(tmp_path / "run" / "best.pt")  # a selectable model
         assert plugin.open_report() is True
         assert catcher.urls == [str(tmp_path / "run" / "report.html")]

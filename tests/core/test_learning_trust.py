@@ -1,0 +1,149 @@
+"""Fine-tuning never hands over a worse model, says how much its validation is worth, uses at prediction the
+mode it was tuned for, and learns promptless masks on a sparse scene (objects <= 5 % of the pixels)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import torch
+
+from core.models.checkpoint import read_checkpoint
+from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.training.config import TrainConfig, describe
+from core.training.run_folder import best_row
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):  # type: ignore[no-untyped-def]
+    return write_synthetic_scene(SyntheticSceneConfig(width=512, height=512, seed=5), tmp_path_factory.mktemp("s"))
+
+
+def train(core_cli, train_args, scene, checkpoint, out, epochs, *extra: object):  # type: ignore[no-untyped-def]
+    return core_cli(*train_args(scene.image, scene.labels, checkpoint, out, epochs, 4), *extra, timeout=600)
+
+
+def tensors(path) -> dict[str, torch.Tensor]:  # type: ignore[no-untyped-def]
+    return read_checkpoint(path).state_dict
+
+
+def test_the_base_model_stands_when_no_epoch_beats_it(core_cli, train_args, scene, tiny_checkpoint, tmp_path):
+    run = tmp_path / "run"
+    done = train(core_cli, train_args, scene, tiny_checkpoint.path, run, 4, "--lr", "1e-12", "--patience", "2")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["improved"] is False
+    assert summary["best"]["epoch"] == 0
+    assert "the base model stands" in done.stderr  # the one line the CLI prints
+    assert summary["stopped_early"] is True
+    assert summary["epochs"] == 2
+    base, best = tensors(tiny_checkpoint.path), tensors(run / "best.pt")
+    assert base.keys() == best.keys()
+    assert all(torch.equal(base[k], best[k]) for k in base)  # best.pt holds the base weights
+    assert read_checkpoint(run / "best.pt").metadata["improved"] is False
+    assert "the base model stands" in (run / "report.html").read_text()
+
+
+def test_best_is_the_first_row_with_the_highest_score_the_base_included() -> None:
+    worse = [{"epoch": 0, "iou": 0.07}, {"epoch": 1, "iou": 0.05}, {"epoch": 2, "iou": 0.06}]
+    assert best_row(worse, "iou")["epoch"] == 0
+    tie = [{"epoch": 0, "iou": 0.07}, {"epoch": 1, "iou": 0.07}]
+    assert best_row(tie, "iou")["epoch"] == 0  # a tuned model must beat the base, not match it
+    better = [{"epoch": 0, "iou": 0.07}, {"epoch": 1, "iou": 0.09}, {"epoch": 2, "iou": 0.09}]
+    assert best_row(better, "iou")["epoch"] == 1
+
+
+def test_a_run_that_improves_says_so_and_records_its_mode(core_cli, train_args, scene, tiny_checkpoint, tmp_path):
+    run = tmp_path / "run"
+    done = train(core_cli, train_args, scene, tiny_checkpoint.path, run, 3, "--lr", "1e-3", "--patience", "0")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["improved"] is True, summary
+    assert summary["best"]["epoch"] >= 1
+    assert "improved validation iou" in done.stderr
+    assert summary["validation"]["tiles"] >= 1
+    assert summary["validation"]["objects"] >= 5
+    metadata = read_checkpoint(run / "best.pt").metadata
+    assert (metadata["mode"], metadata["improved"]) == ("auto", True)
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("auto", "auto"), ("click", "grid")])
+def test_predict_runs_the_mode_the_checkpoint_was_tuned_for(
+    core_cli, train_args, scene, tiny_checkpoint, tmp_path, mode, expected
+) -> None:
+    run = tmp_path / "run"
+    args = [a if a != "auto" else mode for a in train_args(scene.image, scene.labels, tiny_checkpoint.path, run, 1, 4)]
+    trained = core_cli(*args, "--patience", "0", timeout=600)
+    assert trained.returncode == 0, trained.stderr
+    assert read_checkpoint(run / "last.pt").metadata["mode"] == mode
+    done = core_cli(
+        "predict", "--raster", scene.image, "--checkpoint", run / "last.pt", "--out", tmp_path / "m.tif", "--device",
+        "cpu",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["mode"], result["mode_from"]) == (expected, "checkpoint")
+
+
+def test_a_base_model_predicts_with_a_grid_of_clicks_and_forcing_auto_warns(
+    core_cli, scene, tiny_checkpoint, tmp_path
+) -> None:
+    common = ["predict", "--raster", scene.image, "--checkpoint", tiny_checkpoint.path, "--device", "cpu"]
+    done = core_cli(*common, "--out", tmp_path / "a.tif")
+    assert json.loads(done.stdout)["mode"] == "grid"
+    forced = core_cli(*common, "--out", tmp_path / "b.tif", "--mode", "auto")
+    assert json.loads(forced.stdout)["mode"] == "auto"
+    assert "was not tuned for promptless prediction" in forced.stderr
+
+
+def test_too_few_validation_objects_are_reported(core_cli, train_args, tiny_checkpoint, tmp_path) -> None:
+    sparse = write_synthetic_scene(
+        SyntheticSceneConfig(width=256, height=256, seed=1, buildings_per_ha=8), tmp_path / "sparse"
+    )
+    done = train(core_cli, train_args, sparse, tiny_checkpoint.path, tmp_path / "run", 1, "--events", "-")
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"event"')]
+    warnings = [e["message"] for e in events if e["event"] == "warning"]
+    assert warnings
+    assert re.search(r"only \d+ labelled objects in the \d+ validation tiles", warnings[0])
+    summary = json.loads(done.stdout[done.stdout.index("\n{\n") :])  # the result after the event lines
+    assert summary["warnings"] == warnings
+    assert summary["validation"]["objects"] < 5
+
+
+def test_labels_covering_the_whole_training_area_are_refused_before_training(
+    core_cli, tiny_checkpoint, tmp_path
+) -> None:
+    from core.demo import write_rectangle
+
+    scene = write_synthetic_scene(SyntheticSceneConfig(width=256, height=256, seed=1), tmp_path / "s")
+    import rasterio
+
+    with rasterio.open(scene.image) as src:
+        everything = write_rectangle(tmp_path / "all.gpkg", tuple(src.bounds), src.crs.to_wkt())
+    done = core_cli(
+        "train", "--raster", scene.image, "--labels", everything, "--checkpoint", tiny_checkpoint.path,
+        "--out", tmp_path / "run", "--tile-size", "128", "--device", "cpu",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "cover 100% of the training area" in done.stderr
+    assert not (tmp_path / "run" / "best.pt").exists()
+
+
+def test_the_defaults_shown_by_train_help_are_trainconfigs(core_cli) -> None:
+    shown = core_cli("train", "--help").stdout
+    flat = " ".join(shown.split())
+    defaults = TrainConfig()
+    for name in ("mode", "trainable", "epochs", "batch_size", "lr", "tile_size", "val_fraction", "patience"):
+        flag = f"--{name.replace('_', '-')}"
+        assert flag in flat
+        after = flat[flat.rindex(f"{flag} ") :]  # the option's help, not the usage line
+        assert f"(default: {getattr(defaults, name)})" in after[: after.index("(default:") + 40], name
+
+
+def test_the_plugins_job_defaults_file_is_what_the_engine_describes(repo_root) -> None:
+    written = json.loads((repo_root / "sam2_qgis_plugin" / "job_defaults.json").read_text())
+    assert written == json.loads(json.dumps({"train": describe()})), (
+        "run: .venv/bin/python -m core describe --out sam2_qgis_plugin/job_defaults.json"
+    )
