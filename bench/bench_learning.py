@@ -112,10 +112,11 @@ def main() -> None:
     parser.add_argument("--scenes", nargs="+", default=["sparse", "dense", "osbs"])
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--tile-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
-    base = TrainConfig(tile_size=args.tile_size, batch_size=4, patience=0, val_fraction=0.25)
+    base = TrainConfig(tile_size=args.tile_size, batch_size=4, patience=0, val_fraction=0.25, lr=args.lr)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -127,7 +128,9 @@ def main() -> None:
             "osbs": lambda: Scene("osbs", sample.osbs_image, sample.osbs_boxes, base.replace(overlap=0.5)),
         }
         print(f"# {platform.node()} {platform.processor() or platform.machine()}, device {args.device}")
-        print(f"# tiny random-init SAM 2.1, tiles {args.tile_size}, {args.epochs} epochs, decoder, batch 4")
+        print(
+            f"# tiny random-init SAM 2.1, tiles {args.tile_size}, {args.epochs} epochs, lr {args.lr}, decoder, batch 4"
+        )
         header = "scene   mode   seed  fg%   tiles  base    tuned   gain    best  val base->best   s"
         print(header)
         for name in args.scenes:

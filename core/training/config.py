@@ -56,6 +56,7 @@ class TrainConfig:
     box_probability: float = 0.5
     correction_clicks: int = 1
     best_metric: Literal["iou", "f1"] = "iou"
+    pixel_loss: Literal["balanced", "sam"] = "balanced"  # click mode's pixel term: balanced BCE or SAM's 20 x focal
     patience: int = 3  # stop after this many epochs without beating the best so far (base included); 0: never
     seed: int = 0
     device: str = "auto"

@@ -1,14 +1,17 @@
 """Training losses. Pixels with weight 0 (unlabelled, nodata) count nowhere.
 
-``sam_loss`` (click mode): SAM 2's 20 x focal + dice on the mask, L1 on the predicted IoU, BCE on the object
-score. With several candidate masks (multimask output), only the one with the lowest mask loss is
-back-propagated for the mask terms, as in SAM; the IoU head learns every candidate's true IoU.
+``sam_loss`` (click mode): SAM 2's loss: a pixel term + dice on the mask, L1 on the predicted IoU, BCE on the
+object score. With several candidate masks (multimask output), only the one with the lowest mask loss is
+back-propagated for the mask terms, as in SAM; the IoU head learns every candidate's true IoU. The pixel term
+is SAM's 20 x focal (``pixel_loss="sam"``) or, by default, a class-balanced BCE: on orthophotos a clicked
+object is often a few % of the tile, and focal (alpha 0.25 down-weights the foreground) then collapses an
+untrained decoder to empty masks.
 
 ``promptless_loss`` (auto mode): one mask per tile of every object of the class, where objects are often a
 few % of the pixels and many tiles hold none. SAM's per-mask focal (alpha 0.25 down-weights the rare
 foreground) and per-tile dice (an empty tile rewards "nothing") then pull the decoder towards empty masks.
 Instead: dice over the whole batch's pixels (empty tiles count only through their false positives) plus a
-class-balanced BCE (foreground and background weigh the same in total).
+class-balanced BCE over the batch (foreground and background weigh the same in total).
 """
 
 from __future__ import annotations
@@ -32,6 +35,17 @@ def focal_loss(
     loss = ce * (1 - p_t) ** gamma
     loss = loss * (alpha * target + (1 - alpha) * (1 - target))
     return (loss * weight).flatten(-2).sum(-1) / weight.flatten(-2).sum(-1).clamp(min=1.0)
+
+
+def balanced_bce(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Class-balanced BCE over weighted pixels, per mask: a foreground pixel weighs background/foreground
+    times a background one (at most MAX_POSITIVE_WEIGHT), so both classes count the same. (..., H, W) -> (...)."""
+    positives = (target * weight).flatten(-2).sum(-1)
+    negatives = ((1 - target) * weight).flatten(-2).sum(-1)
+    ratio = (negatives / positives.clamp(min=1)).clamp(1, MAX_POSITIVE_WEIGHT).detach()[..., None, None]
+    pixel_weight = weight * (1 + (ratio - 1) * target)
+    bce = functional.binary_cross_entropy_with_logits(logits, target, weight=pixel_weight, reduction="none")
+    return bce.flatten(-2).sum(-1) / pixel_weight.flatten(-2).sum(-1).clamp(min=1)
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
@@ -69,13 +83,21 @@ def sam_loss(
     target: torch.Tensor,
     weight: torch.Tensor,
     object_score: torch.Tensor | None = None,
+    pixel_loss: str = "balanced",
 ) -> LossParts:
-    """Loss of a batch: logits (B, M, H, W), iou_pred (B, M), target and weight (B, H, W), object score (B, 1)."""
+    """Loss of a batch: logits (B, M, H, W), iou_pred (B, M), target and weight (B, H, W), object score (B, 1).
+
+    ``pixel_loss``: ``sam`` is SAM 2's 20 x focal; ``balanced`` is a class-balanced BCE (weight 1), which
+    keeps learning where objects are a small part of the tile (SAM's focal drives an untrained or weak
+    decoder to empty masks there: bench/bench_learning.py)."""
     target = target[:, None].float().expand_as(logits)
     weight = weight[:, None].float().expand_as(logits)
-    focal = focal_loss(logits, target, weight)
+    if pixel_loss == "sam":
+        pixel = FOCAL_WEIGHT * focal_loss(logits, target, weight)
+    else:
+        pixel = balanced_bce(logits, target, weight)
     dice = dice_loss(logits, target, weight)
-    per_mask = FOCAL_WEIGHT * focal + dice
+    per_mask = pixel + dice
     best = per_mask.argmin(dim=1, keepdim=True)
     chosen = lambda values: values.gather(1, best).squeeze(1)  # noqa: E731
     iou_l1 = (iou_pred - mask_iou(logits, target, weight).detach()).abs().mean(dim=1)
@@ -86,7 +108,7 @@ def sam_loss(
         else torch.zeros_like(iou_l1)
     )
     total = (chosen(per_mask) + iou_l1 + object_loss).mean()
-    return LossParts(total, chosen(focal).mean(), chosen(dice).mean(), iou_l1.mean(), object_loss.mean())
+    return LossParts(total, chosen(pixel).mean(), chosen(dice).mean(), iou_l1.mean(), object_loss.mean())
 
 
 def promptless_loss(
@@ -99,12 +121,7 @@ def promptless_loss(
     intersection = (prob * target * weight).sum()
     total = (prob * weight).sum() + (target * weight).sum()
     dice = 1 - (2 * intersection + 1) / (total + 1)
-    positives = (target * weight).sum()
-    negatives = ((1 - target) * weight).sum()
-    positive_weight = (negatives / positives.clamp(min=1)).clamp(1, MAX_POSITIVE_WEIGHT).detach()
-    pixel_weight = weight * (1 + (positive_weight - 1) * target)
-    bce = functional.binary_cross_entropy_with_logits(logits, target, weight=pixel_weight, reduction="sum")
-    bce = bce / pixel_weight.sum().clamp(min=1)
+    bce = balanced_bce(logits.reshape(1, -1, 1), target.reshape(1, -1, 1), weight.reshape(1, -1, 1))[0]
     iou_l1 = (iou_pred[:, 0] - mask_iou(logits, target, weight).detach()).abs().mean()
     zero = torch.zeros((), device=logits.device)
     return LossParts(dice + bce + iou_l1, bce, dice, iou_l1, zero)

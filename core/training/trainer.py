@@ -274,7 +274,14 @@ class Trainer:
         if self.config.mode == "auto":
             loss = promptless_loss(self._logits_at_tile_size(logits.float()), iou.float(), target_t, weight_t)
         else:
-            loss = sam_loss(self._logits_at_tile_size(logits.float()), iou.float(), target_t, weight_t, score.float())
+            loss = sam_loss(
+                self._logits_at_tile_size(logits.float()),
+                iou.float(),
+                target_t,
+                weight_t,
+                score.float(),
+                self.config.pixel_loss,
+            )
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss.total).backward()
         self.scaler.unscale_(self.optimizer)

@@ -108,3 +108,25 @@ def test_click_prompts_fall_inside_and_around_the_object() -> None:
     coords, labels = pad_prompts([(np.zeros((1, 2)), np.array([1])), (np.zeros((3, 2)), np.array([1, 0, 0]))])
     assert coords.shape == (2, 3, 2)
     assert labels.tolist() == [[1, -1, -1], [1, 0, 0]]
+
+
+def test_balanced_bce_weighs_foreground_and_background_the_same_in_total() -> None:
+    from core.training.loss import balanced_bce
+
+    logits = torch.tensor([[0.0, -100.0], [-100.0, -100.0]])  # the one object pixel unsure, background right
+    target = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    value = balanced_bce(logits, target, torch.ones(2, 2))
+    assert float(value) == pytest.approx(3 * math.log(2) / 6)  # object pixel weight 3 = 3 background pixels
+
+
+def test_promptless_loss_pulls_a_sparse_tile_towards_its_objects() -> None:
+    """An empty prediction on a tile with 2 % foreground: the gradient raises the object pixels."""
+    from core.training.loss import promptless_loss
+
+    target = torch.zeros(2, 50, 50)
+    target[0, :5, :10] = 1  # 2 % of the batch's pixels; the second tile is empty
+    logits = torch.full((2, 1, 50, 50), -3.0, requires_grad=True)
+    parts = promptless_loss(logits, torch.zeros(2, 1), target, torch.ones(2, 50, 50))
+    parts.total.backward()
+    assert float(logits.grad[0, 0][target[0] > 0].mean()) < 0  # descent raises them
+    assert float(parts.dice) > 0.9

@@ -349,3 +349,66 @@ def test_predicting_in_an_aoi_without_a_layer_says_what_to_choose(qgis_iface, sc
     finally:
         plugin.unload()
         QgsProject.instance().removeAllMapLayers()
+
+
+def test_a_run_that_does_not_beat_the_base_leaves_the_active_model_and_says_why(
+    qgis_iface, scene, engine_files, tmp_path, qtbot
+) -> None:
+    from qgis.core import Qgis, QgsRasterLayer, QgsVectorLayer
+
+    import sam2_qgis_plugin
+
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
+    QgsProject.instance().addMapLayers([raster, labels])
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        dock = plugin.dock
+        dock.python_widget.setFilePath(sys.executable)
+        dock.raster_combo.setLayer(raster)
+        dock.labels_combo.setLayer(labels)
+        dock.class_field_combo.setField("class_id")
+        dock.classes_edit.setText("1")
+        dock.epochs_spin.setValue(3)
+        dock.device_combo.setCurrentText("cpu")
+        session = plugin.ensure_session()
+        session.checkpoint = engine_files["checkpoint"]
+        tuned_before = [dock.tuned_combo.itemData(i) for i in range(dock.tuned_combo.count())]
+        bar = qgis_iface.messageBar()
+        bar.clear_messages()
+        # a learning rate too small to change anything: no epoch can beat the base
+        plugin.fine_tune(tmp_path / "run", ["--tile-size", "128", "--lr", "1e-12", "--patience", "1"])
+        qtbot.waitUntil(lambda: plugin.training is None, timeout=300_000)
+        assert any("the active model is unchanged" in m for m in bar.get_messages(Qgis.Warning))
+        assert session.checkpoint == engine_files["checkpoint"]  # still the base the analyst chose
+        assert [dock.tuned_combo.itemData(i) for i in range(dock.tuned_combo.count())] == tuned_before
+        assert "the base model stands" in dock.result_label.text()
+        assert json.loads((tmp_path / "run" / "summary.json").read_text())["improved"] is False
+    finally:
+        plugin.unload()
+        QgsProject.instance().removeAllMapLayers()
+
+
+def test_the_panel_defaults_are_trainconfigs(qgis_iface) -> None:
+    import sam2_qgis_plugin
+    from sam2_qgis_plugin import job_defaults
+
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        dock = plugin.dock
+        shown = {
+            "mode": dock.mode_combo.currentData(),
+            "trainable": dock.trainable_combo.currentText(),
+            "epochs": dock.epochs_spin.value(),
+            "lr": dock.lr_spin.value(),
+            "batch_size": dock.batch_spin.value(),
+            "tile_size": dock.tile_spin.value(),
+            "val_fraction": dock.val_spin.value(),
+        }
+        assert shown == {name: job_defaults.default(name) for name in shown}
+        assert dock.mode_combo.currentText() == "for whole-raster prediction"  # the analyst's words
+        assert "promptless" in dock.mode_combo.toolTip() or "prompts" in dock.mode_combo.toolTip()
+    finally:
+        plugin.unload()

@@ -140,3 +140,16 @@ def test_segment_from_points(processing, scene, engine_files) -> None:
         assert segments.crs().authid() == "EPSG:32633"
     finally:
         QgsProject.instance().removeMapLayer(points.id())
+
+
+def test_fine_tune_defaults_are_trainconfigs(processing) -> None:
+    from sam2_qgis_plugin import job_defaults
+
+    algorithm = QgsApplication.processingRegistry().algorithmById("sam2:finetune")
+    modes = algorithm.parameterDefinition("MODE").options()
+    assert modes[algorithm.parameterDefinition("MODE").defaultValue()] == job_defaults.mode_labels()["auto"]
+    assert job_defaults.default("mode") == "auto"
+    assert algorithm.parameterDefinition("EPOCHS").defaultValue() == job_defaults.default("epochs")
+    assert algorithm.parameterDefinition("TILE_SIZE").defaultValue() == job_defaults.default("tile_size")
+    tiles = QgsApplication.processingRegistry().algorithmById("sam2:createtrainingtiles")
+    assert tiles.parameterDefinition("TILE_SIZE").defaultValue() == job_defaults.default("tile_size")
