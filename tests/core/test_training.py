@@ -22,6 +22,7 @@ from core.models.loader import load_model
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training import run
 from core.training.config import TrainConfig
+from core.training.run_lock import RUN_FILES
 from core.training.tiles import build_tiles
 from core.training.trainable import add_lora, configure_trainable, merge_lora
 from core.training.trainer import Trainer
@@ -66,21 +67,7 @@ def test_click_training_writes_a_run_folder_the_engine_and_sam2_load(scene, tiny
     run_dir = tmp_path / "run"
     summary = run.start(inputs(scene, tiny_checkpoint.path), CONFIG.replace(mode="click"), run_dir)
     names = {p.name for p in run_dir.iterdir()}
-    assert names >= {
-        "best.pt",
-        "best_trained.pt",
-        "last.pt",
-        "last_trained.pt",
-        "resume.pt",
-        "metrics.csv",
-        "curves.png",
-        "confusion.png",
-        "classification_report.txt",
-        "config.yaml",
-        "summary.json",
-        "report.html",
-        "run.json",
-    }
+    assert names >= set(RUN_FILES)  # and RUN_FILES, what --overwrite clears, names all a run writes
     assert not [n for n in names if ".tmp" in n]
     assert summary["tiles"]["train"] > 0
     assert len((run_dir / "metrics.csv").read_text().splitlines()) == 1 + 1 + 2  # header, base, two epochs

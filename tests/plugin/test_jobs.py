@@ -20,6 +20,20 @@ def scene(synthetic_scene):
     return synthetic_scene(512)
 
 
+def plugin_with_scene(qgis_iface, scene):  # type: ignore[no-untyped-def]
+    """The scene's orthophoto and label layers in the project, and the plugin loaded."""
+    from qgis.core import QgsRasterLayer, QgsVectorLayer
+
+    import sam2_qgis_plugin
+
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
+    QgsProject.instance().addMapLayers([raster, labels])
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    return raster, labels, plugin
+
+
 def test_training_job_reports_progress_and_returns_the_summary(train_args, scene, engine_files, tmp_path) -> None:
     progress: list[float] = []
     summary = run_core_job(
@@ -226,15 +240,9 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
 
 
 def test_a_run_folder_that_cannot_be_written_is_refused(qgis_iface, scene, engine_files, tmp_path) -> None:
-    from qgis.core import Qgis, QgsRasterLayer, QgsVectorLayer
+    from qgis.core import Qgis
 
-    import sam2_qgis_plugin
-
-    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
-    labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
-    QgsProject.instance().addMapLayers([raster, labels])
-    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
-    plugin.initGui()
+    raster, labels, plugin = plugin_with_scene(qgis_iface, scene)
     try:
         plugin.dock.raster_combo.setLayer(raster)
         plugin.dock.labels_combo.setLayer(labels)
@@ -295,15 +303,8 @@ def engine_processes_writing_to(folder: Path) -> list[int]:
 def test_closing_qgis_during_training_cancels_it_and_ends_the_engine(
     qgis_iface, scene, engine_files, tmp_path, qtbot
 ) -> None:
-    from qgis.core import QgsRasterLayer, QgsVectorLayer
 
-    import sam2_qgis_plugin
-
-    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
-    labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
-    QgsProject.instance().addMapLayers([raster, labels])
-    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
-    plugin.initGui()
+    raster, labels, plugin = plugin_with_scene(qgis_iface, scene)
     run_dir = tmp_path / "run"
     try:
         plugin.dock.python_widget.setFilePath(sys.executable)
@@ -354,15 +355,9 @@ def test_predicting_in_an_aoi_without_a_layer_says_what_to_choose(qgis_iface, sc
 def test_a_run_that_does_not_beat_the_base_leaves_the_active_model_and_says_why(
     qgis_iface, scene, engine_files, tmp_path, qtbot
 ) -> None:
-    from qgis.core import Qgis, QgsRasterLayer, QgsVectorLayer
+    from qgis.core import Qgis
 
-    import sam2_qgis_plugin
-
-    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
-    labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
-    QgsProject.instance().addMapLayers([raster, labels])
-    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
-    plugin.initGui()
+    raster, labels, plugin = plugin_with_scene(qgis_iface, scene)
     try:
         dock = plugin.dock
         dock.python_widget.setFilePath(sys.executable)
