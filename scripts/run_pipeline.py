@@ -79,7 +79,7 @@ def base_checkpoint(params: dict[str, Any]) -> Path:
 def run(params: dict[str, Any]) -> dict[str, Any]:
     from core.models.checkpoint import read_checkpoint
     from core.models.loader import load_model
-    from core.predict import PredictConfig, SamAutoPredictor, predict_raster
+    from core.predict import PredictConfig, SamAutoPredictor, predict_raster, prediction_mode
     from core.training import run as training
     from core.training.export import write_seed_layout
     from core.training.tiles import build_tiles
@@ -104,6 +104,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
             training.RunInputs(params["image_path"], params["mask_path"], checkpoint, params.get("aoi_path")),
             config,
             run_dir,
+            overwrite=bool(params.get("overwrite", False)),  # re-running a description replaces its run
         )
         shutil.copyfile(run_dir / "best.pt", best_model)
         shutil.copyfile(run_dir / "metrics.csv", model_dir / f"model_{description}_metrics.csv")
@@ -112,9 +113,11 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         raster = params.get("predict_path") or params["image_path"]
         model = params.get("predict_model") or best_model
         out = model_dir / f"{Path(raster).stem}_{params.get('AOI', 'aoi')}_{params.get('year', '')}_merged.tif"
-        predictor = SamAutoPredictor(load_model(model, device=str(params.get("device", "auto"))))
+        loaded = load_model(model, device=str(params.get("device", "auto")))
+        mode, _ = prediction_mode(loaded)  # the mode the model was tuned for
+        predictor = SamAutoPredictor(loaded, mode=mode)
         summary = predict_raster(
-            Path(raster), predictor, out, PredictConfig(threshold=float(params.get("threshold", 0.5)))
+            Path(raster), predictor, out, PredictConfig(mode=mode, threshold=float(params.get("threshold", 0.5)))
         )
         result["predict"] = {"merged": str(out), "windows": summary.windows}
     return result

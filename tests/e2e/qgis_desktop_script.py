@@ -53,7 +53,7 @@ def fine_tune_and_predict(plugin, layer, result):
     QgsProject.instance().addMapLayer(labels)
     dock = plugin.dock
     dock.labels_combo.setLayer(labels)
-    dock.mode_combo.setCurrentText("auto")
+    dock.mode_combo.setCurrentIndex(dock.mode_combo.findData("auto"))
     dock.epochs_spin.setValue(1)
     dock.tile_spin.setValue(128)
     dock.device_combo.setCurrentText("cpu")
