@@ -154,7 +154,7 @@ def test_promptless_tuning_beats_the_base_on_held_out_blocks_of_a_sparse_scene(t
     """Buildings <= 5 % of the pixels: trained on the west half, scored on the east half that never trained."""
     from bench.bench_learning import one_run, synthetic
 
-    scene = synthetic(tmp_path, "sparse", 3.0, TrainConfig(tile_size=128, patience=0, val_fraction=0.25))
+    scene = synthetic(tmp_path, "sparse", 2.5, TrainConfig(tile_size=128, patience=0, val_fraction=0.25))
     row = one_run(scene, "auto", 0, tiny_checkpoint.path, 6, "cpu", tmp_path)
     assert row["foreground"] <= 0.05
     assert row["tuned_iou"] >= row["base_iou"] + 0.05, row
