@@ -60,18 +60,14 @@ def halves(scene: Scene, folder: Path) -> tuple[Path, Path]:
     return west, east
 
 
-def foreground_share(scene: Scene, aoi: Path) -> float:
-    tiles = build_tiles(scene.raster, scene.labels, scene.config, aoi)
-    return sum(int(t.target.sum()) for t in tiles.tiles) / max(1, sum(int(t.labelled.sum()) for t in tiles.tiles))
-
-
 def heldout_scores(checkpoint: Path, scene: Scene, config: TrainConfig, east: Path, folder: Path) -> dict[str, Any]:
     """Dataset IoU/F1 of ``checkpoint`` on the tiles of the east half (side by side, no overlap), used the way
-    ``config.mode`` is used."""
-    tiles = build_tiles(scene.raster, scene.labels, config.replace(overlap=0.0, max_nodata=0.5), east)
-    scorer = Trainer(config, tiles, checkpoint, folder)
-    scores, _ = scorer.evaluate(tiles.tiles)
-    return {"iou": scores["iou"], "f1": scores["f1"], "tiles": len(tiles.tiles)}
+    ``config.mode`` is used, and the share of object pixels there."""
+    tileset = build_tiles(scene.raster, scene.labels, config.replace(overlap=0.0, max_nodata=0.5), east)
+    tiles = tileset.tiles
+    scores, _ = Trainer(config, tileset, checkpoint, folder).evaluate(tiles)
+    objects = sum(int(t.target.sum()) for t in tiles) / max(1, sum(int(t.labelled.sum()) for t in tiles))
+    return {"iou": scores["iou"], "f1": scores["f1"], "tiles": len(tiles), "foreground": objects}
 
 
 def one_run(scene: Scene, mode: str, seed: int, checkpoint: Path, epochs: int, device: str, tmp: Path) -> dict:
@@ -87,7 +83,7 @@ def one_run(scene: Scene, mode: str, seed: int, checkpoint: Path, epochs: int, d
         "scene": scene.name,
         "mode": mode,
         "seed": seed,
-        "foreground": round(foreground_share(scene, east), 3),
+        "foreground": round(base["foreground"], 3),
         "heldout_tiles": base["tiles"],
         "base_iou": round(base["iou"], 4),
         "tuned_iou": round(tuned["iou"], 4),

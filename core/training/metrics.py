@@ -7,6 +7,7 @@ and a few large tiles cannot hide many small failures as they can in a mean of p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,3 +45,12 @@ class Confusion:
     def matrix(self) -> list[list[int]]:
         """[[tn, fp], [fn, tp]]: rows truth (background, object), columns prediction."""
         return [[self.tn, self.fp], [self.fn, self.tp]]
+
+
+def best_row(history: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """The first row with the highest ``metric``: the base (epoch 0) stands unless an epoch beats it."""
+    best = history[0]
+    for row in history[1:]:
+        if row[metric] > best[metric]:
+            best = row
+    return best

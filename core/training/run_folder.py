@@ -24,7 +24,7 @@ import yaml
 from core.atomic import atomic_output, sha256_file
 from core.models.random_init import state_dict_sha256
 from core.plots import draw_confusion, pyplot
-from core.training.metrics import Confusion
+from core.training.metrics import Confusion, best_row
 from core.training.report import write_report
 from core.training.trainable import LoRALinear, trained_state
 
@@ -33,15 +33,6 @@ if TYPE_CHECKING:
 
 COLUMNS = ["epoch", "train_loss", "iou", "f1", "precision", "recall", "lr", "seconds"]
 SCORES = ("iou", "f1", "precision", "recall")
-
-
-def best_row(history: list[dict[str, Any]], metric: str) -> dict[str, Any]:
-    """The first row with the highest ``metric``: the base (epoch 0) stands unless an epoch beats it."""
-    best = history[0]
-    for row in history[1:]:
-        if row[metric] > best[metric]:
-            best = row
-    return best
 
 
 def verdict(base: dict[str, Any], best: dict[str, Any], metric: str) -> str:

@@ -39,10 +39,9 @@ def check_run_folder(run_dir: Path, inputs: Mapping[str, Path | None], resume: b
     if run_dir.exists() and not run_dir.is_dir():
         raise OutputConflictError(f"--out {run_dir} is a file: give a folder for the run")
     for flag, source in inputs.items():
-        if source is None:
-            continue
+        behind = files_behind(source) if source is not None else []
         for name in RUN_FILES:
-            if any(same_file(run_dir / name, path) for path in files_behind(source)):
+            if any(same_file(run_dir / name, path) for path in behind):
                 raise OutputConflictError(
                     f"the input {flag} {source} is in the run folder {run_dir}, where the run writes {name}: "
                     f"give another --out (e.g. {run_dir.parent / (run_dir.name + '-tuned')})"

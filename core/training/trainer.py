@@ -31,7 +31,7 @@ from core.training.augment import augment
 from core.training.config import TrainConfig
 from core.training.decode import decode, no_prompt
 from core.training.loss import promptless_loss, sam_loss
-from core.training.metrics import Confusion
+from core.training.metrics import Confusion, best_row
 from core.training.prompts import correction_click, pad_prompts, sample_click
 from core.training.tiles import Tile, TileSet
 from core.training.trainable import configure_trainable
@@ -167,12 +167,12 @@ class Trainer:
             )
 
     def _validation_objects(self) -> int:
-        """Objects scored by validation: every object in auto mode, those of >= 16 px (up to 8 a tile) in click
-        mode, counted per tile (an object cut by two tiles counts twice)."""
+        """Objects scored by validation, counted per tile (an object cut by two tiles counts twice): every object
+        in auto mode; in click mode those ``evaluate`` clicks (the first 8 of a tile, if >= 16 px)."""
         count = 0
         for tile in self.val_tiles:
             ids, sizes = np.unique(tile.instances[tile.instances > 0], return_counts=True)
-            count += len(ids) if self.config.mode == "auto" else min(8, int((sizes >= 16).sum()))
+            count += len(ids) if self.config.mode == "auto" else int((sizes[:8] >= 16).sum())
         return count
 
     # -- encoding ----------------------------------------------------------------------------------------
@@ -381,8 +381,6 @@ class Trainer:
 
     def _no_progress(self) -> bool:
         """Early stopping: ``patience`` epochs in a row have not beaten the best so far (the base included)."""
-        from core.training.run_folder import best_row
-
         if self.config.patience < 1:
             return False
         return self.epoch - int(best_row(self.history, self.config.best_metric)["epoch"]) >= self.config.patience

@@ -12,7 +12,7 @@ import torch
 from core.models.checkpoint import read_checkpoint
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training.config import TrainConfig, describe
-from core.training.run_folder import best_row
+from core.training.metrics import best_row
 
 
 @pytest.fixture(scope="module")
