@@ -84,6 +84,9 @@ def fine_tune_and_predict(plugin, layer, result):
 def run():
     result = {}
     try:
+        work = Path(os.environ["SAM2_E2E_WORK"])
+        work.mkdir(parents=True, exist_ok=True)
+        QgsProject.instance().setPresetHomePath(str(work))  # as a saved project: outputs there, not in ~
         layer = QgsRasterLayer(os.environ["SAM2_E2E_RASTER"], "OSBS_029 orthophoto")
         QgsProject.instance().addMapLayer(layer)
         result["layer_valid"] = layer.isValid()
