@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_output
-from core.errors import InvalidInputError, Sam2QgisError
+from core.errors import InvalidInputError, OutputConflictError, Sam2QgisError
 from core.output_paths import check_outputs, parts_of
 
 
@@ -108,6 +108,9 @@ def _weights_init(args: argparse.Namespace) -> dict[str, Any]:
     from core.models.registry import get_model
 
     spec = RandomInitSpec(get_model(args.model).config, args.image_size, args.seed)
+    for path in (args.out, args.out.with_suffix(".json")) if args.out else ():
+        if path.exists():  # it may be a real checkpoint (or its sidecar): never replace it with random weights
+            raise OutputConflictError(f"--out: {path} already exists: remove it or choose another name")
     checkpoint = save_random_init(spec, args.out) if args.out else write_random_init_checkpoint(spec)
     return {
         "checkpoint": str(checkpoint.path),

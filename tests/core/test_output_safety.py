@@ -156,3 +156,10 @@ def test_train_out_naming_a_file_is_refused(core_cli, train_args, scene, tiny_ch
     refused(train(core_cli, train_args, scene, tiny_checkpoint.path, target), target, "is a file")
     assert target.read_text() == "analyst's notes"
     assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+def test_weights_init_never_replaces_an_existing_checkpoint(core_cli, tiny_checkpoint, tmp_path) -> None:
+    real = tmp_path / "sam2.1_hiera_large.pt"
+    real.write_bytes(b"an analyst's downloaded weights")
+    refused(core_cli("weights", "init", "--out", real), "--out", real, "already exists")
+    assert real.read_bytes() == b"an analyst's downloaded weights"
