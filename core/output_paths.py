@@ -27,10 +27,11 @@ def files_behind(source: PathLike) -> list[Path]:
         if match := _DRIVER_PREFIX.match(text):
             rest = match.group(1).strip('"')
             candidates += [rest, rest.rsplit(":", 1)[0].strip('"')]
-        if text.startswith("/vsi"):
-            inner = text.split("/", 2)[2] if text.count("/") >= 2 else ""
-            parts = Path(inner).parts
-            candidates += [str(Path(*parts[:n])) for n in range(len(parts), 0, -1)]
+        if text.startswith("/vsi") and text.count("/") >= 2:
+            inner = text.split("/", 2)[2]  # "/vsizip/data/l.zip/a.shp": GDAL reads /data/l.zip (or data/l.zip)
+            for base in (inner, "/" + inner.lstrip("/")):
+                parts = Path(base).parts
+                candidates += [str(Path(*parts[:n])) for n in range(len(parts), 0, -1)]
     for candidate in candidates:
         path = Path(candidate)
         if path.is_file():

@@ -163,3 +163,15 @@ def test_weights_init_never_replaces_an_existing_checkpoint(core_cli, tiny_check
     real.write_bytes(b"an analyst's downloaded weights")
     refused(core_cli("weights", "init", "--out", real), "--out", real, "already exists")
     assert real.read_bytes() == b"an analyst's downloaded weights"
+
+
+def test_the_archive_behind_a_vsizip_path_is_an_input(tmp_path) -> None:
+    import zipfile
+
+    from core.output_paths import files_behind
+
+    archive = tmp_path / "labels.zip"
+    with zipfile.ZipFile(archive, "w") as packed:
+        packed.writestr("labels.geojson", "{}")
+    for source in (f"/vsizip/{archive}/labels.geojson", f"/vsizip/{str(archive).lstrip('/')}/labels.geojson"):
+        assert archive in files_behind(source), source
