@@ -168,7 +168,18 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
 
 #: TrainConfig fields given as flags: for ``tile`` and ``train``, and for ``train`` only.
 TILE_OPTIONS = ("tile_size", "overlap", "max_nodata", "val_fraction", "seed")
-TRAIN_OPTIONS = ("mode", "trainable", "lora_rank", "epochs", "batch_size", "lr", "image_size", "patience", "device")
+TRAIN_OPTIONS = (
+    "mode",
+    "trainable",
+    "lora_rank",
+    "epochs",
+    "batch_size",
+    "lr",
+    "image_size",
+    "patience",
+    "min_gain",
+    "device",
+)
 
 
 def _train_config(args: argparse.Namespace) -> Any:

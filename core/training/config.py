@@ -56,6 +56,7 @@ class TrainConfig:
     box_probability: float = 0.5
     correction_clicks: int = 1
     best_metric: Literal["iou", "f1"] = "iou"
+    min_gain: float = 0.005  # an epoch replaces the base only if it beats it by more than this (validation noise)
     pixel_loss: Literal["balanced", "sam"] = "balanced"  # click mode's pixel term: balanced BCE or SAM's 20 x focal
     patience: int = 3  # stop after this many epochs without beating the best so far (base included); 0: never
     seed: int = 0
@@ -82,6 +83,8 @@ class TrainConfig:
             problems.append("val_fraction must be in (0, 1), test_fraction in [0, 1 - val_fraction)")
         if self.patience < 0:
             problems.append(f"patience {self.patience} must be 0 (no early stopping) or more epochs")
+        if not 0 <= self.min_gain < 1:
+            problems.append(f"min_gain {self.min_gain} must be in [0, 1): an IoU or F1 difference such as 0.005")
         if min(self.lora_rank, self.augment_variants, self.block_tiles, self.objects_per_tile) < 1:
             problems.append("lora_rank, augment_variants, block_tiles and objects_per_tile must be at least 1")
         if problems:
@@ -136,6 +139,8 @@ HELP: dict[str, str] = {
     "val_fraction": "share of spatial blocks of tiles kept apart to score each epoch",
     "patience": "stop after this many epochs without beating the best so far, the base model included "
     "(0: never stop early)",
+    "min_gain": "a tuned epoch replaces the base model only if it beats it on validation by more than this "
+    "(IoU or F1; keeps the base when the gain is validation noise)",
     "lora_rank": "rank of the LoRA adapters",
     "seed": "random seed (same seed, same run)",
     "device": "auto, cuda, mps or cpu",

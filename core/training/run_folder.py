@@ -24,7 +24,7 @@ import yaml
 from core.atomic import atomic_output, sha256_file
 from core.models.random_init import state_dict_sha256
 from core.plots import draw_confusion, pyplot
-from core.training.metrics import Confusion, best_row
+from core.training.metrics import Confusion
 from core.training.report import write_report
 from core.training.trainable import LoRALinear, trained_state
 
@@ -35,7 +35,7 @@ COLUMNS = ["epoch", "train_loss", "iou", "f1", "precision", "recall", "lr", "sec
 SCORES = ("iou", "f1", "precision", "recall")
 
 
-def verdict(base: dict[str, Any], best: dict[str, Any], metric: str) -> str:
+def verdict(base: dict[str, Any], best: dict[str, Any], metric: str, min_gain: float = 0.0) -> str:
     """One line for the analyst: did fine-tuning beat the base model on validation?"""
     if best["epoch"] >= 1:
         return (
@@ -43,7 +43,9 @@ def verdict(base: dict[str, Any], best: dict[str, Any], metric: str) -> str:
             f"(epoch {best['epoch']}); best.pt holds the tuned weights"
         )
     return (
-        f"the base model stands: no epoch beat its validation {metric} of {base[metric]:.3f}; best.pt holds the "
+        f"the base model stands: no epoch beat its validation {metric} of {base[metric]:.3f}"
+        + (f" by more than {min_gain:g}" if min_gain > 0 else "")
+        + "; best.pt holds the "
         "base weights (keep using the base model, or label more objects and try again)"
     )
 
@@ -139,7 +141,7 @@ class RunFolder:
             return
         scores = {k: row[k] for k in SCORES}
         self.save_checkpoints(trainer, "last", scores)
-        if best_row(trainer.history, trainer.config.best_metric) is row:
+        if trainer.best() is row:
             self.save_checkpoints(trainer, "best", scores)
             self._write_confusion(confusion, "confusion.png", f"epoch {row['epoch']}")
             self._write_report(confusion)
@@ -151,7 +153,7 @@ class RunFolder:
         weights = state_dict_sha256(trained_state(trainer.model))
         if not self.writes:
             return {"rank": trainer.rank, "epochs": trainer.epoch, "weights_sha256": weights}
-        best = best_row(trainer.history, trainer.config.best_metric)
+        best = trainer.best()
         self._write_curves(trainer.history)
         with atomic_output(self.path / "config.yaml") as tmp:
             tmp.write_text(yaml.safe_dump(trainer.config.to_dict(), sort_keys=False))
@@ -159,7 +161,7 @@ class RunFolder:
             "base": {k: base[k] for k in SCORES},
             "best": {k: best[k] for k in ("epoch", *SCORES)},
             "improved": best["epoch"] >= 1,
-            "verdict": verdict(base, best, trainer.config.best_metric),
+            "verdict": verdict(base, best, trainer.config.best_metric, trainer.config.min_gain),
             "epochs": trainer.epoch,
             "stopped_early": trainer.stopped_early,
             "mode": trainer.config.mode,

@@ -383,7 +383,11 @@ class Trainer:
         """Early stopping: ``patience`` epochs in a row have not beaten the best so far (the base included)."""
         if self.config.patience < 1:
             return False
-        return self.epoch - int(best_row(self.history, self.config.best_metric)["epoch"]) >= self.config.patience
+        return self.epoch - int(self.best()["epoch"]) >= self.config.patience
+
+    def best(self) -> dict[str, Any]:
+        """The history row chosen as best so far: the base unless an epoch beat it by more than ``min_gain``."""
+        return best_row(self.history, self.config.best_metric, self.config.min_gain)
 
 
 def check_tiles(tiles: TileSet, mode: str) -> None:

@@ -13,6 +13,7 @@ from core.models.checkpoint import read_checkpoint
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training.config import TrainConfig, describe
 from core.training.metrics import best_row
+from core.training.run_folder import verdict
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,17 @@ def test_best_is_the_first_row_with_the_highest_score_the_base_included() -> Non
     assert best_row(tie, "iou")["epoch"] == 0  # a tuned model must beat the base, not match it
     better = [{"epoch": 0, "iou": 0.07}, {"epoch": 1, "iou": 0.09}, {"epoch": 2, "iou": 0.09}]
     assert best_row(better, "iou")["epoch"] == 1
+
+
+def test_an_epoch_within_the_noise_margin_does_not_replace_the_base() -> None:
+    noise = [{"epoch": 0, "iou": 0.0500}, {"epoch": 1, "iou": 0.0504}, {"epoch": 2, "iou": 0.0530}]
+    assert best_row(noise, "iou", min_gain=0.005)["epoch"] == 0
+    assert best_row(noise, "iou")["epoch"] == 2
+    beyond = [*noise, {"epoch": 3, "iou": 0.0600}, {"epoch": 4, "iou": 0.0580}]
+    assert best_row(beyond, "iou", min_gain=0.005)["epoch"] == 3
+    line = verdict(noise[0], noise[0], "iou", 0.005)
+    assert "base model stands" in line
+    assert "by more than 0.005" in line
 
 
 def test_a_run_that_improves_says_so_and_records_its_mode(core_cli, train_args, scene, tiny_checkpoint, tmp_path):
