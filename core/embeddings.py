@@ -127,9 +127,6 @@ class EmbeddingCache:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
 
-    def clear_memory(self) -> None:
-        self._memory.clear()
-
 
 def image_features(model: Any, batch: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Image embedding (n, C, H/16, W/16) and high-res features [(n, C0, H/4, W/4), (n, C1, H/8, W/8)] of a

@@ -8,7 +8,6 @@ and resumes from it (HTTP Range) next time. Hashes of verified downloads are rec
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -180,9 +179,3 @@ def download_model(
         raise IntegrityError(f"{url} holds {found.label} weights, not {spec.label}; deleted")
     manifest.record(spec.filename, sha256_file(path), path.stat().st_size, url)
     return path
-
-
-def remove_partial(target: Path) -> None:
-    """Forget a partial download of ``target``."""
-    with contextlib.suppress(FileNotFoundError):
-        target.with_name(target.name + ".part").unlink()

@@ -98,17 +98,6 @@ def probe(python: str, timeout: float = 120) -> EngineInfo:
     return EngineInfo(python, json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def find_engine(configured: str | None = None) -> EngineInfo:
-    """The first candidate interpreter that imports torch and sam2."""
-    errors = []
-    for python in candidate_pythons(configured):
-        try:
-            return probe(python)
-        except EngineError as error:
-            errors.append(str(error))
-    raise EngineError("NoEngine", errors[0] if errors else f"no Python with torch and sam2 was found. {INSTALL_HINT}")
-
-
 class WorkerClient:
     """One ``python -m core worker`` process and its requests."""
 

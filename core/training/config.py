@@ -49,7 +49,7 @@ class TrainConfig:
     class_zero: bool = False  # mask rasters: value 0 is a class (background), nodata is unlabelled
     augment_variants: int = 4  # augmented copies per tile (dihedral + colour), each encoded once
     colour_jitter: float = 0.1
-    objects_per_tile: int = 4  # click mode: prompts (objects) per tile and step, sharing the tile's embedding
+    objects_per_tile: int = 16  # click mode: prompts (objects) per tile and step, sharing the tile's embedding
     multimask_fraction: float = 0.5  # click mode: share of steps with a lone click and three candidate masks
     points_per_object: int = 1
     background_points: int = 1
@@ -61,7 +61,6 @@ class TrainConfig:
     patience: int = 3  # stop after this many epochs without beating the best so far (base included); 0: never
     seed: int = 0
     device: str = "auto"
-    num_workers: int = 0
 
     def __post_init__(self) -> None:
         problems = []
@@ -115,13 +114,22 @@ class TrainConfig:
         if not isinstance(data, dict):
             raise InvalidConfigError(f"{path} must hold a mapping of option: value")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data) - known - RETIRED_OPTIONS)
         if unknown:
             raise InvalidConfigError(f"{path}: unknown options {unknown}; known options: {sorted(known)}")
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """A config from ``to_dict``'s output, also one written by an earlier version (retired options dropped)."""
+        data = {k: v for k, v in data.items() if k not in RETIRED_OPTIONS}
         if "classes" in data:
             data["classes"] = tuple(data["classes"] or ())
         return cls(**data)
 
+
+#: Options earlier versions wrote into run folders and configs, now ignored.
+RETIRED_OPTIONS = frozenset({"num_workers"})
 
 #: What each option means, in the analyst's words (command-line help, panel tooltips).
 HELP: dict[str, str] = {

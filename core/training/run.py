@@ -75,14 +75,13 @@ def resume(
         raise MissingInputError(f"{run_dir} holds no resumable run (run.json and resume.pt): start a new one")
     saved = json.loads(record.read_text())
     inputs = RunInputs(**{k: Path(v) if v else None for k, v in saved["inputs"].items()})  # type: ignore[arg-type]
-    data = saved["config"]
-    data["classes"] = tuple(data.get("classes") or ())
+    config = TrainConfig.from_dict(saved["config"])
     if not _writes_run_folder():
-        return _train(inputs, TrainConfig(**data), run_dir, progress, cancelled, resume=True)
+        return _train(inputs, config, run_dir, progress, cancelled, resume=True)
     check_run_folder(run_dir, inputs.flags(), resume=True, overwrite=False)
     with run_lock(run_dir):
         remove_stale_temporaries(run_dir)
-        return _train(inputs, TrainConfig(**data), run_dir, progress, cancelled, resume=True)
+        return _train(inputs, config, run_dir, progress, cancelled, resume=True)
 
 
 def init_distributed(device: str) -> bool:

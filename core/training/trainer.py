@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from core.atomic import atomic_output, sha256_file
 from core.embeddings import image_features
 from core.errors import CancelledError, InvalidInputError, Sam2QgisError
 from core.models.device import choose_device
@@ -406,15 +405,6 @@ def check_tiles(tiles: TileSet, mode: str) -> None:
             f"the labels cover {foreground / labelled:.0%} of the training area: there is no background to learn "
             "from; draw polygons around the objects only (or limit the area with an AOI that includes background)"
         )
-
-
-def describe_checkpoint(path: Path) -> dict[str, Any]:
-    return {"path": str(path), "sha256": sha256_file(path)}
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=str))
 
 
 def restore(trainer: Trainer, state_path: Path) -> None:

@@ -69,6 +69,16 @@ def test_config_from_yaml_flags_override_and_errors(tmp_path) -> None:
         TrainConfig(tile_size=100)
 
 
+def test_configs_written_by_an_earlier_version_still_load(tmp_path) -> None:
+    """Run folders and YAML files keep options that were retired since (``num_workers``): resuming such a run,
+    or reusing its config.yaml, must not fail on them."""
+    old = {**TrainConfig(mode="click", classes=(2,)).to_dict(), "num_workers": 2}
+    assert TrainConfig.from_dict(old) == TrainConfig(mode="click", classes=(2,))
+    path = tmp_path / "config.yaml"
+    path.write_text("num_workers: 0\nepochs: 2\n")
+    assert TrainConfig.from_yaml(path).epochs == 2
+
+
 def test_warmup_then_cosine_to_zero() -> None:
     factor = warmup_cosine(100, 0.1)
     assert factor(0) == pytest.approx(0.1)
