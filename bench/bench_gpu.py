@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 import torch
 
+from core.decode import decode, no_prompt
 from core.embeddings import image_features
 from core.models.random_init import RandomInitSpec, build_random_init
-from core.training.decode import decode, no_prompt
 from core.training.loss import sam_loss
 from core.training.trainable import configure_trainable
 

@@ -16,7 +16,7 @@ def read_aoi(path: Path | None, crs: Any) -> list[dict] | None:
     """The AOI's polygons in ``crs`` (GeoJSON-like), or None without an AOI; an AOI without polygons is refused."""
     if path is None:
         return None
-    from core.training.labels import read_vector_labels
+    from core.labels import read_vector_labels
 
     shapes = [p.geometry for p in read_vector_labels(Path(path), crs, None)]
     if not shapes:

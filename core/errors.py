@@ -41,3 +41,7 @@ class CancelledError(Sam2QgisError):
 
 class OutputConflictError(Sam2QgisError, ValueError):
     """An output would replace one of the job's inputs, another output, a folder or another run's files."""
+
+
+class OutOfMemoryError(Sam2QgisError, MemoryError):
+    """The accelerator ran out of memory (the message says which setting to lower)."""

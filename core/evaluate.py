@@ -1,6 +1,6 @@
 """Accuracy of a predicted mask against labels: pixel and object metrics, CSV and a PNG.
 
-Pixel metrics are dataset-level counts over labelled pixels (``core.training.metrics.Confusion``). Object
+Pixel metrics are dataset-level counts over labelled pixels (``core.metrics.Confusion``). Object
 metrics match predicted and true objects one to one, greedily by IoU, counting a match at IoU >= 0.5.
 """
 
@@ -21,10 +21,10 @@ from osgeo import ogr
 from core.aoi import aoi_mask, read_aoi
 from core.atomic import atomic_output
 from core.errors import InvalidInputError, MissingInputError
+from core.labels import IGNORE, LabelReader
+from core.metrics import Confusion
 from core.plots import draw_confusion, pyplot
 from core.polygons import PolygonOptions, mask_to_polygons
-from core.training.labels import IGNORE, LabelReader
-from core.training.metrics import Confusion
 
 MATCH_IOU = 0.5
 

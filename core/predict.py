@@ -226,10 +226,10 @@ class SamAutoPredictor:
     def __call__(self, tiles: np.ndarray) -> np.ndarray:
         from torch.nn import functional
 
+        from core.decode import decode, no_prompt
         from core.embeddings import encode_tiles
         from core.models.device import inference_precision
         from core.preprocess import to_model_input
-        from core.training.decode import decode, no_prompt
 
         model, device = self.loaded.model, self.loaded.device
         encoded = encode_tiles(self.loaded, to_model_input(tiles))
@@ -249,7 +249,7 @@ class SamAutoPredictor:
 
     def _grid(self, embed: torch.Tensor, high_res: list[torch.Tensor]) -> torch.Tensor:
         """Max over the confident masks of a grid of single clicks (segment-everything style)."""
-        from core.training.decode import decode
+        from core.decode import decode
 
         n, k = embed.shape[0], self.grid_points
         step = self.size / k

@@ -7,8 +7,8 @@ from pathlib import Path
 import rasterio
 
 from core.atomic import atomic_output
+from core.labels import IGNORE
 from core.raster import RasterSource
-from core.training.labels import IGNORE
 from core.training.tiles import TileSet
 
 FOLDERS = {"train": "trai", "val": "vali", "test": "test"}

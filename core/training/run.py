@@ -18,6 +18,7 @@ from typing import Any
 from core.atomic import atomic_output, remove_stale_temporaries
 from core.errors import MissingInputError
 from core.training.config import TrainConfig
+from core.training.run_folder import RunFolder
 from core.training.run_lock import check_run_folder, clear_earlier_run, run_lock
 from core.training.tiles import build_tiles
 from core.training.trainer import Trainer, check_tiles, restore
@@ -123,7 +124,7 @@ def _train(
     if threading.current_thread() is threading.main_thread():  # SIGTERM: finish the step, save, exit 0
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        return trainer.run()
+        return trainer.run(RunFolder(run_dir, writes=trainer.rank == 0))
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -16,20 +16,42 @@ import io
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 import yaml
 
 from core.atomic import atomic_output, sha256_file
+from core.metrics import Confusion
 from core.models.random_init import state_dict_sha256
 from core.plots import draw_confusion, pyplot
-from core.training.metrics import Confusion
 from core.training.report import write_report
 from core.training.trainable import LoRALinear, trained_state
 
-if TYPE_CHECKING:
-    from core.training.trainer import Trainer
+
+class TrainingState(Protocol):
+    """What the run folder reads of a training in progress (``core.training.trainer.Trainer`` provides it)."""
+
+    config: Any  # TrainConfig
+    loaded: Any  # core.models.loader.LoadedModel
+    base_checkpoint: Path
+    model: torch.nn.Module
+    optimizer: Any  # torch.optim.Optimizer
+    scheduler: Any
+    rng: Any  # numpy Generator
+    tiles: Any  # TileSet
+    epoch: int
+    step: int
+    rank: int
+    history: list[dict[str, Any]]
+    stopped_early: bool
+    validation_counts: dict[str, int]
+    warnings: list[str]
+    encoder_calls: int
+    features: dict[Any, Any]
+
+    def best(self) -> dict[str, Any]: ...
+
 
 COLUMNS = ["epoch", "train_loss", "iou", "f1", "precision", "recall", "lr", "seconds"]
 SCORES = ("iou", "f1", "precision", "recall")
@@ -75,7 +97,7 @@ class RunFolder:
         self.writes = writes
         self.path.mkdir(parents=True, exist_ok=True)
 
-    def meta(self, trainer: Trainer, epoch: int, scores: dict[str, float] | None = None) -> dict[str, Any]:
+    def meta(self, trainer: TrainingState, epoch: int, scores: dict[str, float] | None = None) -> dict[str, Any]:
         """Metadata of a checkpoint of ``epoch`` (0: the base weights, which keep the base's prompt mode)."""
         return {
             "format": "sam2-qgis/fine-tuned/1",
@@ -103,14 +125,14 @@ class RunFolder:
         with atomic_output(self.path / "metrics.csv") as tmp:
             tmp.write_text(buffer.getvalue())
 
-    def save_checkpoints(self, trainer: Trainer, name: str, scores: dict[str, float]) -> None:
+    def save_checkpoints(self, trainer: TrainingState, name: str, scores: dict[str, float]) -> None:
         if not self.writes:
             return
         meta = self.meta(trainer, trainer.epoch, scores)
         save_torch(self.path / f"{name}.pt", {"model": plain_state_dict(trainer.model), "meta": meta})
         save_torch(self.path / f"{name}_trained.pt", {"trained": trained_state(trainer.model), "meta": meta})
 
-    def save_resume(self, trainer: Trainer) -> None:
+    def save_resume(self, trainer: TrainingState) -> None:
         if not self.writes:
             return
         save_torch(
@@ -127,7 +149,7 @@ class RunFolder:
             },
         )
 
-    def save_base(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion) -> None:
+    def save_base(self, trainer: TrainingState, row: dict[str, Any], confusion: Confusion) -> None:
         """The base model is the first candidate for best: best.pt holds its weights until an epoch beats it."""
         if not self.writes:
             return
@@ -136,7 +158,7 @@ class RunFolder:
         self._write_report(confusion)
         self.write_history(trainer.history)
 
-    def save_epoch(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion) -> None:
+    def save_epoch(self, trainer: TrainingState, row: dict[str, Any], confusion: Confusion) -> None:
         if not self.writes:
             return
         scores = {k: row[k] for k in SCORES}
@@ -148,7 +170,7 @@ class RunFolder:
         self.write_history(trainer.history)
         self.save_resume(trainer)
 
-    def finish(self, trainer: Trainer) -> dict[str, Any]:
+    def finish(self, trainer: TrainingState) -> dict[str, Any]:
         base = trainer.history[0]
         weights = state_dict_sha256(trained_state(trainer.model))
         if not self.writes:

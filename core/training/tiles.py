@@ -18,10 +18,10 @@ from rasterio.windows import Window
 
 from core.aoi import aoi_mask, read_aoi
 from core.errors import InvalidInputError
+from core.labels import IGNORE, LabelReader
 from core.raster import RasterSource
 from core.tiling import tile_grid
 from core.training.config import TrainConfig
-from core.training.labels import IGNORE, LabelReader
 
 Split = Literal["train", "val", "test"]
 

@@ -15,23 +15,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch.nn import functional
 
+from core.decode import decode, no_prompt
 from core.embeddings import image_features
-from core.errors import CancelledError, InvalidInputError, Sam2QgisError
+from core.errors import CancelledError, InvalidInputError, OutOfMemoryError
+from core.metrics import Confusion
 from core.models.device import choose_device
 from core.models.loader import LoadedModel, load_model
 from core.preprocess import to_model_input
 from core.training.augment import augment
 from core.training.config import TrainConfig
-from core.training.decode import decode, no_prompt
 from core.training.loss import promptless_loss, sam_loss
-from core.training.metrics import Confusion, best_row
 from core.training.prompts import correction_click, pad_prompts, sample_click
+from core.training.selection import best_row
 from core.training.tiles import Tile, TileSet
 from core.training.trainable import configure_trainable
 
@@ -40,8 +41,13 @@ MIN_VALIDATION_OBJECTS = 5  # fewer objects than this in validation: warn that t
 FULL_COVER = 0.98  # labels covering this share of the training area leave nothing to learn as background
 
 
-class OutOfMemoryError(Sam2QgisError):
-    """The accelerator ran out of memory."""
+class RunRecorder(Protocol):
+    """Where a run records its base model, epochs and resumable state (``core.training.run_folder.RunFolder``)."""
+
+    def save_base(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion) -> None: ...
+    def save_epoch(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion) -> None: ...
+    def save_resume(self, trainer: Trainer) -> None: ...
+    def finish(self, trainer: Trainer) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -328,11 +334,8 @@ class Trainer:
         if self.progress:
             self.progress(fraction, **info)
 
-    def run(self) -> dict[str, Any]:
-        """Train every epoch left; returns the summary also written to ``summary.json``."""
-        from core.training.run_folder import RunFolder
-
-        folder = RunFolder(self.run_dir, writes=self.rank == 0)
+    def run(self, folder: RunRecorder) -> dict[str, Any]:
+        """Train every epoch left, recording each in ``folder`` (a ``RunFolder``); returns its summary."""
         for warning in self.warnings:
             self._report(0.0, warning=warning)
         if not self.history:

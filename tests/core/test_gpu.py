@@ -55,9 +55,9 @@ def test_fast_decoder_on_cuda_matches_sam2s_decoder(tiny_checkpoint, sam_decoder
 
 
 def test_a_bf16_decoder_training_step_on_cuda_learns(tiny_checkpoint) -> None:
+    from core.decode import decode, no_prompt
     from core.embeddings import image_features
     from core.models.loader import load_model
-    from core.training.decode import decode, no_prompt
     from core.training.loss import sam_loss
     from core.training.trainable import configure_trainable
 

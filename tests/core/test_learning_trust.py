@@ -12,8 +12,8 @@ import torch
 from core.models.checkpoint import read_checkpoint
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training.config import TrainConfig, describe
-from core.training.metrics import best_row
 from core.training.run_folder import verdict
+from core.training.selection import best_row
 
 
 @pytest.fixture(scope="module")

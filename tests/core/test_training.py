@@ -22,6 +22,7 @@ from core.models.loader import load_model
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training import run
 from core.training.config import TrainConfig
+from core.training.run_folder import RunFolder
 from core.training.run_lock import RUN_FILES
 from core.training.tiles import build_tiles
 from core.training.trainable import add_lora, configure_trainable, merge_lora
@@ -138,7 +139,7 @@ def test_cancel_in_an_epoch_keeps_the_last_good_checkpoint(scene, tiny_checkpoin
         cancelled=lambda: len(steps) > 2,
     )
     with pytest.raises(CancelledError, match="the last checkpoints are kept"):
-        trainer.run()
+        trainer.run(RunFolder(run_dir))
     assert (run_dir / "last.pt").read_bytes() == before
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
 
@@ -263,7 +264,7 @@ def test_a_base_checkpoint_of_another_family_is_refused(scene, tmp_path) -> None
 
 
 def test_out_of_gpu_memory_says_what_to_change(scene, tiny_checkpoint, tmp_path, monkeypatch) -> None:
-    from core.training.trainer import OutOfMemoryError
+    from core.errors import OutOfMemoryError
 
     tiles = build_tiles(scene.image, scene.labels, CONFIG)
     trainer = Trainer(CONFIG.replace(mode="auto", epochs=1), tiles, tiny_checkpoint.path, tmp_path / "run")
@@ -273,7 +274,7 @@ def test_out_of_gpu_memory_says_what_to_change(scene, tiny_checkpoint, tmp_path,
 
     monkeypatch.setattr(trainer, "_train_step", no_memory)
     with pytest.raises(OutOfMemoryError, match="use a smaller --batch-size or --tile-size"):
-        trainer.run()
+        trainer.run(RunFolder(tmp_path / "run"))
     assert not (tmp_path / "run" / "last.pt").exists()
 
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from core.errors import InvalidConfigError
+from core.metrics import Confusion
 from core.training.augment import augment, dihedral
 from core.training.config import TrainConfig
 from core.training.loss import dice_loss, focal_loss, mask_iou, sam_loss
-from core.training.metrics import Confusion
 from core.training.prompts import correction_click, pad_prompts, sample_click
 from core.training.trainer import warmup_cosine
 

@@ -7,7 +7,6 @@ and a few large tiles cannot hide many small failures as they can in a mean of p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -45,14 +44,3 @@ class Confusion:
     def matrix(self) -> list[list[int]]:
         """[[tn, fp], [fn, tp]]: rows truth (background, object), columns prediction."""
         return [[self.tn, self.fp], [self.fn, self.tp]]
-
-
-def best_row(history: list[dict[str, Any]], metric: str, min_gain: float = 0.0) -> dict[str, Any]:
-    """The first row with the highest ``metric``: the base (epoch 0) stands unless an epoch beats it by more
-    than ``min_gain`` (validation noise must not replace the base by a model that only matched it)."""
-    base = history[0]
-    best = base
-    for row in history[1:]:
-        if row[metric] > best[metric] and row[metric] > base[metric] + min_gain:
-            best = row
-    return best
