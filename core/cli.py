@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_output
-from core.errors import InvalidInputError, OutputConflictError, Sam2QgisError
+from core.errors import DependencyError, InvalidInputError, OutputConflictError, Sam2QgisError
 from core.output_paths import check_outputs, parts_of
 
 
@@ -44,10 +44,24 @@ def bands_arg(text: str) -> tuple[int, ...]:
 # -- commands ---------------------------------------------------------------------------------------------
 
 
-def _synthetic(args: argparse.Namespace) -> dict[str, Any]:
-    from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+def _development_tool(module: str) -> Any:
+    """Import one of the development tools, which the plugin zip leaves out; say so clearly where missing."""
+    import importlib
 
-    config = SyntheticSceneConfig(
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name != module:
+            raise
+        raise DependencyError(
+            f"{module} is a development tool that the installed plugin does not ship; run this command from a "
+            "clone of the repository (python -m core ...)"
+        ) from None
+
+
+def _synthetic(args: argparse.Namespace) -> dict[str, Any]:
+    synthetic = _development_tool("core.synthetic")
+    config = synthetic.SyntheticSceneConfig(
         width=args.width,
         height=args.height,
         pixel_size=args.pixel_size,
@@ -57,15 +71,14 @@ def _synthetic(args: argparse.Namespace) -> dict[str, Any]:
         nodata_border=args.nodata_border,
         seed=args.seed,
     )
-    paths = write_synthetic_scene(config, args.out, stem=args.stem)
+    paths = synthetic.write_synthetic_scene(config, args.out, stem=args.stem)
     counts = json.loads(paths.metadata.read_text())["object_counts"]
     return {key: str(value) for key, value in paths.__dict__.items()} | {"objects": counts}
 
 
 def _sample_data(args: argparse.Namespace) -> dict[str, Any]:
-    from core.sample_data import describe, prepare_sample_data
-
-    return describe(prepare_sample_data(args.dest))
+    sample_data = _development_tool("core.sample_data")
+    return sample_data.describe(sample_data.prepare_sample_data(args.dest))
 
 
 def _weights_list(args: argparse.Namespace) -> dict[str, Any]:
@@ -396,12 +409,12 @@ def _worker(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from core.demo import DemoConfig, run_demo
+    demo = _development_tool("core.demo")
 
-    config = DemoConfig(
+    config = demo.DemoConfig(
         out=args.out, checkpoint=args.checkpoint, epochs=args.epochs, scene_size=args.scene_size, device=args.device
     )
-    run_demo(config, log=lambda line: print(line, flush=True))
+    demo.run_demo(config, log=lambda line: print(line, flush=True))
 
 
 def build_parser() -> argparse.ArgumentParser:

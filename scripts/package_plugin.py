@@ -3,7 +3,8 @@
 
 It holds ``sam2_qgis_plugin/`` with ``metadata.txt`` (from the top level, the source of truth) and the
 engine package ``core/`` inside it, where the worker (``python -m core worker``, run in the plugin folder)
-imports it. Sources only: no caches, nothing compiled.
+imports it. Sources only: no caches, nothing compiled, and no development tools (synthetic scenes, the demo,
+the sample-data fetcher), which stay runnable from the repository.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = "sam2_qgis_plugin"
 SKIP_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".so", ".pyd"}
+DEVELOPMENT_TOOLS = ("synthetic", "demo.py", "sample_data.py")  # under core/: not part of the product
 
 
 def version() -> str:
@@ -40,6 +42,8 @@ def build(out_dir: Path = ROOT / "dist") -> Path:
         for path in files(ROOT / PLUGIN):
             archive.write(path, f"{PLUGIN}/{path.relative_to(ROOT / PLUGIN)}")
         for path in files(ROOT / "core"):
+            if path.relative_to(ROOT / "core").parts[0] in DEVELOPMENT_TOOLS:
+                continue
             archive.write(path, f"{PLUGIN}/core/{path.relative_to(ROOT / 'core')}")
         archive.write(ROOT / "metadata.txt", f"{PLUGIN}/metadata.txt")
     return target

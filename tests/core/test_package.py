@@ -1,0 +1,64 @@
+"""The plugin zip: the product only. The engine inside it works without the development tools (synthetic
+scenes, demo, sample data), and their commands say where to run them instead of failing with a traceback."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+DEVELOPMENT_FILES = ("core/synthetic/", "core/demo.py", "core/sample_data.py")
+
+
+@pytest.fixture(scope="module")
+def packaged(repo_root, tmp_path_factory) -> tuple[Path, Path]:
+    """(the zip, the folder it was extracted to)."""
+    spec = importlib.util.spec_from_file_location("package_plugin", repo_root / "scripts" / "package_plugin.py")
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path_factory.mktemp("dist")
+    archive = module.build(out)
+    with zipfile.ZipFile(archive) as opened:
+        opened.extractall(out / "installed")
+    return archive, out / "installed" / "sam2_qgis_plugin"
+
+
+def test_the_zip_ships_the_product_without_development_tools(packaged) -> None:
+    archive, _ = packaged
+    names = zipfile.ZipFile(archive).namelist()
+    assert "sam2_qgis_plugin/core/predict.py" in names
+    assert "sam2_qgis_plugin/metadata.txt" in names
+    shipped_tools = [n for n in names if any(n.startswith(f"sam2_qgis_plugin/{d}") for d in DEVELOPMENT_FILES)]
+    assert shipped_tools == []
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_the_shipped_engine_imports_without_them(packaged) -> None:
+    _, plugin = packaged
+    script = (
+        "import importlib, pkgutil, core\n"
+        "for info in pkgutil.walk_packages(core.__path__, 'core.'):\n"
+        "    if not info.name.endswith('__main__'):\n"
+        "        importlib.import_module(info.name)\n"
+        "print(core.__file__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=plugin, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).is_relative_to(plugin)
+
+
+@pytest.mark.parametrize("command", [["synthetic", "--out", "scene"], ["sample-data"], ["demo", "--out", "d"]])
+def test_development_commands_say_where_to_run_them(packaged, command) -> None:
+    _, plugin = packaged
+    done = subprocess.run(
+        [sys.executable, "-m", "core", *command], cwd=plugin, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert "development tool that the installed plugin does not ship" in done.stderr
+    assert "Traceback" not in done.stderr
