@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_output
-from core.errors import DependencyError, InvalidInputError, OutputConflictError, Sam2QgisError
+from core.errors import CancelledError, DependencyError, InvalidInputError, OutputConflictError, Sam2QgisError
+from core.events import JobEvents
+from core.logs import configure_logging
 from core.output_paths import check_outputs, parts_of
 
 
@@ -106,14 +108,11 @@ def _weights_list(args: argparse.Namespace) -> dict[str, Any]:
 def _weights_download(args: argparse.Namespace) -> dict[str, Any]:
     from core.weights import download_model
 
-    last = [0.0]
-
     def progress(done: int, total: int | None) -> None:
-        if time.monotonic() - last[0] > 1 or (total and done == total):
-            last[0] = time.monotonic()
-            print(f"{done / 1e6:.1f} / {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB", file=sys.stderr)
+        args.job(done / total if total else 0.0, stage="download", bytes=done, total_bytes=total)
 
-    return {"checkpoint": str(download_model(args.name, args.cache_dir, progress=progress))}
+    path = download_model(args.name, args.cache_dir, progress=progress, cancelled=args.job.cancelled)
+    return {"checkpoint": str(path)}
 
 
 def _weights_init(args: argparse.Namespace) -> dict[str, Any]:
@@ -229,78 +228,35 @@ def _config_flags(command: argparse.ArgumentParser, names: Sequence[str]) -> Non
         )
 
 
-class _Events:
-    """Progress as JSON lines (``--events FILE`` or ``-`` for stdout) or a progress bar on a terminal."""
-
-    def __init__(self, target: str | None) -> None:
-        self.stream = None if target is None else (sys.stdout if target == "-" else open(target, "a"))  # noqa: SIM115
-        self.bar: Any = None
-        if self.stream is None and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=1000, unit="‰", file=sys.stderr)
-
-    def __call__(self, fraction: float, **info: Any) -> None:
-        if "warning" in info:
-            self.warning(info["warning"])
-            return
-        if self.stream is not None:
-            self.stream.write(json.dumps({"event": "progress", "fraction": round(fraction, 4), **info}) + "\n")
-            self.stream.flush()
-        elif self.bar is not None:
-            self.bar.n = round(fraction * 1000)
-            self.bar.set_postfix({k: round(v, 4) if isinstance(v, float) else v for k, v in info.items()})
-        elif "iou" in info:
-            print(
-                f"epoch {info.get('epoch')}: "
-                + ", ".join(f"{k} {info[k]:.4f}" for k in ("iou", "f1", "precision", "recall")),
-                file=sys.stderr,
-            )
-
-    def warning(self, message: str) -> None:
-        """A warning event on the stream, or a line on stderr."""
-        if self.stream is not None:
-            self.stream.write(json.dumps({"event": "warning", "message": message}) + "\n")
-            self.stream.flush()
-        else:
-            print(f"warning: {message}", file=sys.stderr)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        if self.stream not in (None, sys.stdout):
-            self.stream.close()
-
-
 def _train(args: argparse.Namespace) -> dict[str, Any]:
     from core.training import run
 
-    events = _Events(args.events)
-    try:
-        if args.resume:
-            return _verdict(run.resume(args.resume, progress=events))
-        missing = [
-            flag
-            for flag, value in (
-                ("--raster", args.raster),
-                ("--labels", args.labels),
-                ("--checkpoint", args.checkpoint),
-                ("--out", args.out),
-            )
-            if value is None
-        ]
-        if missing:
-            raise InvalidInputError(f"missing {', '.join(missing)} (or give --resume RUN_DIR)")
-        inputs = run.RunInputs(args.raster, args.labels, args.checkpoint, args.aoi)
-        return _verdict(run.start(inputs, _train_config(args), args.out, progress=events, overwrite=args.overwrite))
-    finally:
-        events.close()
+    job = args.job
+    if args.resume:
+        return _verdict(run.resume(args.resume, progress=job, stop_requested=job.cancelled))
+    missing = [
+        flag
+        for flag, value in (
+            ("--raster", args.raster),
+            ("--labels", args.labels),
+            ("--checkpoint", args.checkpoint),
+            ("--out", args.out),
+        )
+        if value is None
+    ]
+    if missing:
+        raise InvalidInputError(f"missing {', '.join(missing)} (or give --resume RUN_DIR)")
+    inputs = run.RunInputs(args.raster, args.labels, args.checkpoint, args.aoi)
+    summary = run.start(
+        inputs, _train_config(args), args.out, progress=job, overwrite=args.overwrite, stop_requested=job.cancelled
+    )
+    return _verdict(summary)
 
 
 def _verdict(summary: dict[str, Any]) -> dict[str, Any]:
     """Say on stderr, in one line, whether the run beat the base model (a finished run's summary has it)."""
     if "verdict" in summary:
-        print(summary["verdict"], file=sys.stderr)
+        logging.getLogger("core.training").info(summary["verdict"])
     return summary
 
 
@@ -310,6 +266,15 @@ def _tile(args: argparse.Namespace) -> dict[str, Any]:
 
     tiles = build_tiles(args.raster, args.labels, _train_config(args), args.aoi)
     return {"out": str(args.out), "tiles": write_seed_layout(tiles, args.raster, args.out), **tiles.summary()}
+
+
+def _events_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--events",
+        default=None,
+        metavar="FILE|-",
+        help="JSON-lines progress, warnings and the result or error (- : on stdout, and 'cancel' on stdin stops)",
+    )
 
 
 def _training_options(command: argparse.ArgumentParser) -> None:
@@ -340,19 +305,18 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
     loaded = load_model(args.checkpoint, device=args.device, image_size=args.image_size)
     mode, warning = prediction_mode(loaded, args.mode)
     if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+        args.job.warning(warning)
     config = PredictConfig(mode=mode, threshold=args.threshold, overlap=args.overlap, batch_size=args.batch_size)
     predictor = SamAutoPredictor(
         loaded, mode=config.mode, grid_points=config.grid_points, min_grid_iou=config.min_grid_iou
     )
-    last = [0.0]
 
     def progress(fraction: float, **info: Any) -> None:
-        if time.monotonic() - last[0] > 2 or fraction >= 1:
-            last[0] = time.monotonic()
-            print(f"{fraction:6.1%} of {info.get('total')} windows", file=sys.stderr)
+        args.job(fraction, stage="predicting windows", **info)
 
-    summary = predict_raster(args.raster, predictor, args.out, config, args.probabilities, args.aoi, progress)
+    summary = predict_raster(
+        args.raster, predictor, args.out, config, args.probabilities, args.aoi, progress, args.job.cancelled
+    )
     result: dict[str, Any] = {
         "mode": mode,
         "mode_from": "--mode" if args.mode else "checkpoint",
@@ -446,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     download = weights_commands.add_parser("download", help="download an official checkpoint (resumable, verified)")
     download.add_argument("name", help="e.g. sam2.1_hiera_t, sam2.1_hiera_l, sam2_hiera_b+")
     download.add_argument("--cache-dir", type=Path, default=None)
+    _events_option(download)
     download.set_defaults(run=_weights_download)
     init = weights_commands.add_parser("init", help="write a seeded random-init checkpoint (no download)")
     init.add_argument("--model", default="sam2.1_hiera_t")
@@ -477,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--min-area", type=float, default=0.0, help="drop parts smaller than this (map units²)")
     segment.add_argument("--fill-holes", action="store_true")
     segment.add_argument("--label", default="object", help="value of the class attribute")
+    _events_option(segment)
     segment.set_defaults(run=_segment)
 
     predict = commands.add_parser("predict", help="segment a whole raster into a mask (and polygons)")
@@ -503,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--simplify", type=float, default=1.0)
     predict.add_argument("--min-area", type=float, default=0.0)
     predict.add_argument("--fill-holes", action="store_true")
+    _events_option(predict)
     predict.set_defaults(run=_predict)
 
     evaluation = commands.add_parser("evaluate", help="pixel and object accuracy of a mask against labels")
@@ -513,6 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--classes", default=None, help="true classes counted as objects (default: all)")
     evaluation.add_argument("--class-field", default=None)
     evaluation.add_argument("--class-zero", action="store_true")
+    _events_option(evaluation)
     evaluation.set_defaults(run=_evaluate)
 
     train = commands.add_parser("train", help="fine-tune SAM 2 on an orthophoto and its labels")
@@ -524,12 +492,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--overwrite", action="store_true", help="replace the results of an earlier run in --out (else refused)"
     )
-    train.add_argument("--events", default=None, help="write JSON-lines progress to this file (- for stdout)")
+    _events_option(train)
     train.set_defaults(run=_train)
 
     tile = commands.add_parser("tile", help="write training tiles in the seed pipeline's folder layout")
     _training_options(tile)
     tile.add_argument("--out", type=Path, required=True, help="folder for trai/vali/test")
+    _events_option(tile)
     tile.set_defaults(run=_tile)
 
     describe = commands.add_parser("describe", help="the jobs' options: defaults, choices and help, as JSON")
@@ -551,13 +520,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; print its result as JSON on stdout. Exit 2 on an expected error, with its message."""
+    """Run one command; its result goes to stdout as JSON (or as the ``result`` event of ``--events -``).
+    Exit 2 on an expected error (``error: MESSAGE`` on stderr, an ``error`` event), 1 on a bug (traceback)."""
     args = build_parser().parse_args(argv)
+    configure_logging()
+    job = args.job = JobEvents(getattr(args, "events", None))
     try:
-        result = args.run(args)
-    except Sam2QgisError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if result is not None:
-        print(json.dumps(result, indent=2))
-    return 0
+        try:
+            result = args.run(args)
+        except CancelledError as error:
+            job.error(str(error), expected=True, cancelled=True)
+            return 2
+        except Sam2QgisError as error:
+            job.error(str(error), expected=True)
+            return 2
+        except Exception as error:
+            job.error(f"{type(error).__name__}: {error} (a bug: the traceback follows)", expected=False)
+            raise
+        if result is not None:
+            job.result(result)
+        return 0
+    finally:
+        job.close()

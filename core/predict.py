@@ -10,6 +10,7 @@ holds one band of window height, whatever the raster's height. The threshold is 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from core.models.loader import LoadedModel
 from core.output_paths import check_outputs
 from core.raster import RasterSource
 from core.tiling import grid_origins
+
+logger = logging.getLogger(__name__)
 
 MASK_NODATA = 255
 GDAL_CACHE_MB = 128
@@ -117,6 +120,7 @@ def predict_raster(
         )
         rows, cols = grid_origins(height, size, stride), grid_origins(width, size, stride)
         total, done, skipped, object_pixels = len(rows) * len(cols), 0, 0, 0
+        logger.info("predicting %s (%d x %d px) in %d windows of %d px", raster_path, width, height, total, size)
         with contextlib.ExitStack() as stack:
             # GDAL keeps written blocks in its cache (by default up to 5 % of RAM): cap it so that memory
             # stays flat however large the output grows.

@@ -36,18 +36,20 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import platform
 import queue
 import sys
 import threading
-import traceback
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import CancelledError, InvalidInputError, Sam2QgisError
+
+logger = logging.getLogger(__name__)
 
 PROTOCOL = 1
 
@@ -259,7 +261,7 @@ class Worker:
                 {"id": request_id, "error": {"type": type(error).__name__, "message": str(error), "expected": True}}
             )
         except Exception as error:  # reported, never fatal: the worker keeps serving
-            traceback.print_exc(file=sys.stderr)
+            logger.exception("request %s (%s) failed", request_id, method)
             self.send(
                 {"id": request_id, "error": {"type": type(error).__name__, "message": str(error), "expected": False}}
             )

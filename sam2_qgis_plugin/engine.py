@@ -20,8 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .log import log
+
 PLUGIN_DIR = Path(__file__).resolve().parent
 PYTHON_ENV = "SAM2_QGIS_PYTHON"
+#: Engine processes open no console window on Windows.
+NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
 SETTINGS_KEY = "sam2_qgis/python"
 PROBE = (
     "import json, platform, torch, sam2, rasterio, importlib.metadata as m; from osgeo import gdal; "
@@ -88,7 +92,13 @@ def probe(python: str, timeout: float = 120) -> EngineInfo:
     """What ``python`` offers; EngineError with install advice when torch or sam2 is missing."""
     try:
         result = subprocess.run(
-            [python, "-c", PROBE], capture_output=True, text=True, timeout=timeout, check=False, cwd=engine_root()
+            [python, "-c", PROBE],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=engine_root(),
+            creationflags=NO_WINDOW,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise EngineError("NoEngine", f"cannot run {python}: {error}. {INSTALL_HINT}") from None
@@ -132,7 +142,10 @@ class WorkerClient:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            encoding="utf-8",
+            errors="replace",
             bufsize=1,
+            creationflags=NO_WINDOW,
         )
         ready: queue.Queue[dict[str, Any]] = queue.Queue()
         with self._lock:
@@ -168,6 +181,7 @@ class WorkerClient:
         assert process.stderr is not None
         for line in process.stderr:
             self.stderr_tail = [*self.stderr_tail[-20:], line.rstrip()]
+            log(f"worker: {line.rstrip()}")
 
     def stop(self, timeout: float = 5) -> None:
         """Ask the worker to shut down; kill it if it does not within ``timeout`` seconds."""

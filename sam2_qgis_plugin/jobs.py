@@ -1,25 +1,23 @@
-"""Long engine jobs (fine-tuning, whole-raster prediction) as their own ``python -m core`` processes.
+"""Long engine jobs (fine-tuning, whole-raster prediction, downloads) as their own ``python -m core``
+processes, all through one contract: ``--events -`` (core/events.py).
 
-Progress comes back as JSON-line events (``train --events -``) or progress lines (``predict``); cancelling
-sends SIGTERM (training finishes its step and saves a resumable state; the last good checkpoints stay) and
-kills the process if it has not ended within ``grace`` seconds. Nothing is left running.
+The job's stdout is its event stream (``progress``, ``warning``, then ``result`` or ``error``); its stderr goes
+to the SAM 2 log. Cancel writes ``cancel`` on the job's stdin and waits ``grace`` seconds for it to stop at a
+safe point (training saves a resumable state; prediction writes nothing half-done); a job that has not ended
+by then is terminated, then killed. No signals or process groups: the same path runs on Windows, where the
+job gets no console window.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-from .engine import EngineError, engine_root
-
-PREDICT_PROGRESS = re.compile(r"^\s*([\d.]+)% of (\d+) windows")
+from .engine import NO_WINDOW, EngineError, engine_root
+from .log import log
 
 
 def run_core_job(
@@ -28,66 +26,103 @@ def run_core_job(
     on_progress: Callable[[float, dict[str, Any]], None],
     is_cancelled: Callable[[], bool],
     grace: float = 20.0,
+    on_warning: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``python -m core ARGS``; report progress (0-100) and return the command's final JSON result.
+    """Run ``python -m core ARGS --events -``; report progress (0-100 and the event) and warnings; return the
+    ``result`` event's outputs.
 
-    Raises EngineError with the command's own error message when it fails, InterruptedError when cancelled.
+    Raises EngineError with the job's ``error`` event (``expected`` as the job says), InterruptedError when
+    cancelled (a training's result then says where to resume).
     """
     process = subprocess.Popen(
-        [python, "-m", "core", *args],
+        [python, "-m", "core", *args, "--events", "-"],
         cwd=engine_root(),
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,
+        encoding="utf-8",
+        errors="replace",
+        creationflags=NO_WINDOW,
     )
     stderr: list[str] = []
+    name = args[0] if args else "job"
 
     def read_stderr() -> None:
         assert process.stderr is not None
         for line in process.stderr:
             stderr.append(line.rstrip())
-            match = PREDICT_PROGRESS.match(line)
-            if match:
-                on_progress(float(match.group(1)), {"windows": int(match.group(2))})
+            del stderr[:-50]
+            log(f"{name}: {line.rstrip()}")
 
     reader = threading.Thread(target=read_stderr, daemon=True)
     reader.start()
-    watcher_stop = threading.Event()
-    cancelled = threading.Event()
+    finished, cancel_sent = threading.Event(), threading.Event()
 
-    def watch() -> None:  # cancel promptly even while the job prints nothing
-        while not watcher_stop.wait(0.2):
-            if is_cancelled() and not cancelled.is_set():
-                cancelled.set()
-                os.killpg(process.pid, signal.SIGTERM)
-                deadline = time.monotonic() + grace
-                while process.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGKILL)
+    def watch() -> None:  # cancel promptly even while the job reports nothing
+        while not finished.wait(0.2):
+            if is_cancelled() and not cancel_sent.is_set():
+                cancel_sent.set()
+                log(f"{name}: cancel requested")
+                stop(process, grace)
 
     threading.Thread(target=watch, daemon=True).start()
-    final: list[str] = []
+    ending: dict[str, Any] = {}
     assert process.stdout is not None
     for line in process.stdout:
-        if line.startswith('{"event"'):
+        try:
             event = json.loads(line)
+        except ValueError:
+            log(f"{name}: {line.rstrip()}")
+            continue
+        kind = event.pop("event", None)
+        if kind == "progress":
             on_progress(100 * float(event.get("fraction", 0)), event)
-        else:
-            final.append(line)
+        elif kind == "warning":
+            log(f"{name}: {event['message']}", "warning")
+            if on_warning is not None:
+                on_warning(event["message"])
+        elif kind in ("result", "error"):
+            ending = {"kind": kind, **event}
     process.wait()
-    watcher_stop.set()
+    finished.set()
     reader.join(timeout=5)
-    if cancelled.is_set():
-        raise InterruptedError("cancelled: the run folder keeps its last good checkpoint")
-    if process.returncode != 0:
-        message = next(
-            (line.removeprefix("error: ") for line in reversed(stderr) if line.startswith("error: ")),
-            stderr[-1] if stderr else f"exit code {process.returncode}",
-        )
-        raise EngineError("JobFailed", message, expected=any(line.startswith("error: ") for line in stderr))
-    return dict(json.loads("".join(final))) if "".join(final).strip() else {}
+    if process.stdin is not None:
+        process.stdin.close()
+    if ending.get("kind") == "result":
+        result = {k: v for k, v in ending.items() if k != "kind"}
+        if cancel_sent.is_set() or result.get("stopped"):
+            raise InterruptedError(
+                "cancelled: the run folder keeps its last good checkpoint and a resumable state "
+                f"(resume {result.get('resume', 'the run')})"
+            )
+        return result
+    if cancel_sent.is_set():
+        raise InterruptedError(f"cancelled: {ending.get('message', 'the job was stopped')}")
+    if ending.get("kind") == "error":
+        log(f"{name}: {ending['message']}", "warning" if ending.get("expected") else "critical")
+        raise EngineError("JobFailed", str(ending["message"]), expected=bool(ending.get("expected")))
+    last = stderr[-1] if stderr else f"exit code {process.returncode}"
+    log(f"{name}: ended without a result ({last})", "critical")
+    raise EngineError("JobFailed", f"the engine job ended without a result: {last} (see the SAM 2 log)", False)
+
+
+def stop(process: subprocess.Popen[str], grace: float) -> None:
+    """Ask a job to stop (``cancel`` on its stdin), then terminate and kill it if it does not in time."""
+    try:
+        assert process.stdin is not None
+        process.stdin.write("cancel\n")
+        process.stdin.flush()
+    except (OSError, ValueError):  # it already ended
+        pass
+    steps: list[tuple[Callable[[], None], float]] = [(lambda: None, grace), (process.terminate, 5), (process.kill, 10)]
+    for ending, timeout in steps:
+        ending()
+        try:
+            process.wait(timeout=timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 CLASS_COLOURS = ["255,60,0", "0,160,255", "255,200,0", "170,0,255", "0,200,90", "255,0,140"]

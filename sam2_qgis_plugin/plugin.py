@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QToolBar
 
 from .dock import Sam2Dock
-from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons, engine_root, probe
+from .engine import SETTINGS_KEY, WorkerClient, candidate_pythons, probe
 from .maptool import SegmentMapTool
 from .output import (
     OutputError,
@@ -215,24 +213,12 @@ class Sam2Plugin:
         name, python = self.dock.model_combo.currentText(), self.python()
 
         def work(task: EngineTask) -> str:
-            process = subprocess.Popen(
-                [python, "-m", "core", "weights", "download", name],
-                cwd=engine_root(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            assert process.stderr is not None
-            for line in process.stderr:
-                match = re.match(r"([\d.]+) / ([\d.]+) MB", line)
-                if match:
-                    task.setProgress(100 * float(match.group(1)) / max(float(match.group(2)), 1e-6))
-                if task.isCanceled():
-                    process.terminate()  # the partial file is kept; the next download resumes
-            out = process.communicate()[0]
-            if process.returncode != 0:
-                raise EngineError("DownloadError", f"download of {name} failed; see the log", True)
-            return str(json.loads(out)["checkpoint"])
+            from .jobs import run_core_job
+
+            # cancel keeps the partial file: the next download resumes it
+            download = ["weights", "download", name]
+            result = run_core_job(python, download, lambda value, event: task.setProgress(value), task.isCanceled)
+            return str(result["checkpoint"])
 
         self.run_task(f"SAM 2: downloading {name}", work, self.use_checkpoint)
 
@@ -395,8 +381,6 @@ class Sam2Plugin:
             repr(dock.val_spin.value()),
             "--device",
             dock.device_combo.currentText(),
-            "--events",
-            "-",
         ]
         if dock.class_field_combo.currentField():
             args += ["--class-field", dock.class_field_combo.currentField()]

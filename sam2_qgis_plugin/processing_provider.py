@@ -171,8 +171,6 @@ class FineTune(_EngineAlgorithm):
             str(self.parameterAsInt(parameters, "EPOCHS", context)),
             "--tile-size",
             str(self.parameterAsInt(parameters, "TILE_SIZE", context)),
-            "--events",
-            "-",
             *self.parameterAsString(parameters, "EXTRA", context).split(),
         ]
         summary = self.run_engine(args, feedback)

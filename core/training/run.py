@@ -50,11 +50,15 @@ def start(
     progress: Callable[..., None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     overwrite: bool = False,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Train from scratch into ``run_dir`` (which records run.json first). A folder holding another run is
-    refused unless ``overwrite``; an input inside the folder under a name the run writes is always refused."""
+    refused unless ``overwrite``; an input inside the folder under a name the run writes is always refused.
+
+    ``cancelled()`` ends the run at the next step keeping the last epoch's checkpoints (CancelledError);
+    ``stop_requested()`` (like SIGTERM) ends it after the step, saving a resumable state first."""
     if not _writes_run_folder():
-        return _train(inputs, config, run_dir, progress, cancelled, resume=False)
+        return _train(inputs, config, run_dir, progress, cancelled, stop_requested, resume=False)
     check_run_folder(run_dir, inputs.flags(), resume=False, overwrite=overwrite)  # before touching anything
     with run_lock(run_dir):
         if overwrite:
@@ -64,11 +68,14 @@ def start(
         remove_stale_temporaries(run_dir)
         with atomic_output(run_dir / "run.json") as tmp:
             tmp.write_text(json.dumps({"inputs": inputs.to_dict(), "config": config.to_dict()}, indent=2))
-        return _train(inputs, config, run_dir, progress, cancelled, resume=False)
+        return _train(inputs, config, run_dir, progress, cancelled, stop_requested, resume=False)
 
 
 def resume(
-    run_dir: Path, progress: Callable[..., None] | None = None, cancelled: Callable[[], bool] | None = None
+    run_dir: Path,
+    progress: Callable[..., None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Continue the run in ``run_dir`` from its last resumable state."""
     record = run_dir / "run.json"
@@ -78,11 +85,11 @@ def resume(
     inputs = RunInputs(**{k: Path(v) if v else None for k, v in saved["inputs"].items()})  # type: ignore[arg-type]
     config = TrainConfig.from_dict(saved["config"])
     if not _writes_run_folder():
-        return _train(inputs, config, run_dir, progress, cancelled, resume=True)
+        return _train(inputs, config, run_dir, progress, cancelled, stop_requested, resume=True)
     check_run_folder(run_dir, inputs.flags(), resume=True, overwrite=False)
     with run_lock(run_dir):
         remove_stale_temporaries(run_dir)
-        return _train(inputs, config, run_dir, progress, cancelled, resume=True)
+        return _train(inputs, config, run_dir, progress, cancelled, stop_requested, resume=True)
 
 
 def init_distributed(device: str) -> bool:
@@ -105,19 +112,28 @@ def _train(
     run_dir: Path,
     progress: Callable[..., None] | None,
     cancelled: Callable[[], bool] | None,
+    stop_requested: Callable[[], bool] | None,
     resume: bool,
 ) -> dict[str, Any]:
     import torch
 
     if init_distributed(config.device):
         try:
-            return _train(inputs, config, run_dir, progress, cancelled, resume)
+            return _train(inputs, config, run_dir, progress, cancelled, stop_requested, resume)
         finally:
             torch.distributed.destroy_process_group()
     tiles = build_tiles(inputs.raster, inputs.labels, config, inputs.aoi)
     check_tiles(tiles, config.mode)
     stop = threading.Event()
-    trainer = Trainer(config, tiles, inputs.checkpoint, run_dir, progress, cancelled, stop.is_set)
+    trainer = Trainer(
+        config,
+        tiles,
+        inputs.checkpoint,
+        run_dir,
+        progress,
+        cancelled,
+        lambda: stop.is_set() or bool(stop_requested and stop_requested()),
+    )
     if resume:
         restore(trainer, run_dir / "resume.pt")
     previous = None

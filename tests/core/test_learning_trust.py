@@ -119,7 +119,8 @@ def test_too_few_validation_objects_are_reported(core_cli, train_args, tiny_chec
     warnings = [e["message"] for e in events if e["event"] == "warning"]
     assert warnings
     assert re.search(r"only \d+ labelled objects in the \d+ validation tiles", warnings[0])
-    summary = json.loads(done.stdout[done.stdout.index("\n{\n") :])  # the result after the event lines
+    assert events[-1]["event"] == "result"  # the job's outputs are the last event
+    summary = events[-1]
     assert summary["warnings"] == warnings
     assert summary["validation"]["objects"] < 5
 

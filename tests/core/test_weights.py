@@ -166,3 +166,31 @@ def test_manifest_survives_a_corrupt_file(tmp_path: Path) -> None:
     assert manifest.read() == {}
     manifest.record("a.pt", "ab" * 32, 3, "http://x/a.pt")
     assert manifest.read()["a.pt"]["bytes"] == 3
+
+
+def test_download_command_streams_bytes_then_the_checkpoint(server, tmp_path, tiny_checkpoint, repo_root) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    url, handler = server
+    handler.files = {get_model("sam2.1_hiera_t").filename: tiny_checkpoint.path.read_bytes()}
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "weights", "download", "sam2.1_hiera_t", "--cache-dir", str(tmp_path)]
+        + ["--events", "-"],
+        cwd=repo_root,
+        env={**os.environ, BASE_URL_ENV: url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress[-1]["bytes"] == tiny_checkpoint.path.stat().st_size == progress[-1]["total_bytes"]
+    assert progress[-1]["fraction"] == 1.0
+    assert {e["stage"] for e in progress} == {"download"}
+    filename = get_model("sam2.1_hiera_t").filename
+    assert events[-1] == {"event": "result", "checkpoint": str(tmp_path / filename)}

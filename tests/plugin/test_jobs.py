@@ -47,8 +47,6 @@ def test_training_job_reports_progress_and_returns_the_summary(train_args, scene
                 2,
                 4,
             ),
-            "--events",
-            "-",
         ],
         lambda value, event: progress.append(value),
         lambda: False,
@@ -78,8 +76,6 @@ def test_cancelled_training_ends_within_seconds_and_keeps_the_last_checkpoint(
                 *train_args(
                     scene / "scene_image.tif", scene / "scene_labels.gpkg", engine_files["checkpoint"], run_dir, 50, 4
                 ),
-                "--events",
-                "-",
             ],
             lambda value, event: seen.append(event),
             cancelled,
@@ -122,10 +118,15 @@ def test_prediction_job_adds_mask_and_polygons_in_the_raster_crs(scene, engine_f
             QgsProject.instance().removeMapLayer(layer.id())
 
 
-def test_a_failing_job_says_why(engine_files, tmp_path) -> None:
+def test_a_failing_job_says_why_and_logs_it(engine_files, tmp_path) -> None:
+    from qgis.core import QgsApplication
+    from qgis.PyQt.QtCore import QCoreApplication
+
     from sam2_qgis_plugin.engine import EngineError
 
-    with pytest.raises(EngineError, match="raster not found"):
+    logged: list[tuple[str, str]] = []
+    QgsApplication.messageLog().messageReceived.connect(lambda message, tag, level: logged.append((tag, message)))
+    with pytest.raises(EngineError, match="raster not found") as raised:
         run_core_job(
             sys.executable,
             [
@@ -140,6 +141,49 @@ def test_a_failing_job_says_why(engine_files, tmp_path) -> None:
             lambda value, event: None,
             lambda: False,
         )
+    assert raised.value.expected is True  # from the job's error event: the analyst can fix it
+    QCoreApplication.processEvents()
+    sam2_lines = [message for tag, message in logged if tag == "SAM 2"]
+    assert any("raster not found" in message for message in sam2_lines)  # the job's stderr, in QGIS's log
+
+
+def test_job_warnings_reach_the_caller(scene, engine_files, tmp_path) -> None:
+    """A base checkpoint forced into promptless prediction warns; the warning comes back as such."""
+    warnings: list[str] = []
+    run_core_job(
+        sys.executable,
+        [
+            "predict",
+            "--raster",
+            str(scene / "scene_image.tif"),
+            "--checkpoint",
+            engine_files["checkpoint"],
+            "--out",
+            str(tmp_path / "m.tif"),
+            "--mode",
+            "auto",
+            "--device",
+            "cpu",
+        ],
+        lambda value, event: None,
+        lambda: False,
+        on_warning=warnings.append,
+    )
+    assert any("was not tuned for promptless prediction" in w for w in warnings)
+
+
+def test_the_plugin_uses_no_posix_only_process_calls(repo_root) -> None:
+    """Cancel and job control must work on Windows: no signals, process groups or fork in the plugin."""
+    import re
+
+    posix_only = re.compile(r"os\.killpg|os\.setsid|os\.fork|start_new_session|signal\.SIG|os\.getpgid|preexec_fn")
+    found = [
+        f"{path.name}:{number}"
+        for path in sorted((repo_root / "sam2_qgis_plugin").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if posix_only.search(line)
+    ]
+    assert found == []
 
 
 class UrlCatcher(QObject):
