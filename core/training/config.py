@@ -50,7 +50,7 @@ class TrainConfig:
     augment_variants: int = 4  # augmented copies per tile (dihedral + colour), each encoded once
     colour_jitter: float = 0.1
     objects_per_tile: int = 16  # click mode: prompts (objects) per tile and step, sharing the tile's embedding
-    multimask_fraction: float = 0.5  # click mode: share of steps with a lone click and three candidate masks
+    multimask_fraction: float = 0.5  # click mode: share of each tile's prompts that are a lone click (3 masks)
     points_per_object: int = 1
     background_points: int = 1
     box_probability: float = 0.5

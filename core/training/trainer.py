@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -39,6 +40,9 @@ from core.training.trainable import configure_trainable
 Progress = Callable[..., None]
 MIN_VALIDATION_OBJECTS = 5  # fewer objects than this in validation: warn that the scores cannot be trusted
 FULL_COVER = 0.98  # labels covering this share of the training area leave nothing to learn as background
+
+
+logger = logging.getLogger(__name__)
 
 
 class RunRecorder(Protocol):
@@ -87,22 +91,27 @@ def warmup_cosine(total_steps: int, warmup_fraction: float) -> Callable[[int], f
     return factor
 
 
+@dataclass
+class PromptGroup:
+    """Prompts decoded together: embeddings (B, C, h, w) and high-res features of their tiles, coords (B, n, 2)
+    in model pixels, labels (B, n), and whether to return SAM's three candidate masks."""
+
+    embed: torch.Tensor
+    high_res: list[torch.Tensor]
+    coords: torch.Tensor
+    labels: torch.Tensor
+    multimask: bool
+
+
 class DecoderStep(torch.nn.Module):
-    """The trained forward pass as one module, so DistributedDataParallel can wrap it."""
+    """The trained forward pass as one module, so DistributedDataParallel can wrap it (one call per step)."""
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(
-        self,
-        embed: torch.Tensor,
-        high_res: list[torch.Tensor],
-        coords: torch.Tensor,
-        labels: torch.Tensor,
-        multimask: bool,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return decode(self.model, embed, high_res, coords, labels, multimask)
+    def forward(self, groups: list[PromptGroup]) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        return [decode(self.model, g.embed, g.high_res, g.coords, g.labels, g.multimask) for g in groups]
 
 
 class Trainer:
@@ -254,47 +263,90 @@ class Trainer:
             variant = int(self.rng.integers(0, self.config.augment_variants))
             keys.append(("train", index, variant))
             samples.append(_sample(tile, index, variant, self.config))
-        lone_point = self.config.mode == "click" and self.rng.random() < self.config.multimask_fraction
         embed, high_res = self._features(keys, samples)
-        if self.config.mode == "click" and self.config.objects_per_tile > 1:  # several objects share an embedding
-            repeat = self.config.objects_per_tile
-            samples = [s for s in samples for _ in range(repeat)]
-            embed = embed.repeat_interleave(repeat, dim=0)
-            high_res = [level.repeat_interleave(repeat, dim=0) for level in high_res]
-        coords, labels, targets, weights = self._prompts(samples, lone_point)
-        coords_t, labels_t = self._scale(coords), torch.as_tensor(labels, device=self.device)
-        if self.config.mode == "click" and not lone_point and self.config.correction_clicks > 0:
-            with torch.no_grad():
-                first, _, _ = decode(self.model, embed, high_res, coords_t, labels_t, multimask=False)
-            predicted = (self._logits_at_tile_size(first)[:, 0] > 0).cpu().numpy()
-            extra = [correction_click(p, t, w, self.rng) for p, t, w in zip(predicted, targets, weights, strict=True)]
-            if all(e is not None for e in extra):
-                coords = np.concatenate([coords, np.stack([e[0] for e in extra])[:, None]], axis=1)  # type: ignore[index]
-                labels = np.concatenate([labels, np.array([[e[1]] for e in extra], np.int32)], axis=1)  # type: ignore[index]
-                coords_t, labels_t = self._scale(coords), torch.as_tensor(labels, device=self.device)
         with self._autocast():
-            logits, iou, score = self.step_module(embed, high_res, coords_t, labels_t, lone_point)
-        target_t = torch.as_tensor(targets, device=self.device)
-        weight_t = torch.as_tensor(weights, device=self.device)
-        if self.config.mode == "auto":
-            loss = promptless_loss(self._logits_at_tile_size(logits.float()), iou.float(), target_t, weight_t)
-        else:
-            loss = sam_loss(
-                self._logits_at_tile_size(logits.float()),
-                iou.float(),
-                target_t,
-                weight_t,
-                score.float(),
-                self.config.pixel_loss,
-            )
+            if self.config.mode == "auto":
+                loss = self._auto_loss(samples, embed, high_res)
+            else:
+                loss = self._click_loss(samples, embed, high_res)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss.total).backward()
+        self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.params, self.config.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        return float(loss.total.detach())
+        return float(loss.detach())
+
+    def _auto_loss(self, samples: list[Sample], embed: torch.Tensor, high_res: list[torch.Tensor]) -> torch.Tensor:
+        """One promptless mask per tile against all of the tile's objects."""
+        coords, labels = no_prompt(len(samples), self.device)
+        [(logits, iou, _)] = self.step_module([PromptGroup(embed, high_res, coords, labels, multimask=False)])
+        target = torch.as_tensor(np.stack([s.target for s in samples]), device=self.device)
+        weight = torch.as_tensor(np.stack([s.labelled for s in samples]), device=self.device)
+        return promptless_loss(self._logits_at_tile_size(logits.float()), iou.float(), target, weight).total
+
+    def _click_loss(self, samples: list[Sample], embed: torch.Tensor, high_res: list[torch.Tensor]) -> torch.Tensor:
+        """``objects_per_tile`` prompts per tile, sharing its embedding: a ``multimask_fraction`` share are lone
+        clicks answered with three candidate masks (SAM's answer to an ambiguous click), the rest clicks with a
+        background point, sometimes a box, and a correction click, answered with one mask. Both kinds train in
+        every step, so neither waits for the other's turn."""
+        per_tile = self.config.objects_per_tile
+        lone = min(per_tile, round(per_tile * self.config.multimask_fraction))
+        groups, inputs = [], []
+        for multimask, count in ((True, lone), (False, per_tile - lone)):
+            if count == 0:
+                continue
+            tiles = torch.arange(len(samples), device=embed.device).repeat_interleave(count)
+            prompted = [s for s in samples for _ in range(count)]
+            group_embed, group_high_res = embed[tiles], [level[tiles] for level in high_res]
+            coords, labels, targets, weights = self._prompts(prompted, lone_point=multimask)
+            if not multimask and self.config.correction_clicks > 0:
+                coords, labels = self._with_correction(group_embed, group_high_res, coords, labels, targets, weights)
+            groups.append(
+                PromptGroup(
+                    group_embed,
+                    group_high_res,
+                    self._scale(coords),
+                    torch.as_tensor(labels, device=self.device),
+                    multimask,
+                )
+            )
+            inputs.append((targets, weights))
+        total = torch.zeros((), device=self.device)
+        for (logits, iou, score), (targets, weights) in zip(self.step_module(groups), inputs, strict=True):
+            parts = sam_loss(
+                self._logits_at_tile_size(logits.float()),
+                iou.float(),
+                torch.as_tensor(targets, device=self.device),
+                torch.as_tensor(weights, device=self.device),
+                score.float(),
+                self.config.pixel_loss,
+            )
+            total = total + parts.total * len(targets)
+        return total / sum(len(t) for t, _ in inputs)
+
+    def _with_correction(
+        self,
+        embed: torch.Tensor,
+        high_res: list[torch.Tensor],
+        coords: np.ndarray,
+        labels: np.ndarray,
+        targets: np.ndarray,
+        weights: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The prompts plus one click on the error of the model's current answer (as an analyst corrects)."""
+        with torch.no_grad():
+            first, _, _ = decode(
+                self.model, embed, high_res, self._scale(coords), torch.as_tensor(labels, device=self.device), False
+            )
+        predicted = (self._logits_at_tile_size(first.float())[:, 0] > 0).cpu().numpy()
+        extra = [correction_click(p, t, w, self.rng) for p, t, w in zip(predicted, targets, weights, strict=True)]
+        if any(e is None for e in extra):
+            return coords, labels
+        points = np.stack([e[0] for e in extra])[:, None]  # type: ignore[index]
+        kinds = np.array([[e[1]] for e in extra], np.int32)  # type: ignore[index]
+        return np.concatenate([coords, points], axis=1), np.concatenate([labels, kinds], axis=1)
 
     # -- validation --------------------------------------------------------------------------------------
 
@@ -339,6 +391,15 @@ class Trainer:
         for warning in self.warnings:
             self._report(0.0, warning=warning)
         if not self.history:
+            logger.info(
+                "training %s (%s, %s mode) on %d tiles, validating on %d tiles with %d objects",
+                self.loaded.spec.name,
+                self.config.trainable,
+                self.config.mode,
+                len(self.train_tiles),
+                len(self.val_tiles),
+                self.validation_counts["objects"],
+            )
             base_scores, confusion = self.evaluate()
             self.history.append({"epoch": 0, "train_loss": None, **base_scores, "lr": 0.0, "seconds": 0.0})
             folder.save_base(self, self.history[0], confusion)
@@ -365,7 +426,8 @@ class Trainer:
                     self._report(self.step / self.total_steps, epoch=self.epoch + 1, step=self.step, loss=losses[-1])
                 if self.stop_requested and self.stop_requested():
                     folder.save_resume(self)
-                    return {"stopped": True, "epoch": self.epoch + 1, "step": self.step}
+                    logger.info("stopped in epoch %d at step %d; resumable state saved", self.epoch + 1, self.step)
+                    return {"stopped": True, "epoch": self.epoch + 1, "step": self.step, "resume": str(self.run_dir)}
             self.epoch += 1
             scores, confusion = self.evaluate()
             row = {
@@ -376,9 +438,18 @@ class Trainer:
                 "seconds": round(time.monotonic() - started, 2),
             }
             self.history.append(row)
+            logger.info(
+                "epoch %d/%d: loss %.4f, validation %s",
+                self.epoch,
+                self.config.epochs,
+                row["train_loss"],
+                ", ".join(f"{k} {scores[k]:.4f}" for k in ("iou", "f1", "precision", "recall")),
+            )
             folder.save_epoch(self, row, confusion)
             self._report(self.epoch / self.config.epochs, epoch=self.epoch, **scores)
         self.stopped_early = self.epoch < self.config.epochs
+        if self.stopped_early:
+            logger.info("early stop after epoch %d: %d epochs without a new best", self.epoch, self.config.patience)
         return folder.finish(self)
 
     def _no_progress(self) -> bool:
