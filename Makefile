@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup system-packages venv data test test-core test-plugin test-gpu lint format typecheck demo clean distclean package install-plugin qgis
+.PHONY: help setup system-packages venv data test test-fast test-core test-plugin test-gpu lint format typecheck demo clean distclean package install-plugin qgis
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,6 +23,9 @@ data: venv  ## fetch and verify the sample imagery; build the random-init SAM 2.
 
 test: setup  ## the default suite: everything but gpu tests
 	scripts/run_tests.sh
+
+test-fast: setup  ## the quick tier while working (under 2 minutes): engine tests marked quick
+	$(PY) -m pytest -p no:pytest_qgis -W "ignore:Unknown config option" -m "quick and not slow and not gpu" -q tests/core
 
 test-core: setup  ## engine tests only (no QGIS in the process)
 	$(PY) -m pytest -p no:pytest_qgis -W "ignore:Unknown config option" -m "not gpu" tests/core

@@ -8,6 +8,8 @@ from core.atomic import atomic_output
 from core.errors import InvalidInputError
 from core.vector_io import PolygonFeature, write_polygons
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 SQUARE = {"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]]}
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 CORE_FORBIDDEN = ("qgis", "PyQt5", "PyQt6", "PySide2", "PySide6", "sip")
 PLUGIN_FORBIDDEN = ("torch", "torchvision", "sam2", "hydra")
 

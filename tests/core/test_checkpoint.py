@@ -12,6 +12,8 @@ from core.models.checkpoint import detect_spec, read_checkpoint
 from core.models.loader import load_model
 from core.models.registry import MODELS, ModelSpec, get_model
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 
 def fake_state_dict(width: int, blocks: int, generation: str) -> dict[str, torch.Tensor]:
     state = {"image_encoder.trunk.patch_embed.proj.weight": torch.zeros(width, 3, 7, 7)}

@@ -8,6 +8,8 @@ import torch
 from core.errors import InvalidConfigError
 from core.models.device import choose_device, inference_precision
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 
 def test_auto_prefers_an_accelerator_and_falls_back_to_cpu() -> None:
     expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"

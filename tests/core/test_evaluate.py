@@ -12,6 +12,8 @@ from affine import Affine
 from core.evaluate import evaluate
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 TRANSFORM = Affine(0.5, 0, 500_000, 0, -0.5, 5_500_000)
 
 

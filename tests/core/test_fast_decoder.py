@@ -8,6 +8,8 @@ import torch
 from core.fast_decoder import FastMaskDecoder
 from core.models.loader import load_model
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 
 @pytest.fixture(scope="module")
 def model(tiny_checkpoint):

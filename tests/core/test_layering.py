@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 TRAINING_USERS = ("core.cli", "core.demo", "core.training")
 DEV_TOOLS = ("core.synthetic", "core.demo", "core.sample_data")
 DEV_TOOL_USERS = ("core.cli", "core.demo", "core.synthetic", "core.sample_data")

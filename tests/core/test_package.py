@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 DEVELOPMENT_FILES = ("core/synthetic/", "core/demo.py", "core/sample_data.py")
 
 

@@ -10,6 +10,8 @@ from osgeo import ogr
 from core.errors import InvalidConfigError
 from core.polygons import PolygonOptions, mask_to_polygons
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 TRANSFORM = Affine(0.5, 0, 1000.0, 0, -0.5, 2000.0)  # 0.5 m pixels
 EXACT = PolygonOptions(min_pixels=0, simplify=0.0)
 

@@ -12,6 +12,8 @@ from core.predict import PredictConfig, SamAutoPredictor, predict_raster, taper
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.vector_io import PolygonFeature, write_polygons
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 
 class Constant:
     """A stand-in model that says ``value`` everywhere; counts its calls."""

@@ -19,6 +19,8 @@ from core.models.random_init import (
     write_random_init_checkpoint,
 )
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 
 def test_checkpoint_is_official_format_with_metadata(tiny_checkpoint) -> None:
     payload = torch.load(tiny_checkpoint.path, map_location="cpu", weights_only=True)

@@ -14,6 +14,8 @@ from core.errors import InvalidInputError, MissingInputError
 from core.preprocess import to_model_input
 from core.raster import MissingCrsWarning, RasterSource
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 
 def write_raster(path, data: np.ndarray, crs="EPSG:32633", nodata=None, transform=None) -> str:
     count, height, width = data.shape

@@ -17,6 +17,8 @@ from core.synthetic.config import BUILDING, ROAD, TREE
 from core.synthetic.scene import STRIP_ROWS
 from core.vector_io import read_polygons
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 
 def test_same_seed_same_scene_other_seed_other_scene() -> None:
     config = SyntheticSceneConfig(width=160, height=128, seed=7)

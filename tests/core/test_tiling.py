@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from rasterio.windows import Window
 
 from core.tiling import grid_origins, tile_grid, window_for_prompts
+
+pytestmark = pytest.mark.quick  # make test-fast
 
 
 def test_grid_covers_the_raster_and_ends_at_its_edge() -> None:

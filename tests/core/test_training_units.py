@@ -16,6 +16,8 @@ from core.training.loss import dice_loss, focal_loss, mask_iou, sam_loss
 from core.training.prompts import correction_click, pad_prompts, sample_click
 from core.training.trainer import warmup_cosine
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 
 def test_focal_loss_by_hand() -> None:
     # logit 0 -> p = 0.5; target 1: ce = ln 2, (1 - p_t)^2 = 1/4, alpha = 1/4.

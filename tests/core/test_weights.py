@@ -15,6 +15,8 @@ from core.errors import CancelledError, DownloadError, IntegrityError
 from core.models.registry import get_model
 from core.weights import BASE_URL_ENV, Manifest, download_file, download_model
 
+pytestmark = pytest.mark.quick  # make test-fast
+
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
 
@@ -177,8 +179,18 @@ def test_download_command_streams_bytes_then_the_checkpoint(server, tmp_path, ti
     url, handler = server
     handler.files = {get_model("sam2.1_hiera_t").filename: tiny_checkpoint.path.read_bytes()}
     done = subprocess.run(
-        [sys.executable, "-m", "core", "weights", "download", "sam2.1_hiera_t", "--cache-dir", str(tmp_path)]
-        + ["--events", "-"],
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "weights",
+            "download",
+            "sam2.1_hiera_t",
+            "--cache-dir",
+            str(tmp_path),
+            "--events",
+            "-",
+        ],
         cwd=repo_root,
         env={**os.environ, BASE_URL_ENV: url},
         capture_output=True,
