@@ -6,13 +6,14 @@ never trained, in the mode the run trained for (auto: one promptless mask per ti
 middle of each object). Scenes: a sparse synthetic orthophoto (buildings a few % of the pixels), a dense one,
 and NEON's OSBS_029 (real, trees). Prints one row per scene, mode and seed, and a summary.
 
-    .venv/bin/python -m bench.bench_learning [--seeds 0 1 2] [--modes auto click] [--epochs 8] [--click-epochs 24]
+    .venv/bin/python -m bench.bench_learning [--seeds 0 1 2] [--modes auto click] [--epochs 8] [--click-steps 144]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import tempfile
 import time
@@ -70,6 +71,13 @@ def heldout_scores(checkpoint: Path, scene: Scene, config: TrainConfig, east: Pa
     return {"iou": scores["iou"], "f1": scores["f1"], "tiles": len(tiles), "foreground": objects}
 
 
+def click_epochs(scene: Scene, folder: Path, steps: int, config: TrainConfig) -> int:
+    """Epochs that give click training about ``steps`` steps on the scene's west half (its training tiles)."""
+    west, _ = halves(scene, folder)
+    training_tiles = len(build_tiles(scene.raster, scene.labels, scene.config, west).split("train"))
+    return max(1, math.ceil(steps / math.ceil(training_tiles / config.batch_size)))
+
+
 def one_run(scene: Scene, mode: str, seed: int, checkpoint: Path, epochs: int, device: str, tmp: Path) -> dict:
     west, east = halves(scene, tmp)
     config = scene.config.replace(mode=mode, seed=seed, epochs=epochs, device=device)
@@ -88,6 +96,7 @@ def one_run(scene: Scene, mode: str, seed: int, checkpoint: Path, epochs: int, d
         "base_iou": round(base["iou"], 4),
         "tuned_iou": round(tuned["iou"], 4),
         "gain": round(tuned["iou"] - base["iou"], 4),
+        "epochs": summary["epochs"],
         "best_epoch": summary["best"]["epoch"],
         "improved": summary["improved"],
         "val_base": round(summary["base"]["iou"], 4),
@@ -108,7 +117,12 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["auto", "click"])
     parser.add_argument("--scenes", nargs="+", default=["sparse", "dense", "osbs"])
     parser.add_argument("--epochs", type=int, default=8, help="auto mode's epochs")
-    parser.add_argument("--click-epochs", type=int, default=24, help="click mode's epochs (it learns slower)")
+    parser.add_argument(
+        "--click-steps",
+        type=int,
+        default=144,
+        help="click mode's training steps (it learns slower; epochs follow from each scene's training tiles)",
+    )
     parser.add_argument("--tile-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--device", default="cpu")
@@ -127,22 +141,23 @@ def main() -> None:
         }
         print(f"# {platform.node()} {platform.processor() or platform.machine()}, device {args.device}")
         print(
-            f"# tiny random-init SAM 2.1, tiles {args.tile_size}, epochs {args.epochs} (auto) / "
-            f"{args.click_epochs} (click), lr {args.lr}, decoder, batch 4"
+            f"# tiny random-init SAM 2.1, tiles {args.tile_size}, {args.epochs} epochs (auto) / "
+            f"{args.click_steps} steps (click), lr {args.lr}, decoder, batch 4"
         )
-        header = "scene   mode   seed  fg%   tiles  base    tuned   gain    best  val base->best   s"
+        header = "scene   mode   seed  fg%   tiles  base    tuned   gain    best/ep  val base->best   s"
         print(header)
         for name in args.scenes:
             scene = scenes[name]()
             for mode in args.modes:
                 for seed in args.seeds:
-                    epochs = args.click_epochs if mode == "click" else args.epochs
+                    epochs = click_epochs(scene, tmp, args.click_steps, base) if mode == "click" else args.epochs
                     row = one_run(scene, mode, seed, checkpoint, epochs, args.device, tmp)
                     rows.append(row)
                     print(
                         f"{row['scene']:7s} {row['mode']:6s} {row['seed']:4d} {100 * row['foreground']:5.1f} "
                         f"{row['heldout_tiles']:5d}  {row['base_iou']:.4f}  {row['tuned_iou']:.4f}  "
-                        f"{row['gain']:+.4f}  {row['best_epoch']:4d}  {row['val_base']:.3f}->{row['val_best']:.3f}  "
+                        f"{row['gain']:+.4f}  {row['best_epoch']:3d}/{row['epochs']:<3d} "
+                        f"{row['val_base']:.3f}->{row['val_best']:.3f}  "
                         f"{row['seconds']:6.1f}  {'ok' if passes(row) else 'MISSED'}",
                         flush=True,
                     )
