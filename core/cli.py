@@ -15,6 +15,7 @@ from core.errors import CancelledError, DependencyError, InvalidInputError, Outp
 from core.events import JobEvents
 from core.logs import configure_logging
 from core.output_paths import check_outputs, parts_of
+from core.predict_config import describe as predict_describe
 
 
 def _floats(text: str, count: tuple[int, ...], what: str) -> list[float]:
@@ -179,6 +180,7 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
 
 
 #: TrainConfig fields given as flags: for ``tile`` and ``train``, and for ``train`` only.
+PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", "min_grid_iou")
 TILE_OPTIONS = ("tile_size", "overlap", "max_nodata", "val_fraction", "seed")
 TRAIN_OPTIONS = (
     "mode",
@@ -208,24 +210,33 @@ def _train_config(args: argparse.Namespace) -> Any:
     )
 
 
-def _config_flags(command: argparse.ArgumentParser, names: Sequence[str]) -> None:
-    """Flags for TrainConfig fields: type, choices, help and the default shown, all from TrainConfig. They
-    default to None, so that an unset flag leaves a --config YAML's value alone."""
-    from core.training.config import describe
-
-    described = describe()
+def _config_flags(
+    command: argparse.ArgumentParser,
+    described: dict[str, dict[str, Any]],
+    names: Sequence[str],
+    default_from: dict[str, str] | None = None,
+) -> None:
+    """Flags for config fields: type, choices, help and the default shown, all from the config's description
+    (``core.options``). They default to None, so that an unset flag leaves a --config YAML's value (or what
+    ``default_from[name]`` says decides it) alone."""
     for name in names:
         entry = described[name]
         default = entry["default"]
         kind = int if default is None else type(default)  # image_size: int or None
-        shown = "" if default is None else f" (default: {default})"
+        shown = (default_from or {}).get(name) or ("" if default is None else f"default: {default}")
         command.add_argument(
             f"--{name.replace('_', '-')}",
             type=kind,
             choices=entry.get("choices"),
             default=None,
-            help=entry.get("help", "") + shown,
+            help=entry.get("help", "") + (f" ({shown})" if shown else ""),
         )
+
+
+def _train_flags(command: argparse.ArgumentParser, names: Sequence[str]) -> None:
+    from core.training.config import describe
+
+    _config_flags(command, describe(), names)
 
 
 def _train(args: argparse.Namespace) -> dict[str, Any]:
@@ -282,7 +293,7 @@ def _training_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--labels", type=Path, help="polygons (.gpkg, .shp, .geojson; any CRS) or a class mask raster")
     command.add_argument("--aoi", type=Path, default=None, help="polygons limiting where tiles are taken")
     command.add_argument("--config", type=Path, default=None, help="YAML with TrainConfig fields; flags override it")
-    _config_flags(command, TILE_OPTIONS)
+    _train_flags(command, TILE_OPTIONS)
     command.add_argument("--classes", default=None, help="foreground classes, e.g. 1 or 1,3 (default: all)")
     command.add_argument("--class-field", default=None, help="attribute of the polygons holding the class")
     command.add_argument("--class-zero", action="store_true", help="mask rasters: 0 is a class, nodata is unlabelled")
@@ -306,7 +317,8 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
     mode, warning = prediction_mode(loaded, args.mode)
     if warning:
         args.job.warning(warning)
-    config = PredictConfig(mode=mode, threshold=args.threshold, overlap=args.overlap, batch_size=args.batch_size)
+    chosen = {name: getattr(args, name) for name in PREDICT_OPTIONS if getattr(args, name) is not None}
+    config = PredictConfig(**{**chosen, "mode": mode})
     predictor = SamAutoPredictor(
         loaded, mode=config.mode, grid_points=config.grid_points, min_grid_iou=config.min_grid_iou
     )
@@ -358,7 +370,7 @@ def _describe(args: argparse.Namespace) -> dict[str, Any]:
     """The jobs' options (defaults, choices, help) as the plugin reads them from job_defaults.json."""
     from core.training.config import describe
 
-    described = {"train": describe()}
+    described = {"train": describe(), "predict": predict_describe()}
     if args.out:
         with atomic_output(args.out) as tmp:
             tmp.write_text(json.dumps(described, indent=2, sort_keys=True) + "\n")
@@ -452,16 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--vector", type=Path, default=None, help="also write polygons (.gpkg, .geojson, .shp)")
     predict.add_argument("--probabilities", type=Path, default=None, help="also write blended probabilities")
     predict.add_argument("--aoi", type=Path, default=None, help="polygons limiting the prediction")
-    predict.add_argument("--threshold", type=float, default=0.5)
-    predict.add_argument(
-        "--mode",
-        choices=["auto", "grid"],
-        default=None,
-        help="auto: promptless masks; grid: a grid of clicks per window (default: what the checkpoint was tuned "
-        "for: auto for a model tuned for whole-raster prediction, grid for one tuned for clicking or a base model)",
-    )
-    predict.add_argument("--overlap", type=float, default=0.25)
-    predict.add_argument("--batch-size", type=int, default=4)
+    _config_flags(predict, predict_describe(), PREDICT_OPTIONS, default_from={"mode": "default: from the checkpoint"})
     predict.add_argument("--device", default="auto")
     predict.add_argument("--image-size", type=int, default=None)
     predict.add_argument("--label", default="object", help="value of the class attribute")
@@ -487,7 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     _training_options(train)
     train.add_argument("--checkpoint", type=Path, help="base checkpoint (official, seed-style or ours)")
     train.add_argument("--out", type=Path, help="run folder")
-    _config_flags(train, TRAIN_OPTIONS)
+    _train_flags(train, TRAIN_OPTIONS)
     train.add_argument("--resume", type=Path, default=None, help="continue the run in this folder")
     train.add_argument(
         "--overwrite", action="store_true", help="replace the results of an earlier run in --out (else refused)"

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import rasterio
@@ -26,6 +26,7 @@ from core.atomic import atomic_output
 from core.errors import CancelledError, InvalidConfigError
 from core.models.loader import LoadedModel
 from core.output_paths import check_outputs
+from core.predict_config import PredictConfig, PredictMode
 from core.raster import RasterSource
 from core.tiling import grid_origins
 
@@ -42,28 +43,6 @@ class WindowPredictor(Protocol):
     size: int
 
     def __call__(self, tiles: np.ndarray) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class PredictConfig:
-    """``threshold`` on the blended probability; ``overlap`` between windows (fraction); ``batch_size``
-    windows per model call; ``mode``: ``auto`` (promptless, as trained by ``train --mode auto``) or
-    ``grid`` (a grid of ``grid_points`` x ``grid_points`` clicks per window, masks merged: base models)."""
-
-    mode: Literal["auto", "grid"] = "auto"
-    threshold: float = 0.5
-    overlap: float = 0.25
-    batch_size: int = 4
-    grid_points: int = 8
-    min_grid_iou: float = 0.7
-
-    def __post_init__(self) -> None:
-        if not 0 < self.threshold < 1:
-            raise InvalidConfigError(f"threshold {self.threshold} must be a probability between 0 and 1")
-        if not 0 <= self.overlap < 0.9:
-            raise InvalidConfigError(f"overlap {self.overlap} must be in [0, 0.9)")
-        if self.batch_size < 1 or self.grid_points < 1:
-            raise InvalidConfigError("batch_size and grid_points must be at least 1")
 
 
 def taper(size: int, overlap: int) -> np.ndarray:
@@ -90,7 +69,7 @@ def predict_raster(
     raster_path: Path,
     predictor: WindowPredictor,
     out_mask: Path,
-    config: PredictConfig = PredictConfig(),
+    config: PredictConfig | None = None,
     probabilities: Path | None = None,
     aoi: Path | None = None,
     progress: Callable[..., None] | None = None,
@@ -98,6 +77,7 @@ def predict_raster(
 ) -> PredictSummary:
     """Predict the whole raster into ``out_mask`` (uint8: 1 object, 0 background, 255 nodata; the input's
     grid and CRS; tiled, compressed) and optionally the blended probabilities (float32, nodata -1)."""
+    config = config or PredictConfig()
     check_outputs({"out_mask": out_mask, "probabilities": probabilities}, {"raster": raster_path, "aoi": aoi})
     size = predictor.size
     margin = round(size * config.overlap)
@@ -192,9 +172,6 @@ def predict_raster(
 def _window_area(shapes: list[dict] | None, raster: RasterSource, window: Window) -> np.ndarray:
     """Where the AOI covers ``window`` (all True without an AOI)."""
     return aoi_mask(shapes, raster.window_transform(window), (int(window.height), int(window.width)))
-
-
-PredictMode = Literal["auto", "grid"]
 
 
 def prediction_mode(loaded: LoadedModel, requested: str | None = None) -> tuple[PredictMode, str | None]:

@@ -198,7 +198,7 @@ class PredictRaster(_EngineAlgorithm):
                 "THRESHOLD",
                 "Threshold",
                 QgsProcessingParameterNumber.Double,
-                defaultValue=0.5,
+                defaultValue=job_defaults.default("threshold", "predict"),
                 minValue=0.01,
                 maxValue=0.99,
             )

@@ -159,23 +159,9 @@ MODE_LABELS: dict[str, str] = {"auto": "for whole-raster prediction", "click": "
 
 def describe() -> dict[str, dict[str, Any]]:
     """Every option of TrainConfig: ``{name: {"default", "choices" (Literal fields), "help"}}``, JSON-ready."""
-    from typing import get_args, get_type_hints
+    from core.options import describe_options
 
-    hints = get_type_hints(TrainConfig)
-    described: dict[str, dict[str, Any]] = {}
-    for option in fields(TrainConfig):
-        entry: dict[str, Any] = {"default": TrainConfig.__dataclass_fields__[option.name].default}
-        if isinstance(entry["default"], tuple):
-            entry["default"] = list(entry["default"])
-        choices = get_args(hints[option.name])
-        if choices and all(isinstance(c, str) for c in choices):
-            entry["choices"] = list(choices)
-        if option.name in HELP:
-            entry["help"] = HELP[option.name]
-        if option.name == "mode":
-            entry["labels"] = MODE_LABELS
-        described[option.name] = entry
-    return described
+    return describe_options(TrainConfig, HELP, {"mode": {"labels": MODE_LABELS}})
 
 
 __all__ = ["HELP", "MODE_LABELS", "Mode", "TrainConfig", "Trainable", "describe"]

@@ -10,6 +10,8 @@ import pytest
 import torch
 
 from core.models.checkpoint import read_checkpoint
+from core.predict_config import PredictConfig
+from core.predict_config import describe as describe_prediction
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training.config import TrainConfig, describe
 from core.training.run_folder import verdict
@@ -155,9 +157,20 @@ def test_the_defaults_shown_by_train_help_are_trainconfigs(core_cli) -> None:
         assert f"(default: {getattr(defaults, name)})" in after[: after.index("(default:") + 40], name
 
 
+def test_the_defaults_shown_by_predict_help_are_predictconfigs(core_cli) -> None:
+    flat = " ".join(core_cli("predict", "--help").stdout.split())
+    defaults = PredictConfig()
+    for name in ("threshold", "overlap", "batch_size", "grid_points", "min_grid_iou"):
+        after = flat[flat.rindex(f"--{name.replace('_', '-')} ") :]
+        assert f"(default: {getattr(defaults, name)})" in after[: after.index("(default:") + 40], name
+    mode = flat[flat.rindex("--mode {auto,grid} ") :]
+    assert "(default: from the checkpoint)" in mode[: mode.index("(default:") + 40]
+
+
 def test_the_plugins_job_defaults_file_is_what_the_engine_describes(repo_root) -> None:
     written = json.loads((repo_root / "sam2_qgis_plugin" / "job_defaults.json").read_text())
-    assert written == json.loads(json.dumps({"train": describe()})), (
+    expected = {"train": describe(), "predict": describe_prediction()}
+    assert written == json.loads(json.dumps(expected)), (
         "run: .venv/bin/python -m core describe --out sam2_qgis_plugin/job_defaults.json"
     )
 

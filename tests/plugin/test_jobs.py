@@ -447,6 +447,7 @@ def test_the_panel_defaults_are_trainconfigs(qgis_iface) -> None:
             "val_fraction": dock.val_spin.value(),
         }
         assert shown == {name: job_defaults.default(name) for name in shown}
+        assert dock.threshold_spin.value() == job_defaults.default("threshold", "predict")
         assert dock.mode_combo.currentText() == "for whole-raster prediction"  # the analyst's words
         assert "promptless" in dock.mode_combo.toolTip() or "prompts" in dock.mode_combo.toolTip()
     finally:

@@ -153,3 +153,5 @@ def test_fine_tune_defaults_are_trainconfigs(processing) -> None:
     assert algorithm.parameterDefinition("TILE_SIZE").defaultValue() == job_defaults.default("tile_size")
     tiles = QgsApplication.processingRegistry().algorithmById("sam2:createtrainingtiles")
     assert tiles.parameterDefinition("TILE_SIZE").defaultValue() == job_defaults.default("tile_size")
+    predict = QgsApplication.processingRegistry().algorithmById("sam2:predictraster")
+    assert predict.parameterDefinition("THRESHOLD").defaultValue() == job_defaults.default("threshold", "predict")
