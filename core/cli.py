@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -522,11 +523,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_events_file(args: argparse.Namespace) -> None:
+    """``--events FILE`` appends JSON lines: refuse a FILE that is one of the job's own files (inputs, outputs)."""
+    target = getattr(args, "events", None)
+    if target in (None, "-"):
+        return
+    files = {f"--{name.replace('_', '-')}": value for name, value in vars(args).items() if isinstance(value, Path)}
+    check_outputs({"--events": Path(target)}, files)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its result goes to stdout as JSON (or as the ``result`` event of ``--events -``).
     Exit 2 on an expected error (``error: MESSAGE`` on stderr, an ``error`` event), 1 on a bug (traceback)."""
     args = build_parser().parse_args(argv)
     configure_logging()
+    try:
+        _check_events_file(args)
+    except Sam2QgisError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     job = args.job = JobEvents(getattr(args, "events", None))
     try:
         try:

@@ -175,3 +175,15 @@ def test_the_archive_behind_a_vsizip_path_is_an_input(tmp_path) -> None:
         packed.writestr("labels.geojson", "{}")
     for source in (f"/vsizip/{archive}/labels.geojson", f"/vsizip/{str(archive).lstrip('/')}/labels.geojson"):
         assert archive in files_behind(source), source
+
+
+def test_an_events_file_naming_one_of_the_jobs_files_is_refused(core_cli, scene, tiny_checkpoint, tmp_path) -> None:
+    """``--events FILE`` appends to FILE: naming the raster (or any other file of the job) would corrupt it."""
+    before = scene.image.read_bytes()
+    done = core_cli(
+        "predict", "--raster", scene.image, "--checkpoint", tiny_checkpoint.path, "--out", tmp_path / "m.tif",
+        "--events", scene.image,
+    )  # fmt: skip
+    refused(done, "--events", "--raster", scene.image)
+    assert scene.image.read_bytes() == before
+    assert not (tmp_path / "m.tif").exists()
