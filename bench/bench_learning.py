@@ -149,8 +149,8 @@ def main() -> None:
         for name in args.scenes:
             scene = scenes[name]()
             for mode in args.modes:
+                epochs = click_epochs(scene, tmp, args.click_steps, base) if mode == "click" else args.epochs
                 for seed in args.seeds:
-                    epochs = click_epochs(scene, tmp, args.click_steps, base) if mode == "click" else args.epochs
                     row = one_run(scene, mode, seed, checkpoint, epochs, args.device, tmp)
                     rows.append(row)
                     print(

@@ -86,25 +86,25 @@ def test_cancelled_training_ends_within_seconds_and_keeps_the_last_checkpoint(
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
 
 
+def predict_args(scene: Path, checkpoint: str, out: Path, *more: str) -> list[str]:
+    """``predict`` of the scene's orthophoto on the CPU into ``out``, and ``more`` flags."""
+    return ["predict", "--raster", str(scene / "scene_image.tif"), "--checkpoint", checkpoint, "--out", str(out),
+            "--device", "cpu", *more]  # fmt: skip
+
+
 def test_prediction_job_adds_mask_and_polygons_in_the_raster_crs(scene, engine_files, tmp_path) -> None:
     progress: list[float] = []
     result = run_core_job(
         sys.executable,
-        [
-            "predict",
-            "--raster",
-            str(scene / "scene_image.tif"),
-            "--checkpoint",
+        predict_args(
+            scene,
             engine_files["checkpoint"],
-            "--out",
-            str(tmp_path / "mask.tif"),
+            tmp_path / "mask.tif",
             "--vector",
             str(tmp_path / "objects.gpkg"),
-            "--device",
-            "cpu",
             "--threshold",
             "0.3",
-        ],
+        ),
         lambda value, event: progress.append(value),
         lambda: False,
     )
@@ -152,19 +152,7 @@ def test_job_warnings_reach_the_caller(scene, engine_files, tmp_path) -> None:
     warnings: list[str] = []
     run_core_job(
         sys.executable,
-        [
-            "predict",
-            "--raster",
-            str(scene / "scene_image.tif"),
-            "--checkpoint",
-            engine_files["checkpoint"],
-            "--out",
-            str(tmp_path / "m.tif"),
-            "--mode",
-            "auto",
-            "--device",
-            "cpu",
-        ],
+        predict_args(scene, engine_files["checkpoint"], tmp_path / "m.tif", "--mode", "auto"),
         lambda value, event: None,
         lambda: False,
         on_warning=warnings.append,
