@@ -79,8 +79,6 @@ class JobEvents:
             self._last_line = time.monotonic()
             print(f"{fraction:6.1%} {info.get('stage', '')}".rstrip(), file=sys.stderr)
 
-    progress = __call__
-
     def warning(self, message: str) -> None:
         if self.stream is not None:
             self._write("warning", {"message": message})
