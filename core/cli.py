@@ -8,15 +8,33 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_output
-from core.errors import CancelledError, DependencyError, InvalidInputError, OutputConflictError, Sam2QgisError
+from core.errors import (
+    CancelledError,
+    DependencyError,
+    InvalidInputError,
+    OutputConflictError,
+    Sam2QgisError,
+    UsageError,
+)
 from core.events import JobEvents
 from core.logs import configure_logging
 from core.output_paths import check_outputs, parts_of
 from core.predict_config import describe as predict_describe
+from core.requests import FLAG as REQUEST_FLAG
+from core.requests import expand_request
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse whose complaints are UsageErrors, so a bad command line or request ends like any failed job
+    (an ``error`` event with ``expected``), not with a bare exit."""
+
+    def error(self, message: str) -> Any:
+        raise UsageError(f"{self.prog}: {message}")
 
 
 def _floats(text: str, count: tuple[int, ...], what: str) -> list[float]:
@@ -180,21 +198,17 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-#: TrainConfig fields given as flags: for ``tile`` and ``train``, and for ``train`` only.
+#: Config fields given as flags: for ``predict``; for ``tile`` and ``train``; for ``train`` only (every other
+#: TrainConfig field but the class options, which have their own flags).
 PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", "min_grid_iou")
-TILE_OPTIONS = ("tile_size", "overlap", "max_nodata", "val_fraction", "seed")
-TRAIN_OPTIONS = (
-    "mode",
-    "trainable",
-    "lora_rank",
-    "epochs",
-    "batch_size",
-    "lr",
-    "image_size",
-    "patience",
-    "min_gain",
-    "device",
-)
+TILE_OPTIONS = ("tile_size", "overlap", "max_nodata", "val_fraction", "test_fraction", "block_tiles", "seed")
+CLASS_OPTIONS = ("classes", "class_field", "class_zero")
+
+
+def train_options() -> tuple[str, ...]:
+    from core.training.config import TrainConfig
+
+    return tuple(f.name for f in fields(TrainConfig) if f.name not in (*TILE_OPTIONS, *CLASS_OPTIONS))
 
 
 def _train_config(args: argparse.Namespace) -> Any:
@@ -202,7 +216,7 @@ def _train_config(args: argparse.Namespace) -> Any:
 
     base = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
     classes = tuple(int(c) for c in args.classes.split(",")) if args.classes else None
-    options = {name: getattr(args, name, None) for name in (*TILE_OPTIONS, *TRAIN_OPTIONS)}
+    options = {name: getattr(args, name, None) for name in (*TILE_OPTIONS, *train_options())}
     return base.replace(
         **options,
         classes=classes,
@@ -280,12 +294,19 @@ def _tile(args: argparse.Namespace) -> dict[str, Any]:
     return {"out": str(args.out), "tiles": write_seed_layout(tiles, args.raster, args.out), **tiles.summary()}
 
 
-def _events_option(command: argparse.ArgumentParser) -> None:
+def _job_options(command: argparse.ArgumentParser) -> None:
+    """``--events`` and ``--request``: the contract through which a program (the plugin) drives a long job."""
     command.add_argument(
         "--events",
         default=None,
         metavar="FILE|-",
         help="JSON-lines progress, warnings and the result or error (- : on stdout, and 'cancel' on stdin stops)",
+    )
+    command.add_argument(
+        REQUEST_FLAG,
+        default=None,
+        metavar="FILE|-",
+        help="the options as one JSON object (option_name: value); - : its first line of stdin; flags override it",
     )
 
 
@@ -395,7 +416,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
+    parser = CommandParser(prog="python -m core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     synthetic = commands.add_parser("synthetic", help="write a synthetic orthophoto with exact ground truth")
@@ -423,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     download = weights_commands.add_parser("download", help="download an official checkpoint (resumable, verified)")
     download.add_argument("name", help="e.g. sam2.1_hiera_t, sam2.1_hiera_l, sam2_hiera_b+")
     download.add_argument("--cache-dir", type=Path, default=None)
-    _events_option(download)
+    _job_options(download)
     download.set_defaults(run=_weights_download)
     init = weights_commands.add_parser("init", help="write a seeded random-init checkpoint (no download)")
     init.add_argument("--model", default="sam2.1_hiera_t")
@@ -455,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--min-area", type=float, default=0.0, help="drop parts smaller than this (map units²)")
     segment.add_argument("--fill-holes", action="store_true")
     segment.add_argument("--label", default="object", help="value of the class attribute")
-    _events_option(segment)
+    _job_options(segment)
     segment.set_defaults(run=_segment)
 
     predict = commands.add_parser("predict", help="segment a whole raster into a mask (and polygons)")
@@ -473,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--simplify", type=float, default=1.0)
     predict.add_argument("--min-area", type=float, default=0.0)
     predict.add_argument("--fill-holes", action="store_true")
-    _events_option(predict)
+    _job_options(predict)
     predict.set_defaults(run=_predict)
 
     evaluation = commands.add_parser("evaluate", help="pixel and object accuracy of a mask against labels")
@@ -484,25 +505,25 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--classes", default=None, help="true classes counted as objects (default: all)")
     evaluation.add_argument("--class-field", default=None)
     evaluation.add_argument("--class-zero", action="store_true")
-    _events_option(evaluation)
+    _job_options(evaluation)
     evaluation.set_defaults(run=_evaluate)
 
     train = commands.add_parser("train", help="fine-tune SAM 2 on an orthophoto and its labels")
     _training_options(train)
     train.add_argument("--checkpoint", type=Path, help="base checkpoint (official, seed-style or ours)")
     train.add_argument("--out", type=Path, help="run folder")
-    _train_flags(train, TRAIN_OPTIONS)
+    _train_flags(train, train_options())
     train.add_argument("--resume", type=Path, default=None, help="continue the run in this folder")
     train.add_argument(
         "--overwrite", action="store_true", help="replace the results of an earlier run in --out (else refused)"
     )
-    _events_option(train)
+    _job_options(train)
     train.set_defaults(run=_train)
 
     tile = commands.add_parser("tile", help="write training tiles in the seed pipeline's folder layout")
     _training_options(tile)
     tile.add_argument("--out", type=Path, required=True, help="folder for trai/vali/test")
-    _events_option(tile)
+    _job_options(tile)
     tile.set_defaults(run=_tile)
 
     describe = commands.add_parser("describe", help="the jobs' options: defaults, choices and help, as JSON")
@@ -532,14 +553,32 @@ def _check_events_file(args: argparse.Namespace) -> None:
     check_outputs({"--events": Path(target)}, files)
 
 
+def _events_target(argv: Sequence[str]) -> str | None:
+    """The ``--events`` value of a command line that did not parse (so its error can still be an event)."""
+    for index, token in enumerate(argv):
+        if token == "--events" and index + 1 < len(argv):
+            return argv[index + 1]
+        if token.startswith("--events="):
+            return token.split("=", 1)[1]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its result goes to stdout as JSON (or as the ``result`` event of ``--events -``).
     Exit 2 on an expected error (``error: MESSAGE`` on stderr, an ``error`` event), 1 on a bug (traceback)."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
     configure_logging()
     try:
+        args = parser.parse_args(expand_request(parser, argv))
+    except Sam2QgisError as error:  # a bad command line or request: the job never started
+        early = JobEvents("-" if _events_target(argv) == "-" else None)  # a FILE was never checked: not written
+        early.error(str(error), expected=True)
+        early.close()
+        return 2
+    try:
         _check_events_file(args)
-    except Sam2QgisError as error:
+    except Sam2QgisError as error:  # never write to the file it names
         print(f"error: {error}", file=sys.stderr)
         return 2
     job = args.job = JobEvents(getattr(args, "events", None))

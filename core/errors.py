@@ -15,6 +15,10 @@ class InvalidInputError(Sam2QgisError, ValueError):
     """An input file exists but cannot be used (wrong format, CRS, bands, ...)."""
 
 
+class UsageError(InvalidInputError):
+    """A command line or job request names an unknown option, misses a required one or gives a bad value."""
+
+
 class MissingInputError(Sam2QgisError, FileNotFoundError):
     """An input file or folder does not exist."""
 

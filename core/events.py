@@ -11,6 +11,8 @@ reads its standard input, where a line ``cancel`` asks it to stop at the next sa
 resumable state and ends with a ``result`` that says ``"stopped": true``; other jobs end with an ``error``
 whose ``cancelled`` is true and keep nothing half-written). Without ``--events``, progress is a bar on a
 terminal (or a line now and then on stderr) and the result is printed as JSON on stdout.
+
+The worker (core/worker.py) speaks the same events for its long requests, tagged with the request's ``id``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ import time
 from typing import IO, Any
 
 CANCEL = "cancel"
+
+
+def progress_event(fraction: float, **info: Any) -> dict[str, Any]:
+    """``{"event": "progress", "fraction": ..., **info}``: how far (0-1) and what the job is doing."""
+    return {"event": "progress", "fraction": round(float(fraction), 4), **info}
+
+
+def warning_event(message: str) -> dict[str, Any]:
+    return {"event": "warning", "message": message}
 
 
 class JobEvents:
@@ -55,10 +66,10 @@ class JobEvents:
         """True once the driver asked the job to stop (the ``cancelled`` callable of the engine's jobs)."""
         return self.cancel_requested.is_set()
 
-    def _write(self, event: str, data: dict[str, Any]) -> None:
+    def _write(self, event: dict[str, Any]) -> None:
         assert self.stream is not None
         with self._lock:
-            self.stream.write(json.dumps({"event": event, **data}, default=str) + "\n")
+            self.stream.write(json.dumps(event, default=str) + "\n")
             self.stream.flush()
 
     def __call__(self, fraction: float, **info: Any) -> None:
@@ -68,7 +79,7 @@ class JobEvents:
             if not info:
                 return
         if self.stream is not None:
-            self._write("progress", {"fraction": round(float(fraction), 4), **info})
+            self._write(progress_event(fraction, **info))
         elif self._bar is not None:
             self._bar.n = round(fraction * 1000)
             self._bar.set_postfix({k: round(v, 4) if isinstance(v, float) else v for k, v in info.items()})
@@ -81,21 +92,21 @@ class JobEvents:
 
     def warning(self, message: str) -> None:
         if self.stream is not None:
-            self._write("warning", {"message": message})
+            self._write(warning_event(message))
         else:
             print(f"warning: {message}", file=sys.stderr)
 
     def result(self, data: dict[str, Any]) -> None:
         """The job's outputs: the last event on the stream; printed as JSON on stdout unless the stream is."""
         if self.stream is not None:
-            self._write("result", data)
+            self._write({"event": "result", **data})
         if not self.to_stdout:
             print(json.dumps(data, indent=2, default=str))
 
     def error(self, message: str, expected: bool, cancelled: bool = False) -> None:
         """The job failed: the last event on the stream, and ``error: MESSAGE`` on stderr."""
         if self.stream is not None:
-            self._write("error", {"message": message, "expected": expected, "cancelled": cancelled})
+            self._write({"event": "error", "message": message, "expected": expected, "cancelled": cancelled})
         print(f"error: {message}", file=sys.stderr)
 
     def close(self) -> None:

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import CancelledError, InvalidInputError, Sam2QgisError
+from core.events import progress_event, warning_event
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class Worker:
         raster_id = f"r{next(self._ids)}"
         self.rasters[raster_id] = raster
         for message in raster.warnings:
-            self.send({"id": request_id, "event": "warning", "message": message})
+            self.send({"id": request_id, **warning_event(message)})
         return {
             "raster_id": raster_id,
             "width": raster.width,
@@ -141,26 +142,15 @@ class Worker:
         xmin, ymin, xmax, ymax = (float(v) for v in _require(params, "extent"))
         windows = segmenter.windows_in_extent((xmin, ymin, xmax, ymax), params.get("crs"))
         flag = self.cancel_flags.setdefault(request_id, threading.Event())
-
-        def progress(fraction: float, **info: Any) -> None:
-            self.send({"id": request_id, "event": "progress", "fraction": round(fraction, 4), **info})
-
-        encoded = segmenter.encoder.encode(windows, progress=progress, cancelled=flag.is_set)
+        encoded = segmenter.encoder.encode(windows, progress=self._progress(request_id), cancelled=flag.is_set)
         return {"tiles": len(windows), "encoded": encoded}
 
     def predict(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
         from core.polygons import PolygonOptions
-        from core.segment import Prompts
 
         raster_id = _require(params, "raster_id")
         segmenter = self._segmenter(raster_id)
-        box = params.get("box")
-        prompts = Prompts(
-            points=tuple(tuple(p) for p in params.get("points", [])),
-            labels=tuple(params.get("labels", [])),
-            box=tuple(box) if box else None,
-            crs=params.get("crs"),
-        )
+        prompts = self._prompts(params)
         options = PolygonOptions(
             min_pixels=int(params.get("min_pixels", 8)),
             simplify=float(params.get("simplify", 1.0)),
@@ -182,12 +172,12 @@ class Worker:
         points, box = segmenter.to_pixels(self._prompts(params))
         window = segmenter.window_for(points, box)
         flag = self.cancel_flags.setdefault(request_id, threading.Event())
-
-        def progress(fraction: float, **info: Any) -> None:
-            self.send({"id": request_id, "event": "progress", "fraction": round(fraction, 4), **info})
-
-        encoded = segmenter.encoder.encode([window], progress=progress, cancelled=flag.is_set)
+        encoded = segmenter.encoder.encode([window], progress=self._progress(request_id), cancelled=flag.is_set)
         return {"window": [int(v) for v in window.flatten()], "encoded": encoded}
+
+    def _progress(self, request_id: Any) -> Callable[..., None]:
+        """Progress events of request ``request_id`` (core/events.py's, tagged with the id)."""
+        return lambda fraction, **info: self.send({"id": request_id, **progress_event(fraction, **info)})
 
     def _prompts(self, params: dict[str, Any]) -> Any:
         from core.segment import Prompts

@@ -76,35 +76,23 @@ def synthetic_scene(tmp_path_factory, core_cli):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def train_args():  # type: ignore[no-untyped-def]
-    """``args(image, labels, checkpoint, out, epochs, batch_size)``: a small ``core train`` run in auto mode on
-    the buildings (class 1) of a synthetic scene, 128 px tiles, on the CPU."""
+def train_request():  # type: ignore[no-untyped-def]
+    """``request(image, labels, checkpoint, out, epochs, batch_size)``: the options of a small ``core train``
+    run in auto mode on the buildings (class 1) of a synthetic scene, 128 px tiles, on the CPU."""
 
-    def args(image: object, labels: object, checkpoint: object, out: object, epochs: int, batch_size: int) -> list[str]:
-        return [
-            "train",
-            "--raster",
-            str(image),
-            "--labels",
-            str(labels),
-            "--checkpoint",
-            str(checkpoint),
-            "--out",
-            str(out),
-            "--mode",
-            "auto",
-            "--epochs",
-            str(epochs),
-            "--tile-size",
-            "128",
-            "--batch-size",
-            str(batch_size),
-            "--class-field",
-            "class_id",
-            "--classes",
-            "1",
-            "--device",
-            "cpu",
-        ]
+    def request(image: object, labels: object, checkpoint: object, out: object, epochs: int, batch_size: int) -> dict:
+        return {"raster": str(image), "labels": str(labels), "checkpoint": str(checkpoint), "out": str(out),
+                "mode": "auto", "epochs": epochs, "tile_size": 128, "batch_size": batch_size,
+                "class_field": "class_id", "classes": "1", "device": "cpu"}  # fmt: skip
+
+    return request
+
+
+@pytest.fixture(scope="session")
+def train_args(train_request):  # type: ignore[no-untyped-def]
+    """``args(image, labels, checkpoint, out, epochs, batch_size)``: ``train_request`` as a command line."""
+
+    def args(*given: object) -> list[str]:
+        return ["train", *(f"--{k.replace('_', '-')}={v}" for k, v in train_request(*given).items())]
 
     return args

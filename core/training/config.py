@@ -152,6 +152,21 @@ HELP: dict[str, str] = {
     "lora_rank": "rank of the LoRA adapters",
     "seed": "random seed (same seed, same run)",
     "device": "auto, cuda, mps or cpu",
+    "weight_decay": "AdamW weight decay",
+    "warmup_fraction": "share of the steps over which the learning rate ramps up",
+    "grad_clip": "largest gradient norm (steadies training)",
+    "test_fraction": "share of spatial blocks kept apart for a final test (never trained, never validated)",
+    "block_tiles": "spatial blocks are this many tiles on a side (neighbouring tiles share a split)",
+    "augment_variants": "augmented copies of each tile (flips, rotations, colour), each encoded once",
+    "colour_jitter": "strength of the colour augmentation",
+    "objects_per_tile": "click mode: objects prompted per tile and step",
+    "multimask_fraction": "click mode: share of the prompts that are a lone click (trained with 3 candidate masks)",
+    "points_per_object": "click mode: foreground clicks per object",
+    "background_points": "click mode: background clicks per object",
+    "box_probability": "click mode: chance that an object is also prompted with its box",
+    "correction_clicks": "click mode: clicks on the first answer's errors, trained as a second round",
+    "best_metric": "the validation score that picks the best epoch",
+    "pixel_loss": "click mode's pixel loss: balanced cross-entropy or SAM's focal loss",
 }
 #: Labels of the mode choices in the panel and Processing.
 MODE_LABELS: dict[str, str] = {"auto": "for whole-raster prediction", "click": "for clicking on the map"}
