@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from qgis.core import QgsMapLayerProxyModel
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtWidgets import (
@@ -215,3 +217,22 @@ class Sam2Dock(QDockWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         self.setWidget(scroll)
+
+    def training_options(self) -> dict[str, Any]:
+        """The panel's training options under the engine's names (``python -m core describe``; no paths)."""
+        return {
+            "mode": self.mode_combo.currentData(),
+            "trainable": self.trainable_combo.currentText(),
+            "epochs": self.epochs_spin.value(),
+            "lr": self.lr_spin.value(),
+            "batch_size": self.batch_spin.value(),
+            "tile_size": self.tile_spin.value(),
+            "val_fraction": self.val_spin.value(),
+            "device": self.device_combo.currentText(),
+            "class_field": self.class_field_combo.currentField() or None,
+            "classes": self.classes_edit.text().strip() or None,
+        }
+
+    def prediction_options(self) -> dict[str, Any]:
+        """The panel's prediction options under the engine's names (no paths)."""
+        return {"label": self.class_edit.text(), "threshold": self.threshold_spin.value()}

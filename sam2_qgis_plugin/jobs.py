@@ -1,5 +1,7 @@
 """Long engine jobs (fine-tuning, whole-raster prediction, downloads) as their own ``python -m core``
-processes, all through one contract: ``--events -`` (core/events.py).
+processes, all through one contract: the job's options go in as data (``--request -``: one JSON line on
+stdin, checked by the engine's own parser, core/requests.py) and its events come out (``--events -``,
+core/events.py).
 
 The job's stdout is its event stream (``progress``, ``warning``, then ``result`` or ``error``); its stderr goes
 to the SAM 2 log. Cancel writes ``cancel`` on the job's stdin and waits ``grace`` seconds for it to stop at a
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .engine import NO_WINDOW, EngineError, engine_root
@@ -22,20 +24,24 @@ from .log import log
 
 def run_core_job(
     python: str,
-    args: list[str],
+    command: str,
+    options: dict[str, Any],
     on_progress: Callable[[float, dict[str, Any]], None],
     is_cancelled: Callable[[], bool],
     grace: float = 20.0,
     on_warning: Callable[[str], None] | None = None,
+    flags: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Run ``python -m core ARGS --events -``; report progress (0-100 and the event) and warnings; return the
-    ``result`` event's outputs.
+    """Run the engine's ``command`` (``train``, ``predict``, ``weights download``, ...) with ``options``
+    (``{"raster": path, "tile_size": 512, ...}``: the command's option names with underscores, as in
+    ``python -m core describe``) and ``flags`` typed by the analyst (they win); report progress (0-100 and the
+    event) and warnings; return the ``result`` event's outputs.
 
-    Raises EngineError with the job's ``error`` event (``expected`` as the job says), InterruptedError when
-    cancelled (a training's result then says where to resume).
+    Raises EngineError with the job's ``error`` event (``expected`` as the job says; a bad option is one),
+    InterruptedError when cancelled (a training's result then says where to resume).
     """
     process = subprocess.Popen(
-        [python, "-m", "core", *args, "--events", "-"],
+        [python, "-m", "core", *command.split(), "--request", "-", "--events", "-", *flags],
         cwd=engine_root(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -46,7 +52,8 @@ def run_core_job(
         creationflags=NO_WINDOW,
     )
     stderr: list[str] = []
-    name = args[0] if args else "job"
+    name = command.split()[0]
+    send(process, json.dumps(options, default=str))
 
     def read_stderr() -> None:
         assert process.stderr is not None
@@ -107,14 +114,19 @@ def run_core_job(
     raise EngineError("JobFailed", f"the engine job ended without a result: {last} (see the SAM 2 log)", False)
 
 
-def stop(process: subprocess.Popen[str], grace: float) -> None:
-    """Ask a job to stop (``cancel`` on its stdin), then terminate and kill it if it does not in time."""
+def send(process: subprocess.Popen[str], line: str) -> None:
+    """One line to the job's stdin (its request, or ``cancel``); nothing if it already ended."""
     try:
         assert process.stdin is not None
-        process.stdin.write("cancel\n")
+        process.stdin.write(line + "\n")
         process.stdin.flush()
-    except (OSError, ValueError):  # it already ended
+    except (OSError, ValueError):
         pass
+
+
+def stop(process: subprocess.Popen[str], grace: float) -> None:
+    """Ask a job to stop (``cancel`` on its stdin), then terminate and kill it if it does not in time."""
+    send(process, "cancel")
     steps: list[tuple[Callable[[], None], float]] = [(lambda: None, grace), (process.terminate, 5), (process.kill, 10)]
     for ending, timeout in steps:
         ending()

@@ -5,7 +5,7 @@ QgsProcessingFeedback. No torch in this process."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from qgis.core import (
     QgsFeature,
@@ -15,12 +15,12 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
-    QgsProcessingParameterEnum,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
@@ -33,10 +33,10 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QIcon
 
-from . import job_defaults
 from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons
 from .jobs import run_core_job
 from .output import geometry_from_mapping
+from .processing_options import option_parameter, option_value
 
 ICON = Path(__file__).parent / "icons" / "sam2.svg"
 
@@ -63,19 +63,36 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self) -> QgsProcessingAlgorithm:  # noqa: N802
         return type(self)()
 
-    def run_engine(self, args: list[str], feedback: Any) -> dict[str, Any]:
+    def run_engine(
+        self, command: str, request: dict[str, Any], parameters: dict[str, Any], context: Any, feedback: Any
+    ) -> dict[str, Any]:
+        """Run the engine's ``command`` with ``request`` (options under the engine's names) and the flags the
+        analyst typed under "More options" (they win)."""
+        flags = self.parameterAsString(parameters, "EXTRA", context).split() if "EXTRA" in parameters else []
+
         def progress(value: float, event: dict[str, Any]) -> None:
             feedback.setProgress(value)
             if "iou" in event:
                 feedback.pushInfo(f"epoch {event.get('epoch')}: validation IoU {event['iou']:.4f}")
 
         try:
-            return run_core_job(engine_python(), args, progress, feedback.isCanceled)
+            return run_core_job(engine_python(), command, request, progress, feedback.isCanceled, flags=flags)
         except InterruptedError as error:
             feedback.reportError(str(error))
             return {}
         except EngineError as error:
             raise QgsProcessingException(str(error)) from None
+
+    def add_options(self, job: str, basic: dict[str, str], advanced: dict[str, str]) -> None:
+        """Parameters for ``job``'s options (``{option: title}``), made from the engine's description."""
+        for option, title in basic.items():
+            self.addParameter(option_parameter(option, job, title))
+        for option, title in advanced.items():
+            self.addParameter(option_parameter(option, job, title, advanced=True))
+
+    def options(self, parameters: dict[str, Any], context: Any, job: str, names: tuple[str, ...]) -> dict[str, Any]:
+        """The values of the option parameters ``names`` (made by ``option_parameter``) under the engine's names."""
+        return {name: option_value(self, parameters, context, name, job) for name in names}
 
     def labels_path(self, parameters: dict[str, Any], context: Any, feedback: Any, name: str = "LABELS") -> str:
         """A file the engine can read for the vector parameter ``name`` (memory layers are written out)."""
@@ -85,6 +102,13 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
 
 
 class CreateTrainingTiles(_EngineAlgorithm):
+    BASIC: ClassVar[dict[str, str]] = {"tile_size": "Tile size (px)"}
+    ADVANCED: ClassVar[dict[str, str]] = {
+        "overlap": "Tile overlap (fraction)",
+        "max_nodata": "Largest nodata share of a tile",
+        "val_fraction": "Validation share",
+    }
+
     def name(self) -> str:
         return "createtrainingtiles"
 
@@ -94,37 +118,36 @@ class CreateTrainingTiles(_EngineAlgorithm):
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
         self.addParameter(QgsProcessingParameterFeatureSource("LABELS", "Labels", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                "TILE_SIZE", "Tile size (px)", defaultValue=job_defaults.default("tile_size"), minValue=32
-            )
-        )
+        self.add_options("train", self.BASIC, self.ADVANCED)
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Tile folders (trai/vali)"))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
-        raster = self.parameterAsRasterLayer(parameters, "RASTER", context).source()
         out = self.parameterAsString(parameters, "OUTPUT", context)
-        size = self.parameterAsInt(parameters, "TILE_SIZE", context)
-        result = self.run_engine(
-            [
-                "tile",
-                "--raster",
-                raster,
-                "--labels",
-                self.labels_path(parameters, context, feedback),
-                "--out",
-                out,
-                "--tile-size",
-                str(size),
-            ],
-            feedback,
-        )
+        request = {
+            "raster": self.parameterAsRasterLayer(parameters, "RASTER", context).source(),
+            "labels": self.labels_path(parameters, context, feedback),
+            "out": out,
+            **self.options(parameters, context, "train", (*self.BASIC, *self.ADVANCED)),
+        }
+        result = self.run_engine("tile", request, parameters, context, feedback)
         feedback.pushInfo(f"tiles: {result.get('tiles')}")
         return {"OUTPUT": out}
 
 
 class FineTune(_EngineAlgorithm):
-    MODES = tuple(job_defaults.choices("mode"))
+    BASIC: ClassVar[dict[str, str]] = {"mode": "Tune the model", "epochs": "Epochs", "tile_size": "Tile size (px)"}
+    ADVANCED: ClassVar[dict[str, str]] = {
+        "trainable": "Trains",
+        "lr": "Learning rate",
+        "batch_size": "Batch size (tiles per step)",
+        "val_fraction": "Validation share",
+        "patience": "Early stopping patience (epochs)",
+        "min_gain": "Smallest gain that replaces the base model",
+        "image_size": "Model input size (px; empty: the tile size)",
+        "lora_rank": "LoRA rank",
+        "seed": "Random seed",
+        "device": "Device",
+    }
 
     def name(self) -> str:
         return "finetune"
@@ -135,45 +158,41 @@ class FineTune(_EngineAlgorithm):
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
         self.addParameter(QgsProcessingParameterFeatureSource("LABELS", "Labels", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Base checkpoint"))
-        labels = job_defaults.mode_labels()
         self.addParameter(
-            QgsProcessingParameterEnum(
-                "MODE",
-                "Tune the model",
-                [labels[mode] for mode in self.MODES],
-                defaultValue=self.MODES.index(job_defaults.default("mode")),
+            QgsProcessingParameterField(
+                "CLASS_FIELD", "Class field (empty: every polygon is the object)", parentLayerParameterName="LABELS",
+                optional=True,
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterString("CLASSES", "Classes to learn (e.g. 1 or 1,3; empty: all)", optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "AOI", "Area of interest (optional)", [QgsProcessing.TypeVectorPolygon], optional=True
             )
         )
-        epochs, tile_size = job_defaults.default("epochs"), job_defaults.default("tile_size")
-        self.addParameter(QgsProcessingParameterNumber("EPOCHS", "Epochs", defaultValue=epochs, minValue=1))
-        self.addParameter(
-            QgsProcessingParameterNumber("TILE_SIZE", "Tile size (px)", defaultValue=tile_size, minValue=32)
-        )
-        self.addParameter(QgsProcessingParameterString("EXTRA", "More options (train command flags)", optional=True))
+        self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Base checkpoint"))
+        self.add_options("train", self.BASIC, self.ADVANCED)
+        extra = QgsProcessingParameterString("EXTRA", "More options (train command flags)", optional=True)
+        extra.setFlags(extra.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(extra)
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Run folder"))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         out = self.parameterAsString(parameters, "OUTPUT", context)
-        args = [
-            "train",
-            "--raster",
-            self.parameterAsRasterLayer(parameters, "RASTER", context).source(),
-            "--labels",
-            self.labels_path(parameters, context, feedback),
-            "--checkpoint",
-            self.parameterAsFile(parameters, "CHECKPOINT", context),
-            "--out",
-            out,
-            "--mode",
-            self.MODES[self.parameterAsEnum(parameters, "MODE", context)],
-            "--epochs",
-            str(self.parameterAsInt(parameters, "EPOCHS", context)),
-            "--tile-size",
-            str(self.parameterAsInt(parameters, "TILE_SIZE", context)),
-            *self.parameterAsString(parameters, "EXTRA", context).split(),
-        ]
-        summary = self.run_engine(args, feedback)
+        area = self.labels_path(parameters, context, feedback, "AOI") if parameters.get("AOI") else None
+        request = {
+            "raster": self.parameterAsRasterLayer(parameters, "RASTER", context).source(),
+            "labels": self.labels_path(parameters, context, feedback),
+            "checkpoint": self.parameterAsFile(parameters, "CHECKPOINT", context),
+            "out": out,
+            "aoi": area,
+            "class_field": self.parameterAsString(parameters, "CLASS_FIELD", context) or None,
+            "classes": self.parameterAsString(parameters, "CLASSES", context).strip() or None,
+            **self.options(parameters, context, "train", (*self.BASIC, *self.ADVANCED)),
+        }
+        summary = self.run_engine("train", request, parameters, context, feedback)
         if summary:
             feedback.pushInfo(f"validation IoU: base {summary['base']['iou']:.4f} -> best {summary['best']['iou']:.4f}")
             if summary.get("verdict"):
@@ -184,6 +203,9 @@ class FineTune(_EngineAlgorithm):
 
 
 class PredictRaster(_EngineAlgorithm):
+    BASIC: ClassVar[dict[str, str]] = {"threshold": "Threshold"}
+    ADVANCED: ClassVar[dict[str, str]] = {"overlap": "Window overlap (fraction)", "batch_size": "Windows per batch"}
+
     def name(self) -> str:
         return "predictraster"
 
@@ -193,22 +215,17 @@ class PredictRaster(_EngineAlgorithm):
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
         self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Checkpoint (a fine-tuned run's best.pt)"))
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                "THRESHOLD",
-                "Threshold",
-                QgsProcessingParameterNumber.Double,
-                defaultValue=job_defaults.default("threshold", "predict"),
-                minValue=0.01,
-                maxValue=0.99,
-            )
-        )
+        self.add_options("predict", self.BASIC, {})
         self.addParameter(
             QgsProcessingParameterFeatureSource(
                 "AOI", "Area of interest (optional)", [QgsProcessing.TypeVectorPolygon], optional=True
             )
         )
-        self.addParameter(QgsProcessingParameterString("EXTRA", "More options (predict command flags)", optional=True))
+        self.addParameter(QgsProcessingParameterString("LABEL", "Class of the polygons", defaultValue="object"))
+        self.add_options("predict", {}, self.ADVANCED)
+        extra = QgsProcessingParameterString("EXTRA", "More options (predict command flags)", optional=True)
+        extra.setFlags(extra.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(extra)
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Mask"))
         self.addParameter(
             QgsProcessingParameterVectorDestination(
@@ -220,21 +237,16 @@ class PredictRaster(_EngineAlgorithm):
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         polygons = self.parameterAsOutputLayer(parameters, "POLYGONS", context)
         area = self.labels_path(parameters, context, feedback, "AOI") if parameters.get("AOI") else None
-        args = [
-            "predict",
-            "--raster",
-            self.parameterAsRasterLayer(parameters, "RASTER", context).source(),
-            "--checkpoint",
-            self.parameterAsFile(parameters, "CHECKPOINT", context),
-            "--out",
-            out,
-            "--threshold",
-            str(self.parameterAsDouble(parameters, "THRESHOLD", context)),
-            *(["--vector", polygons] if polygons else []),
-            *(["--aoi", area] if area else []),
-            *self.parameterAsString(parameters, "EXTRA", context).split(),
-        ]
-        self.run_engine(args, feedback)
+        request = {
+            "raster": self.parameterAsRasterLayer(parameters, "RASTER", context).source(),
+            "checkpoint": self.parameterAsFile(parameters, "CHECKPOINT", context),
+            "out": out,
+            "vector": polygons or None,
+            "aoi": area,
+            "label": self.parameterAsString(parameters, "LABEL", context),
+            **self.options(parameters, context, "predict", (*self.BASIC, *self.ADVANCED)),
+        }
+        self.run_engine("predict", request, parameters, context, feedback)
         return {"OUTPUT": out, "POLYGONS": polygons or None}
 
 

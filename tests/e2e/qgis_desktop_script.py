@@ -57,7 +57,7 @@ def fine_tune_and_predict(plugin, layer, result):
     dock.epochs_spin.setValue(1)
     dock.tile_spin.setValue(128)
     dock.device_combo.setCurrentText("cpu")
-    task = plugin.fine_tune(work / "run")
+    task = plugin.tuning.fine_tune(work / "run")
     result["training_started"] = task is not None
     result["training_finished"] = wait_for(lambda: "best.pt" in dock.model_label.text(), 300)
     result["result_label"] = dock.result_label.text()
@@ -73,7 +73,7 @@ def fine_tune_and_predict(plugin, layer, result):
     for layer_shown in segments:  # the picture shows the prediction and the labels
         QgsProject.instance().layerTreeRoot().findLayer(layer_shown.id()).setItemVisibilityChecked(False)
     before = set(QgsProject.instance().mapLayers())
-    plugin.predict_raster(work / "predictions")
+    plugin.prediction.predict_raster(work / "predictions")
     wait_for(lambda: len(set(QgsProject.instance().mapLayers()) - before) == 2, 300)
     added = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before]
     result["predicted_layers"] = sorted(f"{added.crs().authid()} {added.name()}" for added in added)
@@ -117,7 +117,7 @@ def run():
         iface.mainWindow().grab().save(str(OUT / "dock.png"))
 
         dock.segment_button.setChecked(True)
-        tool = plugin.tool
+        tool = plugin.segmenting.tool
         result["tool_active"] = canvas.mapTool() is tool
         centre = layer.extent().center()
         pixel = canvas.getCoordinateTransform().transform(centre)

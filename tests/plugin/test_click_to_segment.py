@@ -201,7 +201,7 @@ def test_encode_visible_extent_runs_as_a_task_and_says_what_it_did(
         show(qgis_canvas, ortho)
         bar = qgis_iface.messageBar()
         bar.clear_messages()
-        plugin.encode_visible_extent()
+        plugin.segmenting.encode_visible_extent()
         qtbot.waitUntil(lambda: any("tiles encoded" in m for m in bar.get_messages(Qgis.Info)), timeout=120_000)
         message = next(m for m in bar.get_messages(Qgis.Info) if "tiles encoded" in m)
         # 400 px at 256 with a 192 px stride: 2 x 2 windows (some may already be in the disk cache)
@@ -291,7 +291,7 @@ def test_unloading_while_a_task_runs_cancels_it_and_ends_the_worker(
     plugin.ensure_session().load_model(engine_files["checkpoint"], device="cpu")
     show(qgis_canvas, layer)
     process = plugin.client.process
-    plugin.encode_visible_extent()  # 100 tiles of 256 px: seconds of work
+    plugin.segmenting.encode_visible_extent()  # 100 tiles of 256 px: seconds of work
     qtbot.wait(1500)
     plugin.unload()  # what QGIS does when it closes
     qtbot.waitUntil(lambda: process.poll() is not None, timeout=30_000)

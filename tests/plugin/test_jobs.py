@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,20 +35,14 @@ def plugin_with_scene(qgis_iface, scene):  # type: ignore[no-untyped-def]
     return raster, labels, plugin
 
 
-def test_training_job_reports_progress_and_returns_the_summary(train_args, scene, engine_files, tmp_path) -> None:
+def test_training_job_reports_progress_and_returns_the_summary(train_request, scene, engine_files, tmp_path) -> None:
     progress: list[float] = []
     summary = run_core_job(
         sys.executable,
-        [
-            *train_args(
-                scene / "scene_image.tif",
-                scene / "scene_labels.gpkg",
-                engine_files["checkpoint"],
-                tmp_path / "run",
-                2,
-                4,
-            ),
-        ],
+        "train",
+        train_request(
+            scene / "scene_image.tif", scene / "scene_labels.gpkg", engine_files["checkpoint"], tmp_path / "run", 2, 4
+        ),
         lambda value, event: progress.append(value),
         lambda: False,
     )
@@ -58,7 +53,7 @@ def test_training_job_reports_progress_and_returns_the_summary(train_args, scene
 
 
 def test_cancelled_training_ends_within_seconds_and_keeps_the_last_checkpoint(
-    train_args, scene, engine_files, tmp_path
+    train_request, scene, engine_files, tmp_path
 ) -> None:
     run_dir, seen = tmp_path / "run", []
     epochs_done = lambda: any(e.get("iou") is not None and e.get("epoch", 0) >= 1 for e in seen)  # noqa: E731
@@ -72,11 +67,10 @@ def test_cancelled_training_ends_within_seconds_and_keeps_the_last_checkpoint(
     with pytest.raises(InterruptedError, match="keeps its last good checkpoint"):
         run_core_job(
             sys.executable,
-            [
-                *train_args(
-                    scene / "scene_image.tif", scene / "scene_labels.gpkg", engine_files["checkpoint"], run_dir, 50, 4
-                ),
-            ],
+            "train",
+            train_request(
+                scene / "scene_image.tif", scene / "scene_labels.gpkg", engine_files["checkpoint"], run_dir, 50, 4
+            ),
             lambda value, event: seen.append(event),
             cancelled,
         )
@@ -86,24 +80,18 @@ def test_cancelled_training_ends_within_seconds_and_keeps_the_last_checkpoint(
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
 
 
-def predict_args(scene: Path, checkpoint: str, out: Path, *more: str) -> list[str]:
-    """``predict`` of the scene's orthophoto on the CPU into ``out``, and ``more`` flags."""
-    return ["predict", "--raster", str(scene / "scene_image.tif"), "--checkpoint", checkpoint, "--out", str(out),
-            "--device", "cpu", *more]  # fmt: skip
+def predict_request(scene: Path, checkpoint: str, out: Path, **more: object) -> dict:
+    """The options of a ``predict`` of the scene's orthophoto on the CPU into ``out``, and ``more``."""
+    return {"raster": scene / "scene_image.tif", "checkpoint": checkpoint, "out": out, "device": "cpu", **more}
 
 
 def test_prediction_job_adds_mask_and_polygons_in_the_raster_crs(scene, engine_files, tmp_path) -> None:
     progress: list[float] = []
     result = run_core_job(
         sys.executable,
-        predict_args(
-            scene,
-            engine_files["checkpoint"],
-            tmp_path / "mask.tif",
-            "--vector",
-            str(tmp_path / "objects.gpkg"),
-            "--threshold",
-            "0.3",
+        "predict",
+        predict_request(
+            scene, engine_files["checkpoint"], tmp_path / "mask.tif", vector=tmp_path / "objects.gpkg", threshold=0.3
         ),
         lambda value, event: progress.append(value),
         lambda: False,
@@ -129,15 +117,8 @@ def test_a_failing_job_says_why_and_logs_it(engine_files, tmp_path) -> None:
     with pytest.raises(EngineError, match="raster not found") as raised:
         run_core_job(
             sys.executable,
-            [
-                "predict",
-                "--raster",
-                str(tmp_path / "none.tif"),
-                "--checkpoint",
-                engine_files["checkpoint"],
-                "--out",
-                str(tmp_path / "m.tif"),
-            ],
+            "predict",
+            {"raster": tmp_path / "none.tif", "checkpoint": engine_files["checkpoint"], "out": tmp_path / "m.tif"},
             lambda value, event: None,
             lambda: False,
         )
@@ -152,7 +133,8 @@ def test_job_warnings_reach_the_caller(scene, engine_files, tmp_path) -> None:
     warnings: list[str] = []
     run_core_job(
         sys.executable,
-        predict_args(scene, engine_files["checkpoint"], tmp_path / "m.tif", "--mode", "auto"),
+        "predict",
+        predict_request(scene, engine_files["checkpoint"], tmp_path / "m.tif", mode="auto"),
         lambda value, event: None,
         lambda: False,
         on_warning=warnings.append,
@@ -229,9 +211,9 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         plugin.session.checkpoint = engine_files["checkpoint"]
         bar = qgis_iface.messageBar()
         bar.clear_messages()
-        assert plugin.open_report() is False  # nothing to open yet, and it says so
-        assert plugin.fine_tune(tmp_path / "run") is not None
-        assert plugin.fine_tune(tmp_path / "run2") is None  # one training at a time, and it says so
+        assert plugin.tuning.open_report() is False  # nothing to open yet, and it says so
+        assert plugin.tuning.fine_tune(tmp_path / "run") is not None
+        assert plugin.tuning.fine_tune(tmp_path / "run2") is None  # one training at a time, and it says so
         assert any("already running" in m for m in bar.get_messages(Qgis.Warning))
         qtbot.waitUntil(lambda: "best.pt" in dock.model_label.text(), timeout=300_000)
         assert any("fine-tuned: validation IoU" in m for m in bar.get_messages(Qgis.Success))
@@ -242,7 +224,7 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         summary = json.loads((tmp_path / "run" / "summary.json").read_text())
         assert f"{summary['best']['iou']:.3f} (best" in dock.result_label.text()
         assert dock.tuned_combo.currentData() == str(tmp_path / "run" / "best.pt")  # a selectable model
-        assert plugin.open_report() is True
+        assert plugin.tuning.open_report() is True
         assert catcher.urls == [str(tmp_path / "run" / "report.html")]
 
         canvas = qgis_iface.mapCanvas()
@@ -253,7 +235,7 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         dock.extent_combo.setCurrentText("visible map extent")
         dock.threshold_spin.setValue(0.3)
         before = set(QgsProject.instance().mapLayers())
-        plugin.predict_raster(tmp_path / "predictions")
+        plugin.prediction.predict_raster(tmp_path / "predictions")
         qtbot.waitUntil(lambda: len(set(QgsProject.instance().mapLayers()) - before) == 2, timeout=300_000)
         added = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before]
         assert {layer.crs().authid() for layer in added} == {"EPSG:32633"}
@@ -283,7 +265,7 @@ def test_a_run_folder_that_cannot_be_written_is_refused(qgis_iface, scene, engin
         blocker.write_text("")
         bar = qgis_iface.messageBar()
         bar.clear_messages()
-        assert plugin.fine_tune(blocker / "run") is None
+        assert plugin.tuning.fine_tune(blocker / "run") is None
         assert any("is not writable" in m for m in bar.get_messages(Qgis.Warning))
     finally:
         plugin.unload()
@@ -310,24 +292,29 @@ def test_labels_outside_the_raster_are_reported(qgis_iface, scene, engine_files,
         plugin.ensure_session().checkpoint = engine_files["checkpoint"]
         bar = qgis_iface.messageBar()
         bar.clear_messages()
-        plugin.fine_tune(tmp_path / "run", ["--device", "cpu", "--tile-size", "128"])
+        plugin.tuning.fine_tune(tmp_path / "run", {"device": "cpu", "tile_size": 128})
         qtbot.waitUntil(
             lambda: any("do not overlap the raster" in m for m in bar.get_messages(Qgis.Warning)), timeout=120_000
         )
-        qtbot.waitUntil(lambda: plugin.training is None, timeout=10_000)  # a failed run frees the slot
+        qtbot.waitUntil(lambda: plugin.tuning.task is None, timeout=10_000)  # a failed run frees the slot
     finally:
         plugin.unload()
         QgsProject.instance().removeAllMapLayers()
 
 
-def engine_processes_writing_to(folder: Path) -> list[int]:
-    """Pids of running processes whose command line names ``folder`` (the training job's run folder)."""
+def engine_training_jobs() -> list[int]:
+    """Pids of this process's children that run the engine's ``train`` job. Their command line names no option:
+    the plugin sends the job as data (the request on stdin)."""
     pids = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and str(folder) in (entry / "cmdline").read_bytes().decode(errors="replace"):
+            if not entry.name.isdigit():
+                continue
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            words = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            if parent == os.getpid() and words[1:-1] == ["-m", "core", "train", "--request", "-", "--events", "-"]:
                 pids.append(int(entry.name))
-        except OSError:  # the process ended while we looked
+        except (OSError, IndexError, ValueError):  # the process ended while we looked
             pass
     return pids
 
@@ -347,16 +334,16 @@ def test_closing_qgis_during_training_cancels_it_and_ends_the_engine(
         plugin.dock.tile_spin.setValue(128)
         plugin.dock.device_combo.setCurrentText("cpu")
         plugin.ensure_session().checkpoint = engine_files["checkpoint"]
-        task = plugin.fine_tune(run_dir)
+        task = plugin.tuning.fine_tune(run_dir)
         assert task is not None
         qtbot.waitUntil(lambda: (run_dir / "last.pt").exists(), timeout=120_000)  # training is under way
-        assert engine_processes_writing_to(run_dir)
+        assert engine_training_jobs()
         started = time.monotonic()
     finally:
         plugin.unload()  # what QGIS calls on every plugin when it closes
         QgsProject.instance().removeAllMapLayers()
     assert time.monotonic() - started < 30
-    assert engine_processes_writing_to(run_dir) == []
+    assert engine_training_jobs() == []
     assert (run_dir / "resume.pt").exists()  # the run can be resumed
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
 
@@ -376,7 +363,7 @@ def test_predicting_in_an_aoi_without_a_layer_says_what_to_choose(qgis_iface, sc
         plugin.dock.extent_combo.setCurrentText("AOI layer")
         bar = qgis_iface.messageBar()
         bar.clear_messages()
-        assert plugin.predict_raster(tmp_path / "predictions") is None
+        assert plugin.prediction.predict_raster(tmp_path / "predictions") is None
         assert any("choose the AOI layer" in m for m in bar.get_messages(Qgis.Warning))
         assert not list((tmp_path / "predictions").iterdir())  # nothing half-written
     finally:
@@ -405,8 +392,8 @@ def test_a_run_that_does_not_beat_the_base_leaves_the_active_model_and_says_why(
         bar = qgis_iface.messageBar()
         bar.clear_messages()
         # a learning rate too small to change anything: no epoch can beat the base
-        plugin.fine_tune(tmp_path / "run", ["--tile-size", "128", "--lr", "1e-12", "--patience", "1"])
-        qtbot.waitUntil(lambda: plugin.training is None, timeout=300_000)
+        plugin.tuning.fine_tune(tmp_path / "run", {"tile_size": 128, "lr": 1e-12, "patience": 1})
+        qtbot.waitUntil(lambda: plugin.tuning.task is None, timeout=300_000)
         assert any("the active model is unchanged" in m for m in bar.get_messages(Qgis.Warning))
         assert session.checkpoint == engine_files["checkpoint"]  # still the base the analyst chose
         assert [dock.tuned_combo.itemData(i) for i in range(dock.tuned_combo.count())] == tuned_before

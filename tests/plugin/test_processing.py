@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+import yaml
 from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsRasterLayer, QgsVectorLayer
 
 from sam2_qgis_plugin.processing_provider import Sam2Provider
@@ -107,15 +108,23 @@ def test_tiles_and_fine_tune(processing, scene, engine_files, tmp_path) -> None:
             "RASTER": str(scene / "scene_image.tif"),
             "LABELS": labels,
             "CHECKPOINT": engine_files["checkpoint"],
+            "CLASS_FIELD": "class_id",
+            "CLASSES": "1",
             "MODE": 1,
             "EPOCHS": 1,
             "TILE_SIZE": 128,
-            "EXTRA": "--device cpu --class-field class_id --classes 1",
+            "LR": 0.0005,
+            "DEVICE": "cpu",
+            "EXTRA": "--batch-size 2",
             "OUTPUT": str(tmp_path / "run"),
         },
     )
     assert (tmp_path / "run" / "best.pt").exists()
     assert run["CHECKPOINT"].endswith("best.pt")
+    config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    chosen = {key: config[key] for key in ("mode", "class_field", "classes", "lr", "device", "batch_size")}
+    assert chosen == {"mode": "auto", "class_field": "class_id", "classes": [1], "lr": 0.0005, "device": "cpu",
+                      "batch_size": 2}  # fmt: skip
 
 
 def test_segment_from_points(processing, scene, engine_files) -> None:
@@ -155,3 +164,24 @@ def test_fine_tune_defaults_are_trainconfigs(processing) -> None:
     assert tiles.parameterDefinition("TILE_SIZE").defaultValue() == job_defaults.default("tile_size")
     predict = QgsApplication.processingRegistry().algorithmById("sam2:predictraster")
     assert predict.parameterDefinition("THRESHOLD").defaultValue() == job_defaults.default("threshold", "predict")
+
+
+@pytest.mark.parametrize("algorithm_id", ["sam2:createtrainingtiles", "sam2:finetune", "sam2:predictraster"])
+def test_every_option_parameter_is_the_engines(processing, algorithm_id) -> None:
+    """Defaults, choices and help of the option parameters come from the engine's description."""
+    from sam2_qgis_plugin import job_defaults
+    from sam2_qgis_plugin.processing_provider import CreateTrainingTiles, FineTune, PredictRaster
+
+    kind = {"sam2:createtrainingtiles": CreateTrainingTiles, "sam2:finetune": FineTune}.get(algorithm_id, PredictRaster)
+    job = "predict" if kind is PredictRaster else "train"
+    algorithm = QgsApplication.processingRegistry().algorithmById(algorithm_id)
+    for option in (*kind.BASIC, *kind.ADVANCED):
+        parameter = algorithm.parameterDefinition(option.upper())
+        described = job_defaults.JOBS[job][option]
+        if "choices" in described:
+            chosen = described["choices"][parameter.defaultValue()]
+            assert len(parameter.options()) == len(described["choices"])
+        else:
+            chosen = parameter.defaultValue()
+        assert chosen == described["default"], option
+        assert parameter.help() == described.get("help", ""), option

@@ -34,7 +34,7 @@ def features_in(path, layer_name="sam2_segments") -> int:
 
 def accept_one(plugin) -> None:
     plugin.dock.output_combo.setLayer(None)
-    plugin.accept({"polygons": [SQUARE], "crs": CRS.toWkt(), "score": 0.9})
+    plugin.segmenting.accept({"polygons": [SQUARE], "crs": CRS.toWkt(), "score": 0.9})
 
 
 def test_segments_of_an_earlier_session_are_kept_and_appended_to(plugin, tmp_path) -> None:
@@ -53,7 +53,7 @@ def test_segments_of_an_earlier_session_are_kept_and_appended_to(plugin, tmp_pat
 def test_a_file_of_that_name_that_is_not_ours_is_left_alone(plugin, tmp_path) -> None:
     foreign = tmp_path / "sam2_segments.gpkg"
     foreign.write_bytes(b"an analyst's file that happens to have this name")
-    plugin.show_output_destination()
+    plugin.segmenting.show_output_destination()
     assert str(tmp_path / "sam2_segments_2.gpkg") in plugin.dock.output_hint.text()
     accept_one(plugin)
     assert foreign.read_bytes() == b"an analyst's file that happens to have this name"
@@ -65,7 +65,7 @@ def test_the_panel_says_where_segments_go_and_when_the_project_is_unsaved(plugin
     assert "written to a new" in plugin.dock.output_hint.text()
     QgsProject.instance().setPresetHomePath("")
     QgsProject.instance().setFileName("")
-    plugin.show_output_destination()
+    plugin.segmenting.show_output_destination()
     assert "not saved" in plugin.dock.output_hint.text()
 
 

@@ -1,0 +1,87 @@
+"""Whole-raster prediction from the panel: the engine's ``predict`` job in a background task, over the whole
+raster, the visible map extent or an AOI layer; the mask and polygons are added to the project."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .jobs import add_prediction_layers, run_core_job
+from .output import OutputError, export_layer, extent_layer
+from .session import SessionError, check_raster
+
+if TYPE_CHECKING:
+    from .plugin import Sam2Plugin
+    from .tasks import EngineTask
+
+
+class PredictionController:
+    """Predicts the dock's raster with the active model."""
+
+    def __init__(self, plugin: Sam2Plugin) -> None:
+        self.plugin = plugin
+
+    def predict_raster(self, out_dir: Path | None = None) -> EngineTask | None:
+        """Start a prediction into ``out_dir`` (default: sam2_predictions beside the project); None (and a
+        message) when it cannot start."""
+        plugin = self.plugin
+        assert plugin.dock is not None
+        try:
+            raster = check_raster(plugin.raster_layer())
+        except SessionError as error:
+            plugin.report(str(error))
+            return None
+        checkpoint = plugin.session.checkpoint if plugin.session else None
+        if not checkpoint:
+            plugin.report("choose a model first (a fine-tuned run's best.pt works best)")
+            return None
+        out_dir = out_dir or plugin.outputs_folder() / "sam2_predictions"
+        stem = f"{Path(raster.source()).stem}_{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            aoi = self.prediction_area(out_dir / f"{stem}_area.gpkg")
+        except OSError as error:
+            plugin.report(f"cannot write predictions to {out_dir} ({error.strerror}): choose another folder")
+            return None
+        except OutputError as error:
+            plugin.report(str(error))
+            return None
+        request = {
+            "raster": raster.source(),
+            "checkpoint": checkpoint,
+            "out": out_dir / f"{stem}_mask.tif",
+            "vector": out_dir / f"{stem}.gpkg",
+            "aoi": aoi,
+            **plugin.dock.prediction_options(),
+        }
+        python = plugin.python()
+
+        def work(task: EngineTask) -> dict[str, Any]:
+            progress = lambda value, event: task.setProgress(value)  # noqa: E731
+            return run_core_job(python, "predict", request, progress, task.isCanceled)
+
+        def done(result: dict[str, Any]) -> None:
+            add_prediction_layers(result["mask"], result.get("vector"), stem)
+
+        return plugin.run_task("SAM 2: predicting the raster", work, done)
+
+    def prediction_area(self, path: Path) -> Path | None:
+        """The AOI file for the panel's "Where" choice (None: the whole raster); written to ``path``."""
+        dock = self.plugin.dock
+        assert dock is not None
+        where = dock.extent_combo.currentText()
+        if where == "visible map extent":
+            canvas = self.plugin.iface.mapCanvas()
+            export_layer(extent_layer(canvas.extent(), canvas.mapSettings().destinationCrs()), path)
+            return path
+        if where == "AOI layer":
+            layer = dock.predict_aoi_combo.currentLayer()
+            if layer is None:
+                raise OutputError("choose the AOI layer to predict in (or predict the whole raster)")
+            export_layer(layer, path)
+            return path
+        return None
+
+
+__all__ = ["PredictionController"]

@@ -1,0 +1,122 @@
+"""Segmenting on the map: the map tool, where accepted segments go, and encoding the visible extent ahead of
+clicks. The engine work runs in the long-lived worker (engine.WorkerClient) through the session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProject
+
+from .maptool import SegmentMapTool
+from .output import OutputError, append_segments, default_segments_file, open_default_segments
+from .session import SessionError, check_raster
+
+if TYPE_CHECKING:
+    from .plugin import Sam2Plugin
+    from .tasks import EngineTask
+
+
+class SegmentController:
+    """The map tool while it is on, and the layer accepted segments are written to."""
+
+    def __init__(self, plugin: Sam2Plugin) -> None:
+        self.plugin = plugin
+        self.tool: SegmentMapTool | None = None
+
+    def toggle_tool(self, active: bool) -> None:
+        plugin = self.plugin
+        canvas = plugin.iface.mapCanvas()
+        if not active:
+            if self.tool is not None:
+                canvas.unsetMapTool(self.tool)
+            return
+        self.tool = SegmentMapTool(
+            canvas, plugin.ensure_session(), plugin.raster_layer, self.accept, plugin.report, background=plugin.run_task
+        )
+        canvas.setMapTool(self.tool)
+
+    def remove_tool(self) -> None:
+        if self.tool is not None:
+            self.plugin.iface.mapCanvas().unsetMapTool(self.tool)
+            self.tool.deactivate()
+            self.tool = None
+
+    def show_output_destination(self, *_: Any) -> None:
+        """Tell the analyst where accepted segments will be written."""
+        dock = self.plugin.dock
+        if dock is None:
+            return
+        layer = dock.output_combo.currentLayer()
+        if layer is not None:
+            text = f"Segments are added to the layer {layer.name()}."
+        else:
+            path = default_segments_file(self.plugin.outputs_folder())
+            verb = "appended to" if path.exists() else "written to a new"
+            unsaved = "" if QgsProject.instance().homePath() else " (the project is not saved: your home folder)"
+            text = f"Segments are {verb} {path}{unsaved}."
+        dock.output_hint.setText(text)
+
+    def accept(self, result: dict[str, Any]) -> None:
+        """Write an accepted segment (the worker's ``predict`` result) to the output layer."""
+        plugin, dock = self.plugin, self.plugin.dock
+        assert dock is not None
+        layer = dock.output_combo.currentLayer()
+        source_crs = (
+            QgsCoordinateReferenceSystem.fromWkt(result["crs"]) if result.get("crs") else plugin.raster_layer().crs()
+        )
+        try:
+            if layer is None:
+                layer = open_default_segments(plugin.outputs_folder(), source_crs)
+                dock.output_combo.setLayer(layer)
+            model = plugin.session.model["model"] if plugin.session and plugin.session.model else ""
+            count = append_segments(
+                layer, result["polygons"], source_crs, dock.class_edit.text(), result["score"], model
+            )
+        except OutputError as error:
+            plugin.report(str(error))
+            return
+        plugin.iface.messageBar().pushMessage(
+            "SAM 2",
+            f"{count} polygon(s) added to {layer.name()} ({layer.source().split('|')[0]})",
+            level=Qgis.Info,
+            duration=3,
+        )
+        self.show_output_destination()
+
+    def encode_visible_extent(self) -> EngineTask | None:
+        """Encode the tiles under the visible map extent in the background, so clicks there are instant."""
+        plugin = self.plugin
+        try:
+            layer = check_raster(plugin.raster_layer())
+            session = plugin.ensure_session()
+        except SessionError as error:
+            plugin.report(str(error))
+            return None
+        canvas = plugin.iface.mapCanvas()
+        extent = canvas.extent()
+        crs_wkt = canvas.mapSettings().destinationCrs().toWkt()
+
+        def work(task: EngineTask) -> dict[str, Any]:
+            raster_id = session.raster_id(layer)
+            return session.client.request(
+                "encode_extent",
+                {
+                    "raster_id": raster_id,
+                    "crs": crs_wkt,
+                    "extent": [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()],
+                },
+                on_event=lambda event: task.setProgress(100 * float(event.get("fraction", 0))),
+            )
+
+        def done(result: dict[str, Any]) -> None:
+            plugin.iface.messageBar().pushMessage(
+                "SAM 2",
+                f"{result['encoded']} of {result['tiles']} tiles encoded: clicks there are now instant",
+                level=Qgis.Info,
+                duration=4,
+            )
+
+        return plugin.run_task("SAM 2: encoding the visible extent", work, done)
+
+
+__all__ = ["SegmentController"]

@@ -1,0 +1,179 @@
+"""Fine-tuning from the panel: export the label (and AOI) layers into a run folder, run the engine's ``train``
+job in a background task, then make the best checkpoint the active model and a selectable one."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qgis.core import Qgis, QgsSettings
+
+from .jobs import run_core_job
+from .output import OutputError, export_layer
+from .session import SessionError, check_raster
+
+if TYPE_CHECKING:
+    from .plugin import Sam2Plugin
+    from .tasks import EngineTask
+
+TUNED_KEY = "sam2_qgis/tuned_models"
+MAX_TUNED = 20
+
+
+def remembered_models() -> list[str]:
+    """Tuned checkpoints of earlier runs that still exist, newest first."""
+    paths = QgsSettings().value(TUNED_KEY, []) or []
+    return [p for p in ([paths] if isinstance(paths, str) else paths) if Path(p).is_file()]
+
+
+def tuned_model_title(checkpoint: Path) -> str:
+    """``run-name (IoU 0.71)`` from the run's summary.json, or the run's name alone."""
+    try:
+        best = json.loads((checkpoint.parent / "summary.json").read_text())["best"]
+        return f"{checkpoint.parent.name} (IoU {best['iou']:.2f})"
+    except (OSError, ValueError, KeyError):
+        return checkpoint.parent.name
+
+
+def writable_folder(folder: Path) -> str | None:
+    """None when ``folder`` can be created and written, else why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe_file = folder / ".writable"
+        probe_file.write_text("")
+        probe_file.unlink()
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
+class TrainingController:
+    """One fine-tuning at a time, started from the dock; ``last_run`` is the folder of the last finished one."""
+
+    def __init__(self, plugin: Sam2Plugin) -> None:
+        self.plugin = plugin
+        self.task: EngineTask | None = None
+        self.last_run: Path | None = None
+
+    def fill_tuned_models(self) -> None:
+        assert self.plugin.dock is not None
+        for path in remembered_models():
+            self.plugin.dock.tuned_combo.addItem(tuned_model_title(Path(path)), path)
+
+    def fine_tune(self, run_dir: Path | None = None, options: dict[str, Any] | None = None) -> EngineTask | None:
+        """Start a run in ``run_dir`` (default: sam2_runs/<time> beside the project) with the panel's options
+        and ``options`` over them; None (and a message) when it cannot start."""
+        plugin, dock = self.plugin, self.plugin.dock
+        assert dock is not None
+        if self.task is not None:
+            plugin.report("a fine-tuning is already running: wait for it or cancel it in the task manager")
+            return None
+        try:
+            raster = check_raster(plugin.raster_layer())
+        except SessionError as error:
+            plugin.report(str(error))
+            return None
+        labels = dock.labels_combo.currentLayer()
+        checkpoint = plugin.session.checkpoint if plugin.session else None
+        if labels is None or not checkpoint:
+            plugin.report("choose a label layer and a model (the base to fine-tune) first")
+            return None
+        run_dir = run_dir or plugin.outputs_folder() / "sam2_runs" / time.strftime("%Y%m%d-%H%M%S")
+        problem = writable_folder(run_dir)
+        if problem:
+            plugin.report(f"the run folder {run_dir} is not writable ({problem}): save the project elsewhere")
+            return None
+        aoi = dock.aoi_combo.currentLayer()
+        try:
+            export_layer(labels, run_dir / "labels.gpkg")
+            if aoi is not None:
+                export_layer(aoi, run_dir / "aoi.gpkg")
+        except OutputError as error:
+            plugin.report(str(error))
+            return None
+        request = {
+            "raster": raster.source(),
+            "labels": run_dir / "labels.gpkg",
+            "checkpoint": checkpoint,
+            "out": run_dir,
+            "aoi": run_dir / "aoi.gpkg" if aoi is not None else None,
+            **dock.training_options(),
+            **(options or {}),
+        }
+        python = plugin.python()
+
+        def work(task: EngineTask) -> dict[str, Any]:
+            def progress(value: float, event: dict[str, Any]) -> None:
+                task.setProgress(value)
+                if "iou" in event:
+                    task.setDescription(f"SAM 2 fine-tuning: epoch {event.get('epoch')}, IoU {event['iou']:.3f}")
+
+            return run_core_job(python, "train", request, progress, task.isCanceled)
+
+        task = plugin.run_task("SAM 2 fine-tuning", work, lambda summary: self.finished(run_dir, summary))
+        task.taskTerminated.connect(self.ended)
+        self.task = task
+        return task
+
+    def ended(self) -> None:
+        self.task = None
+
+    def finished(self, run_dir: Path, summary: dict[str, Any]) -> None:
+        """Show the scores; a run that beat the base becomes the active model."""
+        plugin = self.plugin
+        self.task = None
+        self.last_run = run_dir
+        base, best = summary["base"]["iou"], summary["best"]["iou"]
+        counted = summary.get("validation", {})
+        scored = f"{counted.get('objects', '?')} objects in {counted.get('tiles', '?')} validation tiles"
+        if plugin.dock is not None:
+            plugin.dock.result_label.setText(
+                f"{run_dir.name}: validation IoU {base:.3f} (base) -> {best:.3f} (best, epoch "
+                f"{summary['best']['epoch']}); F1 {summary['base']['f1']:.3f} -> {summary['best']['f1']:.3f}; "
+                f"{scored}. {summary.get('verdict', '')}"
+            )
+        for warning in summary.get("warnings", []):
+            plugin.report(warning)
+        bar = plugin.iface.messageBar()
+        if not summary.get("improved", True):
+            bar.pushMessage(
+                "SAM 2",
+                f"no epoch beat the base model's validation IoU of {base:.3f}: the active model is unchanged; "
+                "label more objects or change the settings, and see the run's report",
+                level=Qgis.Warning,
+                duration=0,
+            )
+            return
+        self.remember_model(run_dir / "best.pt")
+        bar.pushMessage(
+            "SAM 2",
+            f"fine-tuned: validation IoU {base:.3f} -> {best:.3f}; the tuned model is now active",
+            level=Qgis.Success,
+            duration=10,
+        )
+        plugin.use_checkpoint(str(run_dir / "best.pt"))
+
+    def remember_model(self, checkpoint: Path) -> None:
+        """Make a tuned checkpoint selectable in the dock, now and in later QGIS sessions."""
+        paths = [str(checkpoint), *(p for p in remembered_models() if p != str(checkpoint))][:MAX_TUNED]
+        QgsSettings().setValue(TUNED_KEY, paths)
+        if self.plugin.dock is not None:
+            combo = self.plugin.dock.tuned_combo
+            if combo.findData(str(checkpoint)) < 0:
+                combo.insertItem(0, tuned_model_title(checkpoint), str(checkpoint))
+            combo.setCurrentIndex(combo.findData(str(checkpoint)))
+
+    def open_report(self) -> bool:
+        """Open the last run's report.html (scores base vs tuned, curves) in the system's browser."""
+        from qgis.PyQt.QtCore import QUrl
+        from qgis.PyQt.QtGui import QDesktopServices
+
+        if self.last_run is None or not (self.last_run / "report.html").exists():
+            self.plugin.report("no finished fine-tuning in this session yet")
+            return False
+        return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_run / "report.html"))))
+
+
+__all__ = ["MAX_TUNED", "TUNED_KEY", "TrainingController", "remembered_models", "tuned_model_title"]
