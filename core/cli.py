@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import fields
@@ -57,6 +60,26 @@ def point_arg(text: str) -> list[float]:
 
 def box_arg(text: str) -> list[float]:
     return _floats(text, (4,), "box XMIN,YMIN,XMAX,YMAX")
+
+
+COORDINATE_FLAGS = ("--point", "--box")
+
+
+def attach_negative_coordinates(argv: Sequence[str]) -> list[str]:
+    """``--point -71.2,42.3`` as ``--point=-71.2,42.3``: argparse would take a value starting with '-' (a
+    longitude west of Greenwich) for an option."""
+    attached: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token in COORDINATE_FLAGS:
+            value = next(tokens, None)
+            if value is not None and re.fullmatch(r"-[\d.][\d.,eE+-]*", value):
+                attached.append(f"{token}={value}")
+                continue
+            attached += [token] if value is None else [token, value]
+            continue
+        attached.append(token)
+    return attached
 
 
 def bands_arg(text: str) -> tuple[int, ...]:
@@ -570,7 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     configure_logging()
     try:
-        args = parser.parse_args(expand_request(parser, argv))
+        args = parser.parse_args(attach_negative_coordinates(expand_request(parser, argv)))
     except Sam2QgisError as error:  # a bad command line or request: the job never started
         early = JobEvents("-" if _events_target(argv) == "-" else None)  # a FILE was never checked: not written
         early.error(str(error), expected=True)
@@ -582,12 +605,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     job = args.job = JobEvents(getattr(args, "events", None))
+    previous = _stop_on_terminate()
     try:
         try:
             result = args.run(args)
         except CancelledError as error:
             job.error(str(error), expected=True, cancelled=True)
             return 2
+        except KeyboardInterrupt:
+            job.error("interrupted (Ctrl-C): nothing half-written was kept", expected=True, cancelled=True)
+            return 130
         except Sam2QgisError as error:
             job.error(str(error), expected=True)
             return 2
@@ -598,4 +625,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             job.result(result)
         return 0
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         job.close()
+
+
+def _stop_on_terminate() -> Any:
+    """SIGTERM ends the job like a cancel, through its cleanup (no temporary file stays behind); training
+    replaces this with its own handler (finish the step, save, exit 0). Returns the previous handler."""
+
+    def terminate(number: int, frame: Any) -> None:
+        raise CancelledError("stopped by a termination signal: nothing half-written was kept")
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, terminate)

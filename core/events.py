@@ -18,12 +18,28 @@ The worker (core/worker.py) speaks the same events for its long requests, tagged
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 import time
 from typing import IO, Any
 
 CANCEL = "cancel"
+
+
+def json_line(message: dict[str, Any]) -> str:
+    """One JSON line; NaN and infinity (never valid JSON) become null."""
+    return json.dumps(_finite(message), default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def progress_event(fraction: float, **info: Any) -> dict[str, Any]:
@@ -69,7 +85,7 @@ class JobEvents:
     def _write(self, event: dict[str, Any]) -> None:
         assert self.stream is not None
         with self._lock:
-            self.stream.write(json.dumps(event, default=str) + "\n")
+            self.stream.write(json_line(event) + "\n")
             self.stream.flush()
 
     def __call__(self, fraction: float, **info: Any) -> None:
@@ -101,7 +117,7 @@ class JobEvents:
         if self.stream is not None:
             self._write({"event": "result", **data})
         if not self.to_stdout:
-            print(json.dumps(data, indent=2, default=str))
+            print(json.dumps(json.loads(json_line(data)), indent=2))
 
     def error(self, message: str, expected: bool, cancelled: bool = False) -> None:
         """The job failed: the last event on the stream, and ``error: MESSAGE`` on stderr."""

@@ -69,9 +69,24 @@ def read_vector_labels(path: Path, raster_crs: CRS | None, class_field: str | No
             value = feature.GetField(class_field)
             if value is None:
                 continue
-            class_id = int(value)
+            class_id = class_number(value, class_field, path.name)
         polygons.append(LabelledPolygon(json.loads(geometry.ExportToJson()), class_id))
     return polygons
+
+
+def class_number(value: object, class_field: str, name: str) -> int:
+    """A class field's value as a whole number (``3``, ``3.0``, ``"3"``); anything else says what to do."""
+    try:
+        number = float(str(value).strip())
+        if number.is_integer() and number >= 0:
+            return int(number)
+    except ValueError:
+        pass
+    shown = str(value) if len(str(value)) <= 40 else str(value)[:37] + "..."
+    raise InvalidInputError(
+        f"the class field {class_field!r} of {name} holds {shown!r}, not a class number: label classes with whole "
+        "numbers (1, 2, ...), or choose no class field to learn every polygon as one class"
+    )
 
 
 class LabelReader:

@@ -3,7 +3,11 @@
 Band choice: RGB as is, RGBI -> its first three bands, one band -> repeated three times, or any three
 bands chosen by the caller. Scaling: uint8 as is; other types by a 2-98 percentile stretch per band,
 computed once per raster (from an overview-sized read) and reused for every window. Nodata pixels become
-black and are reported in a validity mask. Windows outside the raster are padded with nodata.
+black and are reported in a validity mask, and so are NaN and infinite values of float rasters (a float
+raster without a nodata tag often marks nodata with NaN). Windows outside the raster are padded with nodata.
+
+A file GDAL cannot read to the end (a truncated GeoTIFF, a VRT whose source is gone) is an InvalidInputError
+that says so; VRTs with Python pixel functions (code run on read) are refused.
 """
 
 from __future__ import annotations
@@ -24,6 +28,22 @@ from core.errors import InvalidInputError, MissingInputError
 
 STRETCH_PERCENTILES = (2.0, 98.0)
 STATS_MAX_SIDE = 1024
+os.environ["GDAL_VRT_ENABLE_PYTHON"] = "NO"  # never run code embedded in a VRT, nested ones included
+
+
+def refuse_code_in_vrt(path: Path) -> None:
+    """A VRT with a Python pixel function runs that code when read: refuse it before GDAL opens the file."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(1 << 20)
+    except OSError:
+        return  # GDAL's open says what is wrong
+    compact = head.lower().replace(b" ", b"")
+    if head.lstrip().startswith(b"<VRTDataset") and b"pixelfunctionlanguage>python" in compact:
+        raise InvalidInputError(
+            f"{path.name} is a VRT with a Python pixel function, which would run code while reading: "
+            "write the raster out (gdal_translate, with that function trusted) and open the result"
+        )
 
 
 class MissingCrsWarning(UserWarning):
@@ -90,6 +110,7 @@ class RasterSource:
         self.path = Path(path)
         if not self.path.exists():
             raise MissingInputError(f"raster not found: {self.path}")
+        refuse_code_in_vrt(self.path)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -115,10 +136,11 @@ class RasterSource:
             return Preprocessing(bands)
         scale = max(self.width, self.height) / STATS_MAX_SIDE
         shape = (max(1, round(self.height / max(scale, 1))), max(1, round(self.width / max(scale, 1))))
-        sample = self._dataset.read(list(bands), out_shape=(3, *shape), masked=True).astype("float64")
+        sample = self._read(list(bands), out_shape=(3, *shape), masked=True).astype("float64")
         lows, highs = [], []
         for band in sample:
             values = band.compressed()
+            values = values[np.isfinite(values)]
             if values.size == 0:
                 raise InvalidInputError(f"{self.path.name}: bands {list(bands)} hold only nodata")
             low, high = np.percentile(values, STRETCH_PERCENTILES)
@@ -128,9 +150,14 @@ class RasterSource:
 
     def read_rgb(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
         """RGB uint8 (rows, cols, 3) and validity bool (rows, cols) of ``window``; outside the raster is invalid."""
-        data = self._dataset.read(list(self.preprocessing.bands), window=window, boundless=True, masked=True)
-        valid = ~np.ma.getmaskarray(data).any(axis=0)
-        rgb = to_uint8(np.ma.getdata(data), self.preprocessing)
+        data = self._read(list(self.preprocessing.bands), window=window, boundless=True, masked=True)
+        values = np.ma.getdata(data)
+        invalid = np.ma.getmaskarray(data)
+        if values.dtype.kind == "f":
+            invalid = invalid | ~np.isfinite(values)
+            values = np.where(invalid, 0, values)
+        valid = ~invalid.any(axis=0)
+        rgb = to_uint8(values, self.preprocessing)
         rgb[:, ~valid] = 0
         return np.ascontiguousarray(rgb.transpose(1, 2, 0)), valid
 
@@ -141,9 +168,25 @@ class RasterSource:
         c0, r0 = max(col, 0), max(row, 0)
         c1, r1 = min(col + width, self.width), min(row + height, self.height)
         if c0 < c1 and r0 < r1:  # read only the part inside the raster: boundless reads are slow
-            masks = self._dataset.read_masks(list(self.preprocessing.bands), window=Window(c0, r0, c1 - c0, r1 - r0))
-            valid[r0 - row : r1 - row, c0 - col : c1 - col] = (masks > 0).all(axis=0)
+            inside = Window(c0, r0, c1 - c0, r1 - r0)
+            bands = list(self.preprocessing.bands)
+            masks = self._read(bands, window=inside, masks_only=True) > 0
+            if any(self._dataset.dtypes[b - 1].startswith("float") for b in bands):
+                masks &= np.isfinite(self._read(bands, window=inside))
+            valid[r0 - row : r1 - row, c0 - col : c1 - col] = masks.all(axis=0)
         return valid
+
+    def _read(self, bands: list[int], masks_only: bool = False, **options: object) -> np.ndarray:
+        """``bands`` read with rasterio's ``options`` (their masks with ``masks_only``); a failed read says why."""
+        try:
+            if masks_only:
+                return self._dataset.read_masks(bands, **options)
+            return self._dataset.read(bands, **options)
+        except RasterioIOError as error:
+            raise InvalidInputError(
+                f"{self.path.name} cannot be read to the end ({error}): the file may be truncated or damaged, or "
+                f'the source of a VRT may be missing; check it with gdalinfo -checksum "{self.path}"'
+            ) from None
 
     def window_transform(self, window: Window) -> Affine:
         return rasterio.windows.transform(window, self.transform)

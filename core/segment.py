@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from rasterio.crs import CRS
+from rasterio.errors import CRSError
 from rasterio.warp import transform as transform_coords
 from rasterio.windows import Window
 from torch.nn import functional
@@ -23,6 +25,17 @@ from core.models.loader import LoadedModel
 from core.polygons import PolygonOptions, mask_to_polygons
 from core.raster import RasterSource
 from core.tiling import tile_grid, window_for_prompts
+
+
+def prompt_crs(text: str) -> CRS:
+    """The prompts' CRS from an EPSG code (``EPSG:4326``), WKT or PROJ text; an unknown one says what to give."""
+    try:
+        return CRS.from_user_input(text)
+    except CRSError:
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise InvalidInputError(
+            f"unknown CRS {shown!r} for the prompts: give an EPSG code such as EPSG:32633, or WKT"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -125,7 +138,7 @@ class ClickSegmenter:
     def _pixels(self, xs: list[float], ys: list[float], crs: str | None) -> tuple[np.ndarray, np.ndarray]:
         """Map coordinates (in ``crs``, else the raster's) -> continuous pixel (cols, rows)."""
         if crs is not None and self.raster.crs is not None:
-            xs, ys = transform_coords(crs, self.raster.crs, xs, ys)
+            xs, ys = transform_coords(prompt_crs(crs), self.raster.crs, xs, ys)
         cols, rows = ~self.raster.transform * (np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
         return np.asarray(cols), np.asarray(rows)
 

@@ -90,7 +90,8 @@ def write_polygons(
         return _write_shapefile(path, features, crs_wkt, layer_name, fields)
     with atomic_output(path) as tmp:
         dataset = driver.CreateDataSource(str(tmp))
-        layer = dataset.CreateLayer(layer_name, srs=spatial_reference(crs_wkt), geom_type=ogr.wkbMultiPolygon)
+        srs = spatial_reference(crs_wkt) if crs_wkt else None  # no CRS: the raster's pixel coordinates
+        layer = dataset.CreateLayer(layer_name, srs=srs, geom_type=ogr.wkbMultiPolygon)
         for name, kind in fields.items():
             layer.CreateField(ogr.FieldDefn(name, _FIELD_TYPES[kind]))
         definition = layer.GetLayerDefn()

@@ -48,11 +48,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import CancelledError, InvalidInputError, Sam2QgisError
-from core.events import progress_event, warning_event
+from core.events import json_line, progress_event, warning_event
 
 logger = logging.getLogger(__name__)
 
 PROTOCOL = 1
+MAX_MESSAGE = 2000
 
 
 class Worker:
@@ -73,8 +74,14 @@ class Worker:
 
     def send(self, message: dict[str, Any]) -> None:
         with self._write_lock:
-            self.out.write(json.dumps(message, allow_nan=False) + "\n")
+            self.out.write(json_line(message) + "\n")
             self.out.flush()
+
+    def send_error(self, request_id: Any, kind: str, message: str, expected: bool) -> None:
+        """An error response; a message echoing a huge input is cut to ``MAX_MESSAGE`` characters."""
+        if len(message) > MAX_MESSAGE:
+            message = f"{message[: MAX_MESSAGE // 2]} ... ({len(message)} characters) ... {message[-200:]}"
+        self.send({"id": request_id, "error": {"type": kind, "message": message, "expected": expected}})
 
     # -- methods --------------------------------------------------------------------------------------
 
@@ -231,30 +238,17 @@ class Worker:
         request_id = request.get("id")
         method = request.get("method")
         if method not in self.METHODS:
-            self.send(
-                {
-                    "id": request_id,
-                    "error": {
-                        "type": "UnknownMethod",
-                        "expected": True,
-                        "message": f"unknown method {method!r}: use one of {self.METHODS}",
-                    },
-                }
-            )
+            self.send_error(request_id, "UnknownMethod", f"unknown method {method!r}: use one of {self.METHODS}", True)
             return True
         handler: Callable[[dict[str, Any], Any], dict[str, Any]] = getattr(self, str(method))
         try:
             result = handler(request.get("params") or {}, request_id)
             self.send({"id": request_id, "result": result})
-        except Sam2QgisError as error:
-            self.send(
-                {"id": request_id, "error": {"type": type(error).__name__, "message": str(error), "expected": True}}
-            )
+        except (Sam2QgisError, OSError) as error:  # the analyst can fix it (OSError: a path too long, no access)
+            self.send_error(request_id, type(error).__name__, str(error), expected=True)
         except Exception as error:  # reported, never fatal: the worker keeps serving
             logger.exception("request %s (%s) failed", request_id, method)
-            self.send(
-                {"id": request_id, "error": {"type": type(error).__name__, "message": str(error), "expected": False}}
-            )
+            self.send_error(request_id, type(error).__name__, str(error), expected=False)
         finally:
             self.cancel_flags.pop(request_id, None)
         return method != "shutdown"
@@ -289,32 +283,34 @@ def serve(stdin: TextIO | None = None, cache_folder: Path | None = None) -> int:
     worker = Worker(_protocol_stdout(), cache_folder)
     requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
 
+    def refuse(message: str) -> None:
+        worker.send_error(None, "ProtocolError", message, expected=True)
+
     def read() -> None:
-        for line in stdin:
-            if not line.strip():
-                continue
-            try:
-                request = json.loads(line)
-                if not isinstance(request, dict):
-                    raise ValueError("a request is a JSON object")
-            except ValueError as error:
-                worker.send(
-                    {
-                        "id": None,
-                        "error": {
-                            "type": "ProtocolError",
-                            "expected": True,
-                            "message": f"not a JSON request line ({error})",
-                        },
-                    }
-                )
-                continue
-            if request.get("method") == "cancel":
-                target = (request.get("params") or {}).get("id")
-                worker.cancel_flags.setdefault(target, threading.Event()).set()
-                continue
-            requests.put(request)
-        requests.put(None)
+        lines = getattr(stdin, "buffer", stdin)  # bytes when it can: a line of bad UTF-8 is refused, not fatal
+        try:
+            for raw in lines:
+                try:
+                    line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                except UnicodeDecodeError as error:
+                    refuse(f"a request line is not UTF-8 ({error.reason} at byte {error.start}): send UTF-8 JSON")
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    request = json.loads(line)
+                    if not isinstance(request, dict):
+                        raise ValueError("a request is a JSON object")
+                except ValueError as error:
+                    refuse(f"not a JSON request line ({error})")
+                    continue
+                if request.get("method") == "cancel":
+                    target = (request.get("params") or {}).get("id")
+                    worker.cancel_flags.setdefault(target, threading.Event()).set()
+                    continue
+                requests.put(request)
+        finally:
+            requests.put(None)  # end of input (or a reader that failed): the worker ends instead of hanging
 
     threading.Thread(target=read, name="worker-stdin", daemon=True).start()
     worker.send({"event": "ready", "protocol": PROTOCOL, "versions": {"python": platform.python_version()}})

@@ -95,8 +95,25 @@ def _split(payload: Any, path: Path) -> tuple[dict[str, torch.Tensor], dict[str,
         raise InvalidCheckpointError(f"{path.name} contains no tensors: is it a SAM 2 checkpoint?")
     sidecar = path.with_suffix(".json")
     if not metadata and sidecar.exists():
-        metadata = json.loads(sidecar.read_text())
+        metadata = _read_sidecar(sidecar, path)
     return tensors, metadata
+
+
+def _read_sidecar(sidecar: Path, path: Path) -> dict[str, Any]:
+    """The ``<stem>.json`` beside a checkpoint (its model input size): a JSON object, or a clear error."""
+    try:
+        metadata = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise InvalidCheckpointError(
+            f"{sidecar.name}, the description beside {path.name}, cannot be read ({error}): restore it, or remove "
+            "it to use the checkpoint with the official input size (1024 px)"
+        ) from None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("image_size", 0), int):
+        raise InvalidCheckpointError(
+            f"{sidecar.name}, the description beside {path.name}, is not a JSON object with an integer image_size: "
+            "restore it, or remove it to use the checkpoint with the official input size (1024 px)"
+        )
+    return metadata
 
 
 def _apply_trained(trained: dict[str, torch.Tensor], metadata: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:

@@ -11,7 +11,7 @@ from sam2.build_sam import build_sam2
 from sam2.modeling.sam2_base import SAM2Base
 
 from core.atomic import sha256_file
-from core.errors import InvalidCheckpointError
+from core.errors import InvalidCheckpointError, InvalidInputError
 from core.models.checkpoint import read_checkpoint
 from core.models.device import choose_device
 from core.models.registry import ModelSpec, get_model
@@ -50,6 +50,27 @@ def build_for(spec: ModelSpec, image_size: int, device: torch.device) -> SAM2Bas
     )
 
 
+IMAGE_STRIDE = 32  # the image encoder halves the input five times (patch embedding and stages)
+
+
+def check_image_size(size: int) -> None:
+    """The model input size must be a positive multiple of 32 px (its window embeddings tile the input)."""
+    if size <= 0 or size % IMAGE_STRIDE:
+        raise InvalidInputError(
+            f"image size {size} px: SAM 2 needs a positive multiple of {IMAGE_STRIDE} (e.g. 256, 512 or 1024)"
+        )
+
+
+def check_finite(state_dict: dict[str, torch.Tensor], name: str) -> None:
+    """Refuse weights holding NaN or infinity (a training that diverged): they would predict nothing."""
+    for key, tensor in state_dict.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise InvalidCheckpointError(
+                f"checkpoint {name} has weights that are not numbers (NaN or infinite, e.g. {key}): a training "
+                "that diverged saved it; use an earlier checkpoint or train again with a lower learning rate"
+            )
+
+
 def load_model(
     checkpoint: str | Path, model: str | None = None, device: str = "auto", image_size: int | None = None
 ) -> LoadedModel:
@@ -65,10 +86,19 @@ def load_model(
                 f"checkpoint {loaded.path.name} is {loaded.spec.label} but the model asked for is {wanted.label}: "
                 f"pass --model {loaded.spec.name} (or use a {wanted.label} checkpoint)"
             )
-    size = image_size or loaded.image_size
+    size = loaded.image_size if image_size is None else image_size
+    check_image_size(size)
+    check_finite(loaded.state_dict, loaded.path.name)
     target = choose_device(device)
     sam = build_for(loaded.spec, size, torch.device("cpu"))
-    result = sam.load_state_dict(loaded.state_dict, strict=False)
+    try:
+        result = sam.load_state_dict(loaded.state_dict, strict=False)
+    except RuntimeError as error:  # a tensor of the wrong shape
+        mismatch = next((line.strip() for line in str(error).splitlines() if "size mismatch" in line), str(error))
+        raise InvalidCheckpointError(
+            f"checkpoint {loaded.path.name} does not fit {loaded.spec.label}: {mismatch[:300]} (a damaged or "
+            "edited file: use the original checkpoint)"
+        ) from None
     if result.missing_keys or result.unexpected_keys:
         raise InvalidCheckpointError(
             f"checkpoint {loaded.path.name} does not fit {loaded.spec.label}: "

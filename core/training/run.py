@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_output, remove_stale_temporaries
-from core.errors import MissingInputError
+from core.errors import InvalidInputError, MissingInputError
 from core.training.config import TrainConfig
 from core.training.run_folder import RunFolder
 from core.training.run_lock import check_run_folder, clear_earlier_run, run_lock
@@ -81,9 +82,18 @@ def resume(
     record = run_dir / "run.json"
     if not record.exists() or not (run_dir / "resume.pt").exists():
         raise MissingInputError(f"{run_dir} holds no resumable run (run.json and resume.pt): start a new one")
-    saved = json.loads(record.read_text())
-    inputs = RunInputs(**{k: Path(v) if v else None for k, v in saved["inputs"].items()})  # type: ignore[arg-type]
-    config = TrainConfig.from_dict(saved["config"])
+    try:
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        inputs = RunInputs(**{k: Path(v) if v else None for k, v in saved["inputs"].items()})  # type: ignore[arg-type]
+        config = TrainConfig.from_dict(saved["config"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise InvalidInputError(
+            f"{record} is damaged ({type(error).__name__}: {str(error)[:200]}): this run cannot be resumed; start "
+            "a new one (its best.pt and last.pt stay usable)"
+        ) from None
+    for name, path in (("raster", inputs.raster), ("labels", inputs.labels), ("base checkpoint", inputs.checkpoint)):
+        if path is not None and not path.exists():
+            raise MissingInputError(f"the run's {name} {path} is gone: put it back to resume {run_dir}")
     if not _writes_run_folder():
         return _train(inputs, config, run_dir, progress, cancelled, stop_requested, resume=True)
     check_run_folder(run_dir, inputs.flags(), resume=True, overwrite=False)
@@ -137,10 +147,23 @@ def _train(
     if resume:
         restore(trainer, run_dir / "resume.pt")
     previous = None
-    if threading.current_thread() is threading.main_thread():  # SIGTERM: finish the step, save, exit 0
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if threading.current_thread() is threading.main_thread():  # SIGTERM, Ctrl-C: finish the step, save, exit 0
+        previous = {number: signal.signal(number, _stopper(stop)) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
         return trainer.run(RunFolder(run_dir, writes=trainer.rank == 0))
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in (previous or {}).items():
+            signal.signal(number, handler)
+
+
+def _stopper(stop: threading.Event) -> Callable[[int, Any], None]:
+    """A signal handler: the first signal asks the run to stop after its step (and save); a second Ctrl-C
+    interrupts at once."""
+
+    def handle(number: int, frame: Any) -> None:
+        if stop.is_set() and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        logging.getLogger(__name__).info("stopping after this step: the run saves a resumable state")
+
+    return handle

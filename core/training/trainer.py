@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import math
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from torch.nn import functional
 
 from core.decode import decode, no_prompt
 from core.embeddings import image_features
-from core.errors import CancelledError, InvalidInputError, OutOfMemoryError
+from core.errors import CancelledError, InvalidCheckpointError, InvalidInputError, OutOfMemoryError
 from core.metrics import Confusion
 from core.models.device import choose_device
 from core.models.loader import LoadedModel, load_model
@@ -482,15 +483,23 @@ def check_tiles(tiles: TileSet, mode: str) -> None:
 
 
 def restore(trainer: Trainer, state_path: Path) -> None:
-    """Load a resumable state (``resume.pt``) into a trainer built with the same config and tiles."""
-    state = torch.load(state_path, map_location="cpu", weights_only=True)
-    parameters = dict(trainer.model.named_parameters())
-    with torch.no_grad():
-        for name, tensor in state["trained"].items():
-            parameters[name].copy_(tensor)
-    trainer.optimizer.load_state_dict(state["optimizer"])
-    trainer.scheduler.load_state_dict(state["scheduler"])
-    trainer.epoch, trainer.step = int(state["epoch"]), int(state["step"])
-    trainer.history = json.loads(state["history"])
-    trainer.rng.bit_generator.state = json.loads(state["rng"])
-    torch.set_rng_state(state["torch_rng"])
+    """Load a resumable state (``resume.pt``) into a trainer built with the same config and tiles; a state that
+    cannot be used (damaged, unsafe, of another run) is an InvalidCheckpointError that says what to do."""
+    try:
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        parameters = dict(trainer.model.named_parameters())
+        with torch.no_grad():
+            for name, tensor in state["trained"].items():
+                parameters[name].copy_(tensor)
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.scheduler.load_state_dict(state["scheduler"])
+        trainer.epoch, trainer.step = int(state["epoch"]), int(state["step"])
+        trainer.history = json.loads(state["history"])
+        trainer.rng.bit_generator.state = json.loads(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, TypeError, ValueError, OSError) as error:
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise InvalidCheckpointError(
+            f"{state_path} cannot be resumed ({reason}): it is damaged, unsafe or from another run; start a new "
+            "run (best.pt and last.pt of this one stay usable)"
+        ) from None

@@ -137,3 +137,20 @@ def test_cancel_stops_encoding_between_tiles(worker, tiny_checkpoint, tmp_path) 
         pass
     assert message["error"]["type"] == "CancelledError"
     assert worker.request("ping")[0]["result"] == {"pong": True}
+
+
+def test_a_line_of_bad_utf8_is_refused_and_the_worker_keeps_serving(worker) -> None:
+    assert worker.process.stdin is not None
+    worker.process.stdin.buffer.write(b'{"id": 1, "method": "ping", "params": {"x": "\xff\xfe"}}\n')
+    worker.process.stdin.buffer.flush()
+    error = worker.read()["error"]
+    assert error["type"] == "ProtocolError"
+    assert "not UTF-8" in error["message"]
+    assert worker.request("ping")[0]["result"] == {"pong": True}
+
+
+def test_a_huge_path_is_an_expected_error_with_a_short_message(worker) -> None:
+    error = worker.request("open_raster", path="x" * 10_000_000)[0]["error"]
+    assert error["expected"] is True
+    assert len(error["message"]) < 3000
+    assert worker.request("ping")[0]["result"] == {"pong": True}
