@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import re
@@ -62,6 +63,7 @@ def box_arg(text: str) -> list[float]:
     return _floats(text, (4,), "box XMIN,YMIN,XMAX,YMAX")
 
 
+UNWRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC)
 COORDINATE_FLAGS = ("--point", "--box")
 
 
@@ -619,6 +621,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             job.error(str(error), expected=True)
             return 2
         except Exception as error:
+            if isinstance(error, OSError) and error.errno in UNWRITABLE:  # a folder it may not write, a full disk
+                job.error(f"cannot write {error.filename or 'an output'} ({error.strerror}): choose a folder you can "
+                          "write to, or free some space", expected=True)  # fmt: skip
+                return 2
             job.error(f"{type(error).__name__}: {error} (a bug: the traceback follows)", expected=False)
             raise
         if result is not None:

@@ -47,5 +47,9 @@ class OutputConflictError(Sam2QgisError, ValueError):
     """An output would replace one of the job's inputs, another output, a folder or another run's files."""
 
 
+class OutputWriteError(Sam2QgisError, OSError):
+    """An output cannot be written: a read-only or missing folder, no permission, or no space left."""
+
+
 class OutOfMemoryError(Sam2QgisError, MemoryError):
     """The accelerator ran out of memory (the message says which setting to lower)."""

@@ -8,6 +8,7 @@ and resumes from it (HTTP Range) next time. Hashes of verified downloads are rec
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
@@ -112,7 +113,7 @@ def download_file(
                         raise CancelledError(
                             f"download of {target.name} cancelled at {received} bytes; run again to resume"
                         )
-        except (OSError, urllib.error.URLError) as error:  # connection reset, timeout
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as error:  # reset, timeout, cut chunk
             raise DownloadError(
                 f"download of {target.name} interrupted at {received} of {total or '?'} bytes ({error}); "
                 "run again to resume"

@@ -21,7 +21,7 @@ import torch
 from rasterio.windows import Window
 
 from core.cli import attach_negative_coordinates, build_parser
-from core.errors import InvalidCheckpointError, InvalidInputError, MissingInputError
+from core.errors import InvalidCheckpointError, InvalidInputError, MissingInputError, OutputWriteError
 from core.events import json_line
 from core.labels import read_vector_labels
 from core.models.loader import load_model
@@ -309,3 +309,72 @@ def test_resuming_from_an_unsafe_state_file_refuses_it_and_never_runs_it(stopped
     with pytest.raises(InvalidCheckpointError, match=r"resume.pt cannot be resumed .* start a new run"):
         run.resume(run_dir)
     assert not (tmp_path / "code-ran").exists()
+
+
+# -- outputs that cannot be written -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):  # type: ignore[no-untyped-def]
+    """``mount(size, read_only)``: a real tmpfs of ``size`` at a folder under tmp_path (needs root, as CI has)."""
+    mounted: list[Path] = []
+
+    def mount(size: str = "1m", read_only: bool = False) -> Path:
+        point = tmp_path / f"disk{len(mounted)}"
+        point.mkdir()
+        options = f"size={size}" + (",ro" if read_only else "")
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True, text=True
+        )
+        if done.returncode:
+            pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip()}): these checks need root")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def fill(disk: Path, leave: int) -> None:
+    """Fill ``disk`` up to ``leave`` bytes free."""
+    free = shutil.disk_usage(disk).free
+    (disk / "filler").write_bytes(b"\0" * max(0, free - leave))
+
+
+@pytest.mark.quick
+def test_saving_a_checkpoint_on_a_full_disk_keeps_the_previous_one(small_disk) -> None:
+    from core.training.run_folder import save_torch
+
+    disk = small_disk("4m")
+    (disk / "best.pt").write_bytes(b"the previous checkpoint")
+    fill(disk, 0)
+    with pytest.raises(OutputWriteError, match=r"no space left on the device for best.pt .*best.pt is unchanged"):
+        save_torch(disk / "best.pt", {"weights": torch.zeros(1_000_000)})
+    assert (disk / "best.pt").read_bytes() == b"the previous checkpoint"
+    assert sorted(p.name for p in disk.iterdir()) == ["best.pt", "filler"]
+
+
+def test_predict_on_a_full_disk_says_so_and_keeps_the_previous_mask(core_cli, scene, tiny_checkpoint, small_disk):  # type: ignore[no-untyped-def]
+    disk = small_disk("2m")
+    (disk / "mask.tif").write_bytes(b"the previous mask")
+    fill(disk, 0)
+    out = disk / "mask.tif"
+    done = core_cli("predict", "--raster", scene.image, "--checkpoint", tiny_checkpoint.path, "--out", out,
+                    "--probabilities", disk / "probabilities.tif", "--device", "cpu")  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "no space left on the device" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (disk / "mask.tif").read_bytes() == b"the previous mask"
+    assert sorted(p.name for p in disk.iterdir()) == ["filler", "mask.tif"]
+
+
+def test_segment_into_a_read_only_folder_says_so(core_cli, scene, tiny_checkpoint, small_disk) -> None:
+    disk = small_disk(read_only=True)
+    with rasterio.open(scene.image) as source:
+        x, y = source.xy(128, 128)
+    done = core_cli("segment", "--raster", scene.image, "--checkpoint", tiny_checkpoint.path, "--point", f"{x},{y}",
+                    "--out", disk / "segments.gpkg", "--device", "cpu")  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "choose a folder you can write to" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -21,11 +21,14 @@ PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
 
 class Files(http.server.BaseHTTPRequestHandler):
-    """Serves ``files``; honours Range unless ``no_ranges``; ``cut_after`` bytes ends a response early."""
+    """Serves ``files``; honours Range unless ``no_ranges``; ``cut_after`` bytes ends a response early;
+    ``chunked`` sends the body in HTTP chunks (no Content-Length), cut inside a chunk with ``cut_after``."""
 
     files: ClassVar[dict[str, bytes]] = {}
     cut_after: int | None = None
     no_ranges = False
+    chunked = False
+    protocol_version = "HTTP/1.1"
     requests: ClassVar[list[str | None]] = []
 
     def do_GET(self) -> None:
@@ -43,12 +46,27 @@ class Files(http.server.BaseHTTPRequestHandler):
         self.send_response(206 if start else 200)
         if start:
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        self.send_header("Content-Length", str(len(data) - start))
-        self.end_headers()
         body = data[start:]
+        if self.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for offset in range(0, len(body), 65536):
+                piece = body[offset : offset + 65536]
+                if self.cut_after is not None and offset + len(piece) > self.cut_after:
+                    self.wfile.write(f"{len(piece):x}\r\n".encode() + piece[: self.cut_after - offset])
+                    self.close_connection = True
+                    return  # the connection drops inside a chunk
+                self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        self.send_header("Content-Length", str(len(data) - start))
+        self.send_header("Connection", "close")
+        self.end_headers()
         if self.cut_after is not None:
             body = body[: self.cut_after]
         self.wfile.write(body)
+        self.close_connection = True
 
     def log_message(self, *args: object) -> None:
         pass
@@ -91,6 +109,18 @@ def test_interrupted_download_keeps_no_final_file_and_resumes(server, tmp_path) 
     download_file(f"{url}/w.pt", tmp_path / "w.pt", hashlib.sha256(PAYLOAD).hexdigest())
     assert (tmp_path / "w.pt").read_bytes() == PAYLOAD
     assert handler.requests[-1] == "bytes=300000-", "the second request did not resume"
+
+
+def test_a_chunked_download_cut_inside_a_chunk_says_it_can_be_resumed(server, tmp_path) -> None:
+    url, handler = server
+    handler.chunked, handler.cut_after = True, 300_000
+    with pytest.raises(DownloadError, match=r"interrupted at .* run again to resume"):
+        download_file(f"{url}/w.pt", tmp_path / "w.pt")
+    assert not (tmp_path / "w.pt").exists()
+    assert (tmp_path / "w.pt.part").exists()
+    handler.cut_after = None
+    download_file(f"{url}/w.pt", tmp_path / "w.pt", hashlib.sha256(PAYLOAD).hexdigest())
+    assert (tmp_path / "w.pt").read_bytes() == PAYLOAD
 
 
 def test_server_without_ranges_restarts_from_zero(server, tmp_path) -> None:
