@@ -404,12 +404,10 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
             {"--out": report_paths(args.out)}, {"--pred": args.pred, "--truth": args.truth, "--aoi": args.aoi}
         )
     classes = tuple(int(c) for c in args.classes.split(",")) if args.classes else ()
-    evaluation, predicted, truth, labelled = evaluate(
-        args.pred, args.truth, args.aoi, classes, args.class_field, args.class_zero
-    )
+    evaluation, overview = evaluate(args.pred, args.truth, args.aoi, classes, args.class_field, args.class_zero)
     result = evaluation.to_dict()
     if args.out:
-        result["files"] = [str(p) for p in write_report(evaluation, predicted, truth, labelled, args.out)]
+        result["files"] = [str(p) for p in write_report(evaluation, overview, args.out)]
     return result
 
 

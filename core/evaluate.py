@@ -9,14 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
-from affine import Affine
 from osgeo import ogr
+from rasterio.windows import Window
 
 from core.aoi import aoi_mask, read_aoi
 from core.atomic import atomic_output
@@ -24,9 +25,12 @@ from core.errors import InvalidInputError, MissingInputError
 from core.labels import IGNORE, LabelReader
 from core.metrics import Confusion
 from core.plots import draw_confusion, pyplot
-from core.polygons import PolygonOptions, mask_to_polygons
+from core.polygons import polygons_of_file
 
 MATCH_IOU = 0.5
+STRIP_ROWS = 1024  # rows read at a time: memory is a strip of the raster, whatever its height
+GDAL_CACHE_MB = 32  # the masks are read and written once, in order: a small block cache is enough
+OVERVIEW_SIDE = 800  # pixels on the longer side of the report's picture
 
 
 @dataclass
@@ -37,11 +41,6 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         return {"pixel": self.pixel, "confusion_matrix": self.confusion, "objects": self.objects}
-
-
-def _objects(mask: np.ndarray, transform: Affine) -> list[ogr.Geometry]:
-    exact = PolygonOptions(min_pixels=0, simplify=0)
-    return [ogr.CreateGeometryFromJson(json.dumps(g)) for g in mask_to_polygons(mask, transform, exact)]
 
 
 def match_objects(predicted: list[ogr.Geometry], truth: list[ogr.Geometry]) -> dict[str, float | int]:
@@ -80,6 +79,17 @@ def match_objects(predicted: list[ogr.Geometry], truth: list[ogr.Geometry]) -> d
     }
 
 
+@dataclass(frozen=True)
+class Overview:
+    """Every ``step``-th pixel of the predicted, true and labelled masks (bool, rows x cols): the report's
+    picture, small whatever the raster's size."""
+
+    step: int
+    predicted: np.ndarray
+    truth: np.ndarray
+    labelled: np.ndarray
+
+
 def evaluate(
     pred_path: Path,
     truth_path: Path,
@@ -87,37 +97,53 @@ def evaluate(
     classes: tuple[int, ...] = (),
     class_field: str | None = None,
     class_zero: bool = False,
-) -> tuple[Evaluation, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[Evaluation, Overview]:
     """Scores of ``pred_path`` (1 object, 0 background, other values nodata) against labels (polygons or a
-    class mask on any grid); returns the evaluation and (predicted, true, labelled) arrays on the pred grid."""
+    class mask on any grid), on the pred grid, read in strips of ``STRIP_ROWS`` rows so that memory does not
+    grow with the raster; objects are polygonized from masks GDAL streams from temporary files."""
     if not Path(pred_path).exists():
         raise MissingInputError(f"prediction not found: {pred_path}")
-    with rasterio.open(pred_path) as src:
-        values, transform, crs = src.read(1), src.transform, src.crs
-    predicted_valid = (values == 0) | (values == 1)
-    reader = LabelReader(
-        truth_path,
-        crs=crs,
-        transform=transform,
-        shape=values.shape,
-        classes=classes,
-        class_field=class_field,
-        class_zero=class_zero,
-    )
-    try:
-        if not reader.overlaps():
-            raise InvalidInputError(f"the labels in {Path(truth_path).name} do not overlap {Path(pred_path).name}")
-        truth_classes, _ = reader.read(rasterio.windows.Window(0, 0, values.shape[1], values.shape[0]))
-    finally:
-        reader.close()
-    labelled = (truth_classes != IGNORE) & predicted_valid
-    labelled &= aoi_mask(read_aoi(aoi, crs), transform, values.shape)
-    predicted = (values == 1) & labelled
-    truth = (truth_classes > 0) & (truth_classes != IGNORE) & labelled
-    confusion = Confusion()
-    confusion.add(predicted, truth, labelled)
-    objects = match_objects(_objects(predicted, transform), _objects(truth, transform))
-    return Evaluation(confusion.scores(), confusion.matrix(), objects), predicted, truth, labelled
+    with (
+        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB),  # GDAL's block cache: else up to 5% of the RAM
+        rasterio.open(pred_path) as src,
+        tempfile.TemporaryDirectory(prefix="sam2-evaluate-") as tmp,
+    ):
+        height, width = src.shape
+        reader = LabelReader(truth_path, crs=src.crs, transform=src.transform, shape=(height, width),
+                             classes=classes, class_field=class_field, class_zero=class_zero)  # fmt: skip
+        areas = read_aoi(aoi, src.crs)
+        step = max(1, max(height, width) // OVERVIEW_SIDE)
+        confusion = Confusion()
+        parts: dict[str, list[np.ndarray]] = {"predicted": [], "truth": [], "labelled": []}
+        files = {name: Path(tmp) / f"{name}.tif" for name in ("predicted", "truth")}
+        profile = {"driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "uint8",
+                   "crs": src.crs, "transform": src.transform, "tiled": True, "compress": "deflate"}  # fmt: skip
+        try:
+            if not reader.overlaps():
+                raise InvalidInputError(f"the labels in {Path(truth_path).name} do not overlap {Path(pred_path).name}")
+            with (
+                rasterio.open(files["predicted"], "w", **profile) as predicted_file,
+                rasterio.open(files["truth"], "w", **profile) as truth_file,
+            ):
+                for row in range(0, height, STRIP_ROWS):
+                    window = Window(0, row, width, min(STRIP_ROWS, height - row))
+                    values = src.read(1, window=window)
+                    truth_classes, _ = reader.read(window)
+                    labelled = (truth_classes != IGNORE) & ((values == 0) | (values == 1))
+                    labelled &= aoi_mask(areas, src.window_transform(window), values.shape)
+                    predicted = (values == 1) & labelled
+                    truth = (truth_classes > 0) & (truth_classes != IGNORE) & labelled
+                    confusion.add(predicted, truth, labelled)
+                    predicted_file.write(predicted.astype(np.uint8), 1, window=window)
+                    truth_file.write(truth.astype(np.uint8), 1, window=window)
+                    first = -row % step  # the strip's first row on the overview's grid
+                    for name, mask in (("predicted", predicted), ("truth", truth), ("labelled", labelled)):
+                        parts[name].append(mask[first::step, ::step].copy())  # a view would keep the strip
+        finally:
+            reader.close()
+        objects = match_objects(polygons_of_file(files["predicted"]), polygons_of_file(files["truth"]))
+    overview = Overview(step, *(np.concatenate(parts[name]) for name in ("predicted", "truth", "labelled")))
+    return Evaluation(confusion.scores(), confusion.matrix(), objects), overview
 
 
 def report_paths(out: Path) -> list[Path]:
@@ -125,9 +151,7 @@ def report_paths(out: Path) -> list[Path]:
     return [out.with_suffix(".json"), out.with_suffix(".csv"), out.with_suffix(".png")]
 
 
-def write_report(
-    evaluation: Evaluation, predicted: np.ndarray, truth: np.ndarray, labelled: np.ndarray, out: Path
-) -> list[Path]:
+def write_report(evaluation: Evaluation, overview: Overview, out: Path) -> list[Path]:
     """``out`` with suffixes .json, .csv and .png (confusion matrix and an overlay preview)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     paths = report_paths(out)
@@ -142,17 +166,14 @@ def write_report(
         writer.writerow(["object", key, value])
     with atomic_output(paths[1]) as tmp:
         tmp.write_text(buffer.getvalue())
-    _write_png(evaluation, predicted, truth, labelled, paths[2])
+    _write_png(evaluation, overview, paths[2])
     return paths
 
 
-def _write_png(
-    evaluation: Evaluation, predicted: np.ndarray, truth: np.ndarray, labelled: np.ndarray, path: Path
-) -> None:
+def _write_png(evaluation: Evaluation, overview: Overview, path: Path) -> None:
     plt = pyplot()
-    step = max(1, max(predicted.shape) // 800)
-    overlay = np.full((*predicted[::step, ::step].shape, 3), 0.85)
-    p, t, lab = predicted[::step, ::step], truth[::step, ::step], labelled[::step, ::step]
+    p, t, lab = overview.predicted, overview.truth, overview.labelled
+    overlay = np.full((*p.shape, 3), 0.85)
     overlay[p & t] = (0.2, 0.7, 0.2)  # true positive: green
     overlay[p & ~t] = (0.9, 0.3, 0.2)  # false positive: red
     overlay[~p & t] = (0.2, 0.4, 0.9)  # missed: blue

@@ -7,6 +7,7 @@ CRS of the ``transform`` given, (x, y) order. Polygonizing runs in GDAL straight
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,11 +47,27 @@ def _polygonize(mask: np.ndarray, transform: Affine) -> list[ogr.Geometry]:
     raster.SetGeoTransform(transform.to_gdal())
     band = raster.GetRasterBand(1)
     band.WriteArray(mask.astype(np.uint8))
+    geometries = _polygonize_band(band)
+    del band, raster
+    return geometries
+
+
+def _polygonize_band(band: gdal.Band) -> list[ogr.Geometry]:
+    """Polygons of the non-zero pixels of ``band`` (4-connected), which GDAL reads block by block."""
     store = ogr.GetDriverByName("Memory").CreateDataSource("")  # must outlive the layer (GDAL ownership)
     layer = store.CreateLayer("mask", geom_type=ogr.wkbPolygon)
-    gdal.Polygonize(band, band, layer, -1, [])  # the band is its own mask: only True pixels become polygons
+    gdal.Polygonize(band, band, layer, -1, [])  # the band is its own mask: only non-zero pixels become polygons
     geometries = [feature.GetGeometryRef().Clone() for feature in layer]
-    del layer, store, band, raster
+    del layer, store
+    return geometries
+
+
+def polygons_of_file(path: str | os.PathLike[str]) -> list[ogr.Geometry]:
+    """Polygons of the non-zero pixels of a one-band raster file, in its CRS, without reading it whole."""
+    source = gdal.Open(str(path))
+    band = source.GetRasterBand(1)
+    geometries = _polygonize_band(band)
+    del band, source
     return geometries
 
 

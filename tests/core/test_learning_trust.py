@@ -87,7 +87,7 @@ def test_predict_runs_the_mode_the_checkpoint_was_tuned_for(
     core_cli, train_args, scene, tiny_checkpoint, tmp_path, mode, expected
 ) -> None:
     run = tmp_path / "run"
-    args = [a if a != "auto" else mode for a in train_args(scene.image, scene.labels, tiny_checkpoint.path, run, 1, 4)]
+    args = [*train_args(scene.image, scene.labels, tiny_checkpoint.path, run, 1, 4), "--mode", mode]
     trained = core_cli(*args, "--patience", "0", timeout=600)
     assert trained.returncode == 0, trained.stderr
     assert read_checkpoint(run / "last.pt").metadata["mode"] == mode
