@@ -378,3 +378,22 @@ def test_segment_into_a_read_only_folder_says_so(core_cli, scene, tiny_checkpoin
     assert done.returncode == 2, done.stderr
     assert "choose a folder you can write to" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.quick
+def test_resuming_a_folder_without_a_resumable_state_says_to_start_a_new_run(tmp_path) -> None:
+    from core.training import run
+
+    (tmp_path / "run.json").write_text("{}")
+    with pytest.raises(MissingInputError, match=r"holds no resumable run .*: start a new one"):
+        run.resume(tmp_path)
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("option", [{"epochs": 0}, {"batch_size": 0}])
+def test_zero_epochs_or_batch_size_is_refused(option) -> None:
+    from core.errors import InvalidConfigError
+    from core.training.config import TrainConfig
+
+    with pytest.raises(InvalidConfigError, match="epochs and batch_size must be at least 1"):
+        TrainConfig(**option)
