@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import logging
 import re
 import signal
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -373,27 +375,40 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
     def progress(fraction: float, **info: Any) -> None:
         args.job(fraction, stage="predicting windows", **info)
 
-    summary = predict_raster(
-        args.raster, predictor, args.out, config, args.probabilities, args.aoi, progress, args.job.cancelled
-    )
-    result: dict[str, Any] = {
-        "mode": mode,
-        "mode_from": "--mode" if args.mode else "checkpoint",
-        "mask": str(summary.mask),
-        "windows": summary.windows,
-        "object_pixels": summary.object_pixels,
-    }
-    if args.vector:
-        count = export_polygons(
-            args.out,
-            args.vector,
-            args.probabilities,
-            args.label,
-            loaded.spec.name,
-            PolygonOptions(args.min_pixels, args.simplify, args.min_area, args.fill_holes),
+    with _probabilities_for_scores(args.probabilities, args.vector, args.out) as probabilities:
+        summary = predict_raster(
+            args.raster, predictor, args.out, config, probabilities, args.aoi, progress, args.job.cancelled
         )
-        result |= {"vector": str(args.vector), "polygons": count}
+        result: dict[str, Any] = {
+            "mode": mode,
+            "mode_from": "--mode" if args.mode else "checkpoint",
+            "mask": str(summary.mask),
+            "windows": summary.windows,
+            "object_pixels": summary.object_pixels,
+        }
+        if args.vector:
+            count = export_polygons(
+                args.out,
+                args.vector,
+                probabilities,
+                args.label,
+                loaded.spec.name,
+                PolygonOptions(args.min_pixels, args.simplify, args.min_area, args.fill_holes),
+            )
+            result |= {"vector": str(args.vector), "polygons": count}
     return result
+
+
+@contextlib.contextmanager
+def _probabilities_for_scores(probabilities: Path | None, vector: Path | None, out: Path) -> Iterator[Path | None]:
+    """Where predict writes its probabilities: ``--probabilities``; else, when polygons are asked for, a
+    temporary file beside ``--out`` that gives each polygon its ``score`` (mean probability) and is removed."""
+    if probabilities is not None or vector is None:
+        yield probabilities
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".sam2-scores-", dir=out.parent) as folder:
+        yield Path(folder) / "probabilities.tif"
 
 
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:

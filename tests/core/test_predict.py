@@ -149,3 +149,35 @@ def test_predict_command_writes_mask_and_polygons(core_cli, odd_scene, tiny_chec
     assert summary["windows"] >= 1
     assert (tmp_path / "objects.gpkg").exists()
     assert summary["polygons"] >= 0
+
+
+class DiskPredictor:
+    """Stands in for the model (a random-init SAM 2 predicts no objects): a disk of probability 0.8 in the middle
+    of every window, 0.1 elsewhere, so that the polygons' scores can be checked."""
+
+    def __init__(self, loaded, **options) -> None:  # type: ignore[no-untyped-def]
+        self.size = loaded.image_size
+
+    def __call__(self, tiles: np.ndarray) -> np.ndarray:
+        rows, cols = np.mgrid[: self.size, : self.size]
+        disk = ((rows - self.size / 2) ** 2 + (cols - self.size / 2) ** 2 < (self.size / 6) ** 2) * 0.7 + 0.1
+        return np.repeat(disk[None], len(tiles), axis=0).astype(np.float32)
+
+
+def test_predicted_polygons_have_scores_without_asking_for_probabilities(
+    tiny_checkpoint, tmp_path, monkeypatch
+) -> None:
+    import core.predict
+    from core.cli import main
+    from core.vector_io import read_polygons
+
+    scene = write_synthetic_scene(SyntheticSceneConfig(width=256, height=256, seed=1), tmp_path / "scene")
+    monkeypatch.setattr(core.predict, "SamAutoPredictor", DiskPredictor)
+    out = tmp_path / "out"
+    argv = ["predict", "--raster", str(scene.image), "--checkpoint", str(tiny_checkpoint.path), "--out",
+            str(out / "mask.tif"), "--vector", str(out / "objects.gpkg"), "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    features, _ = read_polygons(out / "objects.gpkg")
+    assert features
+    assert all(f.attributes["score"] == pytest.approx(0.8, abs=0.02) for f in features)
+    assert sorted(p.name for p in out.iterdir()) == ["mask.tif", "objects.gpkg"]  # the scores' file is gone
