@@ -12,6 +12,7 @@ job gets no console window.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
@@ -94,8 +95,10 @@ def run_core_job(
     process.wait()
     finished.set()
     reader.join(timeout=5)
-    if process.stdin is not None:
-        process.stdin.close()
+    for pipe in (process.stdin, process.stdout, process.stderr):  # else: "ResourceWarning: unclosed file"
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
     if ending.get("kind") == "result":
         result = {k: v for k, v in ending.items() if k != "kind"}
         if cancel_sent.is_set() or result.get("stopped"):

@@ -73,7 +73,7 @@ def open_default_segments(folder: Path, crs: QgsCoordinateReferenceSystem) -> Qg
     existing = _segments_layer_in(path) if path.exists() else None
     if existing is None:
         return create_geopackage(path, crs)
-    QgsProject.instance().addMapLayer(existing)
+    QgsProject.instance().addMapLayer(outline_style(existing))
     return existing
 
 
@@ -96,7 +96,7 @@ def create_geopackage(path: Path, crs: QgsCoordinateReferenceSystem, name: str =
     layer = QgsVectorLayer(f"{path}|layername={name}", name, "ogr")
     if not layer.isValid():
         raise OutputError(f"cannot open the new layer in {path}")
-    QgsProject.instance().addMapLayer(layer)
+    QgsProject.instance().addMapLayer(outline_style(layer))
     return layer
 
 
@@ -108,8 +108,9 @@ def append_segments(
     score: float,
     model: str,
 ) -> int:
-    """Add ``polygons`` (GeoJSON-like, in ``source_crs``) to ``layer`` with their attributes; returns the
-    number added. Refuses read-only and non-polygon layers."""
+    """Add one object, the parts ``polygons`` (GeoJSON-like, in ``source_crs``), to ``layer`` with its attributes:
+    one multipolygon feature (one feature per part only where the layer takes single polygons); returns the
+    number of features added. Refuses read-only and non-polygon layers."""
     if layer.geometryType() != QgsWkbTypes.PolygonGeometry:
         raise OutputError(f"{layer.name()} is not a polygon layer: choose a polygon layer or a new GeoPackage")
     if not layer.dataProvider().capabilities() & QgsVectorDataProvider.AddFeatures:
@@ -117,12 +118,13 @@ def append_segments(
     transform = QgsCoordinateTransform(source_crs, layer.crs(), QgsProject.instance())
     names = layer.fields().names()
     created = time.strftime("%Y-%m-%dT%H:%M:%S")
+    parts = [geometry_from_mapping(mapping) for mapping in polygons]
+    for part in parts:
+        part.transform(transform)
+    if QgsWkbTypes.isMultiType(layer.wkbType()) and parts:
+        parts = [QgsGeometry.collectGeometry(parts)]  # one object, one feature
     features = []
-    for mapping in polygons:
-        geometry = geometry_from_mapping(mapping)
-        geometry.transform(transform)
-        if QgsWkbTypes.isMultiType(layer.wkbType()):
-            geometry.convertToMultiType()
+    for geometry in parts:
         feature = QgsFeature(layer.fields())
         feature.setGeometry(geometry)
         for name, value in (("class", class_name), ("score", score), ("model", model), ("created", created)):
@@ -134,6 +136,16 @@ def append_segments(
         raise OutputError(f"could not add the segments to {layer.name()}: {layer.dataProvider().lastError()}")
     layer.triggerRepaint()
     return len(features)
+
+
+def outline_style(layer: QgsVectorLayer, colour: str = "255,60,0") -> QgsVectorLayer:
+    """Draw ``layer``'s polygons as outlines only, so that the image under them stays visible."""
+    from qgis.core import QgsFillSymbol, QgsSingleSymbolRenderer
+
+    symbol = QgsFillSymbol.createSimple({"color": "0,0,0,0", "outline_color": colour, "outline_width": "0.6"})
+    layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+    layer.triggerRepaint()
+    return layer
 
 
 def export_layer(layer: QgsVectorLayer, path: Path) -> Path:

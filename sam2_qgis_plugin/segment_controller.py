@@ -3,6 +3,7 @@ clicks. The engine work runs in the long-lived worker (engine.WorkerClient) thro
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProject
@@ -22,24 +23,51 @@ class SegmentController:
     def __init__(self, plugin: Sam2Plugin) -> None:
         self.plugin = plugin
         self.tool: SegmentMapTool | None = None
+        self.previous_tool: Any = None  # the analyst's map tool before segmenting: given back afterwards
 
     def toggle_tool(self, active: bool) -> None:
+        """The "Segment on the map" button: our map tool on, or the analyst's previous tool back."""
         plugin = self.plugin
         canvas = plugin.iface.mapCanvas()
         if not active:
-            if self.tool is not None:
-                canvas.unsetMapTool(self.tool)
+            if self.tool is not None and canvas.mapTool() is self.tool:
+                self._give_back_previous_tool(canvas)
             return
+        current = canvas.mapTool()
+        if current is not None and current is not self.tool:
+            self.previous_tool = current
         self.tool = SegmentMapTool(
             canvas, plugin.ensure_session(), plugin.raster_layer, self.accept, plugin.report, background=plugin.run_task
         )
+        self.tool.deactivated.connect(self._tool_left)
         canvas.setMapTool(self.tool)
 
+    def _give_back_previous_tool(self, canvas: Any) -> None:
+        try:
+            if self.previous_tool is not None:
+                canvas.setMapTool(self.previous_tool)
+                return
+        except RuntimeError:  # the previous tool was deleted meanwhile
+            pass
+        canvas.unsetMapTool(self.tool)
+
+    def _tool_left(self) -> None:
+        """Another map tool was chosen (Pan, say): the button follows."""
+        dock = self.plugin.dock
+        if dock is not None and dock.segment_button.isChecked():
+            dock.segment_button.setChecked(False)
+
     def remove_tool(self) -> None:
-        if self.tool is not None:
-            self.plugin.iface.mapCanvas().unsetMapTool(self.tool)
-            self.tool.deactivate()
-            self.tool = None
+        """On unload: the analyst's previous map tool back if ours is active, and ours gone."""
+        if self.tool is None:
+            return
+        canvas = self.plugin.iface.mapCanvas()
+        with contextlib.suppress(TypeError, RuntimeError):
+            self.tool.deactivated.disconnect(self._tool_left)
+        if canvas.mapTool() is self.tool:
+            self._give_back_previous_tool(canvas)
+        self.tool.deactivate()
+        self.tool = None
 
     def show_output_destination(self, *_: Any) -> None:
         """Tell the analyst where accepted segments will be written."""
@@ -77,7 +105,8 @@ class SegmentController:
             return
         plugin.iface.messageBar().pushMessage(
             "SAM 2",
-            f"{count} polygon(s) added to {layer.name()} ({layer.source().split('|')[0]})",
+            f"{'1 object' if count == 1 else f'{count} polygons'} added to {layer.name()} "
+            f"({layer.source().split('|')[0]})",
             level=Qgis.Info,
             duration=3,
         )

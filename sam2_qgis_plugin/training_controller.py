@@ -59,8 +59,11 @@ class TrainingController:
 
     def fill_tuned_models(self) -> None:
         assert self.plugin.dock is not None
+        combo = self.plugin.dock.tuned_combo
         for path in remembered_models():
-            self.plugin.dock.tuned_combo.addItem(tuned_model_title(Path(path)), path)
+            combo.addItem(tuned_model_title(Path(path)), path)
+        if combo.count():
+            combo.setCurrentIndex(0)  # the newest: "Use" works at once (a placeholder would leave it at -1)
 
     def fine_tune(self, run_dir: Path | None = None, options: dict[str, Any] | None = None) -> EngineTask | None:
         """Start a run in ``run_dir`` (default: sam2_runs/<time> beside the project) with the panel's options
@@ -166,14 +169,25 @@ class TrainingController:
             combo.setCurrentIndex(combo.findData(str(checkpoint)))
 
     def open_report(self) -> bool:
-        """Open the last run's report.html (scores base vs tuned, curves) in the system's browser."""
+        """Open the last run's report.html (scores base vs tuned, curves) in the system's browser; without one,
+        open its folder and say where the report is."""
         from qgis.PyQt.QtCore import QUrl
         from qgis.PyQt.QtGui import QDesktopServices
 
         if self.last_run is None or not (self.last_run / "report.html").exists():
             self.plugin.report("no finished fine-tuning in this session yet")
             return False
-        return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_run / "report.html"))))
+        report = self.last_run / "report.html"
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(str(report))):
+            return True
+        opened_folder = QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_run)))
+        self.plugin.iface.messageBar().pushMessage(
+            "SAM 2",
+            f"no browser opened the report: it is {report}" + (" (its folder is open)" if opened_folder else ""),
+            level=Qgis.Info,
+            duration=0,
+        )
+        return False
 
 
 __all__ = ["MAX_TUNED", "TUNED_KEY", "TrainingController", "remembered_models", "tuned_model_title"]

@@ -427,3 +427,18 @@ def test_the_panel_defaults_are_trainconfigs(qgis_iface) -> None:
         assert "promptless" in dock.mode_combo.toolTip() or "prompts" in dock.mode_combo.toolTip()
     finally:
         plugin.unload()
+
+
+def test_a_job_leaves_no_open_file_behind(engine_files, tmp_path) -> None:
+    import gc
+    import warnings
+
+    from sam2_qgis_plugin.engine import EngineError
+
+    request = predict_request(tmp_path, engine_files["checkpoint"], tmp_path / "m.tif")  # no raster there
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(EngineError, match="raster not found"):
+            run_core_job(sys.executable, "predict", request, lambda value, event: None, lambda: False)
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []

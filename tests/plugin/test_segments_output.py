@@ -39,7 +39,8 @@ def accept_one(plugin) -> None:
 
 def test_segments_of_an_earlier_session_are_kept_and_appended_to(plugin, tmp_path) -> None:
     earlier = create_geopackage(tmp_path / "sam2_segments.gpkg", CRS)
-    append_segments(earlier, [SQUARE, SQUARE], CRS, "tree", 0.8, "m")
+    append_segments(earlier, [SQUARE], CRS, "tree", 0.8, "m")
+    append_segments(earlier, [SQUARE], CRS, "tree", 0.8, "m")
     QgsProject.instance().removeMapLayer(earlier.id())  # as after restarting QGIS
     del earlier
     assert "appended to" in plugin.dock.output_hint.text()
@@ -75,3 +76,19 @@ def test_create_geopackage_refuses_an_existing_file(tmp_path) -> None:
     with pytest.raises(OutputError, match="already exists"):
         create_geopackage(path, CRS)
     assert path.read_bytes() == b"data"
+
+
+FAR_SQUARE = {"type": "Polygon", "coordinates": [[[20, 0], [30, 0], [30, 10], [20, 10], [20, 0]]]}
+
+
+def test_one_object_of_several_parts_is_one_feature_drawn_as_outlines(plugin, tmp_path) -> None:
+    plugin.dock.output_combo.setLayer(None)
+    plugin.segmenting.accept({"polygons": [SQUARE, FAR_SQUARE], "crs": CRS.toWkt(), "score": 0.9})
+    layer = plugin.dock.output_combo.currentLayer()
+    features = list(layer.getFeatures())
+    assert len(features) == 1
+    assert features[0].geometry().constGet().numGeometries() == 2
+    assert features[0].geometry().area() == pytest.approx(200)
+    symbol = layer.renderer().symbol()
+    assert symbol.color().alpha() == 0  # no fill hides the image
+    assert symbol.symbolLayer(0).strokeColor().alpha() == 255

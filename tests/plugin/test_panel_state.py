@@ -1,0 +1,82 @@
+"""The panel's state as an analyst meets it: the map tool given back, remembered tuned models ready to use."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from qgis.core import QgsProject, QgsSettings
+from qgis.gui import QgsMapToolPan
+from qgis.PyQt.QtCore import QEvent
+
+import sam2_qgis_plugin
+from sam2_qgis_plugin.training_controller import TUNED_KEY
+
+
+@pytest.fixture
+def plugin(qgis_iface, qgis_app):
+    loaded = sam2_qgis_plugin.classFactory(qgis_iface)
+    loaded.initGui()
+    loaded.ensure_session = lambda: None  # the map tool only keeps it: no engine process for these checks
+    yield loaded
+    loaded.unload()
+    qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+    QgsProject.instance().removeAllMapLayers()
+
+
+def test_segmenting_off_gives_back_the_analysts_map_tool(plugin, qgis_iface) -> None:
+    canvas = qgis_iface.mapCanvas()
+    pan = QgsMapToolPan(canvas)
+    canvas.setMapTool(pan)
+    plugin.dock.segment_button.setChecked(True)
+    assert canvas.mapTool() is plugin.segmenting.tool
+    plugin.dock.segment_button.setChecked(False)
+    assert canvas.mapTool() is pan
+
+
+def test_choosing_another_map_tool_releases_the_segment_button(plugin, qgis_iface) -> None:
+    canvas = qgis_iface.mapCanvas()
+    plugin.dock.segment_button.setChecked(True)
+    pan = QgsMapToolPan(canvas)
+    canvas.setMapTool(pan)  # the analyst picks Pan in QGIS's toolbar
+    assert not plugin.dock.segment_button.isChecked()
+    assert canvas.mapTool() is pan  # and keeps it
+
+
+def test_remembered_tuned_models_are_selected_after_a_restart(qgis_iface, qgis_app, tmp_path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.pt").write_bytes(b"weights")
+    (run / "summary.json").write_text(json.dumps({"best": {"iou": 0.71}}))
+    settings = QgsSettings()
+    before = settings.value(TUNED_KEY, [])
+    settings.setValue(TUNED_KEY, [str(run / "best.pt")])
+    loaded = sam2_qgis_plugin.classFactory(qgis_iface)
+    loaded.initGui()
+    try:
+        used: list[str] = []
+        loaded.use_checkpoint = used.append
+        combo = loaded.dock.tuned_combo
+        assert combo.currentIndex() == 0
+        assert combo.currentText() == "run (IoU 0.71)"
+        loaded.dock.use_tuned_button.click()
+        assert used == [str(run / "best.pt")]
+    finally:
+        loaded.unload()
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+        settings.setValue(TUNED_KEY, before)
+
+
+def test_the_report_without_a_browser_says_where_it_is(plugin, qgis_iface, tmp_path) -> None:
+    from qgis.core import Qgis
+    from qgis.PyQt.QtGui import QDesktopServices
+
+    (tmp_path / "report.html").write_text("<html></html>")
+    plugin.tuning.last_run = tmp_path
+    QDesktopServices.unsetUrlHandler("file")  # no browser (offscreen QGIS opens nothing)
+    bar = qgis_iface.messageBar()
+    bar.clear_messages()
+    assert plugin.tuning.open_report() is False
+    assert any(
+        f"no browser opened the report: it is {tmp_path / 'report.html'}" in m for m in bar.get_messages(Qgis.Info)
+    )
