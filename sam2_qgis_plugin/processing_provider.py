@@ -15,11 +15,14 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputNumber,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -50,6 +53,11 @@ def engine_python() -> str:
 
 class _EngineAlgorithm(QgsProcessingAlgorithm):
     """Shared plumbing: the engine's command line with progress and cancel through the feedback."""
+
+    HELP = ""
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return self.HELP
 
     def group(self) -> str:
         return "SAM 2"
@@ -102,6 +110,10 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
 
 
 class CreateTrainingTiles(_EngineAlgorithm):
+    HELP = (
+        "Cuts the orthophoto and its label polygons into tiles in the seed pipeline's folders (trai, vali: "
+        "img_tiles and mask_tiles), split by spatial blocks so that validation never touches training pixels."
+    )
     BASIC: ClassVar[dict[str, str]] = {"tile_size": "Tile size (px)"}
     ADVANCED: ClassVar[dict[str, str]] = {
         "overlap": "Tile overlap (fraction)",
@@ -135,6 +147,12 @@ class CreateTrainingTiles(_EngineAlgorithm):
 
 
 class FineTune(_EngineAlgorithm):
+    HELP = (
+        "Fine-tunes SAM 2 on the orthophoto and its label polygons, scores the base model and every epoch on "
+        "held-out validation tiles, and keeps the best in the run folder as best.pt (the base weights if no epoch "
+        "beat them). The tuned checkpoint is an output: chain it into <i>Predict raster with SAM 2</i> in the "
+        "Model Builder. <i>Tune the model</i>: for whole-raster prediction (no prompts) or for clicking on the map."
+    )
     BASIC: ClassVar[dict[str, str]] = {"mode": "Tune the model", "epochs": "Epochs", "tile_size": "Tile size (px)"}
     ADVANCED: ClassVar[dict[str, str]] = {
         "trainable": "Trains",
@@ -178,6 +196,7 @@ class FineTune(_EngineAlgorithm):
         extra.setFlags(extra.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(extra)
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Run folder"))
+        self.addOutput(QgsProcessingOutputFile("CHECKPOINT", "Tuned checkpoint (best.pt)"))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         out = self.parameterAsString(parameters, "OUTPUT", context)
@@ -203,6 +222,11 @@ class FineTune(_EngineAlgorithm):
 
 
 class PredictRaster(_EngineAlgorithm):
+    HELP = (
+        "Segments the whole orthophoto (or the area of interest) with a checkpoint, window by window in bounded "
+        "memory: a mask (1 object, 0 background, 255 nodata) and optionally polygons with their mean probability "
+        "as score. A checkpoint tuned for clicking predicts from a grid of clicks."
+    )
     BASIC: ClassVar[dict[str, str]] = {"threshold": "Threshold"}
     ADVANCED: ClassVar[dict[str, str]] = {"overlap": "Window overlap (fraction)", "batch_size": "Windows per batch"}
 
@@ -250,7 +274,70 @@ class PredictRaster(_EngineAlgorithm):
         return {"OUTPUT": out, "POLYGONS": polygons or None}
 
 
+class EvaluateSegmentation(_EngineAlgorithm):
+    HELP = (
+        "Scores a predicted mask against label polygons: pixel IoU, F1, precision and recall over labelled pixels, "
+        "and object precision, recall and F1 (one-to-one matches at IoU 0.5). Optionally writes a report (.json, "
+        ".csv and a .png with the confusion matrix and a map of hits and misses)."
+    )
+
+    def name(self) -> str:
+        return "evaluatesegmentation"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "Evaluate segmentation"
+
+    def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer("PREDICTION", "Predicted mask (1 object, 0 background)"))
+        self.addParameter(
+            QgsProcessingParameterFeatureSource("LABELS", "Label polygons", [QgsProcessing.TypeVectorPolygon])
+        )
+        self.addParameter(
+            QgsProcessingParameterField(
+                "CLASS_FIELD", "Class field (empty: every polygon is an object)", parentLayerParameterName="LABELS",
+                optional=True,
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterString("CLASSES", "Classes that are objects (empty: all)", optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "AOI", "Area of interest (optional)", [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "REPORT", "Report", "JSON files (*.json)", optional=True, createByDefault=False
+            )
+        )
+        for name, title in (("IOU", "Pixel IoU"), ("F1", "Pixel F1"), ("OBJECT_F1", "Object F1")):
+            self.addOutput(QgsProcessingOutputNumber(name, title))
+
+    def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
+        report = self.parameterAsFileOutput(parameters, "REPORT", context)
+        request = {
+            "pred": self.parameterAsRasterLayer(parameters, "PREDICTION", context).source(),
+            "truth": self.labels_path(parameters, context, feedback),
+            "aoi": self.labels_path(parameters, context, feedback, "AOI") if parameters.get("AOI") else None,
+            "class_field": self.parameterAsString(parameters, "CLASS_FIELD", context) or None,
+            "classes": self.parameterAsString(parameters, "CLASSES", context).strip() or None,
+            "out": report or None,
+        }
+        scores = self.run_engine("evaluate", request, parameters, context, feedback)
+        pixel, objects = scores.get("pixel", {}), scores.get("objects", {})
+        feedback.pushInfo(f"pixel IoU {pixel.get('iou', 0):.4f}, object F1 {objects.get('f1', 0):.4f}")
+        return {
+            "IOU": pixel.get("iou"),
+            "F1": pixel.get("f1"),
+            "OBJECT_F1": objects.get("f1"),
+            "REPORT": report or None,
+        }
+
+
 class SegmentFromPoints(_EngineAlgorithm):
+    HELP = "Segments the object under each point of a points layer (one prompt per point), like clicks on the map."
+
     def name(self) -> str:
         return "segmentfrompoints"
 
@@ -318,5 +405,6 @@ class Sam2Provider(QgsProcessingProvider):
         return QIcon(str(ICON))
 
     def loadAlgorithms(self) -> None:  # noqa: N802
-        for algorithm in (CreateTrainingTiles(), FineTune(), PredictRaster(), SegmentFromPoints()):
+        algorithms = (CreateTrainingTiles(), FineTune(), PredictRaster(), EvaluateSegmentation(), SegmentFromPoints())
+        for algorithm in algorithms:
             self.addAlgorithm(algorithm)

@@ -34,9 +34,90 @@ def engine_interpreter(monkeypatch):
     monkeypatch.setenv("SAM2_QGIS_PYTHON", sys.executable)
 
 
-def test_provider_lists_the_four_algorithms(processing) -> None:
-    names = {a.id() for a in QgsApplication.processingRegistry().providerById("sam2").algorithms()}
-    assert names == {"sam2:createtrainingtiles", "sam2:finetune", "sam2:predictraster", "sam2:segmentfrompoints"}
+def test_provider_lists_the_algorithms_each_with_help(processing) -> None:
+    algorithms = QgsApplication.processingRegistry().providerById("sam2").algorithms()
+    assert {a.id() for a in algorithms} == {
+        "sam2:createtrainingtiles",
+        "sam2:finetune",
+        "sam2:predictraster",
+        "sam2:evaluatesegmentation",
+        "sam2:segmentfrompoints",
+    }
+    assert all(len(a.shortHelpString()) > 40 for a in algorithms)
+
+
+def test_evaluate_segmentation_scores_a_mask_and_writes_the_report(processing, scene, tmp_path) -> None:
+    result = processing.run(
+        "sam2:evaluatesegmentation",
+        {
+            "PREDICTION": str(scene / "scene_mask.tif"),  # class 1 is the buildings: a perfect prediction of them
+            "LABELS": f"{scene / 'scene_labels.gpkg'}|layername=labels",
+            "CLASS_FIELD": "class_id",
+            "CLASSES": "1",
+            "REPORT": str(tmp_path / "report.json"),
+        },
+    )
+    assert result["IOU"] == pytest.approx(1.0)
+    assert result["OBJECT_F1"] == pytest.approx(1.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.csv", "report.json", "report.png"]
+
+
+def test_a_model_chains_fine_tuning_into_prediction(processing, scene, engine_files, tmp_path) -> None:
+    """The Model Builder's path: the tuned checkpoint, an output of Fine-tune, feeds Predict raster."""
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterFeatureSource,
+        QgsProcessingParameterFile,
+        QgsProcessingParameterRasterLayer,
+    )
+
+    tuned = QgsApplication.processingRegistry().algorithmById("sam2:finetune").outputDefinition("CHECKPOINT")
+    assert tuned is not None  # declared: the Model Builder offers it to the next algorithm
+    assert tuned.type() == "outputFile"
+    model = QgsProcessingModelAlgorithm("tune then predict", "SAM 2 tests")
+    for parameter in (QgsProcessingParameterRasterLayer("ortho", "Orthophoto"),
+                      QgsProcessingParameterFeatureSource("labels", "Labels"),
+                      QgsProcessingParameterFile("base", "Base checkpoint")):  # fmt: skip
+        model.addModelParameter(parameter, QgsProcessingModelParameter(parameter.name()))
+    given, static = (
+        QgsProcessingModelChildParameterSource.fromModelParameter,
+        QgsProcessingModelChildParameterSource.fromStaticValue,
+    )
+    tune = QgsProcessingModelChildAlgorithm("sam2:finetune")
+    tune.setChildId("tune")
+    for name, value in {"RASTER": given("ortho"), "LABELS": given("labels"), "CHECKPOINT": given("base"),
+                         "CLASS_FIELD": static("class_id"), "CLASSES": static("1"), "MODE": static(1),
+                         "EPOCHS": static(1), "TILE_SIZE": static(128), "DEVICE": static("cpu")}.items():  # fmt: skip
+        tune.addParameterSources(name, [value])
+    model.addChildAlgorithm(tune)
+    predict = QgsProcessingModelChildAlgorithm("sam2:predictraster")
+    predict.setChildId("predict")
+    predict.addParameterSources("RASTER", [given("ortho")])
+    predict.addParameterSources(
+        "CHECKPOINT", [QgsProcessingModelChildParameterSource.fromChildOutput("tune", "CHECKPOINT")]
+    )
+    predict.addParameterSources("EXTRA", [static("--device cpu")])
+    mask = QgsProcessingModelOutput("mask", "Mask")
+    mask.setChildId("predict")
+    mask.setChildOutputName("OUTPUT")
+    predict.setModelOutputs({"mask": mask})
+    model.addChildAlgorithm(predict)
+    result = processing.run(
+        model,
+        {
+            "ortho": str(scene / "scene_image.tif"),
+            "labels": f"{scene / 'scene_labels.gpkg'}|layername=labels",
+            "base": engine_files["checkpoint"],
+            "predict:mask": str(tmp_path / "mask.tif"),
+        },
+    )
+    layer = QgsRasterLayer(result["predict:mask"], "mask")
+    assert layer.isValid()
+    assert layer.width() == 256
 
 
 def test_predict_raster_runs_in_batch(processing, scene, engine_files, tmp_path) -> None:
