@@ -42,6 +42,21 @@ HELP = (
 )
 
 
+def scoped(owner: type, scope: str, name: str) -> object:
+    """A Qt enum value by its scoped name (Qt6) or its unscoped one (Qt5)."""
+    return getattr(getattr(owner, scope, owner), name)
+
+
+def fit_narrow(body: QWidget) -> None:
+    """Let the panel fit QGIS's default dock width: long form rows wrap their field under the label, and combo
+    boxes stop asking for the width of their longest entry (a layer name, a path)."""
+    for form in body.findChildren(QFormLayout):
+        form.setRowWrapPolicy(scoped(QFormLayout, "RowWrapPolicy", "WrapLongRows"))
+    for combo in body.findChildren(QComboBox):
+        combo.setSizeAdjustPolicy(scoped(QComboBox, "SizeAdjustPolicy", "AdjustToMinimumContentsLengthWithIcon"))
+        combo.setMinimumContentsLength(4)
+
+
 def widget_and_button(widget: QWidget, button: QPushButton) -> QHBoxLayout:
     """A form row: ``widget`` taking the width, ``button`` beside it."""
     row = QHBoxLayout()
@@ -106,7 +121,7 @@ class Sam2Dock(QDockWidget):
         self.encode_button = QPushButton("Encode visible extent", segment)
         segment_form.addRow("Raster", self.raster_combo)
         segment_form.addRow("Class", self.class_edit)
-        segment_form.addRow("Output (empty: new GeoPackage)", self.output_combo)
+        segment_form.addRow("Output", self.output_combo)
         self.output_hint = QLabel("", segment)
         self.output_hint.setWordWrap(True)
         segment_form.addRow(self.output_hint)
@@ -121,6 +136,8 @@ class Sam2Dock(QDockWidget):
         tune_form = QFormLayout(tune)
         self.labels_combo = QgsMapLayerComboBox(tune)
         self.labels_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.labels_combo.setAllowEmptyLayer(True)  # chosen, never guessed: the first layer is often our output
+        self.labels_combo.setLayer(None)
         self.class_field_combo = QgsFieldComboBox(tune)
         self.class_field_combo.setAllowEmptyFieldName(True)
         self.class_field_combo.setLayer(self.labels_combo.currentLayer())
@@ -175,7 +192,7 @@ class Sam2Dock(QDockWidget):
         self.result_label.setObjectName("Sam2ResultLabel")
         self.result_label.setWordWrap(True)
         self.report_button = QPushButton("Open the last report", tune)
-        tune_form.addRow("Labels (polygons)", self.labels_combo)
+        tune_form.addRow("Labels", self.labels_combo)
         tune_form.addRow("Class field", self.class_field_combo)
         tune_form.addRow("Classes", self.classes_edit)
         tune_form.addRow("Area of interest", self.aoi_combo)
@@ -206,17 +223,52 @@ class Sam2Dock(QDockWidget):
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setValue(job_defaults.default("threshold", "predict"))
         self.threshold_spin.setToolTip(job_defaults.help_text("threshold", "predict"))
-        self.predict_button = QPushButton("Predict with the active model", predict)
+        self.predict_button = QPushButton("Predict the raster", predict)
         predict_form.addRow("Where", self.extent_combo)
         predict_form.addRow("AOI layer", self.predict_aoi_combo)
         predict_form.addRow("Threshold", self.threshold_spin)
         predict_form.addRow(self.predict_button)
         layout.addWidget(predict)
         layout.addStretch(1)
+        fit_narrow(body)
+        self.explain()
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         self.setWidget(scroll)
+
+    def explain(self) -> None:
+        """A tooltip on every choice, in the analyst's words (the training options' come from the engine)."""
+        tips = {
+            self.python_widget: "A Python with torch and rf-sam-2 (not QGIS's own): the engine runs there",
+            self.check_button: "Start that Python and show what it has (torch, CUDA, sam2)",
+            self.model_combo: "Meta's official SAM 2 checkpoints: t(iny) is fastest, l(arge) most accurate",
+            self.download_button: "Download the chosen checkpoint (resumable, verified) and make it active",
+            self.checkpoint_widget: "A checkpoint on disk: an official one, or a fine-tuned run's best.pt",
+            self.load_button: "Make the checkpoint file above the active model",
+            self.use_tuned_button: "Make the chosen fine-tuned model the active model",
+            self.tuned_combo: "Models fine-tuned in earlier runs, newest first, with their validation IoU",
+            self.raster_combo: "The orthophoto to segment, fine-tune on and predict",
+            self.class_edit: "The class written with each accepted segment and predicted polygon",
+            self.output_combo: "The polygon layer accepted segments go to (empty: a GeoPackage beside the project)",
+            self.segment_button: "Click objects on the map: left click object, right click background, drag a box",
+            self.encode_button: "Prepare the tiles under the visible map extent, so that clicks there are instant",
+            self.labels_combo: "Polygons drawn around the objects to learn (not the model's own output)",
+            self.class_field_combo: "The attribute holding each polygon's class number (empty: one class)",
+            self.classes_edit: "The classes to learn, e.g. 1 or 1,3 (empty: every class)",
+            self.aoi_combo: "Polygons limiting where training tiles are taken (empty: the whole raster)",
+            self.lr_spin: job_defaults.help_text("lr"),
+            self.tile_spin: job_defaults.help_text("tile_size"),
+            self.device_combo: job_defaults.help_text("device") + " (auto: a GPU when there is one)",
+            self.train_button: "Fine-tune in the background (cancel it in the task manager); the best epoch is used",
+            self.report_button: "The last run's report: base model vs tuned, curves, confusion matrix",
+            self.extent_combo: "Predict the whole raster, what the map shows, or inside an AOI layer",
+            self.predict_aoi_combo: "The polygons to predict inside when Where is AOI layer",
+            self.predict_button: "Segment every object of the class with the active model; adds a mask and polygons",
+        }
+        for widget, tip in tips.items():
+            if not widget.toolTip():
+                widget.setToolTip(tip)
 
     def training_options(self) -> dict[str, Any]:
         """The panel's training options under the engine's names (``python -m core describe``; no paths)."""

@@ -80,3 +80,37 @@ def test_the_report_without_a_browser_says_where_it_is(plugin, qgis_iface, tmp_p
     assert any(
         f"no browser opened the report: it is {tmp_path / 'report.html'}" in m for m in bar.get_messages(Qgis.Info)
     )
+
+
+def test_the_panel_fits_the_default_dock_width_and_explains_every_choice(qgis_app) -> None:
+    from qgis.PyQt.QtWidgets import QWidget
+
+    from sam2_qgis_plugin.dock import Sam2Dock
+
+    dock = Sam2Dock()  # floating, so that its width is the one given here
+    dock.resize(300, 900)  # about QGIS's default width for a right-hand dock
+    dock.show()
+    qgis_app.processEvents()
+    scroll = dock.widget()
+    assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
+    assert scroll.horizontalScrollBar().maximum() == 0  # nothing cut off, nothing to scroll sideways
+    kinds = ("_combo", "_button", "_spin", "_edit", "_widget")
+    choices = [name for name, value in vars(dock).items() if isinstance(value, QWidget) and name.endswith(kinds)]
+    assert len(choices) > 20
+    assert [name for name in choices if not getattr(dock, name).toolTip()] == []
+    dock.deleteLater()
+
+
+def test_the_label_layer_is_chosen_not_guessed(qgis_iface, qgis_app) -> None:
+    from qgis.core import QgsVectorLayer
+
+    output = QgsVectorLayer("Polygon?crs=EPSG:32633", "sam2_segments", "memory")  # the model's own output
+    QgsProject.instance().addMapLayer(output)
+    loaded = sam2_qgis_plugin.classFactory(qgis_iface)
+    loaded.initGui()
+    try:
+        assert loaded.dock.labels_combo.currentLayer() is None
+    finally:
+        loaded.unload()
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+        QgsProject.instance().removeAllMapLayers()
