@@ -55,6 +55,9 @@ def fit_narrow(body: QWidget) -> None:
     for combo in body.findChildren(QComboBox):
         combo.setSizeAdjustPolicy(scoped(QComboBox, "SizeAdjustPolicy", "AdjustToMinimumContentsLengthWithIcon"))
         combo.setMinimumContentsLength(4)
+    for label in body.findChildren(QLabel):
+        if label.wordWrap():  # status texts: wrap at spaces in the width there is (a long path is clipped)
+            label.setMinimumWidth(80)
 
 
 def widget_and_button(widget: QWidget, button: QPushButton) -> QHBoxLayout:
@@ -90,6 +93,7 @@ class Sam2Dock(QDockWidget):
         model_form = QFormLayout(model)
         self.model_label = QLabel("Active model: none", model)
         self.model_label.setObjectName("Sam2ModelLabel")
+        self.model_label.setWordWrap(True)
         self.model_combo = QComboBox(model)
         self.model_combo.addItems(OFFICIAL_MODELS)
         self.download_button = QPushButton("Download", model)

@@ -115,6 +115,7 @@ def run():
         result["dock_text"] = dock.engine_label.text()
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "dock.png"))
+        result["dock_overflow_px"] = dock.widget().horizontalScrollBar().maximum()  # 0: nothing cut off at the right
 
         dock.segment_button.setChecked(True)
         tool = plugin.segmenting.tool

@@ -91,6 +91,7 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(rep
     assert result["started"]
     assert "&SAM 2" in result["menu_after_start"]
     assert result["dock_visible"]
+    assert result["dock_overflow_px"] == 0  # the panel fits the dock QGIS gives it: nothing cut off at the right
     assert result["tool_active"]
     assert result["preview_empty"] is False
     assert result["output_features"] >= 1

@@ -88,6 +88,7 @@ def test_the_panel_fits_the_default_dock_width_and_explains_every_choice(qgis_ap
     from sam2_qgis_plugin.dock import Sam2Dock
 
     dock = Sam2Dock()  # floating, so that its width is the one given here
+    dock.model_label.setText("Active model: SAM 2.1 tiny (sam2.1_hiera_t-img256-seed0.pt, 256 px, cpu)")  # long words
     dock.resize(300, 900)  # about QGIS's default width for a right-hand dock
     dock.show()
     qgis_app.processEvents()
