@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qgis.core import QgsMapLayerProxyModel
+from qgis.core import QgsMapLayerProxyModel, QgsSettings
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtWidgets import (
     QComboBox,
@@ -35,6 +35,7 @@ OFFICIAL_MODELS = [
     "sam2_hiera_l",
 ]
 DEVICES = ["auto", "cuda", "cpu", "mps"]
+PANEL_SETTINGS = "sam2_qgis/panel"
 EXTENTS = ["whole raster", "visible map extent", "AOI layer"]
 HELP = (
     "<b>Left click</b> object · <b>right click</b> background · <b>drag</b> box<br>"
@@ -236,10 +237,51 @@ class Sam2Dock(QDockWidget):
         layout.addStretch(1)
         fit_narrow(body)
         self.explain()
+        self.remember_choices()
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         self.setWidget(scroll)
+
+    def remembered(self) -> dict[str, QWidget]:
+        """The choices kept across QGIS sessions, by their settings key."""
+        return {
+            "class": self.class_edit,
+            "classes": self.classes_edit,
+            "mode": self.mode_combo,
+            "trainable": self.trainable_combo,
+            "epochs": self.epochs_spin,
+            "lr": self.lr_spin,
+            "batch_size": self.batch_spin,
+            "tile_size": self.tile_spin,
+            "val_fraction": self.val_spin,
+            "device": self.device_combo,
+            "where": self.extent_combo,
+            "threshold": self.threshold_spin,
+        }
+
+    def remember_choices(self) -> None:
+        """Restore the analyst's last choices (QgsSettings ``sam2_qgis/panel/*``) and keep each as it changes."""
+        settings = QgsSettings()
+        for key, widget in self.remembered().items():
+            name = f"{PANEL_SETTINGS}/{key}"
+            saved = settings.value(name)
+            if isinstance(widget, QSpinBox):
+                if saved is not None:
+                    widget.setValue(int(saved))
+                widget.valueChanged.connect(lambda value, name=name: QgsSettings().setValue(name, value))
+            elif isinstance(widget, QDoubleSpinBox):
+                if saved is not None:
+                    widget.setValue(float(saved))
+                widget.valueChanged.connect(lambda value, name=name: QgsSettings().setValue(name, value))
+            elif isinstance(widget, QComboBox):
+                if saved is not None and widget.findText(str(saved)) >= 0:
+                    widget.setCurrentIndex(widget.findText(str(saved)))
+                widget.currentTextChanged.connect(lambda text, name=name: QgsSettings().setValue(name, text))
+            elif isinstance(widget, QLineEdit):
+                if saved is not None:
+                    widget.setText(str(saved))
+                widget.textChanged.connect(lambda text, name=name: QgsSettings().setValue(name, text))
 
     def explain(self) -> None:
         """A tooltip on every choice, in the analyst's words (the training options' come from the engine)."""

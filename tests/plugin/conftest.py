@@ -3,3 +3,19 @@
 The engine runs as a worker process with this test run's interpreter (the project's .venv); see the
 ``engine_files`` fixture in tests/conftest.py.
 """
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def fresh_panel_choices(qgis_app):  # type: ignore[no-untyped-def]
+    """Each test meets the panel's defaults: the choices the panel keeps across sessions are cleared."""
+    from qgis.core import QgsSettings
+
+    from sam2_qgis_plugin.dock import PANEL_SETTINGS
+
+    QgsSettings().remove(PANEL_SETTINGS)
+    yield
+    QgsSettings().remove(PANEL_SETTINGS)

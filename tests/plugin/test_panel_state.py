@@ -115,3 +115,28 @@ def test_the_label_layer_is_chosen_not_guessed(qgis_iface, qgis_app) -> None:
         loaded.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
         QgsProject.instance().removeAllMapLayers()
+
+
+def test_the_panels_choices_are_kept_across_sessions(qgis_iface, qgis_app) -> None:
+    first = sam2_qgis_plugin.classFactory(qgis_iface)
+    first.initGui()
+    dock = first.dock
+    dock.epochs_spin.setValue(37)
+    dock.lr_spin.setValue(0.0005)
+    dock.trainable_combo.setCurrentText("lora")
+    dock.extent_combo.setCurrentText("visible map extent")
+    dock.class_edit.setText("building")
+    first.unload()
+    qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+    second = sam2_qgis_plugin.classFactory(qgis_iface)  # as after restarting QGIS
+    second.initGui()
+    try:
+        dock = second.dock
+        assert dock.epochs_spin.value() == 37
+        assert dock.lr_spin.value() == pytest.approx(0.0005)
+        assert dock.trainable_combo.currentText() == "lora"
+        assert dock.extent_combo.currentText() == "visible map extent"
+        assert dock.class_edit.text() == "building"
+    finally:
+        second.unload()
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
