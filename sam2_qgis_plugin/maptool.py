@@ -38,9 +38,13 @@ class SegmentMapTool(QgsMapTool):
         self.preview.setColor(QColor(255, 200, 0, 90))
         self.preview.setStrokeColor(QColor(255, 140, 0))
         self.preview.setWidth(2)
-        self.markers = QgsRubberBand(canvas, QgsWkbTypes.PointGeometry)
-        self.markers.setColor(QColor(30, 144, 255))
-        self.markers.setIconSize(8)
+        self.object_markers = point_markers(canvas, QColor(0, 170, 70), QgsRubberBand.ICON_CIRCLE)
+        self.background_markers = point_markers(canvas, QColor(220, 30, 30), QgsRubberBand.ICON_X)
+        self.box_band = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)  # the box being dragged, then the prompt's
+        self.box_band.setColor(QColor(0, 0, 0, 0))
+        self.box_band.setStrokeColor(QColor(0, 170, 70))
+        self.box_band.setLineStyle(Qt.DashLine)
+        self.box_band.setWidth(2)
         self._press: QgsPointXY | None = None
         self._press_pixel = None
 
@@ -48,6 +52,13 @@ class SegmentMapTool(QgsMapTool):
 
     def canvasPressEvent(self, event: QgsMapMouseEvent) -> None:  # noqa: N802
         self._press, self._press_pixel = event.mapPoint(), event.pos()
+
+    def canvasMoveEvent(self, event: QgsMapMouseEvent) -> None:  # noqa: N802
+        """While a box is dragged, draw it."""
+        if self._press is None or self._press_pixel is None:
+            return
+        if (event.pos() - self._press_pixel).manhattanLength() > DRAG_PIXELS:
+            self.box_band.setToGeometry(QgsGeometry.fromRect(QgsRectangle(self._press, event.mapPoint())), None)
 
     def canvasReleaseEvent(self, event: QgsMapMouseEvent) -> None:  # noqa: N802
         if self._press is None:
@@ -96,9 +107,7 @@ class SegmentMapTool(QgsMapTool):
     def show_prediction(self) -> None:
         """Ask the engine for the current prompts' mask and show it."""
         self.preview.reset(QgsWkbTypes.PolygonGeometry)
-        self.markers.reset(QgsWkbTypes.PointGeometry)
-        for point in self.session.prompt.points:
-            self.markers.addPoint(point)
+        self.show_prompts()
         starts = self.session.client.starts
         try:
             layer = check_raster(self.raster_layer())
@@ -116,6 +125,17 @@ class SegmentMapTool(QgsMapTool):
             geometry: QgsGeometry = geometry_from_mapping(polygon)
             self.preview.addGeometry(geometry, crs)
 
+    def show_prompts(self) -> None:
+        """Object clicks as green circles, background clicks as red crosses, the box as a dashed rectangle."""
+        prompt = self.session.prompt
+        self.object_markers.reset(QgsWkbTypes.PointGeometry)
+        self.background_markers.reset(QgsWkbTypes.PointGeometry)
+        for point, label in zip(prompt.points, prompt.labels, strict=False):
+            (self.object_markers if label else self.background_markers).addPoint(point)
+        self.box_band.reset(QgsWkbTypes.PolygonGeometry)
+        if prompt.box is not None:
+            self.box_band.setToGeometry(QgsGeometry.fromRect(prompt.box), None)
+
     def accept(self) -> None:
         if self.session.result and self.session.result.get("polygons"):
             self.accept_result(self.session.result)
@@ -124,5 +144,17 @@ class SegmentMapTool(QgsMapTool):
 
     def deactivate(self) -> None:
         self.preview.reset(QgsWkbTypes.PolygonGeometry)
-        self.markers.reset(QgsWkbTypes.PointGeometry)
+        for band in (self.object_markers, self.background_markers):
+            band.reset(QgsWkbTypes.PointGeometry)
+        self.box_band.reset(QgsWkbTypes.PolygonGeometry)
         super().deactivate()
+
+
+def point_markers(canvas: QgsMapCanvas, colour: QColor, icon: int) -> QgsRubberBand:
+    """A rubber band that draws points as ``icon`` in ``colour``."""
+    band = QgsRubberBand(canvas, QgsWkbTypes.PointGeometry)
+    band.setColor(colour)
+    band.setIcon(icon)
+    band.setIconSize(10)
+    band.setWidth(2)
+    return band

@@ -106,6 +106,28 @@ def test_undo_and_clear(qgis_canvas, session, ortho) -> None:
     assert tool.preview.asGeometry().isEmpty()
 
 
+def test_object_and_background_clicks_and_a_dragged_box_are_drawn_apart(qgis_canvas, session, ortho) -> None:
+    show(qgis_canvas, ortho)
+    tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None)
+    click(tool, qgis_canvas, ortho, 0.5, 0.4)
+    click(tool, qgis_canvas, ortho, 0.6, 0.45, Qt.RightButton)
+    assert tool.object_markers.numberOfVertices() == 1
+    assert tool.background_markers.numberOfVertices() == 1
+    assert tool.object_markers.strokeColor() != tool.background_markers.strokeColor()
+    assert tool.object_markers.icon() != tool.background_markers.icon()
+    key(tool, Qt.Key_Escape)
+    start, end = QPoint(100, 100), QPoint(160, 150)
+    tool.canvasPressEvent(QgsMapMouseEvent(qgis_canvas, QEvent.MouseButtonPress, start, Qt.LeftButton))
+    tool.canvasMoveEvent(QgsMapMouseEvent(qgis_canvas, QEvent.MouseMove, end, Qt.NoButton, Qt.LeftButton))
+    assert not tool.box_band.asGeometry().isEmpty()  # the box shows while it is dragged
+    tool.canvasReleaseEvent(QgsMapMouseEvent(qgis_canvas, QEvent.MouseButtonRelease, end, Qt.LeftButton))
+    assert session.prompt.box is not None
+    assert tool.box_band.asGeometry().boundingBox() == session.prompt.box  # and stays as the prompt's box
+    key(tool, Qt.Key_Escape)
+    assert tool.box_band.asGeometry().isEmpty()
+    assert tool.object_markers.numberOfVertices() == tool.background_markers.numberOfVertices() == 0
+
+
 def test_a_killed_worker_is_reported_and_restarted(qgis_canvas, session, ortho) -> None:
     show(qgis_canvas, ortho)
     messages: list[str] = []
