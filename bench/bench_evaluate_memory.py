@@ -10,11 +10,7 @@ of each (ru_maxrss) minus that of a process that only imports the modules, and t
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+from bench.peak_memory import print_peaks
 
 CHILD = r"""
 import resource, sys, json
@@ -43,25 +39,7 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-
-        def peak(height: int) -> int:
-            out = subprocess.run(
-                [sys.executable, "-c", CHILD, str(height), tmp],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=Path(__file__).resolve().parent.parent,
-            )
-            return int(json.loads(out.stdout.strip().splitlines()[-1]))
-
-        baseline = peak(0)
-        print("mask 2048 px wide; peak RSS above an import-only process (MB), and its ratio to the smallest:")
-        first = None
-        for height in (2048, 8192, 16384, 32768):
-            above = (peak(height) - baseline) / 1024
-            first = first or above
-            print(f"  height {height:6d} px ({2048 * height / 1e6:5.1f} Mpx): {above:7.1f} MB  x{above / first:4.2f}")
+    print_peaks(CHILD, (2048, 8192, 16384, 32768), "mask 2048 px wide")
 
 
 if __name__ == "__main__":

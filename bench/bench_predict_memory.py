@@ -9,11 +9,7 @@ resident memory of each (ru_maxrss) minus that of a process that only imports th
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+from bench.peak_memory import print_peaks
 
 CHILD = r"""
 import resource, sys, json
@@ -41,24 +37,7 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-
-        def peak(height: int) -> int:
-            out = subprocess.run(
-                [sys.executable, "-c", CHILD, str(height), tmp],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=Path(__file__).resolve().parent.parent,
-            )
-            return int(json.loads(out.stdout.strip().splitlines()[-1]))
-
-        baseline = peak(0)
-        print("raster 2048 px wide; peak RSS above an import-only process (MB):")
-        for height in (2048, 8192, 16384):
-            print(
-                f"  height {height:6d} px ({2048 * height / 1e6:5.1f} Mpx): {(peak(height) - baseline) / 1024:7.1f} MB"
-            )
+    print_peaks(CHILD, (2048, 8192, 16384), "raster 2048 px wide")
 
 
 if __name__ == "__main__":

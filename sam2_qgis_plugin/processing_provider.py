@@ -102,6 +102,38 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
         """The values of the option parameters ``names`` (made by ``option_parameter``) under the engine's names."""
         return {name: option_value(self, parameters, context, name, job) for name in names}
 
+    def add_more_options(self, command: str) -> None:
+        """EXTRA (advanced): any other flags of the engine's ``command``, typed as on the command line."""
+        extra = QgsProcessingParameterString("EXTRA", f"More options ({command} command flags)", optional=True)
+        extra.setFlags(extra.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(extra)
+
+    def add_label_parameters(self, labels_title: str, classes_title: str) -> None:
+        """LABELS (polygons), their CLASS_FIELD and the CLASSES that count, and an optional AOI."""
+        polygons = [QgsProcessing.TypeVectorPolygon]
+        self.addParameter(QgsProcessingParameterFeatureSource("LABELS", labels_title, polygons))
+        self.addParameter(
+            QgsProcessingParameterField(
+                "CLASS_FIELD", "Class field (empty: every polygon is an object)", parentLayerParameterName="LABELS",
+                optional=True,
+            )
+        )  # fmt: skip
+        self.addParameter(QgsProcessingParameterString("CLASSES", classes_title, optional=True))
+        area = QgsProcessingParameterFeatureSource("AOI", "Area of interest (optional)", polygons, optional=True)
+        self.addParameter(area)
+
+    def label_options(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:
+        """The request's class_field, classes and aoi from the parameters ``add_label_parameters`` made."""
+        return {
+            "class_field": self.parameterAsString(parameters, "CLASS_FIELD", context) or None,
+            "classes": self.parameterAsString(parameters, "CLASSES", context).strip() or None,
+            "aoi": self.aoi_path(parameters, context, feedback),
+        }
+
+    def aoi_path(self, parameters: dict[str, Any], context: Any, feedback: Any) -> str | None:
+        """A file the engine can read for the optional AOI parameter (None: none given)."""
+        return self.labels_path(parameters, context, feedback, "AOI") if parameters.get("AOI") else None
+
     def labels_path(self, parameters: dict[str, Any], context: Any, feedback: Any, name: str = "LABELS") -> str:
         """A file the engine can read for the vector parameter ``name`` (memory layers are written out)."""
         return self.parameterAsCompatibleSourceLayerPath(
@@ -175,40 +207,21 @@ class FineTune(_EngineAlgorithm):
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
-        self.addParameter(QgsProcessingParameterFeatureSource("LABELS", "Labels", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(
-            QgsProcessingParameterField(
-                "CLASS_FIELD", "Class field (empty: every polygon is the object)", parentLayerParameterName="LABELS",
-                optional=True,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterString("CLASSES", "Classes to learn (e.g. 1 or 1,3; empty: all)", optional=True)
-        )
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                "AOI", "Area of interest (optional)", [QgsProcessing.TypeVectorPolygon], optional=True
-            )
-        )
+        self.add_label_parameters("Labels", "Classes to learn (e.g. 1 or 1,3; empty: all)")
         self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Base checkpoint"))
         self.add_options("train", self.BASIC, self.ADVANCED)
-        extra = QgsProcessingParameterString("EXTRA", "More options (train command flags)", optional=True)
-        extra.setFlags(extra.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(extra)
+        self.add_more_options("train")
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Run folder"))
         self.addOutput(QgsProcessingOutputFile("CHECKPOINT", "Tuned checkpoint (best.pt)"))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         out = self.parameterAsString(parameters, "OUTPUT", context)
-        area = self.labels_path(parameters, context, feedback, "AOI") if parameters.get("AOI") else None
         request = {
             "raster": self.parameterAsRasterLayer(parameters, "RASTER", context).source(),
             "labels": self.labels_path(parameters, context, feedback),
             "checkpoint": self.parameterAsFile(parameters, "CHECKPOINT", context),
             "out": out,
-            "aoi": area,
-            "class_field": self.parameterAsString(parameters, "CLASS_FIELD", context) or None,
-            "classes": self.parameterAsString(parameters, "CLASSES", context).strip() or None,
+            **self.label_options(parameters, context, feedback),
             **self.options(parameters, context, "train", (*self.BASIC, *self.ADVANCED)),
         }
         summary = self.run_engine("train", request, parameters, context, feedback)
@@ -247,9 +260,7 @@ class PredictRaster(_EngineAlgorithm):
         )
         self.addParameter(QgsProcessingParameterString("LABEL", "Class of the polygons", defaultValue="object"))
         self.add_options("predict", {}, self.ADVANCED)
-        extra = QgsProcessingParameterString("EXTRA", "More options (predict command flags)", optional=True)
-        extra.setFlags(extra.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(extra)
+        self.add_more_options("predict")
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Mask"))
         self.addParameter(
             QgsProcessingParameterVectorDestination(
@@ -260,13 +271,12 @@ class PredictRaster(_EngineAlgorithm):
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         polygons = self.parameterAsOutputLayer(parameters, "POLYGONS", context)
-        area = self.labels_path(parameters, context, feedback, "AOI") if parameters.get("AOI") else None
         request = {
             "raster": self.parameterAsRasterLayer(parameters, "RASTER", context).source(),
             "checkpoint": self.parameterAsFile(parameters, "CHECKPOINT", context),
             "out": out,
             "vector": polygons or None,
-            "aoi": area,
+            "aoi": self.aoi_path(parameters, context, feedback),
             "label": self.parameterAsString(parameters, "LABEL", context),
             **self.options(parameters, context, "predict", (*self.BASIC, *self.ADVANCED)),
         }
@@ -289,23 +299,7 @@ class EvaluateSegmentation(_EngineAlgorithm):
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("PREDICTION", "Predicted mask (1 object, 0 background)"))
-        self.addParameter(
-            QgsProcessingParameterFeatureSource("LABELS", "Label polygons", [QgsProcessing.TypeVectorPolygon])
-        )
-        self.addParameter(
-            QgsProcessingParameterField(
-                "CLASS_FIELD", "Class field (empty: every polygon is an object)", parentLayerParameterName="LABELS",
-                optional=True,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterString("CLASSES", "Classes that are objects (empty: all)", optional=True)
-        )
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                "AOI", "Area of interest (optional)", [QgsProcessing.TypeVectorPolygon], optional=True
-            )
-        )
+        self.add_label_parameters("Label polygons", "Classes that are objects (empty: all)")
         self.addParameter(
             QgsProcessingParameterFileDestination(
                 "REPORT", "Report", "JSON files (*.json)", optional=True, createByDefault=False
@@ -319,9 +313,7 @@ class EvaluateSegmentation(_EngineAlgorithm):
         request = {
             "pred": self.parameterAsRasterLayer(parameters, "PREDICTION", context).source(),
             "truth": self.labels_path(parameters, context, feedback),
-            "aoi": self.labels_path(parameters, context, feedback, "AOI") if parameters.get("AOI") else None,
-            "class_field": self.parameterAsString(parameters, "CLASS_FIELD", context) or None,
-            "classes": self.parameterAsString(parameters, "CLASSES", context).strip() or None,
+            **self.label_options(parameters, context, feedback),
             "out": report or None,
         }
         scores = self.run_engine("evaluate", request, parameters, context, feedback)
