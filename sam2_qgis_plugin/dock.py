@@ -39,7 +39,7 @@ PANEL_SETTINGS = "sam2_qgis/panel"
 EXTENTS = ["whole raster", "visible map extent", "AOI layer"]
 HELP = (
     "<b>Left click</b> object · <b>right click</b> background · <b>drag</b> box<br>"
-    "<b>Ctrl+Z</b> undo · <b>Esc</b> clear · <b>Enter</b> accept"
+    "<b>Ctrl+Z</b> undo (a click, then an accepted object) · <b>Esc</b> clear · <b>Enter</b> accept"
 )
 
 
@@ -116,7 +116,9 @@ class Sam2Dock(QDockWidget):
         segment_form = QFormLayout(segment)
         self.raster_combo = QgsMapLayerComboBox(segment)
         self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
-        self.class_edit = QLineEdit("object", segment)
+        self.class_combo = QComboBox(segment)  # the output layer's classes, or a new one typed in
+        self.class_combo.setEditable(True)
+        self.class_combo.setCurrentText("object")
         self.output_combo = QgsMapLayerComboBox(segment)
         self.output_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
         self.output_combo.setAllowEmptyLayer(True)
@@ -125,7 +127,7 @@ class Sam2Dock(QDockWidget):
         self.segment_button.setCheckable(True)
         self.encode_button = QPushButton("Encode visible extent", segment)
         segment_form.addRow("Raster", self.raster_combo)
-        segment_form.addRow("Class", self.class_edit)
+        segment_form.addRow("Class", self.class_combo)
         segment_form.addRow("Output", self.output_combo)
         self.output_hint = QLabel("", segment)
         self.output_hint.setWordWrap(True)
@@ -246,7 +248,7 @@ class Sam2Dock(QDockWidget):
     def remembered(self) -> dict[str, QWidget]:
         """The choices kept across QGIS sessions, by their settings key."""
         return {
-            "class": self.class_edit,
+            "class": self.class_combo,
             "classes": self.classes_edit,
             "mode": self.mode_combo,
             "trainable": self.trainable_combo,
@@ -274,6 +276,10 @@ class Sam2Dock(QDockWidget):
                 if saved is not None:
                     widget.setValue(float(saved))
                 widget.valueChanged.connect(lambda value, name=name: QgsSettings().setValue(name, value))
+            elif isinstance(widget, QComboBox) and widget.isEditable():
+                if saved is not None:
+                    widget.setCurrentText(str(saved))
+                widget.currentTextChanged.connect(lambda text, name=name: QgsSettings().setValue(name, text))
             elif isinstance(widget, QComboBox):
                 if saved is not None and widget.findText(str(saved)) >= 0:
                     widget.setCurrentIndex(widget.findText(str(saved)))
@@ -295,7 +301,8 @@ class Sam2Dock(QDockWidget):
             self.use_tuned_button: "Make the chosen fine-tuned model the active model",
             self.tuned_combo: "Models fine-tuned in earlier runs, newest first, with their validation IoU",
             self.raster_combo: "The orthophoto to segment, fine-tune on and predict",
-            self.class_edit: "The class written with each accepted segment and predicted polygon",
+            self.class_combo: "The class written with each accepted segment and predicted polygon: one of the output "
+            "layer's classes, or type a new one",
             self.output_combo: "The polygon layer accepted segments go to (empty: a GeoPackage beside the project)",
             self.segment_button: "Click objects on the map: left click object, right click background, drag a box",
             self.encode_button: "Prepare the tiles under the visible map extent, so that clicks there are instant",
@@ -316,6 +323,15 @@ class Sam2Dock(QDockWidget):
             if not widget.toolTip():
                 widget.setToolTip(tip)
 
+    def offer_classes(self, classes: list[str]) -> None:
+        """List ``classes`` (the output layer's) in the class box, keeping the class typed or chosen."""
+        current = self.class_combo.currentText()
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        self.class_combo.addItems(classes)
+        self.class_combo.setCurrentText(current)
+        self.class_combo.blockSignals(False)
+
     def training_options(self) -> dict[str, Any]:
         """The panel's training options under the engine's names (``python -m core describe``; no paths)."""
         return {
@@ -333,4 +349,4 @@ class Sam2Dock(QDockWidget):
 
     def prediction_options(self) -> dict[str, Any]:
         """The panel's prediction options under the engine's names (no paths)."""
-        return {"label": self.class_edit.text(), "threshold": self.threshold_spin.value()}
+        return {"label": self.class_combo.currentText(), "threshold": self.threshold_spin.value()}

@@ -1,6 +1,11 @@
 """The click-to-segment map tool: left click adds a foreground point, right click (or Shift+click) a
-background point, a drag draws a box; the mask preview follows each prompt. Ctrl+Z undoes, Esc clears,
-Enter accepts the preview into the output layer."""
+background point, a drag draws a box; the mask preview follows each prompt. Esc clears, Enter accepts the
+preview into the output layer's edit buffer.
+
+Ctrl+Z belongs to the tool while it is active: it takes back the last prompt while there are prompts, else the
+last edit of the output layer (an accepted segment); Ctrl+Shift+Z redoes that edit. QGIS's own Edit > Undo
+(also Ctrl+Z) would undo the *active* layer's last edit, perhaps another layer's, and leave the prompts alone:
+the tool claims the shortcut on the canvas (``ShortcutOverride``) so that one key press does one thing."""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from collections.abc import Callable
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsGeometry, QgsPointXY, QgsRectangle, QgsWkbTypes
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand
-from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtGui import QColor, QKeyEvent
+from qgis.PyQt.QtCore import QEvent, QObject, Qt
+from qgis.PyQt.QtGui import QColor, QKeyEvent, QKeySequence
 
 from .engine import EngineError
 from .output import geometry_from_mapping
@@ -29,9 +34,11 @@ class SegmentMapTool(QgsMapTool):
         accept: Callable[[dict], None],
         report: Callable[[str, bool], None],
         background: Callable[..., object] | None = None,
+        output_layer: Callable[[], object] = lambda: None,
     ) -> None:
         super().__init__(canvas)
         self.session, self.raster_layer, self.accept_result, self.report = session, raster_layer, accept, report
+        self.output_layer = output_layer  # the layer accepted segments go to (None: not chosen yet)
         # background(description, work(task), on_done(result)): encodes new tiles off the GUI thread, with progress
         self.background = background
         self.preview = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
@@ -72,10 +79,26 @@ class SegmentMapTool(QgsMapTool):
             self.session.add_point(event.mapPoint(), 0 if background else 1)
         self.refresh()
 
+    def activate(self) -> None:
+        self.canvas().installEventFilter(self)
+        super().activate()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """Claim Ctrl+Z and Ctrl+Shift+Z on the canvas (else QGIS's Edit > Undo takes them)."""
+        if event.type() == QEvent.Type.ShortcutOverride and is_undo_or_redo(event):
+            event.accept()
+            return True
+        return False
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if event.key() == Qt.Key_Z and event.modifiers() & Qt.ControlModifier:
-            self.session.undo()
-            self.refresh()
+        if event.matches(QKeySequence.StandardKey.Redo):
+            self.redo_accepted()
+        elif event.matches(QKeySequence.StandardKey.Undo):
+            if self.session.prompt.points or self.session.prompt.box is not None:
+                self.session.undo()
+                self.refresh()
+            else:
+                self.undo_accepted()
         elif event.key() == Qt.Key_Escape:
             self.session.clear()
             self.refresh()
@@ -138,11 +161,29 @@ class SegmentMapTool(QgsMapTool):
 
     def accept(self) -> None:
         if self.session.result and self.session.result.get("polygons"):
-            self.accept_result(self.session.result)
+            self.accept_result({**self.session.result, "prompt": self.session.prompt.summary()})
         self.session.clear()
         self.refresh()
 
+    def undo_accepted(self) -> None:
+        """Take back the output layer's last edit (the last accepted segment), as QGIS's undo would."""
+        layer = self.output_layer()
+        stack = layer.undoStack() if layer is not None and layer.isEditable() else None
+        if stack is None or not stack.canUndo():
+            self.report("nothing to undo: no prompts, and no unsaved accepted segments", True)
+            return
+        stack.undo()
+        layer.triggerRepaint()
+
+    def redo_accepted(self) -> None:
+        layer = self.output_layer()
+        stack = layer.undoStack() if layer is not None and layer.isEditable() else None
+        if stack is not None and stack.canRedo():
+            stack.redo()
+            layer.triggerRepaint()
+
     def deactivate(self) -> None:
+        self.canvas().removeEventFilter(self)
         self.preview.reset(QgsWkbTypes.PolygonGeometry)
         for band in (self.object_markers, self.background_markers):
             band.reset(QgsWkbTypes.PointGeometry)
@@ -158,3 +199,10 @@ def point_markers(canvas: QgsMapCanvas, colour: QColor, icon: int) -> QgsRubberB
     band.setIconSize(10)
     band.setWidth(2)
     return band
+
+
+def is_undo_or_redo(event: QEvent) -> bool:
+    """Whether a key event is the platform's undo or redo shortcut."""
+    return isinstance(event, QKeyEvent) and (
+        event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)
+    )

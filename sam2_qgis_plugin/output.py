@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from qgis.core import (
@@ -27,8 +28,22 @@ FIELDS = (
     ("class", QVariant.String),
     ("score", QVariant.Double),
     ("model", QVariant.String),
+    ("source", QVariant.String),
+    ("prompt", QVariant.String),
     ("created", QVariant.String),
 )
+
+
+@dataclass(frozen=True)
+class SegmentAttributes:
+    """What is written with each accepted object: its class, the model's predicted IoU (``score``), the model,
+    the layer it was segmented on (``source``) and its prompt (``fg=2;bg=1;box=0``)."""
+
+    class_name: str
+    score: float | None = None
+    model: str = ""
+    source: str = ""
+    prompt: str = ""
 
 
 class OutputError(Exception):
@@ -73,8 +88,17 @@ def open_default_segments(folder: Path, crs: QgsCoordinateReferenceSystem) -> Qg
     existing = _segments_layer_in(path) if path.exists() else None
     if existing is None:
         return create_geopackage(path, crs)
+    add_missing_fields(existing)  # a file of an earlier version of the plugin
     QgsProject.instance().addMapLayer(outline_style(existing))
     return existing
+
+
+def add_missing_fields(layer: QgsVectorLayer) -> None:
+    """Give our own segments layer the fields it lacks (its file was written by an earlier version)."""
+    names = layer.fields().names()
+    missing = [QgsField(name, kind) for name, kind in FIELDS if name not in names]
+    if missing and layer.dataProvider().addAttributes(missing):
+        layer.updateFields()
 
 
 def create_geopackage(path: Path, crs: QgsCoordinateReferenceSystem, name: str = SEGMENTS_NAME) -> QgsVectorLayer:
@@ -101,23 +125,26 @@ def create_geopackage(path: Path, crs: QgsCoordinateReferenceSystem, name: str =
 
 
 def append_segments(
-    layer: QgsVectorLayer,
-    polygons: list[dict],
-    source_crs: QgsCoordinateReferenceSystem,
-    class_name: str,
-    score: float,
-    model: str,
+    layer: QgsVectorLayer, polygons: list[dict], source_crs: QgsCoordinateReferenceSystem, attributes: SegmentAttributes
 ) -> int:
-    """Add one object, the parts ``polygons`` (GeoJSON-like, in ``source_crs``), to ``layer`` with its attributes:
-    one multipolygon feature (one feature per part only where the layer takes single polygons); returns the
-    number of features added. Refuses read-only and non-polygon layers."""
+    """Add one object, the parts ``polygons`` (GeoJSON-like, in ``source_crs``), to ``layer``'s edit buffer (an
+    edit session is started if needed) as one undoable edit: one multipolygon feature (one feature per part only
+    where the layer takes single polygons). The analyst saves or discards the edits as with any QGIS edit.
+    Returns the number of features added; refuses read-only and non-polygon layers."""
     if layer.geometryType() != QgsWkbTypes.PolygonGeometry:
         raise OutputError(f"{layer.name()} is not a polygon layer: choose a polygon layer or a new GeoPackage")
     if not layer.dataProvider().capabilities() & QgsVectorDataProvider.AddFeatures:
         raise OutputError(f"{layer.name()} is read-only: choose another layer or a new GeoPackage")
     transform = QgsCoordinateTransform(source_crs, layer.crs(), QgsProject.instance())
     names = layer.fields().names()
-    created = time.strftime("%Y-%m-%dT%H:%M:%S")
+    values = {
+        "class": attributes.class_name,
+        "score": attributes.score,
+        "model": attributes.model,
+        "source": attributes.source,
+        "prompt": attributes.prompt,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     parts = [geometry_from_mapping(mapping) for mapping in polygons]
     for part in parts:
         part.transform(transform)
@@ -127,15 +154,27 @@ def append_segments(
     for geometry in parts:
         feature = QgsFeature(layer.fields())
         feature.setGeometry(geometry)
-        for name, value in (("class", class_name), ("score", score), ("model", model), ("created", created)):
+        for name, value in values.items():
             if name in names:
                 feature[name] = value
         features.append(feature)
-    ok, _ = layer.dataProvider().addFeatures(features)
-    if not ok:
-        raise OutputError(f"could not add the segments to {layer.name()}: {layer.dataProvider().lastError()}")
+    if not layer.isEditable() and not layer.startEditing():
+        raise OutputError(f"cannot start editing {layer.name()}: choose another layer or a new GeoPackage")
+    layer.beginEditCommand(f"SAM 2: add {attributes.class_name or 'object'}")
+    if not layer.addFeatures(features):
+        layer.destroyEditCommand()
+        raise OutputError(f"could not add the segments to {layer.name()}")
+    layer.endEditCommand()
     layer.triggerRepaint()
     return len(features)
+
+
+def class_values(layer: QgsVectorLayer | None) -> list[str]:
+    """The values of ``layer``'s ``class`` field (edits included), sorted: the classes an analyst already used."""
+    if layer is None or layer.fields().indexOf("class") < 0:
+        return []
+    values = layer.uniqueValues(layer.fields().indexOf("class"))
+    return sorted(str(value) for value in values if value not in (None, "") and str(value) != "NULL")
 
 
 def outline_style(layer: QgsVectorLayer, colour: str = "255,60,0") -> QgsVectorLayer:

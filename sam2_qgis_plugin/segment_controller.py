@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProject
 
 from .maptool import SegmentMapTool
-from .output import OutputError, append_segments, default_segments_file, open_default_segments
+from .output import (
+    OutputError,
+    SegmentAttributes,
+    append_segments,
+    class_values,
+    default_segments_file,
+    open_default_segments,
+)
 from .session import SessionError, check_raster
 
 if TYPE_CHECKING:
@@ -37,7 +44,13 @@ class SegmentController:
         if current is not None and current is not self.tool:
             self.previous_tool = current
         self.tool = SegmentMapTool(
-            canvas, plugin.ensure_session(), plugin.raster_layer, self.accept, plugin.report, background=plugin.run_task
+            canvas,
+            plugin.ensure_session(),
+            plugin.raster_layer,
+            self.accept,
+            plugin.report,
+            background=plugin.run_task,
+            output_layer=lambda: plugin.dock.output_combo.currentLayer() if plugin.dock else None,
         )
         self.tool.deactivated.connect(self._tool_left)
         canvas.setMapTool(self.tool)
@@ -75,8 +88,9 @@ class SegmentController:
         if dock is None:
             return
         layer = dock.output_combo.currentLayer()
+        dock.offer_classes(class_values(layer))
         if layer is not None:
-            text = f"Segments are added to the layer {layer.name()}."
+            text = f"Segments are added to the layer {layer.name()} (as edits: save them, or undo with Ctrl+Z)."
         else:
             path = default_segments_file(self.plugin.outputs_folder())
             verb = "appended to" if path.exists() else "written to a new"
@@ -96,17 +110,21 @@ class SegmentController:
             if layer is None:
                 layer = open_default_segments(plugin.outputs_folder(), source_crs)
                 dock.output_combo.setLayer(layer)
-            model = plugin.session.model["model"] if plugin.session and plugin.session.model else ""
-            count = append_segments(
-                layer, result["polygons"], source_crs, dock.class_edit.text(), result["score"], model
+            attributes = SegmentAttributes(
+                class_name=dock.class_combo.currentText(),
+                score=result.get("score"),
+                model=plugin.session.model["model"] if plugin.session and plugin.session.model else "",
+                source=plugin.raster_layer().name() if plugin.raster_layer() is not None else "",
+                prompt=result.get("prompt", ""),
             )
+            count = append_segments(layer, result["polygons"], source_crs, attributes)
         except OutputError as error:
             plugin.report(str(error))
             return
         plugin.iface.messageBar().pushMessage(
             "SAM 2",
             f"{'1 object' if count == 1 else f'{count} polygons'} added to {layer.name()} "
-            f"({layer.source().split('|')[0]})",
+            f"({layer.source().split('|')[0]}); Ctrl+Z takes it back, save the layer's edits to keep it",
             level=Qgis.Info,
             duration=3,
         )

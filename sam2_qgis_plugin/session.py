@@ -38,6 +38,11 @@ class Prompt:
     labels: list[int] = field(default_factory=list)
     box: QgsRectangle | None = None
 
+    def summary(self) -> str:
+        """``fg=2;bg=1;box=0``: how many object and background clicks and boxes made the segment."""
+        objects = sum(1 for label in self.labels if label)
+        return f"fg={objects};bg={len(self.labels) - objects};box={int(self.box is not None)}"
+
 
 class SegmentSession:
     """Keeps the worker, the opened rasters and the current prompts; ``predict`` returns the engine's answer."""

@@ -12,10 +12,20 @@ import sys
 import traceback
 from pathlib import Path
 
-from qgis.core import QgsApplication, QgsFillSymbol, QgsProject, QgsRasterLayer, QgsSingleSymbolRenderer, QgsVectorLayer
+from qgis.core import (
+    QgsApplication,
+    QgsFillSymbol,
+    QgsPointXY,
+    QgsProject,
+    QgsRasterLayer,
+    QgsSingleSymbolRenderer,
+    QgsVectorLayer,
+)
 from qgis.gui import QgsMapMouseEvent
 from qgis.PyQt.QtCore import QCoreApplication, QEvent, QPoint, Qt, QThread, QTimer
 from qgis.PyQt.QtGui import QKeyEvent
+from qgis.PyQt.QtTest import QTest
+from qgis.PyQt.QtWidgets import QAction, QApplication
 from qgis.utils import iface, loadPlugin, pluginMetadata, plugins, startPlugin, unloadPlugin
 
 OUT = Path(os.environ["SAM2_E2E_OUT"])
@@ -81,6 +91,54 @@ def fine_tune_and_predict(plugin, layer, result):
     iface.mainWindow().grab().save(str(OUT / "predicted.png"))
 
 
+def click_at(tool, canvas, point):
+    pixel = canvas.getCoordinateTransform().transform(point)
+    position = QPoint(round(pixel.x()), round(pixel.y()))
+    tool.canvasPressEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonPress, position, Qt.LeftButton))
+    tool.canvasReleaseEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonRelease, position, Qt.LeftButton))
+
+
+def undo_with_the_keyboard(tool, canvas, layer, output, result):
+    """A second accepted click, then a pending click, then Ctrl+Z twice typed on the canvas of the real desktop,
+    with the segments layer active and in edit mode, so that QGIS's own Edit > Undo also wants Ctrl+Z: the first
+    takes back the pending click, the second the second segment; saving the edits writes the first."""
+    before = output.featureCount()
+    extent = layer.extent()
+    for fraction in (0.3, 0.7):
+        click_at(tool, canvas, QgsPointXY(extent.xMinimum() + fraction * extent.width(), extent.center().y()))
+        wait_for(lambda: not tool.preview.asGeometry().isEmpty(), 120)
+        if fraction == 0.3:
+            QTest.keyClick(canvas, Qt.Key_Return)
+    result["features_after_second_click"] = output.featureCount() - before
+    iface.setActiveLayer(output)  # Edit > Undo is enabled for it now
+    QApplication.setActiveWindow(iface.mainWindow())  # QGIS's shortcuts work in the active window only
+    canvas.setFocus()
+    undo = [a for a in iface.mainWindow().findChildren(QAction) if a.objectName() == "mActionUndo"]
+    result["qgis_undo_listens"] = [(a.isEnabled(), a.shortcut().toString()) for a in undo]
+    QTest.keyClick(canvas, Qt.Key_Z, Qt.ControlModifier)
+    settle(canvas)
+    result["after_first_undo"] = [len(tool.session.prompt.points), output.featureCount() - before]
+    QTest.keyClick(canvas, Qt.Key_Z, Qt.ControlModifier)
+    settle(canvas)
+    result["features_after_undo"] = output.featureCount() - before
+    result["edits_saved"] = output.commitChanges()
+
+
+def restart_with_the_tuned_model(result):
+    """Unload and start the plugin again, as after restarting QGIS: the tuned model is listed, chosen, usable."""
+    unloadPlugin(PLUGIN)
+    loadPlugin(PLUGIN)
+    startPlugin(PLUGIN)
+    plugin = plugins[PLUGIN]
+    plugin.panel_action.trigger()
+    dock = plugin.dock
+    dock.python_widget.setFilePath(os.environ["SAM2_E2E_PYTHON"])
+    result["tuned_after_restart"] = dock.tuned_combo.currentData()
+    dock.use_tuned_button.click()
+    result["tuned_model_used"] = wait_for(lambda: "best.pt" in dock.model_label.text(), 120)
+    return plugin
+
+
 def run():
     result = {}
     try:
@@ -106,7 +164,7 @@ def run():
         dock = plugin.dock
         dock.python_widget.setFilePath(os.environ["SAM2_E2E_PYTHON"])
         dock.raster_combo.setLayer(layer)
-        dock.class_edit.setText("tree")
+        dock.class_combo.setCurrentText("tree")
         session = plugin.ensure_session()
         model = session.load_model(os.environ["SAM2_E2E_CHECKPOINT"], device="cpu")
         dock.model_label.setText(f"Active model: {model['label']} (random-init, {model['image_size']} px, cpu)")
@@ -141,8 +199,10 @@ def run():
         result["output_class"] = next(output.getFeatures())["class"] if output and output.featureCount() else None
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "accepted.png"))
+        undo_with_the_keyboard(tool, canvas, layer, output, result)
 
         fine_tune_and_predict(plugin, layer, result)
+        plugin = restart_with_the_tuned_model(result)
 
         worker = plugin.client.process
         result["unloaded"] = unloadPlugin(PLUGIN)

@@ -97,11 +97,18 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(rep
     assert result["output_features"] >= 1
     assert result["output_crs"] == "EPSG:32617"
     assert result["output_class"] == "tree"
+    assert result["features_after_second_click"] == 1
+    assert result["qgis_undo_listens"] == [[True, "Ctrl+Z"]]  # the conflict is real there
+    assert result["after_first_undo"] == [0, 1]  # the pending click went, not QGIS's last edit
+    assert result["features_after_undo"] == 0  # Ctrl+Z on the canvas took back the last accepted segment
+    assert result["edits_saved"]
     assert result["training_started"]
     assert result["training_finished"], result["result_label"]
     assert "validation IoU" in result["result_label"]
     assert result["tuned_models"][0] == str(tmp_path / "work" / "run" / "best.pt")
     assert result["report_written"]
+    assert result["tuned_after_restart"] == str(tmp_path / "work" / "run" / "best.pt")
+    assert result["tuned_model_used"]
     assert [entry.split()[0] for entry in result["predicted_layers"]] == ["EPSG:32617", "EPSG:32617"]
     assert result["unloaded"]
     assert result["worker_ended"], "unloading must end the engine worker"

@@ -7,14 +7,20 @@ import subprocess
 import sys
 
 import pytest
-from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject, QgsRasterLayer
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsProject,
+    QgsRasterLayer,
+)
 from qgis.gui import QgsMapMouseEvent
 from qgis.PyQt.QtCore import QEvent, QPoint, Qt
 from qgis.PyQt.QtGui import QKeyEvent
 
 from sam2_qgis_plugin.engine import WorkerClient
 from sam2_qgis_plugin.maptool import SegmentMapTool
-from sam2_qgis_plugin.output import OutputError, append_segments, create_geopackage
+from sam2_qgis_plugin.output import OutputError, SegmentAttributes, append_segments, create_geopackage
 from sam2_qgis_plugin.session import SegmentSession, SessionError, check_raster
 
 
@@ -71,7 +77,8 @@ def test_click_previews_and_enter_appends_to_a_geopackage(qgis_canvas, session, 
 
     def accept(result: dict) -> None:
         crs = QgsCoordinateReferenceSystem.fromWkt(result["crs"])
-        append_segments(output, result["polygons"], crs, "tree", result["score"], "sam2.1_hiera_t")
+        attributes = SegmentAttributes("tree", result["score"], "sam2.1_hiera_t", "orthophoto", result["prompt"])
+        append_segments(output, result["polygons"], crs, attributes)
 
     tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, accept, lambda m, expected: messages.append(m))
     click(tool, qgis_canvas, ortho, 0.5, 0.4)
@@ -87,9 +94,52 @@ def test_click_previews_and_enter_appends_to_a_geopackage(qgis_canvas, session, 
     feature = next(output.getFeatures())
     assert feature["class"] == "tree"
     assert feature["model"] == "sam2.1_hiera_t"
+    assert feature["prompt"] == "fg=1;bg=0;box=0"
     # The stored polygon lies on the orthophoto, whatever the canvas CRS was.
     assert ortho.extent().buffered(0.5).contains(feature.geometry().boundingBox())
     assert tool.preview.asGeometry().isEmpty()  # accepted: the prompts are cleared
+
+
+def test_ctrl_z_takes_back_prompts_first_then_accepted_segments(qgis_canvas, session, ortho, tmp_path) -> None:
+    from qgis.core import QgsVectorLayer
+
+    show(qgis_canvas, ortho)
+    output = create_geopackage(tmp_path / "segments.gpkg", ortho.crs())
+
+    def accept(result: dict) -> None:
+        crs = QgsCoordinateReferenceSystem.fromWkt(result["crs"])
+        append_segments(
+            output, result["polygons"], crs, SegmentAttributes("tree", result["score"], "m", "o", result["prompt"])
+        )
+
+    tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, accept, lambda m, e: None, output_layer=lambda: output)
+    qgis_canvas.setMapTool(tool)
+    try:
+        # The tool claims Ctrl+Z on the canvas, so QGIS's Edit > Undo (the active layer's) does not take it.
+        override = QKeyEvent(QEvent.ShortcutOverride, Qt.Key_Z, Qt.ControlModifier)
+        override.ignore()
+        QgsApplication.sendEvent(qgis_canvas, override)
+        assert override.isAccepted()
+        for x in (0.5, 0.3):
+            click(tool, qgis_canvas, ortho, x, 0.4)
+            key(tool, Qt.Key_Return)
+        assert output.isEditable()
+        assert output.featureCount() == 2
+        click(tool, qgis_canvas, ortho, 0.7, 0.7)
+        key(tool, Qt.Key_Z, Qt.ControlModifier)  # a prompt is pending: it is what goes
+        assert session.prompt.points == []
+        assert output.featureCount() == 2
+        key(tool, Qt.Key_Z, Qt.ControlModifier)  # no prompt: the last accepted segment goes
+        assert output.featureCount() == 1
+        key(tool, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)  # redo
+        assert output.featureCount() == 2
+        key(tool, Qt.Key_Z, Qt.ControlModifier)
+        assert output.commitChanges()
+    finally:
+        qgis_canvas.unsetMapTool(tool)
+    saved = QgsVectorLayer(f"{tmp_path / 'segments.gpkg'}|layername=sam2_segments", "check", "ogr")
+    assert saved.featureCount() == 1  # one click, one feature
+    assert next(saved.getFeatures())["prompt"] == "fg=1;bg=0;box=0"
 
 
 def test_undo_and_clear(qgis_canvas, session, ortho) -> None:
@@ -153,7 +203,7 @@ def test_layers_the_engine_cannot_use_are_refused(tmp_path) -> None:
         check_raster(remote)
     points = QgsVectorLayer("Point?crs=EPSG:4326", "points", "memory")
     with pytest.raises(OutputError, match="is not a polygon layer"):
-        append_segments(points, [], QgsCoordinateReferenceSystem("EPSG:4326"), "x", 1.0, "m")
+        append_segments(points, [], QgsCoordinateReferenceSystem("EPSG:4326"), SegmentAttributes("x"))
 
 
 def test_an_interpreter_without_torch_says_what_to_install() -> None:
@@ -204,7 +254,7 @@ def test_a_read_only_output_layer_is_refused(tmp_path) -> None:
     layer = QgsVectorLayer(f"file://{csv}?delimiter=;&wktField=wkt&crs=EPSG:32617", "read only", "delimitedtext")
     assert layer.isValid()
     with pytest.raises(OutputError, match="is read-only: choose another layer or a new GeoPackage"):
-        append_segments(layer, [], QgsCoordinateReferenceSystem("EPSG:32617"), "x", 1.0, "m")
+        append_segments(layer, [], QgsCoordinateReferenceSystem("EPSG:32617"), SegmentAttributes("x"))
 
 
 def test_encode_visible_extent_runs_as_a_task_and_says_what_it_did(

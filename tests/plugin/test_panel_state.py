@@ -125,7 +125,7 @@ def test_the_panels_choices_are_kept_across_sessions(qgis_iface, qgis_app) -> No
     dock.lr_spin.setValue(0.0005)
     dock.trainable_combo.setCurrentText("lora")
     dock.extent_combo.setCurrentText("visible map extent")
-    dock.class_edit.setText("building")
+    dock.class_combo.setCurrentText("building")
     first.unload()
     qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
     second = sam2_qgis_plugin.classFactory(qgis_iface)  # as after restarting QGIS
@@ -136,7 +136,7 @@ def test_the_panels_choices_are_kept_across_sessions(qgis_iface, qgis_app) -> No
         assert dock.lr_spin.value() == pytest.approx(0.0005)
         assert dock.trainable_combo.currentText() == "lora"
         assert dock.extent_combo.currentText() == "visible map extent"
-        assert dock.class_edit.text() == "building"
+        assert dock.class_combo.currentText() == "building"
     finally:
         second.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)

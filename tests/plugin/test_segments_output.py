@@ -8,7 +8,7 @@ from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QEvent
 
 import sam2_qgis_plugin
-from sam2_qgis_plugin.output import OutputError, append_segments, create_geopackage
+from sam2_qgis_plugin.output import OutputError, SegmentAttributes, append_segments, create_geopackage
 
 CRS = QgsCoordinateReferenceSystem("EPSG:32617")
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}
@@ -33,14 +33,17 @@ def features_in(path, layer_name="sam2_segments") -> int:
 
 
 def accept_one(plugin) -> None:
+    """Accept a segment into the default layer and save the edits, as the analyst would."""
     plugin.dock.output_combo.setLayer(None)
-    plugin.segmenting.accept({"polygons": [SQUARE], "crs": CRS.toWkt(), "score": 0.9})
+    plugin.segmenting.accept({"polygons": [SQUARE], "crs": CRS.toWkt(), "score": 0.9, "prompt": "fg=1;bg=0;box=0"})
+    assert plugin.dock.output_combo.currentLayer().commitChanges()
 
 
 def test_segments_of_an_earlier_session_are_kept_and_appended_to(plugin, tmp_path) -> None:
     earlier = create_geopackage(tmp_path / "sam2_segments.gpkg", CRS)
-    append_segments(earlier, [SQUARE], CRS, "tree", 0.8, "m")
-    append_segments(earlier, [SQUARE], CRS, "tree", 0.8, "m")
+    append_segments(earlier, [SQUARE], CRS, SegmentAttributes("tree", 0.8, "m"))
+    append_segments(earlier, [SQUARE], CRS, SegmentAttributes("tree", 0.8, "m"))
+    assert earlier.commitChanges()
     QgsProject.instance().removeMapLayer(earlier.id())  # as after restarting QGIS
     del earlier
     assert "appended to" in plugin.dock.output_hint.text()
@@ -92,3 +95,53 @@ def test_one_object_of_several_parts_is_one_feature_drawn_as_outlines(plugin, tm
     symbol = layer.renderer().symbol()
     assert symbol.color().alpha() == 0  # no fill hides the image
     assert symbol.symbolLayer(0).strokeColor().alpha() == 255
+
+
+def test_an_accepted_segment_is_an_undoable_edit_with_its_attributes(plugin, tmp_path) -> None:
+    from qgis.core import QgsRasterLayer
+
+    ortho = QgsRasterLayer(str(tmp_path / "none.tif"), "my orthophoto")  # only its name is written
+    QgsProject.instance().addMapLayer(ortho, False)
+    plugin.dock.raster_combo.setLayer(ortho)
+    plugin.dock.class_combo.setCurrentText("building")
+    plugin.dock.output_combo.setLayer(None)
+    for prompt in ("fg=2;bg=1;box=0", "fg=0;bg=0;box=1"):
+        plugin.segmenting.accept({"polygons": [SQUARE], "crs": CRS.toWkt(), "score": 0.87, "prompt": prompt})
+    layer = plugin.dock.output_combo.currentLayer()
+    assert layer.isEditable()
+    assert layer.featureCount() == 2
+    assert features_in(tmp_path / "sam2_segments.gpkg") == 0
+    layer.undoStack().undo()  # what QGIS's Edit > Undo does
+    assert layer.featureCount() == 1
+    assert layer.commitChanges()
+    saved = QgsVectorLayer(f"{tmp_path / 'sam2_segments.gpkg'}|layername=sam2_segments", "check", "ogr")
+    rows = list(saved.getFeatures())
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["class"], row["source"], row["prompt"]) == ("building", "my orthophoto", "fg=2;bg=1;box=0")
+    assert row["score"] == pytest.approx(0.87)
+    assert row["created"]
+    assert plugin.dock.class_combo.findText("building") >= 0  # the layer's classes are offered
+
+
+def test_a_default_file_of_an_earlier_version_gets_the_new_fields(plugin, tmp_path) -> None:
+    from qgis.core import QgsField, QgsFields, QgsVectorFileWriter, QgsWkbTypes
+    from qgis.PyQt.QtCore import QVariant
+
+    fields = QgsFields()
+    fields.append(QgsField("class", QVariant.String))
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName, options.layerName = "GPKG", "sam2_segments"
+    writer = QgsVectorFileWriter.create(
+        str(tmp_path / "sam2_segments.gpkg"),
+        fields,
+        QgsWkbTypes.MultiPolygon,
+        CRS,
+        QgsProject.instance().transformContext(),
+        options,
+    )
+    del writer
+    accept_one(plugin)
+    saved = QgsVectorLayer(f"{tmp_path / 'sam2_segments.gpkg'}|layername=sam2_segments", "check", "ogr")
+    assert {"class", "score", "prompt", "source"} <= set(saved.fields().names())
+    assert next(saved.getFeatures())["prompt"] == "fg=1;bg=0;box=0"
