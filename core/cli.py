@@ -198,9 +198,7 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
             crs=args.crs,
         )
         segmenter = ClickSegmenter(loaded, raster, EmbeddingCache.default())
-        result = segmenter.segment(
-            prompts, PolygonOptions(args.min_pixels, args.simplify, args.min_area, args.fill_holes)
-        )
+        result = segmenter.segment(prompts, PolygonOptions.from_mapping(vars(args)))
         created = time.strftime("%Y-%m-%dT%H:%M:%S")
         features = [
             PolygonFeature(
@@ -321,6 +319,22 @@ def _tile(args: argparse.Namespace) -> dict[str, Any]:
     return {"out": str(args.out), "tiles": write_seed_layout(tiles, args.raster, args.out), **tiles.summary()}
 
 
+def _shape_options(command: argparse.ArgumentParser) -> None:
+    """How masks become polygons (core.polygons.PolygonOptions), the same for ``segment`` and ``predict``."""
+    shapes = command.add_argument_group("polygon shapes")
+    shapes.add_argument("--min-pixels", type=int, default=8, help="merge specks and holes smaller than this")
+    shapes.add_argument("--simplify", type=float, default=1.0, help="simplification tolerance in pixels (0: none)")
+    shapes.add_argument("--min-area", type=float, default=0.0, help="drop parts smaller than this (map units²)")
+    shapes.add_argument("--fill-holes", action="store_true", help="drop the holes inside each polygon")
+    shapes.add_argument(
+        "--right-angles",
+        type=float,
+        default=0.0,
+        metavar="DEGREES",
+        help="square the corners of edges within this many degrees of a right angle, e.g. 15 for buildings (0: off)",
+    )
+
+
 def _job_options(command: argparse.ArgumentParser) -> None:
     """``--events`` and ``--request``: the contract through which a program (the plugin) drives a long job."""
     command.add_argument(
@@ -393,7 +407,7 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
                 probabilities,
                 args.label,
                 loaded.spec.name,
-                PolygonOptions(args.min_pixels, args.simplify, args.min_area, args.fill_holes),
+                PolygonOptions.from_mapping(vars(args)),
             )
             result |= {"vector": str(args.vector), "polygons": count}
     return result
@@ -509,10 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
     segment.add_argument("--image-size", type=int, default=None, help="model input size (default: the checkpoint's)")
     segment.add_argument("--bands", type=bands_arg, default=None, help="bands as R,G,B (e.g. 4,1,2) or one band")
-    segment.add_argument("--min-pixels", type=int, default=8, help="merge specks and holes smaller than this")
-    segment.add_argument("--simplify", type=float, default=1.0, help="simplification tolerance in pixels")
-    segment.add_argument("--min-area", type=float, default=0.0, help="drop parts smaller than this (map units²)")
-    segment.add_argument("--fill-holes", action="store_true")
+    _shape_options(segment)
     segment.add_argument("--label", default="object", help="value of the class attribute")
     _job_options(segment)
     segment.set_defaults(run=_segment)
@@ -528,10 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", default="auto")
     predict.add_argument("--image-size", type=int, default=None)
     predict.add_argument("--label", default="object", help="value of the class attribute")
-    predict.add_argument("--min-pixels", type=int, default=8)
-    predict.add_argument("--simplify", type=float, default=1.0)
-    predict.add_argument("--min-area", type=float, default=0.0)
-    predict.add_argument("--fill-holes", action="store_true")
+    _shape_options(predict)
     _job_options(predict)
     predict.set_defaults(run=_predict)
 

@@ -17,6 +17,7 @@ from osgeo import gdal, ogr
 from rasterio.features import sieve
 
 from core.errors import InvalidConfigError
+from core.right_angles import square_corners
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -28,17 +29,31 @@ class PolygonOptions:
 
     ``min_pixels``: connected regions smaller than this (specks, and holes) are merged into their
     surroundings first, as SAM's own post-processing does; ``simplify``: tolerance in pixels (0 keeps every
-    pixel corner); ``min_area``: smallest part kept, in square map units; ``fill_holes``: drop all interior rings.
+    pixel corner); ``min_area``: smallest part kept, in square map units; ``fill_holes``: drop all interior rings;
+    ``right_angles``: square the corners of edges within this many degrees of a right angle (buildings; 0: off).
     """
 
     min_pixels: int = 8
     simplify: float = 1.0
     min_area: float = 0.0
     fill_holes: bool = False
+    right_angles: float = 0.0
 
     def __post_init__(self) -> None:
         if self.simplify < 0 or self.min_area < 0 or self.min_pixels < 0:
             raise InvalidConfigError("min_pixels, simplify and min_area cannot be negative")
+        if not 0 <= self.right_angles < 45:
+            raise InvalidConfigError(
+                f"right_angles is a tolerance in degrees from 0 (off) to under 45, not {self.right_angles}"
+            )
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> PolygonOptions:
+        """From a request or parsed arguments (``vars(args)``): the fields it names, the defaults for the rest."""
+        return cls(**{name: kind(values[name]) for name, kind in _FIELD_TYPES.items() if values.get(name) is not None})
+
+
+_FIELD_TYPES = {"min_pixels": int, "simplify": float, "min_area": float, "fill_holes": bool, "right_angles": float}
 
 
 def _polygonize(mask: np.ndarray, transform: Affine) -> list[ogr.Geometry]:
@@ -74,13 +89,16 @@ def polygons_of_file(path: str | os.PathLike[str]) -> list[ogr.Geometry]:
 def clean_polygon(
     shape: ogr.Geometry, options: PolygonOptions, pixel: float, min_area: float = 0.0
 ) -> ogr.Geometry | None:
-    """Fill holes, simplify (``options.simplify`` pixels of ``pixel`` map units) and drop the polygon if it is
-    smaller than ``options.min_area`` or ``min_area``: the clean-up every polygon output shares."""
+    """Fill holes, simplify (``options.simplify`` pixels of ``pixel`` map units) or square the corners
+    (``options.right_angles``, which simplifies its own way), and drop the polygon if it is smaller than
+    ``options.min_area`` or ``min_area``: the clean-up every polygon output shares."""
     if options.fill_holes and shape.GetGeometryCount() > 1:
         outer = ogr.Geometry(ogr.wkbPolygon)
         outer.AddGeometry(shape.GetGeometryRef(0).Clone())
         shape = outer
-    if options.simplify > 0:
+    if options.right_angles > 0:
+        shape = square_corners(shape, options.right_angles, pixel)
+    elif options.simplify > 0:
         simplified = shape.Simplify(options.simplify * pixel)  # Douglas-Peucker: fast, rarely invalid
         shape = simplified if simplified.IsValid() else shape.SimplifyPreserveTopology(options.simplify * pixel)
     if shape.IsEmpty() or shape.GetArea() < max(options.min_area, min_area, 1e-12):

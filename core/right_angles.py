@@ -2,7 +2,8 @@
 
 A mask traced from pixels gives a building staircase edges and corners of 80 or 100 degrees. ``square_corners``
 finds the polygon's main direction (the length-weighted mean of its convex hull's edge directions, modulo 90
-degrees: the hull's long edges follow the walls, not the pixel staircase), rotates
+degrees: the hull's long edges follow the walls, not the pixel staircase; then the same over the polygon's own
+edges near that direction), rotates
 the polygon into that frame, makes each edge within ``tolerance`` degrees of it exactly horizontal or vertical
 (consecutive edges of the same direction become one line, at their length-weighted mean offset), and puts the
 corners where those lines meet. Edges further off (a bay window at 45 degrees, a round tower) keep their
@@ -19,7 +20,7 @@ from osgeo import ogr
 
 MAX_AREA_CHANGE = 0.2
 STAIRCASE_PIXELS = 1.5  # simplification that removes one-pixel steps along a slanted edge
-CHAMFER_PIXELS = 4.0  # a slanted edge this short between two snapped ones is a cut corner: they meet instead
+CHAMFER_PIXELS = 10.0  # a slanted edge this short between two snapped, longer ones is a cut corner: they meet
 
 HORIZONTAL, VERTICAL, OTHER = "h", "v", "o"
 
@@ -33,7 +34,8 @@ def square_corners(shape: ogr.Geometry, tolerance: float, pixel: float) -> ogr.G
     if not rings or len(rings[0]) < 5:
         return traced
     hull = shape.ConvexHull()  # kept: its rings belong to it
-    angle = main_direction(np.array(hull.GetGeometryRef(0).GetPoints())[:, :2])
+    rough = main_direction(np.array(hull.GetGeometryRef(0).GetPoints())[:, :2])
+    angle = main_direction(rings[0], near=rough, within=math.radians(tolerance))
     squared = ogr.Geometry(ogr.wkbPolygon)
     for points in rings:
         ring = ogr.Geometry(ogr.wkbLinearRing)
@@ -47,35 +49,42 @@ def square_corners(shape: ogr.Geometry, tolerance: float, pixel: float) -> ogr.G
     return squared
 
 
-def main_direction(points: np.ndarray) -> float:
+def main_direction(points: np.ndarray, near: float | None = None, within: float = math.pi / 4) -> float:
     """The ring's main direction in radians, in [0, pi/2): edge directions averaged modulo 90 degrees, each
-    weighted by its length (closed ring of (n, 2) points, the first repeated last)."""
+    weighted by its length (closed ring of (n, 2) points, the first repeated last); with ``near``, only the
+    edges within ``within`` radians of it (or of its right angle) count: the walls, not the slanted edges."""
     edges = np.diff(points, axis=0)
     lengths = np.hypot(edges[:, 0], edges[:, 1])
-    angles = np.arctan2(edges[:, 1], edges[:, 0])
-    mean = np.sum(lengths * np.exp(4j * angles))  # 4 x the angle: directions 90 degrees apart agree
-    return float(np.angle(mean) / 4) % (math.pi / 2)
+    turns = np.exp(4j * np.arctan2(edges[:, 1], edges[:, 0]))  # 4 x the angle: directions 90 degrees apart agree
+    if near is not None:
+        off = np.abs(np.angle(turns * np.exp(-4j * near))) / 4  # each edge's angle to the nearest axis
+        if (off <= within).any():
+            lengths = np.where(off <= within, lengths, 0.0)
+    return float(np.angle(np.sum(lengths * turns)) / 4) % (math.pi / 2)
 
 
 def square_ring(points: np.ndarray, angle: float, tolerance: float, chamfer: float) -> np.ndarray:
     """The corners of an open ring ((n, 2) points, not repeated) after snapping its edges (see the module);
-    slanted edges shorter than ``chamfer`` between snapped ones are dropped (the corner was cut)."""
+    a slanted edge no longer than ``chamfer`` between snapped, longer ones is dropped (the corner was cut)."""
     cos, sin = math.cos(angle), math.sin(angle)
     local = points @ np.array([[cos, -sin], [sin, cos]])  # rotated by -angle: the main direction is x
     runs = _runs(local, math.radians(tolerance))
-    runs = [
-        run
-        for k, run in enumerate(runs)
-        if not (
-            run[0] == OTHER
-            and math.dist(run[2], run[3]) < chamfer
-            and OTHER != runs[k - 1][0] != runs[(k + 1) % len(runs)][0] != OTHER
-        )
-    ]
+    runs = [run for k, run in enumerate(runs) if not _cut_corner(runs[k - 1], run, runs[(k + 1) % len(runs)], chamfer)]
     if len(runs) < 3 or all(kind == OTHER for kind, *_ in runs):
         return points
     corners = [_corner(runs[k - 1], runs[k]) for k in range(len(runs))]
     return np.array(corners) @ np.array([[cos, sin], [-sin, cos]])
+
+
+def _cut_corner(before: tuple, run: tuple, after: tuple, chamfer: float) -> bool:
+    """Whether ``run`` is a short slanted edge between a horizontal and a vertical line, both longer."""
+    length = math.dist(run[2], run[3])
+    snapped_apart = OTHER != before[0] != after[0] != OTHER
+    return run[0] == OTHER and snapped_apart and length <= min(chamfer, _length(before), _length(after))
+
+
+def _length(run: tuple) -> float:
+    return math.dist(run[2], run[3])
 
 
 def _runs(local: np.ndarray, tolerance: float) -> list[tuple[str, float, np.ndarray, np.ndarray]]:

@@ -26,7 +26,7 @@ raster's CRS, GeoJSON-like, (x, y) order):
 - ``prepare`` (same params as ``predict``; progress events) -> ``{"window", "encoded"}``: encodes the window
   a predict with these prompts will use, so that the predict itself is quick
 - ``predict`` ``{"raster_id", "points": [[x, y], ...], "labels": [1|0, ...], "box"?: [xmin, ymin, xmax, ymax],
-  "crs"?, "min_pixels"?, "simplify"?, "min_area"?, "fill_holes"?}`` -> ``{"polygons": [...], "score",
+  "crs"?, "min_pixels"?, "simplify"?, "min_area"?, "fill_holes"?, "right_angles"?}`` -> ``{"polygons": [...], "score",
   "window": [col, row, width, height], "crs"}``
 - ``close_raster`` ``{"raster_id"}`` -> ``{"closed": true}``
 - ``shutdown`` -> ``{"bye": true}``, then the process exits 0 (it also exits at end of input).
@@ -158,13 +158,7 @@ class Worker:
         raster_id = _require(params, "raster_id")
         segmenter = self._segmenter(raster_id)
         prompts = self._prompts(params)
-        options = PolygonOptions(
-            min_pixels=int(params.get("min_pixels", 8)),
-            simplify=float(params.get("simplify", 1.0)),
-            min_area=float(params.get("min_area", 0.0)),
-            fill_holes=bool(params.get("fill_holes", False)),
-        )
-        result = segmenter.segment(prompts, options)
+        result = segmenter.segment(prompts, PolygonOptions.from_mapping(params))
         raster = self.rasters[raster_id]
         return {
             "polygons": result.polygons,

@@ -7,6 +7,7 @@ from typing import Any
 from qgis.core import QgsMapLayerProxyModel, QgsSettings
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDockWidget,
     QDoubleSpinBox,
@@ -23,6 +24,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import job_defaults
+from .shapes import ShapeChoices
 
 OFFICIAL_MODELS = [
     "sam2.1_hiera_t",
@@ -138,6 +140,29 @@ class Sam2Dock(QDockWidget):
         help_label.setWordWrap(True)
         segment_form.addRow(help_label)
         layout.addWidget(segment)
+
+        shapes = QGroupBox("Polygon shapes", body)
+        shapes.setToolTip("How accepted clicks and predictions become polygons")
+        shapes_form = QFormLayout(shapes)
+        self.simplify_spin = QDoubleSpinBox(shapes)
+        self.simplify_spin.setRange(0.0, 20.0)
+        self.simplify_spin.setSingleStep(0.25)
+        self.simplify_spin.setSuffix(" m")
+        self.simplify_spin.setSpecialValueText("1 pixel")
+        self.min_area_spin = QDoubleSpinBox(shapes)
+        self.min_area_spin.setRange(0.0, 100_000.0)
+        self.min_area_spin.setSuffix(" m²")
+        self.fill_holes_check = QCheckBox("Fill holes", shapes)
+        self.right_angles_spin = QDoubleSpinBox(shapes)
+        self.right_angles_spin.setRange(0.0, 40.0)
+        self.right_angles_spin.setSingleStep(5.0)
+        self.right_angles_spin.setSuffix("°")
+        self.right_angles_spin.setSpecialValueText("off")
+        shapes_form.addRow("Simplify", self.simplify_spin)
+        shapes_form.addRow("Smallest part", self.min_area_spin)
+        shapes_form.addRow("Right angles", self.right_angles_spin)
+        shapes_form.addRow(self.fill_holes_check)
+        layout.addWidget(shapes)
 
         tune = QGroupBox("Fine-tune on your labels", body)
         tune_form = QFormLayout(tune)
@@ -260,6 +285,10 @@ class Sam2Dock(QDockWidget):
             "device": self.device_combo,
             "where": self.extent_combo,
             "threshold": self.threshold_spin,
+            "simplify_m": self.simplify_spin,
+            "min_area_m2": self.min_area_spin,
+            "right_angles": self.right_angles_spin,
+            "fill_holes": self.fill_holes_check,
         }
 
     def remember_choices(self) -> None:
@@ -284,6 +313,10 @@ class Sam2Dock(QDockWidget):
                 if saved is not None and widget.findText(str(saved)) >= 0:
                     widget.setCurrentIndex(widget.findText(str(saved)))
                 widget.currentTextChanged.connect(lambda text, name=name: QgsSettings().setValue(name, text))
+            elif isinstance(widget, QCheckBox):
+                if saved is not None:
+                    widget.setChecked(str(saved).lower() == "true")
+                widget.toggled.connect(lambda checked, name=name: QgsSettings().setValue(name, checked))
             elif isinstance(widget, QLineEdit):
                 if saved is not None:
                     widget.setText(str(saved))
@@ -306,6 +339,12 @@ class Sam2Dock(QDockWidget):
             self.output_combo: "The polygon layer accepted segments go to (empty: a GeoPackage beside the project)",
             self.segment_button: "Click objects on the map: left click object, right click background, drag a box",
             self.encode_button: "Prepare the tiles under the visible map extent, so that clicks there are instant",
+            self.simplify_spin: "Straighten outlines: points closer than this to a line are dropped (1 pixel: "
+            "the least)",
+            self.min_area_spin: "Drop polygons (and parts) smaller than this",
+            self.right_angles_spin: "For buildings: edges within this many degrees of the building's main directions "
+            "become straight and meet at right angles (15° suits most; off for trees and fields)",
+            self.fill_holes_check: "Drop the holes inside each polygon (courtyards, gaps between crowns)",
             self.labels_combo: "Polygons drawn around the objects to learn (not the model's own output)",
             self.class_field_combo: "The attribute holding each polygon's class number (empty: one class)",
             self.classes_edit: "The classes to learn, e.g. 1 or 1,3 (empty: every class)",
@@ -331,6 +370,15 @@ class Sam2Dock(QDockWidget):
         self.class_combo.addItems(classes)
         self.class_combo.setCurrentText(current)
         self.class_combo.blockSignals(False)
+
+    def shape_choices(self) -> ShapeChoices:
+        """The polygon shapes chosen in the panel, in ground units."""
+        return ShapeChoices(
+            simplify_m=self.simplify_spin.value(),
+            fill_holes=self.fill_holes_check.isChecked(),
+            min_area_m2=self.min_area_spin.value(),
+            right_angles=self.right_angles_spin.value(),
+        )
 
     def training_options(self) -> dict[str, Any]:
         """The panel's training options under the engine's names (``python -m core describe``; no paths)."""

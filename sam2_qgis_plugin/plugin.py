@@ -18,6 +18,7 @@ from .output import OutputError
 from .prediction_controller import PredictionController
 from .segment_controller import SegmentController
 from .session import SegmentSession, SessionError
+from .shapes import polygon_options
 from .tasks import EngineTask
 from .training_controller import TrainingController
 
@@ -157,6 +158,7 @@ class Sam2Plugin:
                 self.client.stop()
             self.client = WorkerClient(self.python())
             self.session = SegmentSession(self.client)
+            self.session.polygon_options = self.polygon_options
         return self.session
 
     def check_engine(self) -> None:
@@ -194,6 +196,10 @@ class Sam2Plugin:
             return str(result["checkpoint"])
 
         self.run_task(f"SAM 2: downloading {name}", work, self.use_checkpoint)
+
+    def polygon_options(self, layer: Any) -> dict[str, Any]:
+        """The engine's polygon options for ``layer`` from the panel's shape choices."""
+        return polygon_options(layer, self.dock.shape_choices()) if self.dock is not None else {}
 
     def raster_layer(self) -> Any:
         """The dock's raster, or the active layer."""

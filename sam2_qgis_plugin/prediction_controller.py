@@ -54,6 +54,7 @@ class PredictionController:
             "vector": out_dir / f"{stem}.gpkg",
             "aoi": aoi,
             **plugin.dock.prediction_options(),
+            **plugin.polygon_options(raster),
         }
         python = plugin.python()
 

@@ -12,11 +12,13 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
+    QgsGeometry,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -24,6 +26,7 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
@@ -40,6 +43,7 @@ from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons
 from .jobs import run_core_job
 from .output import geometry_from_mapping
 from .processing_options import option_parameter, option_value
+from .shapes import ShapeChoices, polygon_options
 
 ICON = Path(__file__).parent / "icons" / "sam2.svg"
 
@@ -121,6 +125,33 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterString("CLASSES", classes_title, optional=True))
         area = QgsProcessingParameterFeatureSource("AOI", "Area of interest (optional)", polygons, optional=True)
         self.addParameter(area)
+
+    def add_shape_parameters(self) -> None:
+        """How masks become polygons, in ground units (see shapes.ShapeChoices), as in the panel."""
+        number = QgsProcessingParameterNumber.Double
+        for name, title in (
+            ("SIMPLIFY", "Simplify tolerance (m; 0: one pixel)"),
+            ("MIN_AREA", "Smallest polygon kept (m²)"),
+            ("RIGHT_ANGLES", "Right angles for buildings: tolerance in degrees (0: off; 15 suits most)"),
+        ):
+            parameter = QgsProcessingParameterNumber(name, title, number, 0.0, False, 0.0)
+            if name == "RIGHT_ANGLES":
+                parameter.setMaximum(40.0)
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+        holes = QgsProcessingParameterBoolean("FILL_HOLES", "Fill holes", False)
+        holes.setFlags(holes.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(holes)
+
+    def shape_options(self, parameters: dict[str, Any], context: Any, raster: Any) -> dict[str, Any]:
+        """The engine's polygon options for ``raster`` from the parameters ``add_shape_parameters`` made."""
+        choices = ShapeChoices(
+            simplify_m=self.parameterAsDouble(parameters, "SIMPLIFY", context),
+            fill_holes=self.parameterAsBoolean(parameters, "FILL_HOLES", context),
+            min_area_m2=self.parameterAsDouble(parameters, "MIN_AREA", context),
+            right_angles=self.parameterAsDouble(parameters, "RIGHT_ANGLES", context),
+        )
+        return polygon_options(raster, choices)
 
     def label_options(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:
         """The request's class_field, classes and aoi from the parameters ``add_label_parameters`` made."""
@@ -260,6 +291,7 @@ class PredictRaster(_EngineAlgorithm):
         )
         self.addParameter(QgsProcessingParameterString("LABEL", "Class of the polygons", defaultValue="object"))
         self.add_options("predict", {}, self.ADVANCED)
+        self.add_shape_parameters()
         self.add_more_options("predict")
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Mask"))
         self.addParameter(
@@ -271,14 +303,16 @@ class PredictRaster(_EngineAlgorithm):
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         polygons = self.parameterAsOutputLayer(parameters, "POLYGONS", context)
+        raster = self.parameterAsRasterLayer(parameters, "RASTER", context)
         request = {
-            "raster": self.parameterAsRasterLayer(parameters, "RASTER", context).source(),
+            "raster": raster.source(),
             "checkpoint": self.parameterAsFile(parameters, "CHECKPOINT", context),
             "out": out,
             "vector": polygons or None,
             "aoi": self.aoi_path(parameters, context, feedback),
             "label": self.parameterAsString(parameters, "LABEL", context),
             **self.options(parameters, context, "predict", (*self.BASIC, *self.ADVANCED)),
+            **self.shape_options(parameters, context, raster),
         }
         self.run_engine("predict", request, parameters, context, feedback)
         return {"OUTPUT": out, "POLYGONS": polygons or None}
@@ -342,6 +376,7 @@ class SegmentFromPoints(_EngineAlgorithm):
             QgsProcessingParameterVectorLayer("POINTS", "Points (one object each)", [QgsProcessing.TypeVectorPoint])
         )
         self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Checkpoint"))
+        self.add_shape_parameters()
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Segments", QgsProcessing.TypeVectorPolygon))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
@@ -357,6 +392,7 @@ class SegmentFromPoints(_EngineAlgorithm):
         try:
             client.request("load_model", {"checkpoint": self.parameterAsFile(parameters, "CHECKPOINT", context)})
             raster_id = client.request("open_raster", {"path": raster.source()})["raster_id"]
+            shapes = self.shape_options(parameters, context, raster)
             total = max(1, points.featureCount())
             for index, feature in enumerate(points.getFeatures()):
                 if feedback.isCanceled():
@@ -369,12 +405,13 @@ class SegmentFromPoints(_EngineAlgorithm):
                         "points": [[point.x(), point.y()]],
                         "labels": [1],
                         "crs": points.crs().toWkt(),
+                        **shapes,
                     },
                 )
-                for polygon in result["polygons"]:
-                    out = QgsFeature(fields)
-                    geometry = geometry_from_mapping(polygon)
+                if result["polygons"]:  # one object, one feature (its parts as a multipolygon)
+                    geometry = QgsGeometry.collectGeometry([geometry_from_mapping(p) for p in result["polygons"]])
                     geometry.convertToMultiType()
+                    out = QgsFeature(fields)
                     out.setGeometry(geometry)
                     out.setAttributes([feature.id(), result["score"]])
                     sink.addFeature(out, QgsFeatureSink.FastInsert)

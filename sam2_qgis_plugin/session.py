@@ -54,6 +54,8 @@ class SegmentSession:
         self._rasters: dict[str, str] = {}  # layer id -> engine raster id
         self.history: list[Prompt] = []
         self.result: dict[str, Any] | None = None
+        # the engine's polygon options (core.polygons.PolygonOptions) for a raster: the panel's shape choices
+        self.polygon_options: Callable[[QgsRasterLayer], dict[str, Any]] = lambda layer: {}
 
     # -- engine state (re-created after a worker restart) ------------------------------------------------
 
@@ -109,6 +111,7 @@ class SegmentSession:
             "points": [[p.x(), p.y()] for p in prompt.points],
             "labels": prompt.labels,
             "crs": crs.toWkt(),
+            **self.polygon_options(layer),
         }
         if prompt.box is not None:
             params["box"] = [prompt.box.xMinimum(), prompt.box.yMinimum(), prompt.box.xMaximum(), prompt.box.yMaximum()]

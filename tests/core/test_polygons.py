@@ -83,3 +83,66 @@ def test_empty_mask_gives_no_polygons() -> None:
 def test_negative_options_are_refused() -> None:
     with pytest.raises(InvalidConfigError, match="cannot be negative"):
         PolygonOptions(simplify=-1)
+
+
+def l_shaped_building(rotation: float) -> tuple[np.ndarray, Affine]:
+    """An L-shaped building (30 x 24 m, 468 m²) turned by ``rotation`` degrees, drawn in 0.5 m pixels."""
+    from rasterio.features import rasterize
+
+    corners = np.array([(0, 0), (30, 0), (30, 10), (12, 10), (12, 24), (0, 24), (0, 0)], dtype=float)
+    turn = np.radians(rotation)
+    rotate = np.array([[np.cos(turn), np.sin(turn)], [-np.sin(turn), np.cos(turn)]])
+    outline = (corners - (15, 12)) @ rotate + (1040, 1960)
+    transform = Affine(0.5, 0, 1000.0, 0, -0.5, 2000.0)
+    mask = rasterize(
+        [{"type": "Polygon", "coordinates": [outline.tolist()]}], out_shape=(160, 160), transform=transform
+    )
+    return mask.astype(bool), transform
+
+
+@pytest.mark.parametrize("rotation", range(0, 90, 3))
+def test_right_angles_square_every_corner_of_an_l_shaped_building(rotation: float) -> None:
+    import json
+
+    from core.right_angles import corner_angles
+
+    mask, transform = l_shaped_building(rotation)
+    (traced,) = mask_to_polygons(mask, transform, PolygonOptions())
+    (squared,) = mask_to_polygons(mask, transform, PolygonOptions(right_angles=15))
+    angles = corner_angles(ogr.CreateGeometryFromJson(json.dumps(squared)))
+    assert len(angles) == 6  # the L's six corners, no staircase left
+    assert all(abs(angle - 90) <= 5 for angle in angles), angles
+    assert area(squared) == pytest.approx(area(traced), rel=0.05)  # the outline moved, the building did not
+    if 15 <= rotation <= 75:  # turned well off the pixel grid: traced corners are not right angles
+        traced_angles = corner_angles(ogr.CreateGeometryFromJson(json.dumps(traced)))
+        assert not all(abs(angle - 90) <= 5 for angle in traced_angles)  # the option is what squared them
+
+
+def test_right_angles_leave_a_round_crown_round() -> None:
+    rows, cols = np.mgrid[:80, :80]
+    disc = (rows - 40) ** 2 + (cols - 40) ** 2 < 30**2
+    (traced,) = mask_to_polygons(disc, TRANSFORM, PolygonOptions())
+    (squared,) = mask_to_polygons(disc, TRANSFORM, PolygonOptions(right_angles=15))
+    assert area(squared) == pytest.approx(area(traced), rel=0.05)
+    assert len(squared["coordinates"][0]) > 8  # not turned into a box
+
+
+@pytest.mark.parametrize("tolerance", [-1, 45, 90])
+def test_a_right_angle_tolerance_out_of_range_is_refused(tolerance: float) -> None:
+    with pytest.raises(InvalidConfigError, match="right_angles is a tolerance in degrees"):
+        PolygonOptions(right_angles=tolerance)
+
+
+@pytest.mark.parametrize("command", ["segment", "predict"])
+def test_the_shape_options_reach_the_polygons_from_the_command_line(command: str) -> None:
+    from core.cli import build_parser
+
+    required = ["--raster", "r.tif", "--checkpoint", "m.pt", "--out", "o.gpkg"]
+    args = build_parser().parse_args([command, *required, "--right-angles", "12", "--fill-holes", "--simplify", "2"])
+    options = PolygonOptions.from_mapping(vars(args))
+    assert (options.right_angles, options.fill_holes, options.simplify, options.min_pixels) == (12.0, True, 2.0, 8)
+
+
+def test_shape_options_from_a_request_take_what_it_names() -> None:
+    options = PolygonOptions.from_mapping({"right_angles": "20", "min_area": 4, "raster_id": "r1"})
+    assert options == PolygonOptions(right_angles=20.0, min_area=4.0)

@@ -142,6 +142,21 @@ def test_ctrl_z_takes_back_prompts_first_then_accepted_segments(qgis_canvas, ses
     assert next(saved.getFeatures())["prompt"] == "fg=1;bg=0;box=0"
 
 
+def test_the_panels_shape_options_shape_the_preview(qgis_canvas, session, ortho) -> None:
+    show(qgis_canvas, ortho)
+    tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None)
+    click(tool, qgis_canvas, ortho, 0.5, 0.4)
+    assert session.result["polygons"]
+    session.polygon_options = lambda layer: {"min_area": 1e9}  # what the panel's "Smallest part" sends
+    try:
+        tool.refresh()
+        assert session.result["polygons"] == []
+        assert tool.preview.asGeometry().isEmpty()
+    finally:
+        session.polygon_options = lambda layer: {}
+        key(tool, Qt.Key_Escape)
+
+
 def test_undo_and_clear(qgis_canvas, session, ortho) -> None:
     show(qgis_canvas, ortho)
     tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None)

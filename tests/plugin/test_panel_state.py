@@ -95,7 +95,7 @@ def test_the_panel_fits_the_default_dock_width_and_explains_every_choice(qgis_ap
     scroll = dock.widget()
     assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
     assert scroll.horizontalScrollBar().maximum() == 0  # nothing cut off, nothing to scroll sideways
-    kinds = ("_combo", "_button", "_spin", "_edit", "_widget")
+    kinds = ("_combo", "_button", "_spin", "_edit", "_widget", "_check")
     choices = [name for name, value in vars(dock).items() if isinstance(value, QWidget) and name.endswith(kinds)]
     assert len(choices) > 20
     assert [name for name in choices if not getattr(dock, name).toolTip()] == []
@@ -126,6 +126,8 @@ def test_the_panels_choices_are_kept_across_sessions(qgis_iface, qgis_app) -> No
     dock.trainable_combo.setCurrentText("lora")
     dock.extent_combo.setCurrentText("visible map extent")
     dock.class_combo.setCurrentText("building")
+    dock.right_angles_spin.setValue(15)
+    dock.fill_holes_check.setChecked(True)
     first.unload()
     qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
     second = sam2_qgis_plugin.classFactory(qgis_iface)  # as after restarting QGIS
@@ -137,6 +139,35 @@ def test_the_panels_choices_are_kept_across_sessions(qgis_iface, qgis_app) -> No
         assert dock.trainable_combo.currentText() == "lora"
         assert dock.extent_combo.currentText() == "visible map extent"
         assert dock.class_combo.currentText() == "building"
+        assert dock.right_angles_spin.value() == 15
+        assert dock.fill_holes_check.isChecked()
     finally:
         second.unload()
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+
+
+def test_the_panels_shapes_reach_clicks_and_predictions(qgis_iface, qgis_app, tmp_path) -> None:
+    from osgeo import gdal, osr
+    from qgis.core import QgsRasterLayer
+
+    dataset = gdal.GetDriverByName("GTiff").Create(str(tmp_path / "ortho.tif"), 8, 8, 3, gdal.GDT_Byte)
+    dataset.SetGeoTransform((500000.0, 0.5, 0.0, 4000000.0, 0.0, -0.5))
+    crs = osr.SpatialReference()
+    crs.ImportFromEPSG(32633)
+    dataset.SetProjection(crs.ExportToWkt())
+    del dataset
+    ortho = QgsRasterLayer(str(tmp_path / "ortho.tif"), "ortho")
+    loaded = sam2_qgis_plugin.classFactory(qgis_iface)
+    loaded.initGui()
+    try:
+        dock = loaded.dock
+        dock.simplify_spin.setValue(1.0)
+        dock.min_area_spin.setValue(2.0)
+        dock.right_angles_spin.setValue(15)
+        dock.fill_holes_check.setChecked(True)
+        expected = {"simplify": 2.0, "min_area": 2.0, "right_angles": 15.0, "fill_holes": True}
+        assert loaded.polygon_options(ortho) == expected
+        assert loaded.ensure_session().polygon_options(ortho) == expected  # what each click sends
+    finally:
+        loaded.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)

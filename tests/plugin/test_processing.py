@@ -158,6 +158,8 @@ def test_predict_raster_in_an_aoi_with_polygons(processing, scene, engine_files,
             "THRESHOLD": 0.3,
             "AOI": west,
             "EXTRA": "--device cpu",
+            "FILL_HOLES": True,  # the engine's parser takes the shape options (it refuses unknown ones)
+            "RIGHT_ANGLES": 15,
             "OUTPUT": str(tmp_path / "mask.tif"),
             "POLYGONS": str(tmp_path / "objects.gpkg"),
         },
@@ -225,9 +227,16 @@ def test_segment_from_points(processing, scene, engine_files) -> None:
             {"RASTER": raster, "POINTS": points, "CHECKPOINT": engine_files["checkpoint"], "OUTPUT": "memory:"},
         )
         segments = result["OUTPUT"]
-        assert segments.featureCount() >= 2
+        assert segments.featureCount() == 2  # one object per point, its parts in one multipolygon
         assert {f["point_id"] for f in segments.getFeatures()} == {f.id() for f in points.getFeatures()}
         assert segments.crs().authid() == "EPSG:32633"
+        parameters = {"RASTER": raster, "POINTS": points, "CHECKPOINT": engine_files["checkpoint"], "OUTPUT": "memory:"}
+        filled = processing.run("sam2:segmentfrompoints", {**parameters, "FILL_HOLES": True})["OUTPUT"]
+        rings = [part.numInteriorRings() for f in filled.getFeatures() for part in f.geometry().constParts()]
+        assert rings
+        assert set(rings) == {0}
+        huge = processing.run("sam2:segmentfrompoints", {**parameters, "MIN_AREA": 1e6})["OUTPUT"]
+        assert huge.featureCount() == 0  # every object is smaller than 1 km²: the shape options reach the engine
     finally:
         QgsProject.instance().removeMapLayer(points.id())
 
