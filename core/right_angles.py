@@ -102,18 +102,19 @@ def _runs(local: np.ndarray, tolerance: float) -> list[tuple[str, float, np.ndar
     if first is None:  # every edge one way: nothing to square
         return []
     edges = edges[first:] + edges[:first]  # a run never wraps around the ring's start
-    runs: list[tuple[str, float, np.ndarray, np.ndarray]] = []
-    group: list[tuple[str, np.ndarray, np.ndarray, float]] = []
-    for edge in [*edges, (None, None, None, 0.0)]:
-        if group and (edge[0] != group[0][0] or edge[0] == OTHER):
-            kind = group[0][0]
-            axis = 1 if kind == HORIZONTAL else 0
-            weights = np.array([length for *_, length in group]) + 1e-12
-            middles = np.array([(start[axis] + end[axis]) / 2 for _, start, end, _ in group])
-            runs.append((kind, float(np.average(middles, weights=weights)), group[0][1], group[-1][2]))
-            group = []
-        if edge[0] is not None:
-            group.append(edge)
+    groups: list[list[tuple[str, np.ndarray, np.ndarray, float]]] = []
+    for edge in edges:
+        if groups and edge[0] == groups[-1][0][0] != OTHER:
+            groups[-1].append(edge)
+        else:
+            groups.append([edge])
+    runs = []
+    for group in groups:
+        kind = group[0][0]
+        axis = 1 if kind == HORIZONTAL else 0
+        weights = np.array([length for *_, length in group]) + 1e-12
+        middles = np.array([(start[axis] + end[axis]) / 2 for _, start, end, _ in group])
+        runs.append((kind, float(np.average(middles, weights=weights)), group[0][1], group[-1][2]))
     return runs
 
 

@@ -224,6 +224,8 @@ class Sam2Dock(QDockWidget):
         self.result_label.setObjectName("Sam2ResultLabel")
         self.result_label.setWordWrap(True)
         self.report_button = QPushButton("Open the last report", tune)
+        self.resume_button = QPushButton("Resume the stopped run", tune)
+        self.resume_button.setEnabled(False)
         tune_form.addRow("Labels", self.labels_combo)
         tune_form.addRow("Class field", self.class_field_combo)
         tune_form.addRow("Classes", self.classes_edit)
@@ -240,6 +242,7 @@ class Sam2Dock(QDockWidget):
         tune_form.addRow(self.train_button)
         tune_form.addRow(self.result_label)
         tune_form.addRow(self.report_button)
+        tune_form.addRow(self.resume_button)
         layout.addWidget(tune)
 
         predict = QGroupBox("Predict the raster", body)
@@ -353,6 +356,7 @@ class Sam2Dock(QDockWidget):
             self.tile_spin: job_defaults.help_text("tile_size"),
             self.device_combo: job_defaults.help_text("device") + " (auto: a GPU when there is one)",
             self.train_button: "Fine-tune in the background (cancel it in the task manager); the best epoch is used",
+            self.resume_button: "Continue a cancelled fine-tuning from where it stopped (its settings are kept)",
             self.report_button: "The last run's report: base model vs tuned, curves, confusion matrix",
             self.extent_combo: "Predict the whole raster, what the map shows, or inside an AOI layer",
             self.predict_aoi_combo: "The polygons to predict inside when Where is AOI layer",

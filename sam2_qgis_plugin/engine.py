@@ -8,6 +8,7 @@ A worker that dies raises ``WorkerDiedError``; the next request starts a new one
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -52,7 +53,10 @@ class EngineError(Exception):
 
 
 class WorkerDiedError(EngineError):
+    """The worker process ended; ``detail`` says how (exit code or signal, its last line)."""
+
     def __init__(self, detail: str) -> None:
+        self.detail = detail
         super().__init__(
             "WorkerDied",
             f"the SAM 2 engine stopped unexpectedly ({detail}); it restarts on the next action",
@@ -207,9 +211,12 @@ class WorkerClient:
         on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Send one request and wait for its result; EngineError for a reported error, WorkerDiedError if the
-        process ends (the next request starts a new one)."""
+        process ended before or during it (the next request starts a new one, which knows nothing yet)."""
         with self._serial:
             if not self.alive():
+                if self.process is not None:  # it ended since the last request: its model and rasters are gone
+                    died, self.process = self.process, None
+                    raise WorkerDiedError(self.death_detail(died))
                 self.start()
             request_id = next(self._ids)
             answer: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -226,7 +233,7 @@ class WorkerClient:
                 process.stdin.flush()
                 message = answer.get(timeout=timeout)
             except (OSError, ValueError):
-                raise WorkerDiedError("its input closed") from None
+                raise WorkerDiedError(self.death_detail(self.process)) from None
             except queue.Empty:
                 raise EngineError("Timeout", f"the engine did not answer {method} within {timeout:.0f} s") from None
             finally:
@@ -236,10 +243,21 @@ class WorkerClient:
         if "error" in message:
             error = message["error"]
             if error.get("type") == "WorkerDied":
-                self.process = None
-                raise WorkerDiedError(self.stderr_tail[-1] if self.stderr_tail else "no message")
+                died, self.process = self.process, None
+                raise WorkerDiedError(self.death_detail(died))
             raise EngineError(error.get("type", "Error"), error.get("message", ""), bool(error.get("expected")))
         return dict(message.get("result", {}))
+
+    def death_detail(self, process: subprocess.Popen[str] | None) -> str:
+        """Why a worker ended: its exit code (a signal, for a killed one) and the last line it wrote."""
+        code = None
+        if process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = process.wait(timeout=2)
+        parts = [f"exit code {code}" if code is not None else "", self.stderr_tail[-1] if self.stderr_tail else ""]
+        if code is not None and code < 0:
+            parts[0] = f"killed by signal {-code}" + (": out of memory?" if -code == 9 else "")
+        return "; ".join(part for part in parts if part) or "no message"
 
     def cancel_current(self) -> None:
         """Ask the worker to stop the request it is running (it answers with a CancelledError)."""

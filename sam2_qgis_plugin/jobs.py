@@ -36,10 +36,12 @@ def run_core_job(
     """Run the engine's ``command`` (``train``, ``predict``, ``weights download``, ...) with ``options``
     (``{"raster": path, "tile_size": 512, ...}``: the command's option names with underscores, as in
     ``python -m core describe``) and ``flags`` typed by the analyst (they win); report progress (0-100 and the
-    event) and warnings; return the ``result`` event's outputs.
+    event) and warnings; return the ``result`` event's outputs. A job that stops at a safe point when cancelled
+    returns its result with ``stopped: true`` (a training says where it stopped, where to resume, and its best
+    checkpoint so far).
 
     Raises EngineError with the job's ``error`` event (``expected`` as the job says; a bad option is one),
-    InterruptedError when cancelled (a training's result then says where to resume).
+    InterruptedError when cancelled with nothing to show (no result).
     """
     process = subprocess.Popen(
         [python, "-m", "core", *command.split(), "--request", "-", "--events", "-", *flags],
@@ -100,13 +102,7 @@ def run_core_job(
             with contextlib.suppress(OSError):
                 pipe.close()
     if ending.get("kind") == "result":
-        result = {k: v for k, v in ending.items() if k != "kind"}
-        if cancel_sent.is_set() or result.get("stopped"):
-            raise InterruptedError(
-                "cancelled: the run folder keeps its last good checkpoint and a resumable state "
-                f"(resume {result.get('resume', 'the run')})"
-            )
-        return result
+        return {k: v for k, v in ending.items() if k != "kind"}
     if cancel_sent.is_set():
         raise InterruptedError(f"cancelled: {ending.get('message', 'the job was stopped')}")
     if ending.get("kind") == "error":

@@ -131,7 +131,6 @@ class SegmentMapTool(QgsMapTool):
         """Ask the engine for the current prompts' mask and show it."""
         self.preview.reset(QgsWkbTypes.PolygonGeometry)
         self.show_prompts()
-        starts = self.session.client.starts
         try:
             layer = check_raster(self.raster_layer())
             result = self.session.predict(layer, self.canvas().mapSettings().destinationCrs())
@@ -139,8 +138,9 @@ class SegmentMapTool(QgsMapTool):
             self.report(str(error), isinstance(error, SessionError) or getattr(error, "expected", True))
             return
         finally:
-            if starts and self.session.client.starts > starts:
-                self.report("The SAM 2 engine had stopped and was restarted.", True)
+            notice = self.session.take_restart_notice()  # also a restart in the encoding task before this
+            if notice:
+                self.report(notice, True)
         if not result:
             return
         crs = QgsCoordinateReferenceSystem.fromWkt(result["crs"]) if result.get("crs") else layer.crs()

@@ -69,6 +69,7 @@ class Sam2Plugin:
         self.dock.encode_button.clicked.connect(segmenting.encode_visible_extent)
         self.dock.train_button.clicked.connect(lambda: self.tuning.fine_tune())
         self.dock.report_button.clicked.connect(self.tuning.open_report)
+        self.dock.resume_button.clicked.connect(lambda: self.tuning.resume_stopped())
         self.tuning.fill_tuned_models()
         self.dock.predict_button.clicked.connect(lambda: self.prediction.predict_raster())
 

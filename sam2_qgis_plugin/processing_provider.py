@@ -256,6 +256,13 @@ class FineTune(_EngineAlgorithm):
             **self.options(parameters, context, "train", (*self.BASIC, *self.ADVANCED)),
         }
         summary = self.run_engine("train", request, parameters, context, feedback)
+        if summary.get("stopped"):
+            best = summary.get("best_checkpoint")
+            feedback.reportError(
+                f"cancelled in epoch {summary.get('epoch')}: resume with python -m core train --resume {out}"
+                + (f"; its best checkpoint so far is {best}" if best else "")
+            )
+            return {"OUTPUT": out, "CHECKPOINT": best}
         if summary:
             feedback.pushInfo(f"validation IoU: base {summary['base']['iou']:.4f} -> best {summary['best']['iou']:.4f}")
             if summary.get("verdict"):

@@ -156,6 +156,9 @@ class SegmentController:
             )
 
         def done(result: dict[str, Any]) -> None:
+            notice = session.take_restart_notice()
+            if notice:
+                plugin.report(notice)
             plugin.iface.messageBar().pushMessage(
                 "SAM 2",
                 f"{result['encoded']} of {result['tiles']} tiles encoded: clicks there are now instant",

@@ -12,7 +12,7 @@ from typing import Any
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayer, QgsPointXY, QgsRasterLayer, QgsRectangle
 
-from .engine import EngineError, WorkerClient
+from .engine import EngineError, WorkerClient, WorkerDiedError
 
 
 class SessionError(Exception):
@@ -54,14 +54,23 @@ class SegmentSession:
         self._rasters: dict[str, str] = {}  # layer id -> engine raster id
         self.history: list[Prompt] = []
         self.result: dict[str, Any] | None = None
+        self.device = "auto"
+        self.restarts = 0  # workers started again after one had ended (each reloads the model)
+        self._restarts_told = 0
+        self.last_death = ""  # how the last worker that ended did (exit code or signal, its last line)
         # the engine's polygon options (core.polygons.PolygonOptions) for a raster: the panel's shape choices
         self.polygon_options: Callable[[QgsRasterLayer], dict[str, Any]] = lambda layer: {}
 
     # -- engine state (re-created after a worker restart) ------------------------------------------------
 
     def load_model(self, checkpoint: str, device: str = "auto") -> dict[str, Any]:
-        self.checkpoint = checkpoint
-        self.model = self.client.request("load_model", {"checkpoint": checkpoint, "device": device})
+        self.checkpoint, self.device = checkpoint, device
+        params = {"checkpoint": checkpoint, "device": device}
+        try:
+            self.model = self.client.request("load_model", params)
+        except WorkerDiedError as error:  # the old worker had ended: this starts a new one
+            self.last_death = error.detail
+            self.model = self.client.request("load_model", params)
         self._starts = self.client.starts
         self._rasters.clear()
         return self.model
@@ -71,7 +80,30 @@ class SegmentSession:
         if self.checkpoint is None:
             raise SessionError("choose a model first (SAM 2 panel > Model)")
         if not self.client.alive() or self.client.starts != getattr(self, "_starts", None):
-            self.load_model(self.checkpoint)
+            self.load_model(self.checkpoint, self.device)
+            self.restarts += 1
+
+    def _retrying(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """``call()``, once more in a new worker (model reloaded) if the worker ended under it."""
+        try:
+            return call()
+        except WorkerDiedError as error:
+            self.last_death = error.detail
+            self._sync()
+            return call()
+
+    def take_restart_notice(self) -> str | None:
+        """Once per restart: a message saying the engine had stopped and was started again (None: nothing new).
+        For the GUI thread, after a request (restarts happen inside background tasks too)."""
+        if self.restarts <= self._restarts_told:
+            return None
+        self._restarts_told = self.restarts
+        why = self.last_death
+        return (
+            "The SAM 2 engine had stopped"
+            + (f" ({why})" if why else "")
+            + (" and was restarted; the model was loaded again.")
+        )
 
     def raster_id(self, layer: QgsRasterLayer) -> str:
         self._sync()
@@ -125,7 +157,7 @@ class SegmentSession:
         if params is None:
             return None
         listener = (lambda event: progress(100 * float(event.get("fraction", 0)))) if progress else None
-        return self.client.request("prepare", params, on_event=listener)
+        return self._retrying(lambda: self.client.request("prepare", self._params(layer, crs) or {}, on_event=listener))
 
     def predict(self, layer: QgsRasterLayer, crs: QgsCoordinateReferenceSystem) -> dict[str, Any] | None:
         """Polygons for the current prompts (in ``crs``, the canvas CRS), or None when there are none."""
@@ -134,7 +166,9 @@ class SegmentSession:
             self.result = None
             return None
         try:
-            self.result = self.client.request("predict", params, timeout=300)
+            self.result = self._retrying(
+                lambda: self.client.request("predict", self._params(layer, crs) or {}, timeout=300)
+            )
         except EngineError as error:
             if error.kind == "InvalidInputError" and "no open raster" in str(error):
                 self._rasters.clear()

@@ -1,5 +1,7 @@
 """One QgsTask base for long jobs: the work runs in a background thread, its exception is kept, and
-``finished`` (main thread) reports the result or the error. Cancel asks the engine to stop."""
+``finished`` (main thread) reports the result or the error. Cancel asks the engine to stop; a job that stops
+at a safe point and returns a result (a training saves a resumable state) completes: QGIS does not call it
+failed."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class EngineTask(QgsTask):
     def run(self) -> bool:
         try:
             self.result = self.work(self)
-            return not self.isCanceled()
+            return True
         except Exception as error:  # reported in finished(), on the main thread
             self.error = error
             return False

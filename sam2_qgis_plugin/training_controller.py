@@ -1,5 +1,6 @@
 """Fine-tuning from the panel: export the label (and AOI) layers into a run folder, run the engine's ``train``
-job in a background task, then make the best checkpoint the active model and a selectable one."""
+job in a background task, then make the best checkpoint the active model and a selectable one. A cancelled run
+stops at a safe point: the panel says where, offers its best checkpoint so far, and can resume it."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class TrainingController:
         self.plugin = plugin
         self.task: EngineTask | None = None
         self.last_run: Path | None = None
+        self.stopped_run: Path | None = None  # a cancelled run that can be resumed
 
     def fill_tuned_models(self) -> None:
         assert self.plugin.dock is not None
@@ -105,19 +107,34 @@ class TrainingController:
             **dock.training_options(),
             **(options or {}),
         }
-        python = plugin.python()
+        return self._start(run_dir, request, "SAM 2 fine-tuning")
+
+    def resume_stopped(self) -> EngineTask | None:
+        """Continue the run that was cancelled, from its saved state (the engine's ``train --resume``)."""
+        if self.stopped_run is None:
+            self.plugin.report("no stopped fine-tuning to resume in this session")
+            return None
+        if self.task is not None:
+            self.plugin.report("a fine-tuning is already running: wait for it or cancel it in the task manager")
+            return None
+        return self._start(self.stopped_run, {"resume": self.stopped_run}, "SAM 2 fine-tuning (resumed)")
+
+    def _start(self, run_dir: Path, request: dict[str, Any], description: str) -> EngineTask:
+        python = self.plugin.python()
 
         def work(task: EngineTask) -> dict[str, Any]:
             def progress(value: float, event: dict[str, Any]) -> None:
                 task.setProgress(value)
                 if "iou" in event:
-                    task.setDescription(f"SAM 2 fine-tuning: epoch {event.get('epoch')}, IoU {event['iou']:.3f}")
+                    task.setDescription(f"{description}: epoch {event.get('epoch')}, IoU {event['iou']:.3f}")
 
             return run_core_job(python, "train", request, progress, task.isCanceled)
 
-        task = plugin.run_task("SAM 2 fine-tuning", work, lambda summary: self.finished(run_dir, summary))
+        task = self.plugin.run_task(description, work, lambda summary: self.finished(run_dir, summary))
         task.taskTerminated.connect(self.ended)
         self.task = task
+        if self.plugin.dock is not None:
+            self.plugin.dock.resume_button.setEnabled(False)
         return task
 
     def ended(self) -> None:
@@ -127,6 +144,10 @@ class TrainingController:
         """Show the scores; a run that beat the base becomes the active model."""
         plugin = self.plugin
         self.task = None
+        if summary.get("stopped"):
+            self.stopped(run_dir, summary)
+            return
+        self.stopped_run = None
         self.last_run = run_dir
         base, best = summary["base"]["iou"], summary["best"]["iou"]
         counted = summary.get("validation", {})
@@ -158,14 +179,36 @@ class TrainingController:
         )
         plugin.use_checkpoint(str(run_dir / "best.pt"))
 
-    def remember_model(self, checkpoint: Path) -> None:
+    def stopped(self, run_dir: Path, summary: dict[str, Any]) -> None:
+        """A cancelled run stopped at a safe point: say where, offer its best checkpoint so far, allow resuming."""
+        self.stopped_run = run_dir
+        best, base = summary.get("best"), summary.get("base")
+        text = f"{run_dir.name}: stopped in epoch {summary.get('epoch', '?')}; Resume continues it."
+        if best is None:
+            text = f"{run_dir.name}: stopped before the first epoch (nothing trained yet); Resume starts it again."
+        elif summary.get("best_checkpoint"):
+            checkpoint = Path(summary["best_checkpoint"])
+            self.remember_model(checkpoint, f"{run_dir.name} (stopped, IoU {best['iou']:.2f})")
+            text += (
+                f" Its best so far (epoch {best['epoch']}: validation IoU {base['iou']:.3f} -> {best['iou']:.3f}) "
+                "is chosen under Model > Fine-tuned: press Use to make it active."
+            )
+        else:
+            text += f" No epoch had beaten the base model yet (validation IoU {base['iou']:.3f})."
+        if self.plugin.dock is not None:
+            self.plugin.dock.result_label.setText(text)
+            self.plugin.dock.resume_button.setEnabled(True)
+        self.plugin.iface.messageBar().pushMessage("SAM 2", f"fine-tuning {text}", level=Qgis.Info, duration=0)
+
+    def remember_model(self, checkpoint: Path, title: str | None = None) -> None:
         """Make a tuned checkpoint selectable in the dock, now and in later QGIS sessions."""
         paths = [str(checkpoint), *(p for p in remembered_models() if p != str(checkpoint))][:MAX_TUNED]
         QgsSettings().setValue(TUNED_KEY, paths)
         if self.plugin.dock is not None:
             combo = self.plugin.dock.tuned_combo
-            if combo.findData(str(checkpoint)) < 0:
-                combo.insertItem(0, tuned_model_title(checkpoint), str(checkpoint))
+            if combo.findData(str(checkpoint)) >= 0:
+                combo.removeItem(combo.findData(str(checkpoint)))  # listed again, first, with its new title
+            combo.insertItem(0, title or tuned_model_title(checkpoint), str(checkpoint))
             combo.setCurrentIndex(combo.findData(str(checkpoint)))
 
     def open_report(self) -> bool:

@@ -352,11 +352,17 @@ class Trainer:
     # -- validation --------------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def evaluate(self, tiles: list[Tile] | None = None) -> tuple[dict[str, float], Confusion]:
-        """Dataset-level scores on the validation tiles, each used the way the mode is used."""
+    def evaluate(
+        self, tiles: list[Tile] | None = None, stop: Callable[[], bool] | None = None
+    ) -> tuple[dict[str, float], Confusion] | None:
+        """Dataset-level scores on the validation tiles, each used the way the mode is used; None when ``stop()``
+        turned true on the way."""
         self.model.eval()
         confusion = Confusion()
         for index, tile in enumerate(tiles if tiles is not None else self.val_tiles):
+            if stop is not None and stop():
+                self.model.train()
+                return None
             sample = _sample(tile, index, 0, self.config)
             embed, high_res = self._features([("val", index, 0)], [sample])
             if self.config.mode == "auto":
@@ -401,7 +407,10 @@ class Trainer:
                 len(self.val_tiles),
                 self.validation_counts["objects"],
             )
-            base_scores, confusion = self.evaluate()
+            scored = None if self._stopping() else self.evaluate(stop=self._stopping)
+            if scored is None:  # stopped before anything was trained: resumable from the start
+                return self._stop(folder)
+            base_scores, confusion = scored
             self.history.append({"epoch": 0, "train_loss": None, **base_scores, "lr": 0.0, "seconds": 0.0})
             folder.save_base(self, self.history[0], confusion)
             self._report(0.0, epoch=0, **base_scores)
@@ -425,12 +434,12 @@ class Trainer:
                 self.step += 1
                 if self.rank == 0:
                     self._report(self.step / self.total_steps, epoch=self.epoch + 1, step=self.step, loss=losses[-1])
-                if self.stop_requested and self.stop_requested():
-                    folder.save_resume(self)
-                    logger.info("stopped in epoch %d at step %d; resumable state saved", self.epoch + 1, self.step)
-                    return {"stopped": True, "epoch": self.epoch + 1, "step": self.step, "resume": str(self.run_dir)}
+                if self._stopping():
+                    return self._stop(folder)
             self.epoch += 1
-            scores, confusion = self.evaluate()
+            scored = self.evaluate()
+            assert scored is not None  # no stop given: always scored
+            scores, confusion = scored
             row = {
                 "epoch": self.epoch,
                 "train_loss": float(np.mean(losses)),
@@ -452,6 +461,28 @@ class Trainer:
         if self.stopped_early:
             logger.info("early stop after epoch %d: %d epochs without a new best", self.epoch, self.config.patience)
         return folder.finish(self)
+
+    def _stopping(self) -> bool:
+        return bool(self.stop_requested and self.stop_requested())
+
+    def _stop(self, folder: RunRecorder) -> dict[str, Any]:
+        """Save a resumable state and say where the run stopped: the epoch it was in, the base and best scores
+        so far and, when an epoch beat the base, the best checkpoint so far (usable at once)."""
+        folder.save_resume(self)
+        logger.info("stopped in epoch %d at step %d; resumable state saved", self.epoch + 1, self.step)
+        result: dict[str, Any] = {
+            "stopped": True,
+            "epoch": self.epoch + 1,
+            "step": self.step,
+            "resume": str(self.run_dir),
+        }
+        if self.history:
+            best = self.best()
+            result["base"] = {k: self.history[0][k] for k in ("iou", "f1")}
+            result["best"] = {k: best[k] for k in ("epoch", "iou", "f1")}
+            if best["epoch"] >= 1:
+                result["best_checkpoint"] = str(self.run_dir / "best.pt")
+        return result
 
     def _no_progress(self) -> bool:
         """Early stopping: ``patience`` epochs in a row have not beaten the best so far (the base included)."""

@@ -144,6 +144,46 @@ def test_cancel_in_an_epoch_keeps_the_last_good_checkpoint(scene, tiny_checkpoin
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
 
 
+def test_a_run_stopped_before_its_first_epoch_can_be_resumed(scene, tiny_checkpoint, tmp_path) -> None:
+    run_dir, asked = tmp_path / "run", []
+
+    def stop_during_the_base_scoring() -> bool:
+        asked.append(1)
+        return len(asked) > 2  # the base model is being scored, tile by tile
+
+    config = CONFIG.replace(mode="auto", epochs=1)
+    stopped = run.start(
+        inputs(scene, tiny_checkpoint.path), config, run_dir, stop_requested=stop_during_the_base_scoring
+    )
+    assert stopped == {"stopped": True, "epoch": 1, "step": 0, "resume": str(run_dir)}  # nothing scored yet
+    assert (run_dir / "resume.pt").exists()
+    summary = run.resume(run_dir)
+    assert summary["epochs"] == 1
+    epochs = [line.split(",")[0] for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
+    assert epochs == ["0", "1"]
+
+
+@pytest.mark.slow
+def test_a_run_stopped_in_its_second_epoch_names_its_best_so_far(scene, tiny_checkpoint, tmp_path) -> None:
+    run_dir, steps = tmp_path / "run", []
+    config = CONFIG.replace(mode="auto", epochs=3, lr=1e-3)
+    stopped = run.start(
+        inputs(scene, tiny_checkpoint.path),
+        config,
+        run_dir,
+        progress=lambda fraction, **info: steps.append(info.get("epoch")),
+        stop_requested=lambda: steps.count(2) > 0,
+    )
+    assert stopped["stopped"] is True
+    assert stopped["epoch"] == 2
+    assert set(stopped["base"]) == {"iou", "f1"}
+    assert stopped["best"]["epoch"] in (0, 1)
+    if stopped["best"]["epoch"] == 1:
+        assert Path(stopped["best_checkpoint"]).is_file()
+    else:
+        assert "best_checkpoint" not in stopped  # the base model is no tuned model to offer
+
+
 @pytest.mark.slow
 def test_sigterm_saves_a_resumable_state_and_resume_finishes(
     core_cli, train_args, scene, tiny_checkpoint, tmp_path, repo_root

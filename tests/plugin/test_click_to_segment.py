@@ -208,6 +208,34 @@ def test_a_killed_worker_is_reported_and_restarted(qgis_canvas, session, ortho) 
     assert not tool.preview.asGeometry().isEmpty()
 
 
+def test_a_worker_that_dies_under_a_click_is_restarted_and_the_click_answered(qgis_canvas, session, ortho) -> None:
+    show(qgis_canvas, ortho)
+    messages: list[tuple[str, bool]] = []
+    tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: messages.append((m, e)))
+    click(tool, qgis_canvas, ortho, 0.5, 0.4)
+    key(tool, Qt.Key_Escape)
+    kills = []
+
+    def die_once(layer):  # called between the engine's checks and the request: the worker dies in between
+        if not kills:
+            kills.append(session.client.process)
+            session.client.process.kill()
+            session.client.process.wait()
+        return {}
+
+    session.polygon_options = die_once
+    try:
+        click(tool, qgis_canvas, ortho, 0.5, 0.4)
+    finally:
+        session.polygon_options = lambda layer: {}
+    assert kills
+    assert not tool.preview.asGeometry().isEmpty()  # the click was answered by the new worker, not failed
+    notices = [m for m, expected in messages if "restarted" in m]
+    assert len(notices) == 1
+    assert "signal 9" in notices[0]  # and why the engine had stopped
+    assert session.take_restart_notice() is None  # told once
+
+
 def test_layers_the_engine_cannot_use_are_refused(tmp_path) -> None:
     from qgis.core import QgsVectorLayer
 

@@ -64,17 +64,20 @@ def test_cancelled_training_ends_within_seconds_and_keeps_the_last_checkpoint(
             started.append(time.monotonic())
         return bool(started)
 
-    with pytest.raises(InterruptedError, match="keeps its last good checkpoint"):
-        run_core_job(
-            sys.executable,
-            "train",
-            train_request(
-                scene / "scene_image.tif", scene / "scene_labels.gpkg", engine_files["checkpoint"], run_dir, 50, 4
-            ),
-            lambda value, event: seen.append(event),
-            cancelled,
-        )
+    result = run_core_job(
+        sys.executable,
+        "train",
+        train_request(
+            scene / "scene_image.tif", scene / "scene_labels.gpkg", engine_files["checkpoint"], run_dir, 50, 4
+        ),
+        lambda value, event: seen.append(event),
+        cancelled,
+    )
     assert time.monotonic() - started[0] < 20
+    assert result["stopped"] is True  # stopped at a safe point: a result, not a failure
+    assert result["resume"] == str(run_dir)
+    assert result["epoch"] >= 2
+    assert result["best"]["epoch"] >= 0
     assert (run_dir / "last.pt").exists()
     assert (run_dir / "resume.pt").exists()
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
@@ -442,3 +445,83 @@ def test_a_job_leaves_no_open_file_behind(engine_files, tmp_path) -> None:
             run_core_job(sys.executable, "predict", request, lambda value, event: None, lambda: False)
         gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_a_fine_tune_cancelled_before_its_first_epoch_completes_says_so_and_resumes(
+    qgis_iface, scene, engine_files, tmp_path, qtbot
+) -> None:
+    from qgis.core import Qgis
+
+    raster, labels, plugin = plugin_with_scene(qgis_iface, scene)
+    run_dir = tmp_path / "run"
+    try:
+        dock = plugin.dock
+        dock.python_widget.setFilePath(sys.executable)
+        dock.raster_combo.setLayer(raster)
+        dock.labels_combo.setLayer(labels)
+        dock.epochs_spin.setValue(1)
+        dock.tile_spin.setValue(128)
+        dock.device_combo.setCurrentText("cpu")
+        plugin.ensure_session().checkpoint = engine_files["checkpoint"]
+        bar = qgis_iface.messageBar()
+        bar.clear_messages()
+        assert not dock.resume_button.isEnabled()
+        task = plugin.tuning.fine_tune(run_dir)
+        outcome: list[str] = []
+        task.taskCompleted.connect(lambda: outcome.append("completed"))
+        task.taskTerminated.connect(lambda: outcome.append("terminated"))
+        qtbot.waitUntil(lambda: task.status() == task.Running, timeout=30_000)  # else QGIS drops it unstarted
+        task.cancel()  # at once: before anything is trained
+        qtbot.waitUntil(lambda: plugin.tuning.task is None, timeout=120_000)
+        assert outcome == ["completed"]  # stopped at a safe point: QGIS does not report "Task failed"
+        assert "stopped before the first epoch" in dock.result_label.text()
+        assert any("Resume" in m for m in bar.get_messages(Qgis.Info))
+        assert dock.resume_button.isEnabled()
+        assert (run_dir / "resume.pt").exists()
+
+        dock.resume_button.click()
+        assert plugin.tuning.task is not None
+        assert not dock.resume_button.isEnabled()
+        qtbot.waitUntil(lambda: plugin.tuning.task is None, timeout=300_000)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        assert summary["epochs"] == 1
+        assert "validation IoU" in dock.result_label.text()
+        assert plugin.tuning.stopped_run is None
+    finally:
+        plugin.unload()
+        QgsProject.instance().removeAllMapLayers()
+
+
+def test_a_stopped_run_offers_its_best_checkpoint_so_far(qgis_iface, tmp_path) -> None:
+    import sam2_qgis_plugin
+
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    best = tmp_path / "run" / "best.pt"
+    best.parent.mkdir()
+    best.write_bytes(b"a checkpoint")
+    try:
+        stopped = {  # what the engine's train job returns when cancelled after an epoch beat the base
+            "stopped": True,
+            "epoch": 3,
+            "step": 40,
+            "resume": str(best.parent),
+            "base": {"iou": 0.41, "f1": 0.55},
+            "best": {"epoch": 2, "iou": 0.63, "f1": 0.74},
+            "best_checkpoint": str(best),
+        }
+        plugin.tuning.finished(best.parent, stopped)
+        dock = plugin.dock
+        assert "stopped in epoch 3" in dock.result_label.text()
+        assert "0.410 -> 0.630" in dock.result_label.text()
+        assert dock.tuned_combo.currentData() == str(best)  # chosen: "Use" makes it active
+        assert "stopped" in dock.tuned_combo.currentText()
+        assert plugin.tuning.stopped_run == best.parent
+        assert dock.resume_button.isEnabled()
+    finally:
+        plugin.unload()
+        from qgis.core import QgsSettings
+
+        from sam2_qgis_plugin.training_controller import TUNED_KEY
+
+        QgsSettings().remove(TUNED_KEY)
