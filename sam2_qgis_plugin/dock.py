@@ -128,7 +128,14 @@ class Sam2Dock(QDockWidget):
         self.segment_button = QPushButton("Segment on the map", segment)
         self.segment_button.setCheckable(True)
         self.encode_button = QPushButton("Encode visible extent", segment)
+        self.web_resolution_spin = QDoubleSpinBox(segment)
+        self.web_resolution_spin.setRange(0.0, 100.0)
+        self.web_resolution_spin.setDecimals(2)
+        self.web_resolution_spin.setSingleStep(0.05)
+        self.web_resolution_spin.setSuffix(" m")
+        self.web_resolution_spin.setSpecialValueText("as the map shows it")
         segment_form.addRow("Raster", self.raster_combo)
+        segment_form.addRow("Web layer pixel", self.web_resolution_spin)
         segment_form.addRow("Class", self.class_combo)
         segment_form.addRow("Output", self.output_combo)
         self.output_hint = QLabel("", segment)
@@ -292,6 +299,7 @@ class Sam2Dock(QDockWidget):
             "min_area_m2": self.min_area_spin,
             "right_angles": self.right_angles_spin,
             "fill_holes": self.fill_holes_check,
+            "web_resolution_m": self.web_resolution_spin,
         }
 
     def remember_choices(self) -> None:
@@ -336,7 +344,10 @@ class Sam2Dock(QDockWidget):
             self.load_button: "Make the checkpoint file above the active model",
             self.use_tuned_button: "Make the chosen fine-tuned model the active model",
             self.tuned_combo: "Models fine-tuned in earlier runs, newest first, with their validation IoU",
-            self.raster_combo: "The orthophoto to segment, fine-tune on and predict",
+            self.raster_combo: "The orthophoto to segment, fine-tune on and predict: a file, or a web layer (WMS, "
+            "WMTS, XYZ, a GeoTIFF over HTTP), which is rendered over the area needed",
+            self.web_resolution_spin: "The ground size of a pixel when a web layer is rendered for SAM 2 (as the "
+            "map shows it: the map's current scale); choose the imagery's own, e.g. 0.5 m, for the best masks",
             self.class_combo: "The class written with each accepted segment and predicted polygon: one of the output "
             "layer's classes, or type a new one",
             self.output_combo: "The polygon layer accepted segments go to (empty: a GeoPackage beside the project)",

@@ -121,15 +121,21 @@ class SegmentMapTool(QgsMapTool):
             self.report(str(error), True)
             return
         crs = self.canvas().mapSettings().destinationCrs()
+        self.remember_view()
         self.background(
             "SAM 2: encoding the tile under the cursor",
             lambda task: self.session.prepare(layer, crs, task.setProgress),
             lambda _: self.show_prediction(),
         )
 
+    def remember_view(self) -> None:
+        """Tell the session what the map shows (a web layer is rendered over it for the first click there)."""
+        self.session.view = (QgsRectangle(self.canvas().extent()), self.canvas().mapUnitsPerPixel())
+
     def show_prediction(self) -> None:
         """Ask the engine for the current prompts' mask and show it."""
         self.preview.reset(QgsWkbTypes.PolygonGeometry)
+        self.remember_view()
         self.show_prompts()
         try:
             layer = check_raster(self.raster_layer())

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsApplication, QgsProject, QgsSettings
+from qgis.core import Qgis, QgsApplication, QgsCoordinateTransform, QgsProject, QgsSettings, QgsUnitTypes
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QToolBar
@@ -16,6 +17,7 @@ from .engine import SETTINGS_KEY, WorkerClient, candidate_pythons, probe
 from .jobs import run_core_job
 from .output import OutputError
 from .prediction_controller import PredictionController
+from .remote import RasterSources, area_for, check_size, is_local_file, is_web_service
 from .segment_controller import SegmentController
 from .session import SegmentSession, SessionError
 from .shapes import polygon_options
@@ -41,6 +43,7 @@ class Sam2Plugin:
         self.client: WorkerClient | None = None
         self.session: SegmentSession | None = None
         self.tasks: list[EngineTask] = []
+        self.sources = RasterSources(Path(QgsApplication.qgisSettingsDirPath()) / "cache" / "sam2_renders")
         self.segmenting = SegmentController(self)
         self.tuning = TrainingController(self)
         self.prediction = PredictionController(self)
@@ -160,6 +163,7 @@ class Sam2Plugin:
             self.client = WorkerClient(self.python())
             self.session = SegmentSession(self.client)
             self.session.polygon_options = self.polygon_options
+            self.session.local_source = self.local_source
         return self.session
 
     def check_engine(self) -> None:
@@ -197,6 +201,48 @@ class Sam2Plugin:
             return str(result["checkpoint"])
 
         self.run_task(f"SAM 2: downloading {name}", work, self.use_checkpoint)
+
+    def local_source(
+        self,
+        layer: Any,
+        extent: Any,
+        crs: Any,
+        resolution: float,
+        needed: Any = None,
+        feedback: Any = None,
+    ) -> str:
+        """The file the engine opens for ``layer`` (see remote.RasterSources.local): web layers are rendered at
+        the panel's ground resolution, or at ``resolution`` (the map's) when none is set."""
+        return self.sources.local(layer, extent, crs, self.render_resolution(crs, resolution), needed, feedback)
+
+    def render_resolution(self, crs: Any, map_resolution: float) -> float:
+        """Map units of ``crs`` per pixel of a web layer's render: the panel's choice, else the map's."""
+        chosen = self.dock.web_resolution_spin.value() if self.dock is not None else 0.0
+        if chosen <= 0:
+            return map_resolution
+        metres = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), QgsUnitTypes.DistanceMeters) or 1.0
+        return chosen / metres
+
+    def raster_for_job(self, layer: Any, extent: Any = None) -> Callable[[EngineTask], str]:
+        """For a job on ``layer`` over ``extent`` (map CRS; None: the whole layer): a function that gives the
+        engine's file in the job's background task (rendering a layer that is no local file, with progress
+        and cancel). SessionError now when that area cannot be rendered (too large, a web layer's world)."""
+        if is_local_file(layer):
+            return lambda task: layer.source()
+        canvas = self.iface.mapCanvas()
+        crs = canvas.mapSettings().destinationCrs()
+        if extent is None:
+            if is_web_service(layer):
+                raise SessionError(
+                    f"{layer.name()} is a web layer without edges: predict the visible map extent or inside an AOI "
+                    "layer (SAM 2 panel > Where)"
+                )
+            extent = QgsCoordinateTransform(layer.crs(), crs, QgsProject.instance()).transformBoundingBox(
+                layer.extent()
+            )
+        resolution = self.render_resolution(crs, canvas.mapUnitsPerPixel())
+        check_size(layer, area_for(layer, extent, crs, resolution))
+        return lambda task: self.sources.local(layer, extent, crs, resolution, feedback=task.feedback)
 
     def polygon_options(self, layer: Any) -> dict[str, Any]:
         """The engine's polygon options for ``layer`` from the panel's shape choices."""

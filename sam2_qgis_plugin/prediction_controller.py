@@ -3,9 +3,12 @@ raster, the visible map extent or an AOI layer; the mask and polygons are added 
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from qgis.core import QgsCoordinateTransform, QgsProject, QgsRectangle
 
 from .jobs import add_prediction_layers, run_core_job
 from .output import OutputError, export_layer, extent_layer
@@ -37,7 +40,12 @@ class PredictionController:
             plugin.report("choose a model first (a fine-tuned run's best.pt works best)")
             return None
         out_dir = out_dir or plugin.outputs_folder() / "sam2_predictions"
-        stem = f"{Path(raster.source()).stem}_{time.strftime('%Y%m%d-%H%M%S')}"
+        stem = f"{safe_name(raster.name())}_{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            engine_raster = plugin.raster_for_job(raster, self.render_extent())
+        except SessionError as error:
+            plugin.report(str(error))
+            return None
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             aoi = self.prediction_area(out_dir / f"{stem}_area.gpkg")
@@ -48,7 +56,6 @@ class PredictionController:
             plugin.report(str(error))
             return None
         request = {
-            "raster": raster.source(),
             "checkpoint": checkpoint,
             "out": out_dir / f"{stem}_mask.tif",
             "vector": out_dir / f"{stem}.gpkg",
@@ -60,12 +67,28 @@ class PredictionController:
 
         def work(task: EngineTask) -> dict[str, Any]:
             progress = lambda value, event: task.setProgress(value)  # noqa: E731
-            return run_core_job(python, "predict", request, progress, task.isCanceled)
+            return run_core_job(
+                python, "predict", {**request, "raster": engine_raster(task)}, progress, task.isCanceled
+            )
 
         def done(result: dict[str, Any]) -> None:
             add_prediction_layers(result["mask"], result.get("vector"), stem)
 
         return plugin.run_task("SAM 2: predicting the raster", work, done)
+
+    def render_extent(self) -> QgsRectangle | None:
+        """The area a layer that is no local file is rendered over (map CRS), for the panel's "Where"; None:
+        the whole layer."""
+        dock, canvas = self.plugin.dock, self.plugin.iface.mapCanvas()
+        assert dock is not None
+        where = dock.extent_combo.currentText()
+        if where == "visible map extent":
+            return QgsRectangle(canvas.extent())
+        layer = dock.predict_aoi_combo.currentLayer()
+        if where == "AOI layer" and layer is not None:
+            to_map = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
+            return to_map.transformBoundingBox(layer.extent())
+        return None
 
     def prediction_area(self, path: Path) -> Path | None:
         """The AOI file for the panel's "Where" choice (None: the whole raster); written to ``path``."""
@@ -85,4 +108,9 @@ class PredictionController:
         return None
 
 
-__all__ = ["PredictionController"]
+def safe_name(name: str) -> str:
+    """A layer's name as a file name: letters, digits, - and _ only."""
+    return re.sub(r"[^\w-]+", "_", name).strip("_") or "raster"
+
+
+__all__ = ["PredictionController", "safe_name"]

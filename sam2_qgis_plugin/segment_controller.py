@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProject
+from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProject, QgsRectangle
 
 from .maptool import SegmentMapTool
 from .output import (
@@ -141,10 +141,12 @@ class SegmentController:
             return None
         canvas = plugin.iface.mapCanvas()
         extent = canvas.extent()
-        crs_wkt = canvas.mapSettings().destinationCrs().toWkt()
+        crs = canvas.mapSettings().destinationCrs()
+        crs_wkt = crs.toWkt()
+        session.view = (QgsRectangle(extent), canvas.mapUnitsPerPixel())
 
         def work(task: EngineTask) -> dict[str, Any]:
-            raster_id = session.raster_id(layer)
+            raster_id = session.raster_id(layer, crs, extent)
             return session.client.request(
                 "encode_extent",
                 {

@@ -20,16 +20,21 @@ class SessionError(Exception):
 
 
 def check_raster(layer: QgsMapLayer | None) -> QgsRasterLayer:
-    """The layer if it is a local raster file the engine can open; SessionError otherwise."""
+    """The layer if it is a raster layer (a local file, or any other the plugin renders: remote.py);
+    SessionError otherwise."""
     if layer is None or layer.type() != QgsMapLayer.RasterLayer:
         raise SessionError("select a raster layer (an orthophoto) in the Layers panel first")
-    provider = layer.providerType()
-    if provider != "gdal" or layer.source().lower().startswith(("http", "/vsicurl", "wms", "type=xyz")):
-        raise SessionError(
-            f"{layer.name()} is a remote ({provider}) layer: SAM 2 needs a local raster file. Save the visible "
-            "extent with Raster > Conversion > Translate (or Export > Save As...) and use that file"
-        )
+    if not layer.isValid():
+        raise SessionError(f"{layer.name()} cannot be read (an invalid layer): check its source")
     return layer
+
+
+LocalSource = Callable[..., str]
+
+
+def own_source(layer: QgsRasterLayer, *area: Any, **options: Any) -> str:
+    """The layer's own source: what the engine opens when nothing is rendered (see remote.RasterSources.local)."""
+    return layer.source()
 
 
 @dataclass
@@ -37,6 +42,13 @@ class Prompt:
     points: list[QgsPointXY] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     box: QgsRectangle | None = None
+
+    def area(self) -> QgsRectangle:
+        """The rectangle holding every point and the box (in the canvas CRS)."""
+        area = QgsRectangle(self.box) if self.box is not None else QgsRectangle()
+        for point in self.points:
+            area.combineExtentWith(point.x(), point.y())
+        return area
 
     def summary(self) -> str:
         """``fg=2;bg=1;box=0``: how many object and background clicks and boxes made the segment."""
@@ -51,7 +63,10 @@ class SegmentSession:
         self.client = client
         self.model: dict[str, Any] | None = None
         self.checkpoint: str | None = None
-        self._rasters: dict[str, str] = {}  # layer id -> engine raster id
+        self._rasters: dict[str, str] = {}  # path the engine opened -> its raster id
+        # the file the engine opens for a layer and an area: local_source(layer, extent, crs, resolution, needed)
+        self.local_source: LocalSource = own_source
+        self.view: tuple[QgsRectangle, float] | None = None  # the map's visible extent and map units per pixel
         self.history: list[Prompt] = []
         self.result: dict[str, Any] | None = None
         self.device = "auto"
@@ -105,12 +120,21 @@ class SegmentSession:
             + (" and was restarted; the model was loaded again.")
         )
 
-    def raster_id(self, layer: QgsRasterLayer) -> str:
+    def raster_id(
+        self, layer: QgsRasterLayer, crs: QgsCoordinateReferenceSystem | None = None, needed: QgsRectangle | None = None
+    ) -> str:
+        """The engine's id for the file holding ``layer`` over ``needed`` (in ``crs``; a layer that is no local
+        file is rendered over the visible map, ``view``, first: this can take a while, off the GUI thread)."""
         self._sync()
-        if layer.id() not in self._rasters:
-            opened = self.client.request("open_raster", {"path": layer.source()})
-            self._rasters[layer.id()] = opened["raster_id"]
-        return self._rasters[layer.id()]
+        if crs is None or self.view is None:
+            path = self.local_source(layer, layer.extent(), layer.crs(), layer.rasterUnitsPerPixelX())
+        else:
+            visible, resolution = self.view
+            path = self.local_source(layer, visible, crs, resolution, needed)
+        if path not in self._rasters:
+            opened = self.client.request("open_raster", {"path": path})
+            self._rasters[path] = opened["raster_id"]
+        return self._rasters[path]
 
     # -- prompts ------------------------------------------------------------------------------------------
 
@@ -139,7 +163,7 @@ class SegmentSession:
         if not prompt.points and prompt.box is None:
             return None
         params: dict[str, Any] = {
-            "raster_id": self.raster_id(layer),
+            "raster_id": self.raster_id(layer, crs, prompt.area()),
             "points": [[p.x(), p.y()] for p in prompt.points],
             "labels": prompt.labels,
             "crs": crs.toWkt(),

@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from qgis.core import QgsTask
+from qgis.core import QgsRasterBlockFeedback, QgsTask
+from qgis.PyQt.QtCore import Qt
 
 
 class EngineTask(QgsTask):
     """``work(task)`` runs in the background; ``on_done(result)`` or ``on_error(exception)`` on the main thread.
 
     ``work`` may call ``task.setProgress`` and should check ``task.isCanceled()``; ``on_cancel`` (for example
-    the worker client's ``cancel_current``) is called when the analyst cancels.
+    the worker client's ``cancel_current``) is called when the analyst cancels, and ``task.feedback`` is
+    cancelled then too.
     """
 
     def __init__(
@@ -28,6 +30,9 @@ class EngineTask(QgsTask):
     ) -> None:
         super().__init__(description, QgsTask.CanCancel)
         self.work, self.on_done, self.on_error, self.on_cancel = work, on_done, on_error, on_cancel
+        # for QGIS work inside ``work`` (rendering a web layer): its progress is the task's, cancel reaches it
+        self.feedback = QgsRasterBlockFeedback()
+        self.feedback.progressChanged.connect(self.setProgress, Qt.DirectConnection)
         self.result: Any = None
         self.error: BaseException | None = None
 
@@ -40,6 +45,7 @@ class EngineTask(QgsTask):
             return False
 
     def cancel(self) -> None:
+        self.feedback.cancel()
         if self.on_cancel is not None:
             self.on_cancel()
         super().cancel()

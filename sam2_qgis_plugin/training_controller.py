@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qgis.core import Qgis, QgsSettings
+from qgis.core import Qgis, QgsCoordinateTransform, QgsProject, QgsSettings
 
 from .jobs import run_core_job
 from .output import OutputError, export_layer
@@ -92,6 +92,11 @@ class TrainingController:
             return None
         aoi = dock.aoi_combo.currentLayer()
         try:
+            engine_raster = plugin.raster_for_job(raster, self.render_extent(labels, aoi))
+        except SessionError as error:
+            plugin.report(str(error))
+            return None
+        try:
             export_layer(labels, run_dir / "labels.gpkg")
             if aoi is not None:
                 export_layer(aoi, run_dir / "aoi.gpkg")
@@ -99,7 +104,7 @@ class TrainingController:
             plugin.report(str(error))
             return None
         request = {
-            "raster": raster.source(),
+            "raster": engine_raster,
             "labels": run_dir / "labels.gpkg",
             "checkpoint": checkpoint,
             "out": run_dir,
@@ -108,6 +113,15 @@ class TrainingController:
             **(options or {}),
         }
         return self._start(run_dir, request, "SAM 2 fine-tuning")
+
+    def render_extent(self, labels: Any, aoi: Any) -> Any:
+        """The area a raster that is no local file is rendered over: the AOI's extent, else the labels', a little
+        wider (map CRS)."""
+        canvas = self.plugin.iface.mapCanvas()
+        layer = aoi if aoi is not None else labels
+        to_map = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
+        extent = to_map.transformBoundingBox(layer.extent())
+        return extent.buffered(0.05 * max(extent.width(), extent.height()))
 
     def resume_stopped(self) -> EngineTask | None:
         """Continue the run that was cancelled, from its saved state (the engine's ``train --resume``)."""
@@ -128,7 +142,9 @@ class TrainingController:
                 if "iou" in event:
                     task.setDescription(f"{description}: epoch {event.get('epoch')}, IoU {event['iou']:.3f}")
 
-            return run_core_job(python, "train", request, progress, task.isCanceled)
+            raster = request.get("raster")
+            ready = {**request, "raster": raster(task)} if callable(raster) else request  # rendered in the task
+            return run_core_job(python, "train", ready, progress, task.isCanceled)
 
         task = self.plugin.run_task(description, work, lambda summary: self.finished(run_dir, summary))
         task.taskTerminated.connect(self.ended)

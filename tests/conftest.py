@@ -3,9 +3,13 @@ without torch (see the Makefile's two pytest runs)."""
 
 from __future__ import annotations
 
+import http.server
+import io
 import json
 import subprocess
 import sys
+import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -96,3 +100,42 @@ def train_args(train_request):  # type: ignore[no-untyped-def]
         return ["train", *(f"--{k.replace('_', '-')}={v}" for k, v in train_request(*given).items())]
 
     return args
+
+
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Files over HTTP, with range requests as GDAL's /vsicurl/ makes them (for a cloud-optimised GeoTIFF)."""
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        wanted = self.headers.get("Range")
+        path = Path(self.translate_path(self.path))
+        if not wanted or not path.is_file():
+            return super().send_head()
+        data = path.read_bytes()
+        start, _, end = wanted.removeprefix("bytes=").partition("-")
+        first, last = int(start), min(int(end) if end else len(data) - 1, len(data) - 1)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
+        self.send_header("Content-Length", str(last - first + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return io.BytesIO(data[first : last + 1])
+
+    def log_message(self, *args):  # type: ignore[no-untyped-def]
+        pass
+
+
+@pytest.fixture(scope="session")
+def serve_folder():  # type: ignore[no-untyped-def]
+    """``serve_folder(folder)`` serves a folder from 127.0.0.1 (range requests too) and returns its URL."""
+    servers = []
+
+    def serve(folder: Path) -> str:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeHandler, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()

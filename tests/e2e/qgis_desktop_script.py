@@ -124,6 +124,26 @@ def undo_with_the_keyboard(tool, canvas, layer, output, result):
     result["edits_saved"] = output.commitChanges()
 
 
+def click_on_web_tiles(plugin, tool, canvas, layer, output, result):
+    """The same orthophoto as XYZ tiles from a web server: a click renders the visible map and segments."""
+    url = os.environ["SAM2_E2E_XYZ"] + "/%7Bz%7D/%7Bx%7D/%7By%7D.png"
+    tiles = QgsRasterLayer(f"type=xyz&url={url}&zmin=19&zmax=21", "OSBS_029 as XYZ tiles", "wms")
+    QgsProject.instance().addMapLayer(tiles)
+    plugin.dock.raster_combo.setLayer(tiles)
+    before = {feature.id() for feature in output.getFeatures()}
+    click_at(tool, canvas, layer.extent().center())
+    wait_for(lambda: not tool.preview.asGeometry().isEmpty(), 120)
+    result["xyz_preview_empty"] = tool.preview.asGeometry().isEmpty()
+    settle(canvas)
+    iface.mainWindow().grab().save(str(OUT / "xyz.png"))
+    QTest.keyClick(canvas, Qt.Key_Return)
+    added = [feature for feature in output.getFeatures() if feature.id() not in before]
+    result["xyz_source"] = [feature["source"] for feature in added] == ["OSBS_029 as XYZ tiles"] and added[0]["source"]
+    result["xyz_renders"] = len(plugin.sources.renders.get(tiles.id(), []))
+    output.commitChanges()
+    plugin.dock.raster_combo.setLayer(layer)
+
+
 def restart_with_the_tuned_model(result):
     """Unload and start the plugin again, as after restarting QGIS: the tuned model is listed, chosen, usable."""
     unloadPlugin(PLUGIN)
@@ -200,6 +220,7 @@ def run():
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "accepted.png"))
         undo_with_the_keyboard(tool, canvas, layer, output, result)
+        click_on_web_tiles(plugin, tool, canvas, layer, output, result)
 
         fine_tune_and_predict(plugin, layer, result)
         plugin = restart_with_the_tuned_model(result)

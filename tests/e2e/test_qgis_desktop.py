@@ -38,13 +38,18 @@ def _install_from_zip(repo_root: Path, profiles: Path) -> None:
     shutil.which("xvfb-run") is None or shutil.which("qgis") is None,
     reason="needs Debian's qgis and xvfb (make setup installs them)",
 )
-def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(repo_root, tmp_path, engine_files) -> None:
+def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
+    repo_root, tmp_path, engine_files, serve_folder
+) -> None:
     profiles, out = tmp_path / "profiles", repo_root / ".cache" / "artifacts" / "e2e"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     _install_from_zip(repo_root, profiles)
+    tiles = [sys.executable, "/usr/bin/gdal2tiles.py", "--xyz", "-z", "19-21", "-q", engine_files["raster"]]
+    subprocess.run([*tiles, str(tmp_path / "tiles")], check=True, capture_output=True, timeout=300)
     env = {
         **os.environ,
+        "SAM2_E2E_XYZ": serve_folder(tmp_path / "tiles"),  # the orthophoto as XYZ tiles from a web server
         "SAM2_E2E_RASTER": engine_files["raster"],
         "SAM2_E2E_LABELS": engine_files["labels"],
         "SAM2_E2E_WORK": str(tmp_path / "work"),
@@ -107,6 +112,9 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(rep
     assert "validation IoU" in result["result_label"]
     assert result["tuned_models"][0] == str(tmp_path / "work" / "run" / "best.pt")
     assert result["report_written"]
+    assert result["xyz_preview_empty"] is False  # a click on the web layer segments
+    assert result["xyz_source"] == "OSBS_029 as XYZ tiles"
+    assert result["xyz_renders"] == 1
     assert result["tuned_after_restart"] == str(tmp_path / "work" / "run" / "best.pt")
     assert result["tuned_model_used"]
     assert [entry.split()[0] for entry in result["predicted_layers"]] == ["EPSG:32617", "EPSG:32617"]

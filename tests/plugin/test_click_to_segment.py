@@ -241,9 +241,9 @@ def test_layers_the_engine_cannot_use_are_refused(tmp_path) -> None:
 
     with pytest.raises(SessionError, match="select a raster layer"):
         check_raster(None)
-    remote = QgsRasterLayer("type=xyz&url=https://tile.example/{z}/{x}/{y}.png", "xyz", "wms")
-    with pytest.raises(SessionError, match=r"remote .* layer: SAM 2 needs a local raster file"):
-        check_raster(remote)
+    broken = QgsRasterLayer(str(tmp_path / "gone.tif"), "gone")
+    with pytest.raises(SessionError, match="gone cannot be read"):
+        check_raster(broken)
     points = QgsVectorLayer("Point?crs=EPSG:4326", "points", "memory")
     with pytest.raises(OutputError, match="is not a polygon layer"):
         append_segments(points, [], QgsCoordinateReferenceSystem("EPSG:4326"), SegmentAttributes("x"))
