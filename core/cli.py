@@ -228,12 +228,14 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
 PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", "min_grid_iou")
 TILE_OPTIONS = ("tile_size", "overlap", "max_nodata", "val_fraction", "test_fraction", "block_tiles", "seed")
 CLASS_OPTIONS = ("classes", "class_field", "class_zero")
+BAND_OPTIONS = ("bands",)
 
 
 def train_options() -> tuple[str, ...]:
     from core.training.config import TrainConfig
 
-    return tuple(f.name for f in fields(TrainConfig) if f.name not in (*TILE_OPTIONS, *CLASS_OPTIONS))
+    excluded = (*TILE_OPTIONS, *CLASS_OPTIONS, *BAND_OPTIONS)  # flags of their own (lists, switches)
+    return tuple(f.name for f in fields(TrainConfig) if f.name not in excluded)
 
 
 def _train_config(args: argparse.Namespace) -> Any:
@@ -244,6 +246,7 @@ def _train_config(args: argparse.Namespace) -> Any:
     options = {name: getattr(args, name, None) for name in (*TILE_OPTIONS, *train_options())}
     return base.replace(
         **options,
+        bands=args.bands,
         classes=classes,
         class_field=args.class_field,
         class_zero=True if args.class_zero else None,
@@ -319,6 +322,12 @@ def _tile(args: argparse.Namespace) -> dict[str, Any]:
     return {"out": str(args.out), "tiles": write_seed_layout(tiles, args.raster, args.out), **tiles.summary()}
 
 
+def _band_help() -> str:
+    from core.training.config import HELP
+
+    return HELP["bands"]
+
+
 def _shape_options(command: argparse.ArgumentParser) -> None:
     """How masks become polygons (core.polygons.PolygonOptions), the same for ``segment`` and ``predict``."""
     shapes = command.add_argument_group("polygon shapes")
@@ -357,6 +366,7 @@ def _training_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--aoi", type=Path, default=None, help="polygons limiting where tiles are taken")
     command.add_argument("--config", type=Path, default=None, help="YAML with TrainConfig fields; flags override it")
     _train_flags(command, TILE_OPTIONS)
+    command.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=_band_help())
     command.add_argument("--classes", default=None, help="foreground classes, e.g. 1 or 1,3 (default: all)")
     command.add_argument("--class-field", default=None, help="attribute of the polygons holding the class")
     command.add_argument("--class-zero", action="store_true", help="mask rasters: 0 is a class, nodata is unlabelled")
@@ -391,7 +401,15 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
 
     with _probabilities_for_scores(args.probabilities, args.vector, args.out) as probabilities:
         summary = predict_raster(
-            args.raster, predictor, args.out, config, probabilities, args.aoi, progress, args.job.cancelled
+            args.raster,
+            predictor,
+            args.out,
+            config,
+            probabilities,
+            args.aoi,
+            progress,
+            args.job.cancelled,
+            bands=args.bands,
         )
         result: dict[str, Any] = {
             "mode": mode,
@@ -522,7 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--model", default=None, help="expected model, e.g. sam2.1_hiera_t (checked)")
     segment.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
     segment.add_argument("--image-size", type=int, default=None, help="model input size (default: the checkpoint's)")
-    segment.add_argument("--bands", type=bands_arg, default=None, help="bands as R,G,B (e.g. 4,1,2) or one band")
+    segment.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=_band_help())
     _shape_options(segment)
     segment.add_argument("--label", default="object", help="value of the class attribute")
     _job_options(segment)
@@ -535,6 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--vector", type=Path, default=None, help="also write polygons (.gpkg, .geojson, .shp)")
     predict.add_argument("--probabilities", type=Path, default=None, help="also write blended probabilities")
     predict.add_argument("--aoi", type=Path, default=None, help="polygons limiting the prediction")
+    predict.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=_band_help())
     _config_flags(predict, predict_describe(), PREDICT_OPTIONS, default_from={"mode": "default: from the checkpoint"})
     predict.add_argument("--device", default="auto")
     predict.add_argument("--image-size", type=int, default=None)

@@ -74,16 +74,18 @@ def predict_raster(
     aoi: Path | None = None,
     progress: Callable[..., None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    bands: tuple[int, ...] | None = None,
 ) -> PredictSummary:
     """Predict the whole raster into ``out_mask`` (uint8: 1 object, 0 background, 255 nodata; the input's
-    grid and CRS; tiled, compressed) and optionally the blended probabilities (float32, nodata -1)."""
+    grid and CRS; tiled, compressed) and optionally the blended probabilities (float32, nodata -1); ``bands``:
+    the raster's bands read as R, G, B (default 1, 2, 3)."""
     config = config or PredictConfig()
     check_outputs({"out_mask": out_mask, "probabilities": probabilities}, {"raster": raster_path, "aoi": aoi})
     size = predictor.size
     margin = round(size * config.overlap)
     stride = max(1, size - margin)
     weights = taper(size, margin // 2 if margin else 0)
-    with RasterSource(raster_path) as raster:
+    with RasterSource(raster_path, bands) as raster:
         shapes = read_aoi(aoi, raster.crs)
         width, height = raster.width, raster.height
         profile = dict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from qgis.core import QgsMapLayerProxyModel, QgsSettings
-from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
+from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox, QgsRasterBandComboBox
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -134,7 +134,15 @@ class Sam2Dock(QDockWidget):
         self.web_resolution_spin.setSingleStep(0.05)
         self.web_resolution_spin.setSuffix(" m")
         self.web_resolution_spin.setSpecialValueText("as the map shows it")
+        self.band_combos = [QgsRasterBandComboBox(segment) for _ in range(3)]  # read as red, green, blue
+        self.bands_row = QWidget(segment)  # stacked: three combos side by side would not fit the dock
+        bands_layout = QVBoxLayout(self.bands_row)
+        bands_layout.setContentsMargins(0, 0, 0, 0)
+        for combo, colour in zip(self.band_combos, ("red", "green", "blue"), strict=True):
+            combo.setToolTip(f"The raster band SAM 2 sees as {colour}")
+            bands_layout.addWidget(combo)
         segment_form.addRow("Raster", self.raster_combo)
+        segment_form.addRow("Bands (R, G, B)", self.bands_row)
         segment_form.addRow("Web layer pixel", self.web_resolution_spin)
         segment_form.addRow("Class", self.class_combo)
         segment_form.addRow("Output", self.output_combo)
@@ -376,6 +384,25 @@ class Sam2Dock(QDockWidget):
         for widget, tip in tips.items():
             if not widget.toolTip():
                 widget.setToolTip(tip)
+
+    def show_bands(self, layer: Any, bands: tuple[int, int, int] | None) -> None:
+        """Offer ``layer``'s bands as R, G, B set to ``bands``; hidden (None) where the engine's default is right."""
+        form = self.bands_row.parentWidget().layout()
+        label = form.labelForField(self.bands_row) if isinstance(form, QFormLayout) else None
+        for widget in (self.bands_row, label):
+            if widget is not None:
+                widget.setVisible(bands is not None)
+        if bands is None:
+            return
+        for combo, band in zip(self.band_combos, bands, strict=True):
+            combo.blockSignals(True)
+            combo.setLayer(layer)
+            combo.setBand(band)
+            combo.blockSignals(False)
+
+    def band_choice(self) -> tuple[int, int, int]:
+        """The bands chosen as R, G, B (1-based)."""
+        return tuple(combo.currentBand() for combo in self.band_combos)  # type: ignore[return-value]
 
     def offer_classes(self, classes: list[str]) -> None:
         """List ``classes`` (the output layer's) in the class box, keeping the class typed or chosen."""

@@ -12,6 +12,7 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QToolBar
 
+from .bands import engine_bands, needs_choice, remember_bands, remembered_bands
 from .dock import Sam2Dock
 from .engine import SETTINGS_KEY, WorkerClient, candidate_pythons, probe
 from .jobs import run_core_job
@@ -64,6 +65,10 @@ class Sam2Plugin:
         self.dock.use_tuned_button.clicked.connect(
             lambda: self.use_checkpoint(self.dock.tuned_combo.currentData() or "") if self.dock else None
         )
+        self.dock.raster_combo.layerChanged.connect(self.show_bands)
+        for combo in self.dock.band_combos:
+            combo.bandChanged.connect(self.keep_bands)
+        self.show_bands(self.dock.raster_combo.currentLayer())
         segmenting = self.segmenting
         self.dock.segment_button.toggled.connect(segmenting.toggle_tool)
         self.dock.output_combo.layerChanged.connect(segmenting.show_output_destination)
@@ -164,6 +169,7 @@ class Sam2Plugin:
             self.session = SegmentSession(self.client)
             self.session.polygon_options = self.polygon_options
             self.session.local_source = self.local_source
+            self.session.bands_of = engine_bands
         return self.session
 
     def check_engine(self) -> None:
@@ -247,6 +253,16 @@ class Sam2Plugin:
     def polygon_options(self, layer: Any) -> dict[str, Any]:
         """The engine's polygon options for ``layer`` from the panel's shape choices."""
         return polygon_options(layer, self.dock.shape_choices()) if self.dock is not None else {}
+
+    def show_bands(self, layer: Any) -> None:
+        """The panel offers the raster's bands when it is not plain 8-bit RGB, as last chosen for that file."""
+        if self.dock is not None:
+            self.dock.show_bands(layer, remembered_bands(layer) if needs_choice(layer) else None)
+
+    def keep_bands(self, *_: Any) -> None:
+        layer = self.dock.raster_combo.currentLayer() if self.dock is not None else None
+        if self.dock is not None and needs_choice(layer):
+            remember_bands(layer, self.dock.band_choice())
 
     def raster_layer(self) -> Any:
         """The dock's raster, or the active layer."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from qgis.core import QgsCoordinateTransform, QgsProject, QgsRectangle
 
+from .bands import engine_bands
 from .jobs import add_prediction_layers, run_core_job
 from .output import OutputError, export_layer, extent_layer
 from .session import SessionError, check_raster
@@ -57,6 +58,7 @@ class PredictionController:
             return None
         request = {
             "checkpoint": checkpoint,
+            "bands": engine_bands(raster),
             "out": out_dir / f"{stem}_mask.tif",
             "vector": out_dir / f"{stem}.gpkg",
             "aoi": aoi,

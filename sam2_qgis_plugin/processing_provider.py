@@ -126,6 +126,22 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
         area = QgsProcessingParameterFeatureSource("AOI", "Area of interest (optional)", polygons, optional=True)
         self.addParameter(area)
 
+    def add_band_parameter(self) -> None:
+        """BANDS (advanced): the raster's bands read as R, G, B, e.g. 4,1,2 (empty: 1,2,3)."""
+        bands = QgsProcessingParameterString("BANDS", "Bands read as red, green, blue (e.g. 4,1,2)", optional=True)
+        bands.setFlags(bands.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(bands)
+
+    def band_option(self, parameters: dict[str, Any], context: Any) -> list[int] | None:
+        """The request's ``bands`` from BANDS (None: the engine's default)."""
+        text = self.parameterAsString(parameters, "BANDS", context).replace(" ", "")
+        if not text:
+            return None
+        try:
+            return [int(band) for band in text.split(",")]
+        except ValueError:
+            raise QgsProcessingException(f"bands {text!r} must be band numbers such as 4,1,2") from None
+
     def add_shape_parameters(self) -> None:
         """How masks become polygons, in ground units (see shapes.ShapeChoices), as in the panel."""
         number = QgsProcessingParameterNumber.Double
@@ -241,6 +257,7 @@ class FineTune(_EngineAlgorithm):
         self.add_label_parameters("Labels", "Classes to learn (e.g. 1 or 1,3; empty: all)")
         self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Base checkpoint"))
         self.add_options("train", self.BASIC, self.ADVANCED)
+        self.add_band_parameter()
         self.add_more_options("train")
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Run folder"))
         self.addOutput(QgsProcessingOutputFile("CHECKPOINT", "Tuned checkpoint (best.pt)"))
@@ -254,6 +271,7 @@ class FineTune(_EngineAlgorithm):
             "out": out,
             **self.label_options(parameters, context, feedback),
             **self.options(parameters, context, "train", (*self.BASIC, *self.ADVANCED)),
+            "bands": self.band_option(parameters, context),
         }
         summary = self.run_engine("train", request, parameters, context, feedback)
         if summary.get("stopped"):
@@ -298,6 +316,7 @@ class PredictRaster(_EngineAlgorithm):
         )
         self.addParameter(QgsProcessingParameterString("LABEL", "Class of the polygons", defaultValue="object"))
         self.add_options("predict", {}, self.ADVANCED)
+        self.add_band_parameter()
         self.add_shape_parameters()
         self.add_more_options("predict")
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Mask"))
@@ -320,6 +339,7 @@ class PredictRaster(_EngineAlgorithm):
             "label": self.parameterAsString(parameters, "LABEL", context),
             **self.options(parameters, context, "predict", (*self.BASIC, *self.ADVANCED)),
             **self.shape_options(parameters, context, raster),
+            "bands": self.band_option(parameters, context),
         }
         self.run_engine("predict", request, parameters, context, feedback)
         return {"OUTPUT": out, "POLYGONS": polygons or None}

@@ -63,10 +63,12 @@ class SegmentSession:
         self.client = client
         self.model: dict[str, Any] | None = None
         self.checkpoint: str | None = None
-        self._rasters: dict[str, str] = {}  # path the engine opened -> its raster id
+        self._rasters: dict[str, str] = {}  # "path|bands" the engine opened -> its raster id
         # the file the engine opens for a layer and an area: local_source(layer, extent, crs, resolution, needed)
         self.local_source: LocalSource = own_source
         self.view: tuple[QgsRectangle, float] | None = None  # the map's visible extent and map units per pixel
+        # the bands the engine reads as R, G, B for a layer (None: its default): the panel's choice
+        self.bands_of: Callable[[QgsRasterLayer], list[int] | None] = lambda layer: None
         self.history: list[Prompt] = []
         self.result: dict[str, Any] | None = None
         self.device = "auto"
@@ -131,10 +133,12 @@ class SegmentSession:
         else:
             visible, resolution = self.view
             path = self.local_source(layer, visible, crs, resolution, needed)
-        if path not in self._rasters:
-            opened = self.client.request("open_raster", {"path": path})
-            self._rasters[path] = opened["raster_id"]
-        return self._rasters[path]
+        bands = self.bands_of(layer)
+        key = f"{path}|{bands}"
+        if key not in self._rasters:
+            opened = self.client.request("open_raster", {"path": path, "bands": bands})
+            self._rasters[key] = opened["raster_id"]
+        return self._rasters[key]
 
     # -- prompts ------------------------------------------------------------------------------------------
 

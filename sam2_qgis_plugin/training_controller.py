@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from qgis.core import Qgis, QgsCoordinateTransform, QgsProject, QgsSettings
 
+from .bands import engine_bands
 from .jobs import run_core_job
 from .output import OutputError, export_layer
 from .session import SessionError, check_raster
@@ -105,6 +106,7 @@ class TrainingController:
             return None
         request = {
             "raster": engine_raster,
+            "bands": engine_bands(raster),
             "labels": run_dir / "labels.gpkg",
             "checkpoint": checkpoint,
             "out": run_dir,

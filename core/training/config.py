@@ -44,6 +44,7 @@ class TrainConfig:
     val_fraction: float = 0.2
     test_fraction: float = 0.0
     block_tiles: int = 2
+    bands: tuple[int, ...] = ()  # the raster's bands read as R, G, B (1-based; one band: grey); empty: 1, 2, 3
     classes: tuple[int, ...] = ()  # foreground classes; empty: every labelled class
     class_field: str | None = None  # attribute of vector labels holding the class (default: all class 1)
     class_zero: bool = False  # mask rasters: value 0 is a class (background), nodata is unlabelled
@@ -84,6 +85,8 @@ class TrainConfig:
             problems.append(f"patience {self.patience} must be 0 (no early stopping) or more epochs")
         if not 0 <= self.min_gain < 1:
             problems.append(f"min_gain {self.min_gain} must be in [0, 1): an IoU or F1 difference such as 0.005")
+        if len(self.bands) not in (0, 1, 3) or any(band < 1 for band in self.bands):
+            problems.append(f"bands {list(self.bands)} must be three band numbers (R, G, B, from 1) or one")
         if min(self.lora_rank, self.augment_variants, self.block_tiles, self.objects_per_tile) < 1:
             problems.append("lora_rank, augment_variants, block_tiles and objects_per_tile must be at least 1")
         if problems:
@@ -96,6 +99,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["classes"] = list(self.classes)
+        data["bands"] = list(self.bands)
         return data
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -123,8 +127,9 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """A config from ``to_dict``'s output, also one written by an earlier version (retired options dropped)."""
         data = {k: v for k, v in data.items() if k not in RETIRED_OPTIONS}
-        if "classes" in data:
-            data["classes"] = tuple(data["classes"] or ())
+        for name in ("classes", "bands"):
+            if name in data:
+                data[name] = tuple(data[name] or ())
         return cls(**data)
 
 
@@ -141,6 +146,7 @@ HELP: dict[str, str] = {
     "batch_size": "tiles per training step (lower it when the GPU runs out of memory)",
     "lr": "learning rate",
     "tile_size": "tile width and height in pixels",
+    "bands": "the raster's bands read as red, green, blue, e.g. 4,1,2 (one band: grey; default 1,2,3)",
     "image_size": "model input size (default: the tile size)",
     "overlap": "tile overlap fraction",
     "max_nodata": "skip tiles with more nodata than this fraction",

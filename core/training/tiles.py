@@ -93,7 +93,7 @@ def _overlaps(a: Window, b: Window) -> bool:
 
 def build_tiles(raster_path: Path, labels_path: Path, config: TrainConfig, aoi: Path | None = None) -> TileSet:
     """Read every usable tile of the raster with its labels, split for training/validation(/test)."""
-    with RasterSource(raster_path) as raster:
+    with RasterSource(raster_path, config.bands or None) as raster:
         labels = LabelReader(
             labels_path,
             crs=raster.crs,

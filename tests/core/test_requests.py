@@ -77,11 +77,11 @@ def test_every_training_option_can_be_requested() -> None:
             changed[name] = "cpu" if default != "cpu" else "auto"
         else:
             changed[name] = {"tile_size": 512, "image_size": 256}.get(name, (default or 0) + 1)
-    changed |= {"class_field": "kind", "classes": [1, 3], "class_zero": True}
+    changed |= {"class_field": "kind", "classes": [1, 3], "class_zero": True, "bands": [4, 1, 2]}
     assert set(changed) == set(described)  # nothing of TrainConfig is left out
     args = parsed(["train", "--request", "-"], {"raster": "a.tif", "labels": "l.gpkg", "out": "run", **changed})
     config = _train_config(args)
-    expected = TrainConfig().replace(**{**changed, "classes": (1, 3)})
+    expected = TrainConfig().replace(**{**changed, "classes": (1, 3), "bands": (4, 1, 2)})
     assert config == expected
     assert set(CLASS_OPTIONS) <= set(changed)
 
@@ -89,7 +89,7 @@ def test_every_training_option_can_be_requested() -> None:
 @pytest.mark.parametrize(
     ("request_text", "message"),
     [
-        ('{"raster": "a.tif", "bogus": 1}', "unknown option(s) bogus; known: aoi, batch_size"),
+        ('{"raster": "a.tif", "bogus": 1}', "unknown option(s) bogus; known: aoi, bands, batch_size"),
         ('{"threshold": "high"}', "argument --threshold: invalid float value: 'high'"),
         ('{"fill_holes": "yes"}', "fill_holes is true or false"),
         ('{"raster": "a.tif"', "is not JSON"),

@@ -157,6 +157,20 @@ def test_the_panels_shape_options_shape_the_preview(qgis_canvas, session, ortho)
         key(tool, Qt.Key_Escape)
 
 
+def test_the_chosen_bands_open_the_raster_anew_and_segment(qgis_canvas, session, ortho) -> None:
+    show(qgis_canvas, ortho)
+    default_id = session.raster_id(ortho)
+    session.bands_of = lambda layer: [3, 2, 1]
+    try:
+        assert session.raster_id(ortho) != default_id  # the engine reads other bands: another raster
+        tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None)
+        click(tool, qgis_canvas, ortho, 0.5, 0.4)
+        assert session.result["polygons"]
+    finally:
+        session.bands_of = lambda layer: None
+        session.clear()
+
+
 def test_undo_and_clear(qgis_canvas, session, ortho) -> None:
     show(qgis_canvas, ortho)
     tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None)

@@ -159,6 +159,7 @@ def test_predict_raster_in_an_aoi_with_polygons(processing, scene, engine_files,
             "AOI": west,
             "EXTRA": "--device cpu",
             "FILL_HOLES": True,  # the engine's parser takes the shape options (it refuses unknown ones)
+            "BANDS": "3,2,1",
             "RIGHT_ANGLES": 15,
             "OUTPUT": str(tmp_path / "mask.tif"),
             "POLYGONS": str(tmp_path / "objects.gpkg"),
@@ -198,6 +199,7 @@ def test_tiles_and_fine_tune(processing, scene, engine_files, tmp_path) -> None:
             "TILE_SIZE": 128,
             "LR": 0.0005,
             "DEVICE": "cpu",
+            "BANDS": "3,2,1",
             "EXTRA": "--batch-size 2",
             "OUTPUT": str(tmp_path / "run"),
         },
@@ -205,9 +207,9 @@ def test_tiles_and_fine_tune(processing, scene, engine_files, tmp_path) -> None:
     assert (tmp_path / "run" / "best.pt").exists()
     assert run["CHECKPOINT"].endswith("best.pt")
     config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
-    chosen = {key: config[key] for key in ("mode", "class_field", "classes", "lr", "device", "batch_size")}
+    chosen = {key: config[key] for key in ("mode", "class_field", "classes", "lr", "device", "batch_size", "bands")}
     assert chosen == {"mode": "auto", "class_field": "class_id", "classes": [1], "lr": 0.0005, "device": "cpu",
-                      "batch_size": 2}  # fmt: skip
+                      "batch_size": 2, "bands": [3, 2, 1]}  # fmt: skip
 
 
 def test_segment_from_points(processing, scene, engine_files) -> None:
