@@ -620,10 +620,15 @@ def _check_events_file(args: argparse.Namespace) -> None:
 
 def _events_target(argv: Sequence[str]) -> str | None:
     """The ``--events`` value of a command line that did not parse (so its error can still be an event)."""
+    return _flag_value(argv, "--events")
+
+
+def _flag_value(argv: Sequence[str], flag: str) -> str | None:
+    """The value of ``flag`` on a raw command line (``--flag VALUE`` or ``--flag=VALUE``), None without it."""
     for index, token in enumerate(argv):
-        if token == "--events" and index + 1 < len(argv):
+        if token == flag and index + 1 < len(argv):
             return argv[index + 1]
-        if token.startswith("--events="):
+        if token.startswith(f"{flag}="):
             return token.split("=", 1)[1]
     return None
 
@@ -646,7 +651,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Sam2QgisError as error:  # never write to the file it names
         print(f"error: {error}", file=sys.stderr)
         return 2
-    job = args.job = JobEvents(getattr(args, "events", None))
+    # a job whose request came on stdin has a driver there (the plugin): stdin closing means it is gone
+    driven = _flag_value(argv, "--request") == "-"
+    job = args.job = JobEvents(getattr(args, "events", None), stop_on_eof=driven)
     previous = _stop_on_terminate()
     try:
         try:

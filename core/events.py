@@ -9,7 +9,9 @@
 a bug (the traceback is on stderr). With ``--events -`` the job is driven by a program (the plugin): it also
 reads its standard input, where a line ``cancel`` asks it to stop at the next safe point (training saves its
 resumable state and ends with a ``result`` that says ``"stopped": true``; other jobs end with an ``error``
-whose ``cancelled`` is true and keep nothing half-written). Without ``--events``, progress is a bar on a
+whose ``cancelled`` is true and keep nothing half-written). A job that also read its request there
+(``--request -``) stops the same way when its standard input ends: its driver has gone (QGIS closed or
+crashed). Without ``--events``, progress is a bar on a
 terminal (or a line now and then on stderr) and the result is printed as JSON on stdout.
 
 The worker (core/worker.py) speaks the same events for its long requests, tagged with the request's ``id``.
@@ -54,8 +56,9 @@ def warning_event(message: str) -> dict[str, Any]:
 class JobEvents:
     """The progress, warnings and outcome of one command, and the cancel request of whoever drives it."""
 
-    def __init__(self, target: str | None, stdin: IO[str] | None = None) -> None:
+    def __init__(self, target: str | None, stdin: IO[str] | None = None, stop_on_eof: bool = False) -> None:
         self.to_stdout = target == "-"
+        self.stop_on_eof = stop_on_eof  # the end of stdin asks the job to stop: its driver is gone
         self.stream: IO[str] | None = None
         if target is not None:
             self.stream = sys.stdout if self.to_stdout else open(target, "a", encoding="utf-8")  # noqa: SIM115
@@ -77,6 +80,8 @@ class JobEvents:
                     self.cancel_requested.set()
         except (OSError, ValueError):  # no readable stdin: nobody can cancel through it
             return
+        if self.stop_on_eof:
+            self.cancel_requested.set()
 
     def cancelled(self) -> bool:
         """True once the driver asked the job to stop (the ``cancelled`` callable of the engine's jobs)."""

@@ -16,6 +16,7 @@ from qgis.PyQt.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -79,6 +80,18 @@ class Sam2Dock(QDockWidget):
         self.setObjectName("Sam2Dock")
         body = QWidget(self)
         layout = QVBoxLayout(body)
+
+        self.job_row = QWidget(body)  # the running job (job_panel.JobMonitor shows it)
+        job_layout = QVBoxLayout(self.job_row)
+        job_layout.setContentsMargins(0, 0, 0, 0)
+        self.job_label = QLabel("", self.job_row)
+        self.job_label.setWordWrap(True)
+        self.job_progress = QProgressBar(self.job_row)
+        self.job_progress.setRange(0, 100)
+        self.job_cancel_button = QPushButton("Cancel", self.job_row)
+        job_layout.addWidget(self.job_label)
+        job_layout.addLayout(widget_and_button(self.job_progress, self.job_cancel_button))
+        layout.addWidget(self.job_row)
 
         engine = QGroupBox("Engine", body)
         engine_form = QFormLayout(engine)
@@ -150,6 +163,9 @@ class Sam2Dock(QDockWidget):
         self.output_hint.setWordWrap(True)
         segment_form.addRow(self.output_hint)
         segment_form.addRow(self.segment_button)
+        self.preview_label = QLabel("", segment)  # the preview's area and score
+        self.preview_label.setWordWrap(True)
+        segment_form.addRow(self.preview_label)
         segment_form.addRow(self.encode_button)
         help_label = QLabel(HELP, segment)
         help_label.setWordWrap(True)
@@ -375,6 +391,7 @@ class Sam2Dock(QDockWidget):
             self.tile_spin: job_defaults.help_text("tile_size"),
             self.device_combo: job_defaults.help_text("device") + " (auto: a GPU when there is one)",
             self.train_button: "Fine-tune in the background (cancel it in the task manager); the best epoch is used",
+            self.job_cancel_button: "Stop the running job (a fine-tuning stops at a safe point and can be resumed)",
             self.resume_button: "Continue a cancelled fine-tuning from where it stopped (its settings are kept)",
             self.report_button: "The last run's report: base model vs tuned, curves, confusion matrix",
             self.extent_combo: "Predict the whole raster, what the map shows, or inside an AOI layer",

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qgis.core import QgsCoordinateReferenceSystem, QgsGeometry, QgsPointXY, QgsRectangle, QgsWkbTypes
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsDistanceArea,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProject,
+    QgsRectangle,
+    QgsUnitTypes,
+    QgsWkbTypes,
+)
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand
 from qgis.PyQt.QtCore import QEvent, QObject, Qt
 from qgis.PyQt.QtGui import QColor, QKeyEvent, QKeySequence
@@ -35,10 +44,12 @@ class SegmentMapTool(QgsMapTool):
         report: Callable[[str, bool], None],
         background: Callable[..., object] | None = None,
         output_layer: Callable[[], object] = lambda: None,
+        status: Callable[[str], None] = lambda text: None,
     ) -> None:
         super().__init__(canvas)
         self.session, self.raster_layer, self.accept_result, self.report = session, raster_layer, accept, report
         self.output_layer = output_layer  # the layer accepted segments go to (None: not chosen yet)
+        self.status = status  # shows a line about the preview (score, area) in the panel
         # background(description, work(task), on_done(result)): encodes new tiles off the GUI thread, with progress
         self.background = background
         self.preview = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
@@ -148,11 +159,13 @@ class SegmentMapTool(QgsMapTool):
             if notice:
                 self.report(notice, True)
         if not result:
+            self.status("")
             return
         crs = QgsCoordinateReferenceSystem.fromWkt(result["crs"]) if result.get("crs") else layer.crs()
-        for polygon in result["polygons"]:
-            geometry: QgsGeometry = geometry_from_mapping(polygon)
+        parts = [geometry_from_mapping(polygon) for polygon in result["polygons"]]
+        for geometry in parts:
             self.preview.addGeometry(geometry, crs)
+        self.status(preview_summary(parts, crs, result.get("score")))
 
     def show_prompts(self) -> None:
         """Object clicks as green circles, background clicks as red crosses, the box as a dashed rectangle."""
@@ -195,6 +208,22 @@ class SegmentMapTool(QgsMapTool):
             band.reset(QgsWkbTypes.PointGeometry)
         self.box_band.reset(QgsWkbTypes.PolygonGeometry)
         super().deactivate()
+
+
+def preview_summary(parts: list[QgsGeometry], crs: QgsCoordinateReferenceSystem, score: float | None) -> str:
+    """``Preview: 23.4 m² in 2 parts, score 0.87``: the object's area on the ellipsoid and SAM's own estimate of
+    its IoU."""
+    if not parts:
+        return "Preview: nothing here (add a click on the object, or move it)"
+    measure = QgsDistanceArea()
+    measure.setSourceCrs(crs, QgsProject.instance().transformContext())
+    measure.setEllipsoid(crs.ellipsoidAcronym() or "EPSG:7030")
+    area = sum(measure.measureArea(part) for part in parts)
+    square_metres = measure.convertAreaMeasurement(area, QgsUnitTypes.AreaSquareMeters)
+    shown = f"{square_metres / 10_000:.2f} ha" if square_metres >= 10_000 else f"{square_metres:.1f} m²"
+    pieces = f" in {len(parts)} parts" if len(parts) > 1 else ""
+    scored = f", score {score:.2f}" if score is not None else ""
+    return f"Preview: {shown}{pieces}{scored}"
 
 
 def point_markers(canvas: QgsMapCanvas, colour: QColor, icon: int) -> QgsRubberBand:

@@ -15,6 +15,7 @@ from qgis.PyQt.QtWidgets import QAction, QToolBar
 from .bands import engine_bands, needs_choice, remember_bands, remembered_bands
 from .dock import Sam2Dock
 from .engine import SETTINGS_KEY, WorkerClient, candidate_pythons, probe
+from .job_panel import JobMonitor
 from .jobs import run_core_job
 from .output import OutputError
 from .prediction_controller import PredictionController
@@ -26,7 +27,6 @@ from .tasks import EngineTask
 from .training_controller import TrainingController
 
 MENU = "&SAM 2"
-UNLOAD_WAIT_MS = 30_000  # longer than a job's cancel grace (jobs.run_core_job)
 ICON = Path(__file__).parent / "icons" / "sam2.svg"
 
 __all__ = ["MENU", "Sam2Dock", "Sam2Plugin"]
@@ -44,6 +44,7 @@ class Sam2Plugin:
         self.client: WorkerClient | None = None
         self.session: SegmentSession | None = None
         self.tasks: list[EngineTask] = []
+        self.jobs: JobMonitor | None = None
         self.sources = RasterSources(Path(QgsApplication.qgisSettingsDirPath()) / "cache" / "sam2_renders")
         self.segmenting = SegmentController(self)
         self.tuning = TrainingController(self)
@@ -56,6 +57,7 @@ class Sam2Plugin:
         self.dock = Sam2Dock(window)
         self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         self.dock.hide()
+        self.jobs = JobMonitor(self.dock)
         configured = QgsSettings().value(SETTINGS_KEY, "") or None
         found = candidate_pythons(configured)
         self.dock.python_widget.setFilePath(found[0] if found else "")
@@ -96,21 +98,18 @@ class Sam2Plugin:
         QgsApplication.processingRegistry().addProvider(self.provider)
 
     def unload(self) -> None:
-        """Cancel our tasks, end the worker, remove every widget (also when QGIS closes)."""
+        """Cancel our tasks, end the worker, remove every widget (also when QGIS closes). The GUI does not wait
+        for the jobs: a training saves its resumable state and ends by itself within seconds (also if QGIS
+        exits meanwhile: a job driven over stdin stops when stdin closes)."""
         if getattr(self, "provider", None) is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
-        running = []
-        for task in self.tasks:
+        for task in self.tasks:  # without waiting: each job stops at its next safe point in its own thread
             try:
                 if task.status() not in (task.Complete, task.Terminated):
                     task.cancel()
-                    running.append(task)
             except RuntimeError:  # finished tasks are deleted by QGIS's task manager
                 pass
-        for task in running:  # engine jobs end within their grace period (a training saves its state first)
-            with contextlib.suppress(RuntimeError):
-                task.waitForFinished(UNLOAD_WAIT_MS)
         self.tasks.clear()
         self.segmenting.remove_tool()
         if self.client is not None:
@@ -126,6 +125,7 @@ class Sam2Plugin:
             self.toolbar = None
         with contextlib.suppress(TypeError, RuntimeError):  # not connected when initGui never ran
             QgsProject.instance().homePathChanged.disconnect(self.segmenting.show_output_destination)
+        self.jobs = None  # a child of the dock
         if self.dock is not None:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
@@ -153,6 +153,8 @@ class Sam2Plugin:
         )
         self.tasks.append(task)
         QgsApplication.taskManager().addTask(task)
+        if self.jobs is not None:
+            self.jobs.follow(task)
         return task
 
     # -- engine and model ---------------------------------------------------------------------------------

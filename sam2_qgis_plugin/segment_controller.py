@@ -51,6 +51,7 @@ class SegmentController:
             plugin.report,
             background=plugin.run_task,
             output_layer=lambda: plugin.dock.output_combo.currentLayer() if plugin.dock else None,
+            status=lambda text: plugin.dock.preview_label.setText(text) if plugin.dock else None,
         )
         self.tool.deactivated.connect(self._tool_left)
         canvas.setMapTool(self.tool)

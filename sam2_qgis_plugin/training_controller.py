@@ -141,6 +141,11 @@ class TrainingController:
         def work(task: EngineTask) -> dict[str, Any]:
             def progress(value: float, event: dict[str, Any]) -> None:
                 task.setProgress(value)
+                if "tiles" in event:
+                    tiles = event["tiles"]
+                    task.setDescription(
+                        f"{description}: {tiles.get('train', 0)} training and {tiles.get('val', 0)} validation tiles"
+                    )
                 if "iou" in event:
                     task.setDescription(f"{description}: epoch {event.get('epoch')}, IoU {event['iou']:.3f}")
 
@@ -170,12 +175,15 @@ class TrainingController:
         base, best = summary["base"]["iou"], summary["best"]["iou"]
         counted = summary.get("validation", {})
         scored = f"{counted.get('objects', '?')} objects in {counted.get('tiles', '?')} validation tiles"
-        if plugin.dock is not None:
-            plugin.dock.result_label.setText(
-                f"{run_dir.name}: validation IoU {base:.3f} (base) -> {best:.3f} (best, epoch "
-                f"{summary['best']['epoch']}); F1 {summary['base']['f1']:.3f} -> {summary['best']['f1']:.3f}; "
-                f"{scored}. {summary.get('verdict', '')}"
-            )
+        if plugin.dock is not None:  # the scores once (the verdict says the same in words: it is in the report)
+            if summary.get("improved", True):
+                text = (
+                    f"{run_dir.name}: validation IoU {base:.3f} (base) -> {best:.3f} (best, epoch "
+                    f"{summary['best']['epoch']}); F1 {summary['base']['f1']:.3f} -> {summary['best']['f1']:.3f}"
+                )
+            else:
+                text = f"{run_dir.name}: the base model stands (validation IoU {base:.3f}: no epoch beat it)"
+            plugin.dock.result_label.setText(f"{text}; {scored}.")
         for warning in summary.get("warnings", []):
             plugin.report(warning)
         bar = plugin.iface.messageBar()

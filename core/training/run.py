@@ -134,6 +134,8 @@ def _train(
             torch.distributed.destroy_process_group()
     tiles = build_tiles(inputs.raster, inputs.labels, config, inputs.aoi)
     check_tiles(tiles, config.mode)
+    if progress is not None:  # what the run will learn from, before it starts
+        progress(0.0, stage="tiles", tiles=tiles.summary())
     stop = threading.Event()
     trainer = Trainer(
         config,

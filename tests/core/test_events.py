@@ -146,3 +146,40 @@ def test_warnings_inside_progress_become_warning_events(capsys) -> None:
     assert [e["event"] for e in events] == ["warning", "progress", "result"]
     assert events[0]["message"] == "only 2 objects"
     assert events[1] == {"event": "progress", "fraction": 0.75, "epoch": 1}
+
+
+def test_a_driven_training_stops_and_saves_when_its_driver_goes(
+    scene, tiny_checkpoint, train_request, tmp_path, repo_root
+):
+    """QGIS closed or crashed: the job's stdin ends; a job that read its request there stops at a safe point."""
+    run_dir = tmp_path / "run"
+    request = train_request(scene.image, scene.labels, tiny_checkpoint.path, run_dir, 20, 2)
+    log = (tmp_path / "stderr.txt").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core", "train", "--request", "-", "--events", "-"],
+        cwd=repo_root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+    )  # fmt: skip
+    process.stdin.write(json.dumps(request) + "\n")
+    process.stdin.flush()
+    for line in process.stdout:  # wait until it trains
+        if '"step"' in line:
+            break
+    process.stdin.close()  # the driver is gone
+    out = process.stdout.read()
+    process.wait(timeout=120)
+    log.close()
+    assert process.returncode == 0, (tmp_path / "stderr.txt").read_text()
+    assert events_of(out)[-1]["stopped"] is True
+    assert (run_dir / "resume.pt").exists()
+
+
+def test_a_job_with_its_request_in_a_file_ignores_a_closed_stdin(core_cli, scene, tiny_checkpoint, tmp_path, repo_root):
+    request = tmp_path / "request.json"
+    options = {"raster": scene.image, "checkpoint": tiny_checkpoint.path, "out": tmp_path / "m.tif", "device": "cpu"}
+    request.write_text(json.dumps(options, default=str))
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "predict", "--request", str(request), "--events", "-"],
+        cwd=repo_root, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert events_of(done.stdout)[-1]["event"] == "result"  # a script with no stdin is not a driver that left

@@ -171,6 +171,29 @@ def test_the_chosen_bands_open_the_raster_anew_and_segment(qgis_canvas, session,
         session.clear()
 
 
+def test_the_preview_says_its_area_and_score(qgis_canvas, session, ortho) -> None:
+    import re
+
+    from qgis.core import QgsGeometry
+
+    from sam2_qgis_plugin.maptool import preview_summary
+
+    show(qgis_canvas, ortho)
+    lines: list[str] = []
+    tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None, status=lines.append)
+    click(tool, qgis_canvas, ortho, 0.5, 0.4)
+    assert re.fullmatch(r"Preview: [\d.]+ (m²|ha)( in \d+ parts)?, score \d\.\d\d", lines[-1]), lines
+    key(tool, Qt.Key_Escape)
+    assert lines[-1] == ""
+    square = QgsGeometry.fromWkt(
+        "POLYGON((404220 3285100, 404230 3285100, 404230 3285110, 404220 3285110, 404220 3285100))"
+    )
+    summary = preview_summary([square, square], QgsCoordinateReferenceSystem("EPSG:32617"), 0.874)
+    area = float(summary.split()[1])
+    assert 199 < area < 201  # two 10 m squares, measured on the ellipsoid
+    assert summary.endswith("m² in 2 parts, score 0.87")
+
+
 def test_undo_and_clear(qgis_canvas, session, ortho) -> None:
     show(qgis_canvas, ortho)
     tool = SegmentMapTool(qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None)
