@@ -25,6 +25,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import job_defaults
+from .settings_dialog import SettingsDialog
 from .shapes import ShapeChoices
 
 OFFICIAL_MODELS = [
@@ -37,7 +38,6 @@ OFFICIAL_MODELS = [
     "sam2_hiera_b+",
     "sam2_hiera_l",
 ]
-DEVICES = ["auto", "cuda", "cpu", "mps"]
 PANEL_SETTINGS = "sam2_qgis/panel"
 EXTENTS = ["whole raster", "visible map extent", "AOI layer"]
 HELP = (
@@ -93,16 +93,18 @@ class Sam2Dock(QDockWidget):
         job_layout.addLayout(widget_and_button(self.job_progress, self.job_cancel_button))
         layout.addWidget(self.job_row)
 
+        # engine settings (interpreter, device, cache) live in their own dialog: the panel is for work
+        self.settings = SettingsDialog(self)
+        self.python_widget = self.settings.python_widget
+        self.check_button = self.settings.check_button
+        self.device_combo = self.settings.device_combo
         engine = QGroupBox("Engine", body)
         engine_form = QFormLayout(engine)
         self.engine_label = QLabel("Engine: not connected", engine)
         self.engine_label.setObjectName("Sam2EngineLabel")
         self.engine_label.setWordWrap(True)
-        self.python_widget = QgsFileWidget(engine)
-        self.python_widget.setDialogTitle("Python interpreter with torch and rf-sam-2")
-        self.check_button = QPushButton("Check", engine)
-        engine_form.addRow(self.engine_label)
-        engine_form.addRow("Python", widget_and_button(self.python_widget, self.check_button))
+        self.settings_button = QPushButton("Settings...", engine)
+        engine_form.addRow(widget_and_button(self.engine_label, self.settings_button))
         layout.addWidget(engine)
 
         model = QGroupBox("Model", body)
@@ -127,10 +129,31 @@ class Sam2Dock(QDockWidget):
         model_form.addRow("Fine-tuned", widget_and_button(self.tuned_combo, self.use_tuned_button))
         layout.addWidget(model)
 
+        orthophoto = QGroupBox("Orthophoto", body)
+        orthophoto.setToolTip("The raster you segment, fine-tune on and predict")
+        orthophoto_form = QFormLayout(orthophoto)
+        self.raster_combo = QgsMapLayerComboBox(orthophoto)
+        self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.web_resolution_spin = QDoubleSpinBox(orthophoto)
+        self.web_resolution_spin.setRange(0.0, 100.0)
+        self.web_resolution_spin.setDecimals(2)
+        self.web_resolution_spin.setSingleStep(0.05)
+        self.web_resolution_spin.setSuffix(" m")
+        self.web_resolution_spin.setSpecialValueText("as the map shows it")
+        self.band_combos = [QgsRasterBandComboBox(orthophoto) for _ in range(3)]  # read as red, green, blue
+        self.bands_row = QWidget(orthophoto)  # stacked: three combos side by side would not fit the dock
+        bands_layout = QVBoxLayout(self.bands_row)
+        bands_layout.setContentsMargins(0, 0, 0, 0)
+        for combo, colour in zip(self.band_combos, ("red", "green", "blue"), strict=True):
+            combo.setToolTip(f"The raster band SAM 2 sees as {colour}")
+            bands_layout.addWidget(combo)
+        orthophoto_form.addRow("Raster", self.raster_combo)
+        orthophoto_form.addRow("Bands (R, G, B)", self.bands_row)
+        orthophoto_form.addRow("Web layer pixel", self.web_resolution_spin)
+        layout.addWidget(orthophoto)
+
         segment = QGroupBox("Segment", body)
         segment_form = QFormLayout(segment)
-        self.raster_combo = QgsMapLayerComboBox(segment)
-        self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
         self.class_combo = QComboBox(segment)  # the output layer's classes, or a new one typed in
         self.class_combo.setEditable(True)
         self.class_combo.setCurrentText("object")
@@ -141,22 +164,6 @@ class Sam2Dock(QDockWidget):
         self.segment_button = QPushButton("Segment on the map", segment)
         self.segment_button.setCheckable(True)
         self.encode_button = QPushButton("Encode visible extent", segment)
-        self.web_resolution_spin = QDoubleSpinBox(segment)
-        self.web_resolution_spin.setRange(0.0, 100.0)
-        self.web_resolution_spin.setDecimals(2)
-        self.web_resolution_spin.setSingleStep(0.05)
-        self.web_resolution_spin.setSuffix(" m")
-        self.web_resolution_spin.setSpecialValueText("as the map shows it")
-        self.band_combos = [QgsRasterBandComboBox(segment) for _ in range(3)]  # read as red, green, blue
-        self.bands_row = QWidget(segment)  # stacked: three combos side by side would not fit the dock
-        bands_layout = QVBoxLayout(self.bands_row)
-        bands_layout.setContentsMargins(0, 0, 0, 0)
-        for combo, colour in zip(self.band_combos, ("red", "green", "blue"), strict=True):
-            combo.setToolTip(f"The raster band SAM 2 sees as {colour}")
-            bands_layout.addWidget(combo)
-        segment_form.addRow("Raster", self.raster_combo)
-        segment_form.addRow("Bands (R, G, B)", self.bands_row)
-        segment_form.addRow("Web layer pixel", self.web_resolution_spin)
         segment_form.addRow("Class", self.class_combo)
         segment_form.addRow("Output", self.output_combo)
         self.output_hint = QLabel("", segment)
@@ -248,8 +255,6 @@ class Sam2Dock(QDockWidget):
         self.val_spin.setSingleStep(0.05)
         self.val_spin.setValue(job_defaults.default("val_fraction"))
         self.val_spin.setToolTip(job_defaults.help_text("val_fraction"))
-        self.device_combo = QComboBox(tune)
-        self.device_combo.addItems(DEVICES)
         self.train_button = QPushButton("Run fine-tuning", tune)
         self.result_label = QLabel("No fine-tuning in this session yet", tune)
         self.result_label.setObjectName("Sam2ResultLabel")
@@ -269,7 +274,6 @@ class Sam2Dock(QDockWidget):
         tune_form.addRow("Batch size", self.batch_spin)
         tune_form.addRow("Tile size (px)", self.tile_spin)
         tune_form.addRow("Validation share", self.val_spin)
-        tune_form.addRow("Device", self.device_combo)
         tune_form.addRow(self.train_button)
         tune_form.addRow(self.result_label)
         tune_form.addRow(self.report_button)
@@ -316,7 +320,6 @@ class Sam2Dock(QDockWidget):
             "batch_size": self.batch_spin,
             "tile_size": self.tile_spin,
             "val_fraction": self.val_spin,
-            "device": self.device_combo,
             "where": self.extent_combo,
             "threshold": self.threshold_spin,
             "simplify_m": self.simplify_spin,
@@ -360,8 +363,7 @@ class Sam2Dock(QDockWidget):
     def explain(self) -> None:
         """A tooltip on every choice, in the analyst's words (the training options' come from the engine)."""
         tips = {
-            self.python_widget: "A Python with torch and rf-sam-2 (not QGIS's own): the engine runs there",
-            self.check_button: "Start that Python and show what it has (torch, CUDA, sam2)",
+            self.settings_button: "The engine's Python, the device (GPU or CPU) and the embedding cache",
             self.model_combo: "Meta's official SAM 2 checkpoints: t(iny) is fastest, l(arge) most accurate",
             self.download_button: "Download the chosen checkpoint (resumable, verified) and make it active",
             self.checkpoint_widget: "A checkpoint on disk: an official one, or a fine-tuned run's best.pt",
@@ -389,7 +391,6 @@ class Sam2Dock(QDockWidget):
             self.aoi_combo: "Polygons limiting where training tiles are taken (empty: the whole raster)",
             self.lr_spin: job_defaults.help_text("lr"),
             self.tile_spin: job_defaults.help_text("tile_size"),
-            self.device_combo: job_defaults.help_text("device") + " (auto: a GPU when there is one)",
             self.train_button: "Fine-tune in the background (cancel it in the task manager); the best epoch is used",
             self.job_cancel_button: "Stop the running job (a fine-tuning stops at a safe point and can be resumed)",
             self.resume_button: "Continue a cancelled fine-tuning from where it stopped (its settings are kept)",

@@ -62,6 +62,7 @@ class Sam2Plugin:
         found = candidate_pythons(configured)
         self.dock.python_widget.setFilePath(found[0] if found else "")
         self.dock.check_button.clicked.connect(self.check_engine)
+        self.dock.settings_button.clicked.connect(self.dock.settings.show)
         self.dock.load_button.clicked.connect(lambda: self.use_checkpoint(self.dock.checkpoint_widget.filePath()))
         self.dock.download_button.clicked.connect(self.download_model)
         self.dock.use_tuned_button.clicked.connect(
@@ -167,7 +168,7 @@ class Sam2Plugin:
         if self.session is None or self.client is None or self.client.python != self.python():
             if self.client is not None:
                 self.client.stop()
-            self.client = WorkerClient(self.python())
+            self.client = WorkerClient(self.python(), cache_dir=self.dock.settings.cache_dir() if self.dock else None)
             self.session = SegmentSession(self.client)
             self.session.polygon_options = self.polygon_options
             self.session.local_source = self.local_source
@@ -181,6 +182,7 @@ class Sam2Plugin:
         def shown(info: Any) -> None:
             if self.dock is not None:
                 self.dock.engine_label.setText(f"Engine: {info.summary}")
+                self.dock.settings.engine_label.setText(f"Engine: {info.summary}")
 
         self.run_task("SAM 2: checking the engine", lambda task: probe(python), shown)
 
@@ -196,7 +198,8 @@ class Sam2Plugin:
                     f"Active model: {model['label']} ({Path(path).name}, {model['image_size']} px, {model['device']})"
                 )
 
-        self.run_task("SAM 2: loading the model", lambda task: session.load_model(path), loaded)
+        device = self.dock.device_combo.currentText() if self.dock is not None else "auto"
+        self.run_task("SAM 2: loading the model", lambda task: session.load_model(path, device), loaded)
 
     def download_model(self) -> None:
         assert self.dock is not None

@@ -11,11 +11,15 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def fresh_panel_choices(qgis_app):  # type: ignore[no-untyped-def]
-    """Each test meets the panel's defaults: the choices the panel keeps across sessions are cleared."""
+    """Each test meets the panel's defaults: the choices the panel and the settings dialog keep across sessions
+    are cleared."""
     from qgis.core import QgsSettings
 
     from sam2_qgis_plugin.dock import PANEL_SETTINGS
+    from sam2_qgis_plugin.settings_dialog import CACHE_KEY, DEVICE_KEY
 
-    QgsSettings().remove(PANEL_SETTINGS)
+    for key in (PANEL_SETTINGS, DEVICE_KEY, CACHE_KEY):
+        QgsSettings().remove(key)
     yield
-    QgsSettings().remove(PANEL_SETTINGS)
+    for key in (PANEL_SETTINGS, DEVICE_KEY, CACHE_KEY):
+        QgsSettings().remove(key)

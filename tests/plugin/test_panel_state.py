@@ -171,3 +171,38 @@ def test_the_panels_shapes_reach_clicks_and_predictions(qgis_iface, qgis_app, tm
     finally:
         loaded.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+
+
+def test_engine_settings_live_in_their_dialog_and_are_kept(qgis_iface, qgis_app, engine_files, tmp_path, qtbot) -> None:
+    import sys
+
+    first = sam2_qgis_plugin.classFactory(qgis_iface)
+    first.initGui()
+    try:
+        dock = first.dock
+        assert dock.python_widget.window() is dock.settings  # not in the panel
+        assert dock.device_combo.window() is dock.settings
+        dock.settings_button.click()
+        assert dock.settings.isVisible()
+        dock.python_widget.setFilePath(sys.executable)
+        dock.device_combo.setCurrentText("cpu")
+        dock.settings.cache_widget.setFilePath(str(tmp_path / "embeddings"))
+        dock.settings.close()
+    finally:
+        first.unload()
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+    second = sam2_qgis_plugin.classFactory(qgis_iface)  # as after restarting QGIS
+    second.initGui()
+    try:
+        dock = second.dock
+        assert dock.device_combo.currentText() == "cpu"
+        assert dock.settings.cache_dir() == str(tmp_path / "embeddings")
+        dock.python_widget.setFilePath(sys.executable)
+        second.use_checkpoint(engine_files["checkpoint"])
+        qtbot.waitUntil(lambda: "Active model: SAM" in dock.model_label.text(), timeout=120_000)
+        assert second.session.device == "cpu"  # clicks run where the settings say
+        assert second.client.cache_dir == str(tmp_path / "embeddings")
+        assert dock.training_options()["device"] == "cpu"  # and jobs too
+    finally:
+        second.unload()
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)

@@ -1,0 +1,76 @@
+"""Engine settings, set once and kept out of the panel's way: the Python that runs the engine, the device it
+uses (clicks and jobs), and the folder where image embeddings are cached. Kept in QgsSettings."""
+
+from __future__ import annotations
+
+from qgis.core import QgsSettings
+from qgis.gui import QgsFileWidget
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+DEVICES = ["auto", "cuda", "cpu", "mps"]
+CACHE_KEY = "sam2_qgis/cache_dir"
+DEVICE_KEY = "sam2_qgis/device"
+
+
+class SettingsDialog(QDialog):
+    """Widgets only; the plugin connects Check and reads the values (``python()``, ``device()``, ``cache_dir()``)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("SAM 2 settings")
+        self.setObjectName("Sam2Settings")
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.python_widget = QgsFileWidget(self)
+        self.python_widget.setDialogTitle("Python interpreter with torch and rf-sam-2")
+        self.python_widget.setToolTip("A Python with torch and rf-sam-2 (not QGIS's own): the engine runs there")
+        self.check_button = QPushButton("Check the engine", self)
+        self.check_button.setToolTip("Start that Python and show what it has (torch, CUDA, sam2)")
+        self.device_combo = QComboBox(self)
+        self.device_combo.addItems(DEVICES)
+        self.device_combo.setToolTip(
+            "Where SAM 2 runs, for clicks and jobs: auto takes a GPU (CUDA, Apple's MPS) when there is one"
+        )
+        self.cache_widget = QgsFileWidget(self)
+        self.cache_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.cache_widget.setToolTip(
+            "Where encoded image tiles are kept, so that a second click on a tile is instant (empty: the engine's "
+            "default, ~/.cache/sam2-qgis/embeddings); takes effect when the engine restarts"
+        )
+        self.engine_label = QLabel("Engine: not checked yet", self)
+        self.engine_label.setWordWrap(True)
+        form.addRow("Python", self.python_widget)
+        form.addRow(self.check_button)
+        form.addRow(self.engine_label)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Embedding cache", self.cache_widget)
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons.rejected.connect(self.close)
+        layout.addWidget(buttons)
+        self.restore()
+
+    def restore(self) -> None:
+        """The kept values; each is kept again as it changes."""
+        settings = QgsSettings()
+        device = settings.value(DEVICE_KEY, "auto")
+        if self.device_combo.findText(str(device)) >= 0:
+            self.device_combo.setCurrentText(str(device))
+        self.cache_widget.setFilePath(settings.value(CACHE_KEY, "") or "")
+        self.device_combo.currentTextChanged.connect(lambda text: QgsSettings().setValue(DEVICE_KEY, text))
+        self.cache_widget.fileChanged.connect(lambda path: QgsSettings().setValue(CACHE_KEY, path))
+
+    def cache_dir(self) -> str | None:
+        return self.cache_widget.filePath() or None
+
+
+__all__ = ["CACHE_KEY", "DEVICES", "DEVICE_KEY", "SettingsDialog"]
