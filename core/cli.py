@@ -426,6 +426,7 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
                 args.label,
                 loaded.spec.name,
                 PolygonOptions.from_mapping(vars(args)),
+                source_name=args.source or Path(args.raster).name,
             )
             result |= {"vector": str(args.vector), "polygons": count}
     return result
@@ -554,6 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--probabilities", type=Path, default=None, help="also write blended probabilities")
     predict.add_argument("--aoi", type=Path, default=None, help="polygons limiting the prediction")
     predict.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=_band_help())
+    predict.add_argument("--source", default=None, help="what the source attribute says (default: the raster's name)")
     _config_flags(predict, predict_describe(), PREDICT_OPTIONS, default_from={"mode": "default: from the checkpoint"})
     predict.add_argument("--device", default="auto")
     predict.add_argument("--image-size", type=int, default=None)

@@ -1,7 +1,8 @@
 """Prediction rasters to polygon layers: GDAL polygonize (streamed by GDAL), clean-up, attributes.
 
 Attributes of every polygon: ``class``, ``score`` (mean probability inside it, when the probability raster
-is given), ``area_m2``, ``model``, ``created``. The format follows the extension: GeoPackage, GeoJSON or
+is given), ``area_m2``, ``model``, ``source`` (the imagery predicted: a layer's name, or the raster file's),
+``created``. The format follows the extension: GeoPackage, GeoJSON or
 Shapefile.
 """
 
@@ -20,7 +21,7 @@ from core.polygons import PolygonOptions, clean_polygon
 from core.vector_io import PolygonFeature, spatial_reference, write_polygons
 
 gdal.UseExceptions()
-FIELDS = {"class": str, "score": float, "area_m2": float, "model": str, "created": str}
+FIELDS = {"class": str, "score": float, "area_m2": float, "model": str, "source": str, "created": str}
 
 
 def _area_m2(shape: ogr.Geometry, to_equal_area: osr.CoordinateTransformation | None) -> float:
@@ -49,6 +50,7 @@ def export_polygons(
     model: str = "",
     options: PolygonOptions | None = None,
     layer: str = "predictions",
+    source_name: str = "",
 ) -> int:
     """Polygons of the pixels equal to 1 in ``mask_path`` written to ``out_path``; returns their number."""
     options = options or PolygonOptions()
@@ -87,6 +89,7 @@ def export_polygons(
                         "score": score,
                         "area_m2": round(_area_m2(shape, to_equal_area), 3),
                         "model": model,
+                        "source": source_name,
                         "created": created,
                     },
                 )

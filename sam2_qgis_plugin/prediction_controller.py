@@ -59,6 +59,7 @@ class PredictionController:
         request = {
             "checkpoint": checkpoint,
             "bands": engine_bands(raster),
+            "source": raster.name(),
             "out": out_dir / f"{stem}_mask.tif",
             "vector": out_dir / f"{stem}.gpkg",
             "aoi": aoi,

@@ -111,12 +111,15 @@ def test_export_writes_polygons_with_attributes(suffix, tmp_path) -> None:
     with rasterio.open(probs, "w", **{**profile, "dtype": "float32", "nodata": -1.0}) as dst:
         dst.write(np.where(buildings == 1, 0.8, 0.1).astype(np.float32), 1)
     out = tmp_path / f"buildings{suffix}"
-    count = export_polygons(mask, out, probs, class_name="building", model="sam2.1_hiera_t")
+    count = export_polygons(
+        mask, out, probs, class_name="building", model="sam2.1_hiera_t", source_name="county orthophoto 2024"
+    )
     features, _ = read_polygons(out)
     assert count == len(features) > 0
     first = features[0].attributes
     assert first["class"] == "building"
     assert first["model"] == "sam2.1_hiera_t"
+    assert first["source"] == "county orthophoto 2024"  # the imagery it came from
     assert first["score"] == pytest.approx(0.8, abs=0.05)
     total = sum(f.attributes["area_m2"] for f in features)
     assert total == pytest.approx(buildings.sum() * 0.25**2, rel=0.05)  # 0.25 m pixels
