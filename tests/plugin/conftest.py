@@ -23,3 +23,18 @@ def fresh_panel_choices(qgis_app):  # type: ignore[no-untyped-def]
     yield
     for key in (PANEL_SETTINGS, DEVICE_KEY, CACHE_KEY):
         QgsSettings().remove(key)
+
+
+@pytest.fixture(scope="module")
+def session(engine_files, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A click-to-segment session on the real engine worker (this interpreter) with the tiny model, on the CPU."""
+    import sys
+
+    from sam2_qgis_plugin.engine import WorkerClient
+    from sam2_qgis_plugin.session import SegmentSession
+
+    client = WorkerClient(sys.executable, cache_dir=str(tmp_path_factory.mktemp("embeddings")))
+    session = SegmentSession(client)
+    session.load_model(engine_files["checkpoint"], device="cpu")
+    yield session
+    client.stop()

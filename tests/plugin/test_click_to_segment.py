@@ -18,19 +18,9 @@ from qgis.gui import QgsMapMouseEvent
 from qgis.PyQt.QtCore import QEvent, QPoint, Qt
 from qgis.PyQt.QtGui import QKeyEvent
 
-from sam2_qgis_plugin.engine import WorkerClient
 from sam2_qgis_plugin.maptool import SegmentMapTool
 from sam2_qgis_plugin.output import OutputError, SegmentAttributes, append_segments, create_geopackage
-from sam2_qgis_plugin.session import SegmentSession, SessionError, check_raster
-
-
-@pytest.fixture(scope="module")
-def session(engine_files, tmp_path_factory):
-    client = WorkerClient(sys.executable, cache_dir=str(tmp_path_factory.mktemp("embeddings")))
-    session = SegmentSession(client)
-    session.load_model(engine_files["checkpoint"], device="cpu")
-    yield session
-    client.stop()
+from sam2_qgis_plugin.session import SessionError, check_raster
 
 
 @pytest.fixture

@@ -19,10 +19,9 @@ from qgis.core import (
     QgsRectangle,
 )
 
-from sam2_qgis_plugin.engine import WorkerClient
 from sam2_qgis_plugin.output import geometry_from_mapping
 from sam2_qgis_plugin.remote import RasterSources, area_for, is_local_file, render
-from sam2_qgis_plugin.session import SegmentSession, SessionError
+from sam2_qgis_plugin.session import SessionError
 
 WEB_MERCATOR = QgsCoordinateReferenceSystem("EPSG:3857")
 ORIGIN = 20037508.342789244  # the XYZ grid's half width (m)
@@ -57,15 +56,6 @@ def served(engine_files, tmp_path_factory, serve_folder):
     subprocess.run([*tiles, str(aligned), str(folder / "tiles")], check=True, capture_output=True, timeout=120)
     gdal.Translate(str(folder / "cog.tif"), str(aligned), format="COG")
     return {"folder": folder, "aligned": aligned, "url": serve_folder(folder)}
-
-
-@pytest.fixture(scope="module")
-def session(engine_files, tmp_path_factory):
-    client = WorkerClient(sys.executable, cache_dir=str(tmp_path_factory.mktemp("embeddings")))
-    session = SegmentSession(client)
-    session.load_model(engine_files["checkpoint"], device="cpu")
-    yield session
-    client.stop()
 
 
 def xyz_layer(url: str) -> QgsRasterLayer:
