@@ -153,9 +153,9 @@ def download_model(
 ) -> Path:
     """Download the official checkpoint ``name`` (e.g. ``sam2.1_hiera_t``) into the weights folder.
 
-    A file already there is checked against the known or recorded sha256 and reused. A new download must
-    match the published sha256 (if known) or the recorded one, and must be a loadable checkpoint of the
-    named architecture before its hash is recorded.
+    A file already there is checked against the pinned or recorded sha256 and reused. A new download must
+    match the pinned sha256 and size (SAM 2.0) or the recorded sha256 (SAM 2.1, after its first download), and
+    must be a loadable checkpoint of the named architecture before its hash is recorded.
     """
     from core.models.checkpoint import read_checkpoint
 
@@ -169,7 +169,9 @@ def download_model(
             return target
         target.unlink()  # damaged since it was verified: fetch again
     url = model_url(spec)
-    path = download_file(url, target, expected_sha256=known, progress=progress, cancelled=cancelled)
+    path = download_file(
+        url, target, expected_sha256=known, expected_size=spec.bytes, progress=progress, cancelled=cancelled
+    )
     try:
         found = read_checkpoint(path).spec
     except Exception:

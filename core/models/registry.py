@@ -6,7 +6,7 @@ the checkpoint file stems (``sam2.1_hiera_tiny``) are accepted as aliases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.errors import InvalidConfigError
 
@@ -33,12 +33,14 @@ ARCHITECTURES = {(96, 12): "tiny", (96, 16): "small", (112, 24): "base_plus", (1
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One SAM 2 variant. ``sha256`` is None where no published hash is known: the weights manager then
-    records the hash of the first verified download in its manifest and checks later copies against it."""
+    """One SAM 2 variant. ``sha256`` and ``bytes`` are pinned where the published file is known (SAM 2.0): every
+    download must match them. Where they are None (SAM 2.1) the weights manager records the hash of the first
+    verified download in its manifest and checks later copies against it (trust on first download)."""
 
     generation: str  # "2.0" or "2.1"
     size: str  # one of SIZES
-    sha256: str | None = None
+    sha256: str | None = field(default=None, compare=False)  # what is known of the file, not what the model is
+    bytes: int | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
@@ -69,8 +71,21 @@ class ModelSpec:
         return f"SAM {self.generation} {self.size.replace('_plus', '+')}"
 
 
+#: The published SAM 2.0 checkpoints (sha256, bytes), from the LFS pointers of the original pipeline.
+PINNED: dict[tuple[str, str], tuple[str, int]] = {
+    ("2.0", "tiny"): ("65b50056e05bcb13694174f51bb6da89c894b57b75ccdf0ba6352c597c5d1125", 155906050),
+    ("2.0", "small"): ("95949964d4e548409021d47b22712d5f1abf2564cc0c3c765ba599a24ac7dce3", 184309650),
+    ("2.0", "base_plus"): ("d0bb7f236400a49669ffdd1be617959a8b1d1065081789d7bbff88eded3a8071", 323493298),
+    ("2.0", "large"): ("7442e4e9b732a508f80e141e7c2913437a3610ee0c77381a66658c3a445df87b", 897952466),
+}
+
 MODELS: dict[str, ModelSpec] = {
-    spec.name: spec for spec in (ModelSpec(generation, size) for generation in ("2.1", "2.0") for size in SIZES)
+    spec.name: spec
+    for spec in (
+        ModelSpec(generation, size, *PINNED.get((generation, size), (None, None)))
+        for generation in ("2.1", "2.0")
+        for size in SIZES
+    )
 }
 
 

@@ -184,12 +184,41 @@ def test_download_model_records_the_hash_and_checks_later_copies(
 
 def test_download_model_refuses_weights_of_another_architecture(server, tmp_path, tiny_checkpoint, monkeypatch) -> None:
     url, handler = server
-    handler.files = {get_model("sam2_hiera_l").filename: tiny_checkpoint.path.read_bytes()}
+    handler.files = {get_model("sam2.1_hiera_l").filename: tiny_checkpoint.path.read_bytes()}
     monkeypatch.setenv(BASE_URL_ENV, url)
-    with pytest.raises(IntegrityError, match=r"holds SAM 2\.1 tiny weights, not SAM 2\.0 large"):
-        download_model("sam2_hiera_l", tmp_path)
-    assert "sam2_hiera_large.pt" not in Manifest(tmp_path).read()
-    assert not (tmp_path / "sam2_hiera_large.pt").exists()
+    with pytest.raises(IntegrityError, match=r"holds SAM 2\.1 tiny weights, not SAM 2\.1 large"):
+        download_model("sam2.1_hiera_l", tmp_path)
+    assert "sam2.1_hiera_large.pt" not in Manifest(tmp_path).read()
+    assert not (tmp_path / "sam2.1_hiera_large.pt").exists()
+
+
+def test_the_sam2_0_checkpoints_are_pinned_to_their_published_hashes() -> None:
+    tiny, large = get_model("sam2_hiera_t"), get_model("sam2_hiera_l")
+    assert (tiny.sha256, tiny.bytes) == ("65b50056e05bcb13694174f51bb6da89c894b57b75ccdf0ba6352c597c5d1125", 155906050)
+    assert (large.sha256, large.bytes) == (
+        "7442e4e9b732a508f80e141e7c2913437a3610ee0c77381a66658c3a445df87b",
+        897952466,
+    )
+    assert get_model("sam2.1_hiera_t").sha256 is None  # SAM 2.1: trust on first download, recorded
+
+
+def test_a_pinned_checkpoint_of_another_size_is_refused_before_downloading(server, tmp_path, monkeypatch) -> None:
+    url, handler = server
+    handler.files = {"sam2_hiera_tiny.pt": PAYLOAD}  # 1 MiB where 155906050 bytes are published
+    monkeypatch.setenv(BASE_URL_ENV, url)
+    with pytest.raises(IntegrityError, match="155906050 were expected: not downloading it"):
+        download_model("sam2_hiera_t", tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing written, nothing recorded
+
+
+@pytest.mark.slow
+def test_a_pinned_checkpoint_with_other_bytes_is_deleted_even_on_first_download(server, tmp_path, monkeypatch) -> None:
+    url, handler = server
+    handler.files = {"sam2_hiera_tiny.pt": bytes(155906050)}  # the published size, not the published file
+    monkeypatch.setenv(BASE_URL_ENV, url)
+    with pytest.raises(IntegrityError, match="does not match the expected 65b50056"):
+        download_model("sam2_hiera_t", tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no trust on first download for a pinned model
 
 
 def test_manifest_survives_a_corrupt_file(tmp_path: Path) -> None:
