@@ -17,15 +17,21 @@ DEVELOPMENT_FILES = ("core/synthetic/", "core/demo.py", "core/sample_data.py")
 
 
 @pytest.fixture(scope="module")
-def packaged(repo_root, tmp_path_factory) -> tuple[Path, Path]:
-    """(the zip, the folder it was extracted to)."""
+def packager(repo_root):  # type: ignore[no-untyped-def]
+    """scripts/package_plugin.py as a module."""
     spec = importlib.util.spec_from_file_location("package_plugin", repo_root / "scripts" / "package_plugin.py")
     assert spec
     assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def packaged(packager, tmp_path_factory) -> tuple[Path, Path]:
+    """(the zip, the folder it was extracted to)."""
     out = tmp_path_factory.mktemp("dist")
-    archive = module.build(out)
+    archive = packager.build(out)
     with zipfile.ZipFile(archive) as opened:
         opened.extractall(out / "installed")
     return archive, out / "installed" / "sam2_qgis_plugin"
@@ -64,3 +70,30 @@ def test_development_commands_say_where_to_run_them(packaged, command) -> None:
     assert done.returncode == 2, done.stderr
     assert "development tool that the installed plugin does not ship" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_package_is_fit_for_the_plugin_repository_and_qgis_4(packaged, packager, repo_root) -> None:
+    archive, installed = packaged
+    names = zipfile.ZipFile(archive).namelist()
+    assert "sam2_qgis_plugin/LICENSE" in names
+    assert "Apache License" in (installed / "LICENSE").read_text()
+    module = packager
+    general = module.metadata(installed / "metadata.txt")
+    assert general["hasProcessingProvider"] == "yes"  # else qgis_process lists none of the algorithms
+    assert general["qgisMaximumVersion"] == "4.99"
+    assert general["supportsQt6"] == "True"
+    assert general["changelog"].strip()
+    assert module.problems(general, repo_root) == []
+
+
+def test_metadata_the_repository_would_refuse_is_named(packager, repo_root, tmp_path) -> None:
+    module = packager
+    text = (repo_root / "metadata.txt").read_text()
+    broken = text.replace("qgisMaximumVersion=4.99", "qgisMaximumVersion=3.99").replace("version=0.1.0", "version=1")
+    broken = "\n".join(line for line in broken.splitlines() if not line.startswith("email="))
+    (tmp_path / "metadata.txt").write_text(broken)
+    found = module.problems(module.metadata(tmp_path / "metadata.txt"), tmp_path)
+    assert "metadata.txt lacks email" in found
+    assert "version '1' is not MAJOR.MINOR.PATCH" in found
+    assert "qgisMaximumVersion below 4: QGIS 4 would hide the plugin" in found
+    assert any("no LICENSE file" in problem for problem in found)
