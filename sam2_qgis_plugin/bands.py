@@ -14,7 +14,7 @@ def needs_choice(layer: QgsRasterLayer | None) -> bool:
     """Whether the analyst should choose bands: a raster file (not a rendered web layer) that is not 8-bit RGB."""
     if layer is None or not layer.isValid() or layer.providerType() != "gdal":
         return False
-    return layer.bandCount() != 3 or layer.dataProvider().dataType(1) != Qgis.Byte
+    return layer.bandCount() != 3 or layer.dataProvider().dataType(1) != Qgis.DataType.Byte
 
 
 def default_bands(layer: QgsRasterLayer) -> tuple[int, int, int]:

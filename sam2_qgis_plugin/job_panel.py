@@ -8,7 +8,7 @@ from typing import Any
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import QObject, pyqtSlot
 
-ACTIVE = (QgsTask.Queued, QgsTask.OnHold, QgsTask.Running)
+ACTIVE = (QgsTask.TaskStatus.Queued, QgsTask.TaskStatus.OnHold, QgsTask.TaskStatus.Running)
 
 
 class JobMonitor(QObject):

@@ -19,5 +19,9 @@ def log(message: str, level: str = "info") -> None:
     except ImportError:
         _fallback.log({"warning": logging.WARNING, "critical": logging.ERROR}.get(level, logging.INFO), message)
         return
-    levels = {"info": Qgis.Info, "warning": Qgis.Warning, "critical": Qgis.Critical}
-    QgsMessageLog.logMessage(message, TAB, levels.get(level, Qgis.Info))
+    levels = {
+        "info": Qgis.MessageLevel.Info,
+        "warning": Qgis.MessageLevel.Warning,
+        "critical": Qgis.MessageLevel.Critical,
+    }
+    QgsMessageLog.logMessage(message, TAB, levels.get(level, Qgis.MessageLevel.Info))

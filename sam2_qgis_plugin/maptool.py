@@ -52,16 +52,17 @@ class SegmentMapTool(QgsMapTool):
         self.status = status  # shows a line about the preview (score, area) in the panel
         # background(description, work(task), on_done(result)): encodes new tiles off the GUI thread, with progress
         self.background = background
-        self.preview = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+        self.preview = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
         self.preview.setColor(QColor(255, 200, 0, 90))
         self.preview.setStrokeColor(QColor(255, 140, 0))
         self.preview.setWidth(2)
-        self.object_markers = point_markers(canvas, QColor(0, 170, 70), QgsRubberBand.ICON_CIRCLE)
-        self.background_markers = point_markers(canvas, QColor(220, 30, 30), QgsRubberBand.ICON_X)
-        self.box_band = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)  # the box being dragged, then the prompt's
+        self.object_markers = point_markers(canvas, QColor(0, 170, 70), QgsRubberBand.IconType.ICON_CIRCLE)
+        self.background_markers = point_markers(canvas, QColor(220, 30, 30), QgsRubberBand.IconType.ICON_X)
+        # the box being dragged, then the prompt's
+        self.box_band = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
         self.box_band.setColor(QColor(0, 0, 0, 0))
         self.box_band.setStrokeColor(QColor(0, 170, 70))
-        self.box_band.setLineStyle(Qt.DashLine)
+        self.box_band.setLineStyle(Qt.PenStyle.DashLine)
         self.box_band.setWidth(2)
         self._press: QgsPointXY | None = None
         self._press_pixel = None
@@ -83,10 +84,12 @@ class SegmentMapTool(QgsMapTool):
             return
         start, self._press = self._press, None
         moved = (event.pos() - self._press_pixel).manhattanLength() if self._press_pixel is not None else 0
-        if moved > DRAG_PIXELS and event.button() == Qt.LeftButton:
+        if moved > DRAG_PIXELS and event.button() == Qt.MouseButton.LeftButton:
             self.session.set_box(QgsRectangle(start, event.mapPoint()))
         else:
-            background = event.button() == Qt.RightButton or bool(event.modifiers() & Qt.ShiftModifier)
+            background = event.button() == Qt.MouseButton.RightButton or bool(
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            )
             self.session.add_point(event.mapPoint(), 0 if background else 1)
         self.refresh()
 
@@ -110,10 +113,10 @@ class SegmentMapTool(QgsMapTool):
                 self.refresh()
             else:
                 self.undo_accepted()
-        elif event.key() == Qt.Key_Escape:
+        elif event.key() == Qt.Key.Key_Escape:
             self.session.clear()
             self.refresh()
-        elif event.key() in (Qt.Key_Return, Qt.Key_Enter):
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.accept()
         else:
             event.ignore()
@@ -145,7 +148,7 @@ class SegmentMapTool(QgsMapTool):
 
     def show_prediction(self) -> None:
         """Ask the engine for the current prompts' mask and show it."""
-        self.preview.reset(QgsWkbTypes.PolygonGeometry)
+        self.preview.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
         self.remember_view()
         self.show_prompts()
         try:
@@ -170,11 +173,11 @@ class SegmentMapTool(QgsMapTool):
     def show_prompts(self) -> None:
         """Object clicks as green circles, background clicks as red crosses, the box as a dashed rectangle."""
         prompt = self.session.prompt
-        self.object_markers.reset(QgsWkbTypes.PointGeometry)
-        self.background_markers.reset(QgsWkbTypes.PointGeometry)
+        self.object_markers.reset(QgsWkbTypes.GeometryType.PointGeometry)
+        self.background_markers.reset(QgsWkbTypes.GeometryType.PointGeometry)
         for point, label in zip(prompt.points, prompt.labels, strict=False):
             (self.object_markers if label else self.background_markers).addPoint(point)
-        self.box_band.reset(QgsWkbTypes.PolygonGeometry)
+        self.box_band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
         if prompt.box is not None:
             self.box_band.setToGeometry(QgsGeometry.fromRect(prompt.box), None)
 
@@ -203,10 +206,10 @@ class SegmentMapTool(QgsMapTool):
 
     def deactivate(self) -> None:
         self.canvas().removeEventFilter(self)
-        self.preview.reset(QgsWkbTypes.PolygonGeometry)
+        self.preview.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
         for band in (self.object_markers, self.background_markers):
-            band.reset(QgsWkbTypes.PointGeometry)
-        self.box_band.reset(QgsWkbTypes.PolygonGeometry)
+            band.reset(QgsWkbTypes.GeometryType.PointGeometry)
+        self.box_band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
         super().deactivate()
 
 
@@ -219,7 +222,7 @@ def preview_summary(parts: list[QgsGeometry], crs: QgsCoordinateReferenceSystem,
     measure.setSourceCrs(crs, QgsProject.instance().transformContext())
     measure.setEllipsoid(crs.ellipsoidAcronym() or "EPSG:7030")
     area = sum(measure.measureArea(part) for part in parts)
-    square_metres = measure.convertAreaMeasurement(area, QgsUnitTypes.AreaSquareMeters)
+    square_metres = measure.convertAreaMeasurement(area, QgsUnitTypes.AreaUnit.AreaSquareMeters)
     shown = f"{square_metres / 10_000:.2f} ha" if square_metres >= 10_000 else f"{square_metres:.1f} m²"
     pieces = f" in {len(parts)} parts" if len(parts) > 1 else ""
     scored = f", score {score:.2f}" if score is not None else ""
@@ -228,7 +231,7 @@ def preview_summary(parts: list[QgsGeometry], crs: QgsCoordinateReferenceSystem,
 
 def point_markers(canvas: QgsMapCanvas, colour: QColor, icon: int) -> QgsRubberBand:
     """A rubber band that draws points as ``icon`` in ``colour``."""
-    band = QgsRubberBand(canvas, QgsWkbTypes.PointGeometry)
+    band = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PointGeometry)
     band.setColor(colour)
     band.setIcon(icon)
     band.setIconSize(10)

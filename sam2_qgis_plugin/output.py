@@ -22,15 +22,16 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
+
+from .qt_compat import field_type
 
 FIELDS = (
-    ("class", QVariant.String),
-    ("score", QVariant.Double),
-    ("model", QVariant.String),
-    ("source", QVariant.String),
-    ("prompt", QVariant.String),
-    ("created", QVariant.String),
+    ("class", field_type("string")),
+    ("score", field_type("double")),
+    ("model", field_type("string")),
+    ("source", field_type("string")),
+    ("prompt", field_type("string")),
+    ("created", field_type("string")),
 )
 
 
@@ -73,7 +74,7 @@ def default_segments_file(folder: Path) -> Path:
 
 def _segments_layer_in(path: Path) -> QgsVectorLayer | None:
     layer = QgsVectorLayer(f"{path}|layername={SEGMENTS_NAME}", SEGMENTS_NAME, "ogr")
-    usable = layer.isValid() and layer.geometryType() == QgsWkbTypes.PolygonGeometry
+    usable = layer.isValid() and layer.geometryType() == QgsWkbTypes.GeometryType.PolygonGeometry
     return layer if usable else None
 
 
@@ -112,7 +113,7 @@ def create_geopackage(path: Path, crs: QgsCoordinateReferenceSystem, name: str =
     options.driverName = "GPKG"
     options.layerName = name
     writer = QgsVectorFileWriter.create(
-        str(path), fields, QgsWkbTypes.MultiPolygon, crs, QgsProject.instance().transformContext(), options
+        str(path), fields, QgsWkbTypes.Type.MultiPolygon, crs, QgsProject.instance().transformContext(), options
     )
     if writer.hasError():
         raise OutputError(f"cannot create {path}: {writer.errorMessage()}")
@@ -131,9 +132,9 @@ def append_segments(
     edit session is started if needed) as one undoable edit: one multipolygon feature (one feature per part only
     where the layer takes single polygons). The analyst saves or discards the edits as with any QGIS edit.
     Returns the number of features added; refuses read-only and non-polygon layers."""
-    if layer.geometryType() != QgsWkbTypes.PolygonGeometry:
+    if layer.geometryType() != QgsWkbTypes.GeometryType.PolygonGeometry:
         raise OutputError(f"{layer.name()} is not a polygon layer: choose a polygon layer or a new GeoPackage")
-    if not layer.dataProvider().capabilities() & QgsVectorDataProvider.AddFeatures:
+    if not layer.dataProvider().capabilities() & QgsVectorDataProvider.Capability.AddFeatures:
         raise OutputError(f"{layer.name()} is read-only: choose another layer or a new GeoPackage")
     transform = QgsCoordinateTransform(source_crs, layer.crs(), QgsProject.instance())
     names = layer.fields().names()
@@ -194,7 +195,7 @@ def export_layer(layer: QgsVectorLayer, path: Path) -> Path:
     error, message, *_ = QgsVectorFileWriter.writeAsVectorFormatV3(
         layer, str(path), QgsProject.instance().transformContext(), options
     )
-    if error != QgsVectorFileWriter.NoError:
+    if error != QgsVectorFileWriter.WriterError.NoError:
         raise OutputError(f"cannot export {layer.name()} to {path}: {message}")
     return path
 

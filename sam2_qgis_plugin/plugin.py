@@ -10,7 +10,7 @@ from typing import Any
 from qgis.core import Qgis, QgsApplication, QgsCoordinateTransform, QgsProject, QgsSettings, QgsUnitTypes
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QToolBar
+from qgis.PyQt.QtWidgets import QToolBar
 
 from .bands import engine_bands, needs_choice, remember_bands, remembered_bands
 from .dock import Sam2Dock
@@ -19,6 +19,7 @@ from .job_panel import JobMonitor
 from .jobs import run_core_job
 from .output import OutputError
 from .prediction_controller import PredictionController
+from .qt_compat import QAction
 from .remote import RasterSources, area_for, check_size, is_local_file, is_web_service
 from .segment_controller import SegmentController
 from .session import SegmentSession, SessionError
@@ -45,6 +46,7 @@ class Sam2Plugin:
         self.session: SegmentSession | None = None
         self.tasks: list[EngineTask] = []
         self.jobs: JobMonitor | None = None
+        self.provider: Any = None  # the Processing provider, registered by initProcessing
         self.sources = RasterSources(Path(QgsApplication.qgisSettingsDirPath()) / "cache" / "sam2_renders")
         self.segmenting = SegmentController(self)
         self.tuning = TrainingController(self)
@@ -55,7 +57,7 @@ class Sam2Plugin:
     def initGui(self) -> None:  # noqa: N802  (QGIS's name)
         window = self.iface.mainWindow()
         self.dock = Sam2Dock(window)
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
         self.jobs = JobMonitor(self.dock)
         configured = QgsSettings().value(SETTINGS_KEY, "") or None
@@ -93,16 +95,21 @@ class Sam2Plugin:
         self.toolbar.setObjectName("Sam2Toolbar")
         self.toolbar.addAction(self.panel_action)
         self.iface.addPluginToMenu(MENU, self.panel_action)
+        self.initProcessing()
+
+    def initProcessing(self) -> None:  # noqa: N802  (QGIS's name: qgis_process calls it, without a GUI)
+        """Register the Processing algorithms (once)."""
         from .processing_provider import Sam2Provider
 
-        self.provider = Sam2Provider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+        if self.provider is None:
+            self.provider = Sam2Provider()
+            QgsApplication.processingRegistry().addProvider(self.provider)
 
     def unload(self) -> None:
         """Cancel our tasks, end the worker, remove every widget (also when QGIS closes). The GUI does not wait
         for the jobs: a training saves its resumable state and ends by itself within seconds (also if QGIS
         exits meanwhile: a job driven over stdin stops when stdin closes)."""
-        if getattr(self, "provider", None) is not None:
+        if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
         for task in self.tasks:  # without waiting: each job stops at its next safe point in its own thread
@@ -135,7 +142,7 @@ class Sam2Plugin:
     # -- messages and tasks -------------------------------------------------------------------------------
 
     def report(self, message: str, expected: bool = True) -> None:
-        level = Qgis.Warning if expected else Qgis.Critical
+        level = Qgis.MessageLevel.Warning if expected else Qgis.MessageLevel.Critical
         self.iface.messageBar().pushMessage("SAM 2", message, level=level, duration=8 if expected else 0)
 
     def run_task(self, description: str, work: Any, on_done: Any) -> EngineTask:
@@ -231,7 +238,7 @@ class Sam2Plugin:
         chosen = self.dock.web_resolution_spin.value() if self.dock is not None else 0.0
         if chosen <= 0:
             return map_resolution
-        metres = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), QgsUnitTypes.DistanceMeters) or 1.0
+        metres = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), QgsUnitTypes.DistanceUnit.DistanceMeters) or 1.0
         return chosen / metres
 
     def raster_for_job(self, layer: Any, extent: Any = None) -> Callable[[EngineTask], str]:

@@ -51,7 +51,7 @@ def option_parameter(option: str, job: str, title: str, advanced: bool = False) 
     if described.get("help") and hasattr(parameter, "setHelp"):
         parameter.setHelp(described["help"])
     if advanced:
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
     return parameter
 
 

@@ -36,13 +36,13 @@ from qgis.core import (
     QgsSettings,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QIcon
 
 from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons
 from .jobs import run_core_job
 from .output import geometry_from_mapping
 from .processing_options import option_parameter, option_value
+from .qt_compat import field_type
 from .shapes import ShapeChoices, polygon_options
 
 ICON = Path(__file__).parent / "icons" / "sam2.svg"
@@ -109,12 +109,12 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
     def add_more_options(self, command: str) -> None:
         """EXTRA (advanced): any other flags of the engine's ``command``, typed as on the command line."""
         extra = QgsProcessingParameterString("EXTRA", f"More options ({command} command flags)", optional=True)
-        extra.setFlags(extra.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        extra.setFlags(extra.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(extra)
 
     def add_label_parameters(self, labels_title: str, classes_title: str) -> None:
         """LABELS (polygons), their CLASS_FIELD and the CLASSES that count, and an optional AOI."""
-        polygons = [QgsProcessing.TypeVectorPolygon]
+        polygons = [QgsProcessing.SourceType.TypeVectorPolygon]
         self.addParameter(QgsProcessingParameterFeatureSource("LABELS", labels_title, polygons))
         self.addParameter(
             QgsProcessingParameterField(
@@ -129,7 +129,7 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
     def add_band_parameter(self) -> None:
         """BANDS (advanced): the raster's bands read as R, G, B, e.g. 4,1,2 (empty: 1,2,3)."""
         bands = QgsProcessingParameterString("BANDS", "Bands read as red, green, blue (e.g. 4,1,2)", optional=True)
-        bands.setFlags(bands.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        bands.setFlags(bands.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(bands)
 
     def band_option(self, parameters: dict[str, Any], context: Any) -> list[int] | None:
@@ -144,7 +144,7 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
 
     def add_shape_parameters(self) -> None:
         """How masks become polygons, in ground units (see shapes.ShapeChoices), as in the panel."""
-        number = QgsProcessingParameterNumber.Double
+        number = QgsProcessingParameterNumber.Type.Double
         for name, title in (
             ("SIMPLIFY", "Simplify tolerance (m; 0: one pixel)"),
             ("MIN_AREA", "Smallest polygon kept (m²)"),
@@ -153,10 +153,10 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
             parameter = QgsProcessingParameterNumber(name, title, number, 0.0, False, 0.0)
             if name == "RIGHT_ANGLES":
                 parameter.setMaximum(40.0)
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(parameter)
         holes = QgsProcessingParameterBoolean("FILL_HOLES", "Fill holes", False)
-        holes.setFlags(holes.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        holes.setFlags(holes.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(holes)
 
     def shape_options(self, parameters: dict[str, Any], context: Any, raster: Any) -> dict[str, Any]:
@@ -208,7 +208,9 @@ class CreateTrainingTiles(_EngineAlgorithm):
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
-        self.addParameter(QgsProcessingParameterFeatureSource("LABELS", "Labels", [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(
+            QgsProcessingParameterFeatureSource("LABELS", "Labels", [QgsProcessing.SourceType.TypeVectorPolygon])
+        )
         self.add_options("train", self.BASIC, self.ADVANCED)
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Tile folders (trai/vali)"))
 
@@ -311,7 +313,7 @@ class PredictRaster(_EngineAlgorithm):
         self.add_options("predict", self.BASIC, {})
         self.addParameter(
             QgsProcessingParameterFeatureSource(
-                "AOI", "Area of interest (optional)", [QgsProcessing.TypeVectorPolygon], optional=True
+                "AOI", "Area of interest (optional)", [QgsProcessing.SourceType.TypeVectorPolygon], optional=True
             )
         )
         self.addParameter(QgsProcessingParameterString("LABEL", "Class of the polygons", defaultValue="object"))
@@ -322,7 +324,7 @@ class PredictRaster(_EngineAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Mask"))
         self.addParameter(
             QgsProcessingParameterVectorDestination(
-                "POLYGONS", "Polygons", QgsProcessing.TypeVectorPolygon, optional=True, createByDefault=False
+                "POLYGONS", "Polygons", QgsProcessing.SourceType.TypeVectorPolygon, optional=True, createByDefault=False
             )
         )
 
@@ -400,20 +402,24 @@ class SegmentFromPoints(_EngineAlgorithm):
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
         self.addParameter(
-            QgsProcessingParameterVectorLayer("POINTS", "Points (one object each)", [QgsProcessing.TypeVectorPoint])
+            QgsProcessingParameterVectorLayer(
+                "POINTS", "Points (one object each)", [QgsProcessing.SourceType.TypeVectorPoint]
+            )
         )
         self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Checkpoint"))
         self.add_shape_parameters()
-        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Segments", QgsProcessing.TypeVectorPolygon))
+        self.addParameter(
+            QgsProcessingParameterFeatureSink("OUTPUT", "Segments", QgsProcessing.SourceType.TypeVectorPolygon)
+        )
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         raster = self.parameterAsRasterLayer(parameters, "RASTER", context)
         points = self.parameterAsVectorLayer(parameters, "POINTS", context)
         fields = QgsFields()
-        fields.append(QgsField("point_id", QVariant.LongLong))
-        fields.append(QgsField("score", QVariant.Double))
+        fields.append(QgsField("point_id", field_type("int64")))
+        fields.append(QgsField("score", field_type("double")))
         sink, sink_id = self.parameterAsSink(
-            parameters, "OUTPUT", context, fields, QgsWkbTypes.MultiPolygon, raster.crs()
+            parameters, "OUTPUT", context, fields, QgsWkbTypes.Type.MultiPolygon, raster.crs()
         )
         client = WorkerClient(engine_python())
         try:
@@ -441,7 +447,7 @@ class SegmentFromPoints(_EngineAlgorithm):
                     out = QgsFeature(fields)
                     out.setGeometry(geometry)
                     out.setAttributes([feature.id(), result["score"]])
-                    sink.addFeature(out, QgsFeatureSink.FastInsert)
+                    sink.addFeature(out, QgsFeatureSink.Flag.FastInsert)
                 feedback.setProgress(100 * (index + 1) / total)
         except EngineError as error:
             raise QgsProcessingException(str(error)) from None

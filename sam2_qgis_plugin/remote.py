@@ -126,7 +126,7 @@ def render(
         area.extent.yMaximum(),
     )  # whole pixels of exactly ``resolution``
     outcome = writer.writeRaster(pipe, cols, rows, extent, area.crs, QgsProject.instance().transformContext(), feedback)
-    if outcome != QgsRasterFileWriter.NoError or (feedback is not None and feedback.isCanceled()):
+    if outcome != QgsRasterFileWriter.WriterError.NoError or (feedback is not None and feedback.isCanceled()):
         for leftover in folder.glob(f"{path.stem}.partial*"):
             with contextlib.suppress(OSError):
                 leftover.unlink()

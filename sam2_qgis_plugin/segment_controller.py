@@ -126,7 +126,7 @@ class SegmentController:
             "SAM 2",
             f"{'1 object' if count == 1 else f'{count} polygons'} added to {layer.name()} "
             f"({layer.source().split('|')[0]}); Ctrl+Z takes it back, save the layer's edits to keep it",
-            level=Qgis.Info,
+            level=Qgis.MessageLevel.Info,
             duration=3,
         )
         self.show_output_destination()
@@ -165,7 +165,7 @@ class SegmentController:
             plugin.iface.messageBar().pushMessage(
                 "SAM 2",
                 f"{result['encoded']} of {result['tiles']} tiles encoded: clicks there are now instant",
-                level=Qgis.Info,
+                level=Qgis.MessageLevel.Info,
                 duration=4,
             )
 

@@ -41,7 +41,7 @@ class SettingsDialog(QDialog):
             "Where SAM 2 runs, for clicks and jobs: auto takes a GPU (CUDA, Apple's MPS) when there is one"
         )
         self.cache_widget = QgsFileWidget(self)
-        self.cache_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.cache_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.cache_widget.setToolTip(
             "Where encoded image tiles are kept, so that a second click on a tile is instant (empty: the engine's "
             "default, ~/.cache/sam2-qgis/embeddings); takes effect when the engine restarts"
@@ -54,7 +54,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device_combo)
         form.addRow("Embedding cache", self.cache_widget)
         layout.addLayout(form)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.close)
         layout.addWidget(buttons)
         self.restore()

@@ -23,7 +23,7 @@ class ShapeChoices:
 
 def polygon_options(layer: QgsRasterLayer, choices: ShapeChoices) -> dict[str, Any]:
     """The engine's options for ``layer``: ``simplify`` in its pixels, ``min_area`` in its map units²."""
-    metres = QgsUnitTypes.fromUnitToUnitFactor(layer.crs().mapUnits(), QgsUnitTypes.DistanceMeters) or 1.0
+    metres = QgsUnitTypes.fromUnitToUnitFactor(layer.crs().mapUnits(), QgsUnitTypes.DistanceUnit.DistanceMeters) or 1.0
     options: dict[str, Any] = {
         "fill_holes": choices.fill_holes,
         "min_area": choices.min_area_m2 / metres**2,

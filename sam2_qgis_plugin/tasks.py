@@ -28,11 +28,11 @@ class EngineTask(QgsTask):
         on_error: Callable[[BaseException], None],
         on_cancel: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(description, QgsTask.CanCancel)
+        super().__init__(description, QgsTask.Flag.CanCancel)
         self.work, self.on_done, self.on_error, self.on_cancel = work, on_done, on_error, on_cancel
         # for QGIS work inside ``work`` (rendering a web layer): its progress is the task's, cancel reaches it
         self.feedback = QgsRasterBlockFeedback()
-        self.feedback.progressChanged.connect(self.setProgress, Qt.DirectConnection)
+        self.feedback.progressChanged.connect(self.setProgress, Qt.ConnectionType.DirectConnection)
         self.result: Any = None
         self.error: BaseException | None = None
 

@@ -192,7 +192,7 @@ class TrainingController:
                 "SAM 2",
                 f"no epoch beat the base model's validation IoU of {base:.3f}: the active model is unchanged; "
                 "label more objects or change the settings, and see the run's report",
-                level=Qgis.Warning,
+                level=Qgis.MessageLevel.Warning,
                 duration=0,
             )
             return
@@ -200,7 +200,7 @@ class TrainingController:
         bar.pushMessage(
             "SAM 2",
             f"fine-tuned: validation IoU {base:.3f} -> {best:.3f}; the tuned model is now active",
-            level=Qgis.Success,
+            level=Qgis.MessageLevel.Success,
             duration=10,
         )
         plugin.use_checkpoint(str(run_dir / "best.pt"))
@@ -224,7 +224,9 @@ class TrainingController:
         if self.plugin.dock is not None:
             self.plugin.dock.result_label.setText(text)
             self.plugin.dock.resume_button.setEnabled(True)
-        self.plugin.iface.messageBar().pushMessage("SAM 2", f"fine-tuning {text}", level=Qgis.Info, duration=0)
+        self.plugin.iface.messageBar().pushMessage(
+            "SAM 2", f"fine-tuning {text}", level=Qgis.MessageLevel.Info, duration=0
+        )
 
     def remember_model(self, checkpoint: Path, title: str | None = None) -> None:
         """Make a tuned checkpoint selectable in the dock, now and in later QGIS sessions."""
@@ -253,7 +255,7 @@ class TrainingController:
         self.plugin.iface.messageBar().pushMessage(
             "SAM 2",
             f"no browser opened the report: it is {report}" + (" (its folder is open)" if opened_folder else ""),
-            level=Qgis.Info,
+            level=Qgis.MessageLevel.Info,
             duration=0,
         )
         return False
