@@ -15,6 +15,7 @@ from qgis.PyQt.QtWidgets import QToolBar
 from .bands import engine_bands, needs_choice, remember_bands, remembered_bands
 from .dock import Sam2Dock
 from .engine import SETTINGS_KEY, WorkerClient, candidate_pythons, probe
+from .install_controller import InstallController
 from .job_panel import JobMonitor
 from .jobs import run_core_job
 from .output import OutputError
@@ -51,6 +52,7 @@ class Sam2Plugin:
         self.segmenting = SegmentController(self)
         self.tuning = TrainingController(self)
         self.prediction = PredictionController(self)
+        self.installing = InstallController(self)
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -65,6 +67,14 @@ class Sam2Plugin:
         self.dock.python_widget.setFilePath(found[0] if found else "")
         self.dock.check_button.clicked.connect(self.check_engine)
         self.dock.settings_button.clicked.connect(self.dock.settings.show)
+        self.dock.settings.install_button.clicked.connect(self.install_engine)
+        if not found:
+            self.iface.messageBar().pushMessage(
+                "SAM 2",
+                "no SAM 2 engine found: install it under SAM 2 panel > Settings... > Install engine",
+                level=Qgis.MessageLevel.Info,
+                duration=0,
+            )
         self.dock.load_button.clicked.connect(lambda: self.use_checkpoint(self.dock.checkpoint_widget.filePath()))
         self.dock.download_button.clicked.connect(self.download_model)
         self.dock.use_tuned_button.clicked.connect(
@@ -181,6 +191,12 @@ class Sam2Plugin:
             self.session.local_source = self.local_source
             self.session.bands_of = engine_bands
         return self.session
+
+    def install_engine(self) -> None:
+        """The settings dialog's Install engine: into its folder (default: the profile's), from its wheels."""
+        assert self.dock is not None
+        folder = self.dock.settings.engine_folder_widget.filePath()
+        self.installing.install(Path(folder) if folder else None, self.dock.settings.wheels_widget.filePath() or None)
 
     def check_engine(self) -> None:
         python = self.python()

@@ -48,8 +48,23 @@ class SettingsDialog(QDialog):
         )
         self.engine_label = QLabel("Engine: not checked yet", self)
         self.engine_label.setWordWrap(True)
+        self.engine_folder_widget = QgsFileWidget(self)
+        self.engine_folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
+        self.engine_folder_widget.setToolTip("Where Install engine makes the engine's environment (empty: a folder of "
+                                             "your QGIS profile)")  # fmt: skip
+        self.wheels_widget = QgsFileWidget(self)
+        self.wheels_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
+        self.wheels_widget.setToolTip("Offline: a folder of wheels to install from instead of PyPI (empty: PyPI)")
+        self.install_button = QPushButton("Install engine", self)
+        self.install_button.setToolTip(
+            "Make a Python environment with torch and SAM 2 (CPU wheels, about 1 GB) and use it; it runs in the "
+            "background and, cancelled, continues where it stopped the next time"
+        )
         form.addRow("Python", self.python_widget)
         form.addRow(self.check_button)
+        form.addRow("Engine folder", self.engine_folder_widget)
+        form.addRow("Wheels (offline)", self.wheels_widget)
+        form.addRow(self.install_button)
         form.addRow(self.engine_label)
         form.addRow("Device", self.device_combo)
         form.addRow("Embedding cache", self.cache_widget)

@@ -1,0 +1,140 @@
+"""The engine installer (sam2_qgis_plugin/engine_install.py) from a local folder of wheels, offline: it creates the
+environment, reports each package, marks it ready only when the check runs, does nothing the second time,
+continues after a cancel and refuses a folder it cannot write."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sam2_qgis_plugin.engine_install import (
+    READY,
+    InstallCancelledError,
+    InstallError,
+    InstallPlan,
+    engine_requirements,
+    install,
+    is_ready,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory) -> Path:
+    """A folder holding one small wheel, ``tinyengine 1.0`` (what pip installs offline here)."""
+    folder = tmp_path_factory.mktemp("wheels")
+    name = "tinyengine-1.0.dist-info"
+    files = {
+        "tinyengine/__init__.py": "VERSION = '1.0'\n",
+        f"{name}/METADATA": "Metadata-Version: 2.1\nName: tinyengine\nVersion: 1.0\n",
+        f"{name}/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    files[f"{name}/RECORD"] = "".join(f"{path},,\n" for path in files) + f"{name}/RECORD,,\n"
+    with zipfile.ZipFile(folder / "tinyengine-1.0-py3-none-any.whl", "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+    return folder
+
+
+def plan(venv: Path, wheels: Path, check: str = "import tinyengine; print(tinyengine.VERSION)") -> InstallPlan:
+    return InstallPlan(venv, ("tinyengine==1.0",), (str(wheels),), no_index=True, check=check)
+
+
+def test_an_environment_is_made_checked_and_marked_ready_then_left_alone(wheels, tmp_path) -> None:
+    events: list[dict] = []
+    target = plan(tmp_path / "engine", wheels)
+    result = install(target, events.append)
+    assert result == {"python": str(target.python()), "installed": True}
+    assert any(e.get("stage") == "installing tinyengine" and e["done"] == 1 for e in events)
+    assert is_ready(target)
+    ran = subprocess.run([str(target.python()), "-c", "import tinyengine"], capture_output=True)
+    assert ran.returncode == 0
+    again: list[dict] = []
+    assert install(target, again.append)["installed"] is False  # the same plan: nothing to do
+    assert [e["stage"] for e in again] == ["the engine is installed already"]
+
+
+def test_a_cancelled_install_is_not_ready_and_the_next_run_finishes_it(wheels, tmp_path) -> None:
+    target = plan(tmp_path / "engine", wheels)
+    with pytest.raises(InstallCancelledError, match="run it again to continue"):
+        install(target, lambda event: None, cancelled=lambda: True)
+    assert not (target.venv / READY).exists()
+    assert install(target, lambda event: None)["installed"] is True
+
+
+def test_a_failing_check_never_marks_the_environment_ready(wheels, tmp_path) -> None:
+    target = plan(tmp_path / "engine", wheels, check="import torch_that_is_not_there")
+    with pytest.raises(InstallError, match="the engine cannot start"):
+        install(target, lambda event: None)
+    assert not is_ready(target)
+
+
+def test_missing_packages_offline_say_what_to_do(wheels, tmp_path) -> None:
+    target = InstallPlan(tmp_path / "engine", ("not-a-package==9",), (str(wheels),), no_index=True)
+    with pytest.raises(InstallError, match="check the network or proxy"):
+        install(target, lambda event: None)
+    assert not is_ready(target)
+
+
+def test_an_unwritable_folder_is_refused(wheels, tmp_path) -> None:
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    with pytest.raises(InstallError, match="choose a folder you can write"):
+        install(plan(blocker / "engine", wheels), lambda event: None)
+
+
+def test_the_command_line_streams_progress_and_exits_0(wheels, tmp_path, repo_root) -> None:
+    venv = tmp_path / "engine"
+    done = subprocess.run(
+        [sys.executable, "-m", "sam2_qgis_plugin.engine_install", "--venv", str(venv), "--find-links", str(wheels),
+         "--no-index", "--requirement", "tinyengine==1.0", "--check", "import tinyengine"],
+        cwd=repo_root, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(repo_root)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert events[-1]["event"] == "result"
+    assert events[-1]["installed"] is True
+
+
+def test_the_engine_requirements_are_pinned() -> None:
+    requirements = engine_requirements()
+    assert "rf-sam-2==1.0.3" in requirements
+    assert all("==" in requirement for requirement in requirements)
+
+
+def test_the_panel_installs_the_engine_in_a_task_and_uses_it(qgis_iface, qgis_app, wheels, tmp_path, qtbot) -> None:
+    from qgis.core import Qgis, QgsSettings
+    from qgis.PyQt.QtCore import QEvent
+
+    import sam2_qgis_plugin
+    from sam2_qgis_plugin.engine import SETTINGS_KEY
+
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    before = QgsSettings().value(SETTINGS_KEY)
+    try:
+        bar = qgis_iface.messageBar()
+        bar.clear_messages()
+        venv = tmp_path / "engine"
+        task = plugin.installing.install(
+            venv, str(wheels), ["--requirement", "tinyengine==1.0", "--check", "import tinyengine"]
+        )
+        assert task is not None
+        qtbot.waitUntil(lambda: plugin.installing.task is None, timeout=300_000)
+        expected = str(plan(venv, wheels).python())
+        assert plugin.dock.python_widget.filePath() == expected  # the new environment is the engine now
+        assert QgsSettings().value(SETTINGS_KEY) == expected
+        assert any("the engine is installed" in m for m in bar.get_messages(Qgis.Success))
+        assert (venv / READY).exists()
+    finally:
+        plugin.unload()
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+        QgsSettings().setValue(SETTINGS_KEY, before or "")
