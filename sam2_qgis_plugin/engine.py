@@ -139,7 +139,7 @@ class WorkerClient:
     def start(self) -> None:
         self.starts += 1
         command = [self.python, "-m", "core", "worker"] + (["--cache-dir", self.cache_dir] if self.cache_dir else [])
-        self.process = subprocess.Popen(
+        process = self.process = subprocess.Popen(
             command,
             cwd=engine_root(),
             stdin=subprocess.PIPE,
@@ -154,8 +154,9 @@ class WorkerClient:
         ready: queue.Queue[dict[str, Any]] = queue.Queue()
         with self._lock:
             self._pending[0] = ready
-        threading.Thread(target=self._read, args=(self.process,), daemon=True).start()
-        threading.Thread(target=self._drain, args=(self.process,), daemon=True).start()
+        # the threads get this process, not the attribute: a stop() from another thread may clear that meanwhile
+        threading.Thread(target=self._read, args=(process,), daemon=True).start()
+        threading.Thread(target=self._drain, args=(process,), daemon=True).start()
         try:
             ready.get(timeout=120)
         except queue.Empty:
