@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
@@ -24,7 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from osgeo import ogr
+from shapely import unary_union
+from shapely.geometry import shape as as_shape
+from shapely.geometry.base import BaseGeometry
 
 from core.atomic import atomic_output
 from core.errors import MissingInputError
@@ -109,13 +110,9 @@ def choose_base_model(explicit: Path | None = None) -> BaseModel:
 # -- click-to-segment --------------------------------------------------------------------------------------
 
 
-def _geometry(mapping: dict) -> ogr.Geometry:
-    return ogr.CreateGeometryFromJson(json.dumps(mapping))
-
-
-def _iou(a: ogr.Geometry, b: ogr.Geometry) -> float:
-    union = a.Union(b).GetArea()
-    return float(a.Intersection(b).GetArea() / union) if union > 0 else 0.0
+def _iou(a: BaseGeometry, b: BaseGeometry) -> float:
+    union = a.union(b).area
+    return float(a.intersection(b).area / union) if union > 0 else 0.0
 
 
 def click_to_segment(loaded: LoadedModel, raster: Path, truth: Path, out: Path, count: int) -> list[float]:
@@ -126,22 +123,22 @@ def click_to_segment(loaded: LoadedModel, raster: Path, truth: Path, out: Path, 
     from core.vector_io import PolygonFeature, read_polygons, write_polygons
 
     objects, crs_wkt = read_polygons(truth)
-    objects = sorted(objects, key=lambda f: -_geometry(dict(f.geometry)).GetArea())[:count]  # the largest
+    objects = sorted(objects, key=lambda f: -as_shape(f.geometry).area)[:count]  # the largest
     features, scores = [], []
     with RasterSource(raster) as source:
         segmenter = ClickSegmenter(loaded, source)
         for index, obj in enumerate(objects):
-            shape = _geometry(dict(obj.geometry))
+            shape = as_shape(obj.geometry)
             if index % 2 == 0:
-                point = shape.PointOnSurface()
-                prompts = Prompts(points=((point.GetX(), point.GetY()),), labels=(1,))
+                point = shape.representative_point()
+                prompts = Prompts(points=((point.x, point.y),), labels=(1,))
                 kind = "point"
             else:
-                xmin, xmax, ymin, ymax = shape.GetEnvelope()
+                xmin, ymin, xmax, ymax = shape.bounds
                 prompts, kind = Prompts(box=(xmin, ymin, xmax, ymax)), "box"
             result = segmenter.segment(prompts)
-            parts = [_geometry(polygon) for polygon in result.polygons]
-            iou = _iou(functools.reduce(ogr.Geometry.Union, parts), shape) if parts else 0.0
+            parts = [as_shape(polygon) for polygon in result.polygons]
+            iou = _iou(unary_union(parts), shape) if parts else 0.0
             scores.append(round(iou, 4))
             for polygon in result.polygons:
                 features.append(

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 import rasterio
-from osgeo import ogr
 from rasterio.windows import Window
+from shapely import STRtree
+from shapely.geometry.base import BaseGeometry
 
 from core.aoi import aoi_mask, read_aoi
 from core.atomic import atomic_output
@@ -43,20 +44,17 @@ class Evaluation:
         return {"pixel": self.pixel, "confusion_matrix": self.confusion, "objects": self.objects}
 
 
-def match_objects(predicted: list[ogr.Geometry], truth: list[ogr.Geometry]) -> dict[str, float | int]:
+def match_objects(predicted: list[BaseGeometry], truth: list[BaseGeometry]) -> dict[str, float | int]:
     """One-to-one greedy matching by IoU; precision, recall and F1 of objects at IoU >= 0.5."""
     pairs = []
+    tree = STRtree(predicted)  # candidate pairs by bounding box, then exact areas
     for t, true_shape in enumerate(truth):
-        t_env = true_shape.GetEnvelope()
-        for p, shape in enumerate(predicted):
-            env = shape.GetEnvelope()
-            if env[0] > t_env[1] or env[1] < t_env[0] or env[2] > t_env[3] or env[3] < t_env[2]:
-                continue
-            overlap = shape.Intersection(true_shape)  # a line or point where they only touch
-            inter = overlap.GetArea() if overlap is not None and overlap.GetDimension() == 2 else 0.0
+        for p in tree.query(true_shape):
+            shape = predicted[int(p)]
+            inter = shape.intersection(true_shape).area  # 0 where they only touch (a line or a point)
             if inter > 0:
-                union = shape.GetArea() + true_shape.GetArea() - inter
-                pairs.append((inter / union, p, t))
+                union = shape.area + true_shape.area - inter
+                pairs.append((inter / union, int(p), t))
     used_p, used_t, matches = set(), set(), 0
     for iou, p, t in sorted(pairs, reverse=True):
         if iou < MATCH_IOU:

@@ -6,23 +6,23 @@ an instance map (int32: 0 none, i the i-th object) in the raster's pixel grid.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from affine import Affine
-from osgeo import ogr, osr
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.features import rasterize
 from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_geom
 from rasterio.windows import Window
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 
 from core.errors import InvalidInputError, MissingInputError
 from core.polygons import PolygonOptions, mask_to_polygons
-from core.vector_io import spatial_reference
+from core.vector_io import read_layer
 
 IGNORE = 255
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json")
@@ -40,37 +40,23 @@ def read_vector_labels(path: Path, raster_crs: CRS | None, class_field: str | No
     """Polygons of a GeoPackage/Shapefile/GeoJSON, reprojected to ``raster_crs``; class from ``class_field``."""
     if not path.exists():
         raise MissingInputError(f"labels not found: {path}")
-    dataset = ogr.Open(str(path))
-    if dataset is None or dataset.GetLayerCount() == 0:
-        raise InvalidInputError(
-            f"{path.name} is not a vector file with a layer: give a GeoPackage, Shapefile or GeoJSON"
-        )
-    layer = dataset.GetLayer(0)
-    source = layer.GetSpatialRef()
-    transform = None
-    if source is not None and raster_crs is not None:
-        source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-        target = spatial_reference(raster_crs.to_wkt())
-        if not source.IsSame(target):
-            transform = osr.CoordinateTransformation(source, target)
-    if class_field and layer.GetLayerDefn().GetFieldIndex(class_field) < 0:
-        names = [layer.GetLayerDefn().GetFieldDefn(i).GetName() for i in range(layer.GetLayerDefn().GetFieldCount())]
-        raise InvalidInputError(f"{path.name} has no field {class_field!r}; its fields are {names}")
+    rows, crs_wkt, fields = read_layer(path)
+    if class_field and class_field not in fields:
+        raise InvalidInputError(f"{path.name} has no field {class_field!r}; its fields are {fields}")
+    source = CRS.from_wkt(crs_wkt) if crs_wkt else None
+    reproject = source is not None and raster_crs is not None and source != raster_crs
     polygons = []
-    for feature in layer:
-        geometry = feature.GetGeometryRef()
-        if geometry is None or ogr.GT_Flatten(geometry.GetGeometryType()) not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
+    for geometry, attributes in rows:
+        if not isinstance(geometry, Polygon | MultiPolygon) or geometry.is_empty:
             continue
-        geometry = geometry.Clone()
-        if transform is not None:
-            geometry.Transform(transform)
         class_id = 1
         if class_field:
-            value = feature.GetField(class_field)
+            value = attributes.get(class_field)
             if value is None:
                 continue
             class_id = class_number(value, class_field, path.name)
-        polygons.append(LabelledPolygon(json.loads(geometry.ExportToJson()), class_id))
+        mapped = transform_geom(source, raster_crs, mapping(geometry)) if reproject else mapping(geometry)
+        polygons.append(LabelledPolygon(dict(mapped), class_id))
     return polygons
 
 
@@ -159,8 +145,8 @@ class LabelReader:
         if self._mask is not None:
             return True  # checked per window: a mask with no labels gives empty or ignored tiles
         for polygon in self.polygons:
-            env = ogr.CreateGeometryFromJson(json.dumps(polygon.geometry)).GetEnvelope()
-            if env[0] < xmax and env[1] > xmin and env[2] < ymax and env[3] > ymin:
+            west, south, east, north = shape(polygon.geometry).bounds
+            if west < xmax and east > xmin and south < ymax and north > ymin:
                 return True
         return False
 

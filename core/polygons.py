@@ -1,26 +1,26 @@
 """Binary masks to polygons in map coordinates: remove specks, polygonize, fill holes, simplify, filter.
 
 Shared by click-to-segment and whole-raster prediction. Geometries are GeoJSON-like mappings in the
-CRS of the ``transform`` given, (x, y) order. Polygonizing runs in GDAL straight into OGR geometries
-(no GeoJSON round trip), the slow part of turning masks into polygons.
+CRS of the ``transform`` given, (x, y) order; in between they are shapely geometries. Polygonizing is GDAL's,
+through rasterio (whose wheels carry GDAL), reading files block by block.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
+import rasterio
 from affine import Affine
-from osgeo import gdal, ogr
-from rasterio.features import sieve
+from rasterio.features import shapes, sieve
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 
 from core.errors import InvalidConfigError
 from core.right_angles import square_corners
 
-gdal.UseExceptions()
-ogr.UseExceptions()
+Polygonal: TypeAlias = Polygon | MultiPolygon
 
 
 @dataclass(frozen=True)
@@ -56,54 +56,33 @@ class PolygonOptions:
 _FIELD_TYPES = {"min_pixels": int, "simplify": float, "min_area": float, "fill_holes": bool, "right_angles": float}
 
 
-def _polygonize(mask: np.ndarray, transform: Affine) -> list[ogr.Geometry]:
-    rows, cols = mask.shape
-    raster = gdal.GetDriverByName("MEM").Create("", cols, rows, 1, gdal.GDT_Byte)
-    raster.SetGeoTransform(transform.to_gdal())
-    band = raster.GetRasterBand(1)
-    band.WriteArray(mask.astype(np.uint8))
-    geometries = _polygonize_band(band)
-    del band, raster
-    return geometries
+def _polygonize(mask: np.ndarray, transform: Affine) -> list[Polygon]:
+    """Polygons of the True pixels of ``mask`` (rows, cols), 4-connected, in the CRS of ``transform``."""
+    values = mask.astype(np.uint8)
+    return [shape(geometry) for geometry, _ in shapes(values, mask=values, connectivity=4, transform=transform)]
 
 
-def _polygonize_band(band: gdal.Band) -> list[ogr.Geometry]:
-    """Polygons of the non-zero pixels of ``band`` (4-connected), which GDAL reads block by block."""
-    store = ogr.GetDriverByName("Memory").CreateDataSource("")  # must outlive the layer (GDAL ownership)
-    layer = store.CreateLayer("mask", geom_type=ogr.wkbPolygon)
-    gdal.Polygonize(band, band, layer, -1, [])  # the band is its own mask: only non-zero pixels become polygons
-    geometries = [feature.GetGeometryRef().Clone() for feature in layer]
-    del layer, store
-    return geometries
-
-
-def polygons_of_file(path: str | os.PathLike[str]) -> list[ogr.Geometry]:
+def polygons_of_file(path: str | os.PathLike[str]) -> list[Polygon]:
     """Polygons of the non-zero pixels of a one-band raster file, in its CRS, without reading it whole."""
-    source = gdal.Open(str(path))
-    band = source.GetRasterBand(1)
-    geometries = _polygonize_band(band)
-    del band, source
-    return geometries
+    with rasterio.open(path) as source:
+        band = rasterio.band(source, 1)  # GDAL reads it block by block; the band is its own mask
+        return [shape(geometry) for geometry, _ in shapes(band, mask=band, connectivity=4, transform=source.transform)]
 
 
-def clean_polygon(
-    shape: ogr.Geometry, options: PolygonOptions, pixel: float, min_area: float = 0.0
-) -> ogr.Geometry | None:
+def clean_polygon(polygon: Polygonal, options: PolygonOptions, pixel: float, min_area: float = 0.0) -> Polygonal | None:
     """Fill holes, simplify (``options.simplify`` pixels of ``pixel`` map units) or square the corners
     (``options.right_angles``, which simplifies its own way), and drop the polygon if it is smaller than
     ``options.min_area`` or ``min_area``: the clean-up every polygon output shares."""
-    if options.fill_holes and shape.GetGeometryCount() > 1:
-        outer = ogr.Geometry(ogr.wkbPolygon)
-        outer.AddGeometry(shape.GetGeometryRef(0).Clone())
-        shape = outer
-    if options.right_angles > 0:
-        shape = square_corners(shape, options.right_angles, pixel)
+    if options.fill_holes and isinstance(polygon, Polygon) and polygon.interiors:
+        polygon = Polygon(polygon.exterior)
+    if options.right_angles > 0 and isinstance(polygon, Polygon):
+        polygon = square_corners(polygon, options.right_angles, pixel)
     elif options.simplify > 0:
-        simplified = shape.Simplify(options.simplify * pixel)  # Douglas-Peucker: fast, rarely invalid
-        shape = simplified if simplified.IsValid() else shape.SimplifyPreserveTopology(options.simplify * pixel)
-    if shape.IsEmpty() or shape.GetArea() < max(options.min_area, min_area, 1e-12):
+        simplified = polygon.simplify(options.simplify * pixel, preserve_topology=False)  # Douglas-Peucker: fast
+        polygon = simplified if simplified.is_valid else polygon.simplify(options.simplify * pixel)
+    if polygon.is_empty or polygon.area < max(options.min_area, min_area, 1e-12):
         return None
-    return shape
+    return polygon
 
 
 def mask_to_polygons(
@@ -115,24 +94,10 @@ def mask_to_polygons(
     if options.min_pixels > 1:
         mask = sieve(mask.astype(np.uint8), size=options.min_pixels, connectivity=4).astype(bool)
     pixel = abs(transform.a * transform.e - transform.b * transform.d) ** 0.5  # map units per pixel
-    kept = []
-    for shape in _polygonize(mask, transform):
-        cleaned = clean_polygon(shape, options, pixel)
-        if cleaned is None:
-            continue
-        shape, area = cleaned, cleaned.GetArea()
-        kept.append((area, shape))
-    kept.sort(key=lambda item: -item[0])
-    return [_as_mapping(shape) for _, shape in kept]
-
-
-def _as_mapping(shape: ogr.Geometry) -> dict[str, Any]:
-    """GeoJSON-like mapping of an OGR polygon or multipolygon (much faster than a JSON round trip)."""
-    if ogr.GT_Flatten(shape.GetGeometryType()) == ogr.wkbMultiPolygon:
-        parts = [shape.GetGeometryRef(i) for i in range(shape.GetGeometryCount())]
-        return {"type": "MultiPolygon", "coordinates": [_rings(part) for part in parts]}
-    return {"type": "Polygon", "coordinates": _rings(shape)}
-
-
-def _rings(polygon: ogr.Geometry) -> list[list[tuple[float, float]]]:
-    return [[(x, y) for x, y, *_ in polygon.GetGeometryRef(i).GetPoints()] for i in range(polygon.GetGeometryCount())]
+    kept: list[Polygonal] = []
+    for polygon in _polygonize(mask, transform):
+        cleaned = clean_polygon(polygon, options, pixel)
+        if cleaned is not None:
+            kept.append(cleaned)
+    kept.sort(key=lambda polygon: -polygon.area)
+    return [mapping(polygon) for polygon in kept]

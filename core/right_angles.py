@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from osgeo import ogr
+from shapely.geometry import Polygon
 
 MAX_AREA_CHANGE = 0.2
 STAIRCASE_PIXELS = 1.5  # simplification that removes one-pixel steps along a slanted edge
@@ -25,27 +25,23 @@ CHAMFER_PIXELS = 10.0  # a slanted edge this short between two snapped, longer o
 HORIZONTAL, VERTICAL, OTHER = "h", "v", "o"
 
 
-def square_corners(shape: ogr.Geometry, tolerance: float, pixel: float) -> ogr.Geometry:
-    """``shape`` (an OGR polygon traced from pixels of ``pixel`` map units) with right angles where its edges
-    are within ``tolerance`` degrees of them. Pixel staircases are simplified away first."""
-    traced = shape
-    shape = shape.SimplifyPreserveTopology(STAIRCASE_PIXELS * pixel)
-    rings = [np.array(shape.GetGeometryRef(i).GetPoints())[:, :2] for i in range(shape.GetGeometryCount())]
-    if not rings or len(rings[0]) < 5:
-        return traced
-    hull = shape.ConvexHull()  # kept: its rings belong to it
-    rough = main_direction(np.array(hull.GetGeometryRef(0).GetPoints())[:, :2])
+def square_corners(polygon: Polygon, tolerance: float, pixel: float) -> Polygon:
+    """``polygon`` (traced from pixels of ``pixel`` map units) with right angles where its edges are within
+    ``tolerance`` degrees of them. Pixel staircases are simplified away first."""
+    simplified = polygon.simplify(STAIRCASE_PIXELS * pixel)
+    if not isinstance(simplified, Polygon) or simplified.is_empty or len(simplified.exterior.coords) < 5:
+        return polygon
+    rings = [np.asarray(ring.coords)[:, :2] for ring in (simplified.exterior, *simplified.interiors)]
+    rough = main_direction(np.asarray(simplified.convex_hull.exterior.coords)[:, :2])
     angle = main_direction(rings[0], near=rough, within=math.radians(tolerance))
-    squared = ogr.Geometry(ogr.wkbPolygon)
-    for points in rings:
-        ring = ogr.Geometry(ogr.wkbLinearRing)
-        for x, y in square_ring(points[:-1], angle, tolerance, CHAMFER_PIXELS * pixel):
-            ring.AddPoint_2D(float(x), float(y))
-        ring.CloseRings()
-        squared.AddGeometry(ring)
-    area = traced.GetArea()
-    if not squared.IsValid() or squared.IsEmpty() or abs(squared.GetArea() - area) > MAX_AREA_CHANGE * area:
-        return traced
+    squared_rings = [square_ring(points[:-1], angle, tolerance, CHAMFER_PIXELS * pixel) for points in rings]
+    try:
+        squared = Polygon(squared_rings[0], squared_rings[1:])
+    except ValueError:  # a ring squared down to fewer than three corners
+        return polygon
+    area = polygon.area
+    if not squared.is_valid or squared.is_empty or abs(squared.area - area) > MAX_AREA_CHANGE * area:
+        return polygon
     return squared
 
 
@@ -147,9 +143,9 @@ def _onto(run: tuple, point: np.ndarray | tuple[float, float]) -> tuple[float, f
     return (x, offset) if kind == HORIZONTAL else (offset, y) if kind == VERTICAL else (x, y)
 
 
-def corner_angles(shape: ogr.Geometry) -> list[float]:
+def corner_angles(polygon: Polygon) -> list[float]:
     """The interior angles of the polygon's outer ring, in degrees (straight-through vertices included)."""
-    points = np.array(shape.GetGeometryRef(0).GetPoints())[:-1, :2]
+    points = np.asarray(polygon.exterior.coords)[:-1, :2]
     angles = []
     for i in range(len(points)):
         a, b, c = points[i - 1], points[i], points[(i + 1) % len(points)]

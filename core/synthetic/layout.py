@@ -1,6 +1,6 @@
 """Where things are: roads, buildings (rectangles and L-shapes) and trees as polygons in map units.
 
-All geometry here is OGR geometry in the scene's projected CRS, (x, y) = (easting, northing), metres.
+All geometry here is shapely geometry in the scene's projected CRS, (x, y) = (easting, northing), metres.
 Objects never overlap objects of another class, so the ground truth is exact whatever the drawing order.
 """
 
@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from osgeo import ogr
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
 
 from core.synthetic.config import BUILDING, ROAD, TREE, SyntheticSceneConfig
-
-ogr.UseExceptions()
 
 
 @dataclass(frozen=True)
@@ -24,36 +23,31 @@ class PlacedObject:
     """One object: class id, polygon (clipped to the valid footprint) and what rendering needs."""
 
     class_id: int
-    geometry: ogr.Geometry
+    geometry: BaseGeometry
     centre: tuple[float, float]
     angle: float  # radians, direction of the long axis (ridge of a building)
     radius: float  # metres, crown radius of a tree; 0 otherwise
     style: int  # palette index (roof colour); 0 for roads and trees
 
 
-def polygon(points: list[tuple[float, float]]) -> ogr.Geometry:
-    """An OGR polygon from an open ring of (x, y) points."""
-    ring = ogr.Geometry(ogr.wkbLinearRing)
-    for x, y in [*points, points[0]]:
-        ring.AddPoint_2D(float(x), float(y))
-    shape = ogr.Geometry(ogr.wkbPolygon)
-    shape.AddGeometry(ring)
-    return shape
+def polygon(points: list[tuple[float, float]]) -> Polygon:
+    """A polygon from an open ring of (x, y) points."""
+    return Polygon([(float(x), float(y)) for x, y in points])
 
 
-def _place(local: list[tuple[float, float]], centre: tuple[float, float], angle: float) -> ogr.Geometry:
+def _place(local: list[tuple[float, float]], centre: tuple[float, float], angle: float) -> BaseGeometry:
     cos, sin = math.cos(angle), math.sin(angle)
     cx, cy = centre
     return polygon([(cx + x * cos - y * sin, cy + x * sin + y * cos) for x, y in local])
 
 
-def scene_box(config: SyntheticSceneConfig) -> ogr.Geometry:
+def scene_box(config: SyntheticSceneConfig) -> BaseGeometry:
     x0, y0 = config.origin
     x1, y1 = x0 + config.width * config.pixel_size, y0 - config.height * config.pixel_size
     return polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
 
 
-def valid_footprint(config: SyntheticSceneConfig, rng: np.random.Generator) -> ogr.Geometry:
+def valid_footprint(config: SyntheticSceneConfig, rng: np.random.Generator) -> BaseGeometry:
     """The area with image data: the whole scene, or a skewed quadrilateral inside it (nodata border)."""
     if not config.nodata_border:
         return scene_box(config)
@@ -75,35 +69,35 @@ class OccupancyGrid:
 
     def __init__(self, cell: float = 50.0) -> None:
         self.cell = cell
-        self.cells: dict[tuple[int, int], list[ogr.Geometry]] = defaultdict(list)
+        self.cells: dict[tuple[int, int], list[BaseGeometry]] = defaultdict(list)
 
-    def _keys(self, geometry: ogr.Geometry) -> list[tuple[int, int]]:
-        min_x, max_x, min_y, max_y = geometry.GetEnvelope()
+    def _keys(self, geometry: BaseGeometry) -> list[tuple[int, int]]:
+        min_x, min_y, max_x, max_y = geometry.bounds
         cols = range(math.floor(min_x / self.cell), math.floor(max_x / self.cell) + 1)
         rows = range(math.floor(min_y / self.cell), math.floor(max_y / self.cell) + 1)
         return [(col, row) for col in cols for row in rows]
 
-    def add(self, geometry: ogr.Geometry) -> None:
+    def add(self, geometry: BaseGeometry) -> None:
         for key in self._keys(geometry):
             self.cells[key].append(geometry)
 
-    def intersects(self, geometry: ogr.Geometry) -> bool:
+    def intersects(self, geometry: BaseGeometry) -> bool:
         seen: set[int] = set()
         for key in self._keys(geometry):
             for placed in self.cells.get(key, ()):
                 if id(placed) not in seen:
                     seen.add(id(placed))
-                    if placed.Intersects(geometry):
+                    if placed.intersects(geometry):
                         return True
         return False
 
 
-def _random_point(rng: np.random.Generator, footprint: ogr.Geometry) -> tuple[float, float]:
-    min_x, max_x, min_y, max_y = footprint.GetEnvelope()
+def _random_point(rng: np.random.Generator, footprint: BaseGeometry) -> tuple[float, float]:
+    min_x, min_y, max_x, max_y = footprint.bounds
     return float(rng.uniform(min_x, max_x)), float(rng.uniform(min_y, max_y))
 
 
-def _roads(config: SyntheticSceneConfig, rng: np.random.Generator, footprint: ogr.Geometry) -> list[PlacedObject]:
+def _roads(config: SyntheticSceneConfig, rng: np.random.Generator, footprint: BaseGeometry) -> list[PlacedObject]:
     w, h = config.width * config.pixel_size, config.height * config.pixel_size
     count = config.roads if config.roads is not None else max(1, round(max(w, h) / 120)) if min(w, h) >= 40 else 0
     length = 2 * math.hypot(w, h)
@@ -115,8 +109,8 @@ def _roads(config: SyntheticSceneConfig, rng: np.random.Generator, footprint: og
         strip = _place(
             [(-length, -half_width), (length, -half_width), (length, half_width), (-length, half_width)], centre, angle
         )
-        clipped = strip.Intersection(footprint)
-        if not clipped.IsEmpty():
+        clipped = strip.intersection(footprint)
+        if not clipped.is_empty:
             roads.append(PlacedObject(ROAD, clipped, centre, angle, 0.0, 0))
     return roads
 
@@ -139,7 +133,7 @@ def _tree_outline(rng: np.random.Generator, radius: float) -> list[tuple[float, 
 
 def _scatter(
     rng: np.random.Generator,
-    footprint: ogr.Geometry,
+    footprint: BaseGeometry,
     wanted: int,
     make: Callable[[tuple[float, float]], PlacedObject],
     blocked: OccupancyGrid,
@@ -156,10 +150,10 @@ def _scatter(
         if len(placed) == wanted:
             break
         candidate = make(_random_point(rng, footprint))
-        if blocked.intersects(candidate.geometry.Buffer(clearance, 4)):
+        if blocked.intersects(candidate.geometry.buffer(clearance, quad_segs=4)):
             continue
-        clipped = candidate.geometry.Intersection(footprint)
-        if clipped.IsEmpty() or clipped.GetArea() < 0.3 * candidate.geometry.GetArea():
+        clipped = candidate.geometry.intersection(footprint)
+        if clipped.is_empty or clipped.area < 0.3 * candidate.geometry.area:
             continue
         placed.append(replace(candidate, geometry=clipped))
         if exclusive:
@@ -167,7 +161,7 @@ def _scatter(
     return placed
 
 
-def layout_scene(config: SyntheticSceneConfig, rng: np.random.Generator) -> tuple[ogr.Geometry, list[PlacedObject]]:
+def layout_scene(config: SyntheticSceneConfig, rng: np.random.Generator) -> tuple[BaseGeometry, list[PlacedObject]]:
     """The valid footprint and every object, roads first, then buildings, then trees."""
     footprint = valid_footprint(config, rng)
     roads = _roads(config, rng, footprint)

@@ -17,6 +17,7 @@ from rasterio.enums import ColorInterp
 from rasterio.errors import CRSError
 from rasterio.features import rasterize
 from rasterio.windows import Window
+from shapely.geometry import mapping
 
 from core.atomic import atomic_output
 from core.errors import InvalidConfigError
@@ -121,15 +122,15 @@ class SceneRenderer:
         rng = np.random.default_rng(config.seed)
         self.transform = Affine(config.pixel_size, 0.0, config.origin[0], 0.0, -config.pixel_size, config.origin[1])
         footprint, placed = layout_scene(config, rng)
-        self.footprint = json.loads(footprint.ExportToJson())
-        self.objects = [SceneObject(obj.class_id, json.loads(obj.geometry.ExportToJson())) for obj in placed]
+        self.footprint = mapping(footprint)
+        self.objects = [SceneObject(obj.class_id, mapping(obj.geometry)) for obj in placed]
         # Scene rows each object spans, to rasterize only the objects that reach a strip.
-        self._row_spans = [self._rows_of(obj.geometry.GetEnvelope()) for obj in placed]
+        self._row_spans = [self._rows_of(obj.geometry.bounds) for obj in placed]
         self.table = _object_table(placed, self.transform, config.pixel_size, rng)
         self.textures = SceneTextures(rng, config.height, config.width, config.pixel_size, config.seed)
 
-    def _rows_of(self, envelope: tuple[float, float, float, float]) -> tuple[float, float]:
-        _, _, min_y, max_y = envelope
+    def _rows_of(self, bounds: tuple[float, float, float, float]) -> tuple[float, float]:
+        _, min_y, _, max_y = bounds
         top, bottom = (~self.transform * (0, max_y))[1], (~self.transform * (0, min_y))[1]
         return top, bottom
 

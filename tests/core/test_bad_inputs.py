@@ -116,7 +116,7 @@ def test_polygons_of_a_raster_without_a_crs_are_written_in_pixel_coordinates(tmp
                           {"class": str})  # fmt: skip
     features, crs = read_polygons(path)
     assert crs == "" or "Undefined" in crs  # GeoPackage records "undefined" (srs_id 0), not a real CRS
-    assert features[0].geometry["coordinates"][0][0][0][:2] == [0.0, 0.0]  # a multipolygon, in pixels
+    assert list(features[0].geometry["coordinates"][0][0][0][:2]) == [0.0, 0.0]  # a multipolygon, in pixels
 
 
 # -- prompts and labels -----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from affine import Affine
-from osgeo import ogr
+from shapely.geometry import shape
 
 from core.errors import InvalidConfigError
 from core.polygons import PolygonOptions, mask_to_polygons
@@ -17,9 +17,7 @@ EXACT = PolygonOptions(min_pixels=0, simplify=0.0)
 
 
 def area(geometry: dict) -> float:
-    import json
-
-    return ogr.CreateGeometryFromJson(json.dumps(geometry)).GetArea()
+    return shape(geometry).area
 
 
 def ring_with_hole() -> np.ndarray:
@@ -102,19 +100,17 @@ def l_shaped_building(rotation: float) -> tuple[np.ndarray, Affine]:
 
 @pytest.mark.parametrize("rotation", range(0, 90, 3))
 def test_right_angles_square_every_corner_of_an_l_shaped_building(rotation: float) -> None:
-    import json
-
     from core.right_angles import corner_angles
 
     mask, transform = l_shaped_building(rotation)
     (traced,) = mask_to_polygons(mask, transform, PolygonOptions())
     (squared,) = mask_to_polygons(mask, transform, PolygonOptions(right_angles=15))
-    angles = corner_angles(ogr.CreateGeometryFromJson(json.dumps(squared)))
+    angles = corner_angles(shape(squared))
     assert len(angles) == 6  # the L's six corners, no staircase left
     assert all(abs(angle - 90) <= 5 for angle in angles), angles
     assert area(squared) == pytest.approx(area(traced), rel=0.05)  # the outline moved, the building did not
     if 15 <= rotation <= 75:  # turned well off the pixel grid: traced corners are not right angles
-        traced_angles = corner_angles(ogr.CreateGeometryFromJson(json.dumps(traced)))
+        traced_angles = corner_angles(shape(traced))
         assert not all(abs(angle - 90) <= 5 for angle in traced_angles)  # the option is what squared them
 
 
