@@ -29,18 +29,17 @@ PYTHON_ENV = "SAM2_QGIS_PYTHON"
 NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
 SETTINGS_KEY = "sam2_qgis/python"
 PROBE = (
-    "import json, platform, torch, sam2, rasterio, importlib.metadata as m; from osgeo import gdal; "
+    "import json, platform, torch, sam2, rasterio, pyogrio, shapely, importlib.metadata as m; "
     "mps = bool(getattr(torch.backends, 'mps', None)) and torch.backends.mps.is_available(); "
     "print(json.dumps({'python': platform.python_version(), 'torch': torch.__version__, "
     "'sam2': m.version('rf-sam-2'), 'cuda': torch.cuda.is_available(), 'mps': mps, "
     "'cache': str(__import__('core.cache', fromlist=['cache_root']).cache_root())}))"
 )
 INSTALL_HINT = (
-    "The SAM 2 engine needs a Python with torch, rf-sam-2, rasterio and GDAL's bindings (osgeo). Linux: "
-    "'python3 -m venv --system-site-packages sam2-env && sam2-env/bin/pip install torch torchvision rf-sam-2' "
-    "beside the python3-gdal and python3-rasterio packages (or 'make setup' in the project); Windows and "
-    "macOS: 'conda create -n sam2 -c conda-forge python=3.11 gdal rasterio pytorch torchvision' then "
-    "'pip install rf-sam-2' in it. Choose its interpreter in the SAM 2 panel (Engine > Python) and press Check."
+    "The SAM 2 engine needs a Python with torch, rf-sam-2, rasterio, pyogrio and shapely. The simplest: "
+    "Settings... > Install engine in the SAM 2 panel. By hand: 'python3 -m venv sam2-env' and "
+    "'sam2-env/bin/pip install -r engine_requirements.txt' (the file is in the plugin's folder; on Windows "
+    "sam2-env\\Scripts\\pip), then choose its interpreter in the SAM 2 panel (Settings... > Python) and press Check."
 )
 
 

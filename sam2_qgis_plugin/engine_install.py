@@ -2,15 +2,17 @@
 
 Qt-free (the standard library only), so that the panel's task, support staff and tests run the same code:
 
-    python3 -m sam2_qgis_plugin.engine_install --venv DIR [--find-links DIR --no-index] [--device cpu|cuda]
+    python3 -m sam2_qgis_plugin.engine_install --venv DIR [--find-links DIR --no-index] [--device auto|cpu|cuda]
 
 It creates ``DIR`` with the running Python's ``venv``, installs the pinned engine requirements
-(``engine_requirements.txt``: CPU wheels of torch by default, the CUDA build with ``--device cuda``) with pip,
-checks that ``DIR``'s Python can start the engine, and only then writes ``DIR/.sam2-engine-ready`` with the
-digest of what was installed. A second run with the same plan finds the marker and returns at once; a cancelled
-or failed run never writes it, and the next run continues (pip skips what is already there). Progress is printed
-as JSON lines (``progress`` with ``done``/``total`` packages, then ``result`` or ``error``); exit 0 when the
-engine can run, 2 on an error the analyst can fix (no network, an unwritable folder), 130 when cancelled.
+(``engine_requirements.txt``, or the file $SAM2_ENGINE_REQUIREMENTS names: a site's own pins or mirror) with pip:
+torch's CUDA build where an NVIDIA GPU answers, PyPI's (with MPS) on Apple silicon, else its CPU build
+(``--device`` chooses instead of ``auto``), checks that ``DIR``'s Python can start the engine, and only then writes
+``DIR/.sam2-engine-ready`` with the digest of what was installed. A second run with the same plan finds the marker
+and returns at once; a cancelled or failed run never writes it, and the next run continues (pip skips what is
+already there). Progress is printed as JSON lines (``progress`` with ``done``/``total`` packages, then ``result``
+or ``error``); exit 0 when the engine can run, 2 on an error the analyst can fix (no network, an unwritable
+folder), 130 when cancelled.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import argparse
 import hashlib
 import json
 import os
+import platform
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -28,11 +32,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .folders import writable_folder
+
 REQUIREMENTS = Path(__file__).with_name("engine_requirements.txt")
+#: A requirements file that replaces ours, for sites that pin their own builds or mirror them (support staff).
+REQUIREMENTS_ENV = "SAM2_ENGINE_REQUIREMENTS"
 READY = ".sam2-engine-ready"
-CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"  # Linux's PyPI torch is the CUDA build: GBs more
+CUDA_TORCH_INDEX = "https://download.pytorch.org/whl/cu128"  # Windows' PyPI torch is the CPU build
+DEVICES = ("auto", "cpu", "cuda", "mps")
 #: What ``DIR``'s Python must import for the engine to run.
-ENGINE_CHECK = "import torch, torchvision, sam2, hydra, rasterio, yaml, numpy, osgeo; print(torch.__version__)"
+ENGINE_CHECK = (
+    "import torch, torchvision, sam2, hydra, rasterio, pyogrio, shapely, yaml, numpy; print(torch.__version__)"
+)
 COLLECTING = re.compile(r"^(Collecting|Processing|Requirement already satisfied:)\s+(\S+)")
 
 Events = Callable[[dict[str, Any]], None]
@@ -59,8 +71,7 @@ class InstallPlan:
     device: str = "cpu"
     proxy: str | None = None
     check: str = ENGINE_CHECK
-    # Linux: see the system's packages too, for its GDAL bindings (osgeo has no official wheel yet)
-    system_site_packages: bool = sys.platform.startswith("linux")
+    system_site_packages: bool = False  # the engine's own packages only: QGIS's Python has other versions
     python_version: str = field(default_factory=lambda: ".".join(map(str, sys.version_info[:2])))
 
     def digest(self) -> str:
@@ -81,9 +92,30 @@ class InstallPlan:
             command.append("--no-index")
         elif self.device == "cpu":
             command += ["--extra-index-url", CPU_TORCH_INDEX]
+        elif self.device == "cuda" and sys.platform == "win32":
+            command += ["--extra-index-url", CUDA_TORCH_INDEX]
         if self.proxy:
             command += ["--proxy", self.proxy]
         return command + list(self.requirements)
+
+
+def detect_device() -> str:
+    """``cuda`` where an NVIDIA driver lists a GPU (``nvidia-smi -L``), ``mps`` on Apple silicon, else ``cpu``."""
+    if sys.platform == "darwin" and platform.machine() == "arm64":
+        return "mps"
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return "cpu"
+    try:
+        listed = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return "cpu"
+    return "cuda" if listed.returncode == 0 and "GPU" in listed.stdout else "cpu"
+
+
+def requirements_file() -> Path:
+    """Ours, or the file $SAM2_ENGINE_REQUIREMENTS names."""
+    return Path(os.environ.get(REQUIREMENTS_ENV) or REQUIREMENTS)
 
 
 def engine_requirements(path: Path = REQUIREMENTS) -> tuple[str, ...]:
@@ -102,15 +134,9 @@ def is_ready(plan: InstallPlan) -> bool:
 
 
 def check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".writable"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        raise InstallError(
-            f"cannot write {folder} ({error.strerror or error}): choose a folder you can write for the engine"
-        ) from None
+    reason = writable_folder(folder)
+    if reason is not None:
+        raise InstallError(f"cannot write {folder} ({reason}): choose a folder you can write for the engine")
 
 
 def install(plan: InstallPlan, events: Events, cancelled: Callable[[], bool] = lambda: False) -> dict[str, Any]:
@@ -191,17 +217,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--venv", type=Path, required=True, help="the environment's folder (created if needed)")
     parser.add_argument("--find-links", action="append", default=[], help="a folder of wheels (repeatable)")
     parser.add_argument("--no-index", action="store_true", help="install from --find-links only (offline)")
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="torch build (default: cpu)")
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto", help="torch build (auto: cuda with an NVIDIA GPU, else cpu)"
+    )
     parser.add_argument("--proxy", default=None, help="http(s) proxy for pip, e.g. QGIS's")
     parser.add_argument("--requirement", action="append", default=None, help="instead of the engine's (tests)")
     parser.add_argument("--check", default=ENGINE_CHECK, help="Python code that must run in the environment")
     args = parser.parse_args(argv)
     plan = InstallPlan(
         args.venv.resolve(),
-        tuple(args.requirement) if args.requirement else engine_requirements(),
+        tuple(args.requirement) if args.requirement else engine_requirements(requirements_file()),
         tuple(args.find_links),
         args.no_index,
-        args.device,
+        detect_device() if args.device == "auto" else args.device,
         args.proxy,
         args.check,
     )

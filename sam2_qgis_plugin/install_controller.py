@@ -4,18 +4,16 @@ engine's Python."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qgis.core import Qgis, QgsApplication, QgsSettings
 
-from .engine import NO_WINDOW, SETTINGS_KEY
+from .engine import SETTINGS_KEY
+from .jobs import run_json_lines
 
 if TYPE_CHECKING:
     from .plugin import Sam2Plugin
@@ -92,6 +90,7 @@ class InstallController:
     def installed(self, result: dict[str, Any]) -> None:
         """The new environment becomes the engine's Python."""
         self.task = None
+        self.plugin.close_install_offer()
         QgsSettings().setValue(SETTINGS_KEY, result["python"])
         if self.plugin.dock is not None:
             self.plugin.dock.python_widget.setFilePath(result["python"])
@@ -102,50 +101,15 @@ class InstallController:
 
 
 def run_installer(command: list[str], task: EngineTask) -> dict[str, Any]:
-    """Run engine_install, following its events; ``cancel`` on its stdin when the task is cancelled."""
-    process = subprocess.Popen(
-        command, cwd=PACKAGE_PARENT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True, encoding="utf-8", errors="replace", creationflags=NO_WINDOW,
-        env={**os.environ, "PYTHONPATH": str(PACKAGE_PARENT)},
-    )  # fmt: skip
-    finished = threading.Event()
+    """Run engine_install in ``task``: its progress shown, ``cancel`` on its stdin when the task is cancelled
+    (the engine jobs' contract, jobs.run_json_lines)."""
 
-    def watch() -> None:
-        while not finished.wait(0.2):
-            if task.isCanceled():
-                try:
-                    assert process.stdin is not None
-                    process.stdin.write("cancel\n")
-                    process.stdin.flush()
-                except (OSError, ValueError):
-                    pass
-                return
+    def progress(percent: float, event: dict[str, Any]) -> None:
+        task.setProgress(percent)
+        task.setDescription(f"SAM 2: installing the engine: {event.get('stage', '')}")
 
-    threading.Thread(target=watch, daemon=True).start()
-    ending: dict[str, Any] = {}
-    assert process.stdout is not None
-    for line in process.stdout:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") == "progress":
-            task.setProgress(100 * float(event.get("fraction", 0)))
-            task.setDescription(f"SAM 2: installing the engine: {event.get('stage', '')}")
-        elif event.get("event") in ("result", "error"):
-            ending = event
-    process.wait()
-    finished.set()
-    for pipe in (process.stdin, process.stdout):
-        if pipe is not None:
-            pipe.close()
-    if ending.get("event") == "result":
-        return ending
-    if ending.get("cancelled"):
-        raise InterruptedError(ending.get("message", "the engine install was cancelled"))
-    from .engine import EngineError
-
-    raise EngineError("InstallFailed", str(ending.get("message", f"the installer ended ({process.returncode})")), True)
+    environment = {**os.environ, "PYTHONPATH": str(PACKAGE_PARENT)}
+    return run_json_lines(command, "engine install", progress, task.isCanceled, cwd=PACKAGE_PARENT, env=environment)
 
 
 __all__ = ["InstallController", "default_engine_folder", "installer_python", "qgis_proxy", "run_installer"]

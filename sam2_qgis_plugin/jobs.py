@@ -17,6 +17,7 @@ import json
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from .engine import NO_WINDOW, EngineError, engine_root
@@ -43,9 +44,36 @@ def run_core_job(
     Raises EngineError with the job's ``error`` event (``expected`` as the job says; a bad option is one),
     InterruptedError when cancelled with nothing to show (no result).
     """
-    process = subprocess.Popen(
+    return run_json_lines(
         [python, "-m", "core", *command.split(), "--request", "-", "--events", "-", *flags],
-        cwd=engine_root(),
+        command.split()[0],
+        on_progress,
+        is_cancelled,
+        request=json.dumps(options, default=str),
+        grace=grace,
+        on_warning=on_warning,
+    )
+
+
+def run_json_lines(
+    command: Sequence[str],
+    name: str,
+    on_progress: Callable[[float, dict[str, Any]], None],
+    is_cancelled: Callable[[], bool],
+    request: str | None = None,
+    grace: float = 20.0,
+    on_warning: Callable[[str], None] | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run a process that speaks the engine's job contract: ``request`` (one line) and later ``cancel`` on its
+    stdin; ``progress``, ``warning``, then one ``result`` or ``error`` event as JSON lines on its stdout (the
+    engine's jobs, and engine_install). Returns the result event's fields; EngineError, InterruptedError
+    otherwise (see run_core_job). ``name`` prefixes its lines in the SAM 2 log."""
+    process = subprocess.Popen(
+        list(command),
+        cwd=cwd or engine_root(),
+        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -55,8 +83,8 @@ def run_core_job(
         creationflags=NO_WINDOW,
     )
     stderr: list[str] = []
-    name = command.split()[0]
-    send(process, json.dumps(options, default=str))
+    if request is not None:
+        send(process, request)
 
     def read_stderr() -> None:
         assert process.stderr is not None

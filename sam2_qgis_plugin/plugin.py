@@ -10,7 +10,7 @@ from typing import Any
 from qgis.core import Qgis, QgsApplication, QgsCoordinateTransform, QgsProject, QgsSettings, QgsUnitTypes
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QToolBar
+from qgis.PyQt.QtWidgets import QPushButton, QToolBar
 
 from .bands import engine_bands, needs_choice, remember_bands, remembered_bands
 from .dock import Sam2Dock
@@ -53,6 +53,7 @@ class Sam2Plugin:
         self.tuning = TrainingController(self)
         self.prediction = PredictionController(self)
         self.installing = InstallController(self)
+        self.install_offer: Any = None  # the message bar's "Install engine" offer, while shown
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -69,12 +70,7 @@ class Sam2Plugin:
         self.dock.settings_button.clicked.connect(self.dock.settings.show)
         self.dock.settings.install_button.clicked.connect(self.install_engine)
         if not found:
-            self.iface.messageBar().pushMessage(
-                "SAM 2",
-                "no SAM 2 engine found: install it under SAM 2 panel > Settings... > Install engine",
-                level=Qgis.MessageLevel.Info,
-                duration=0,
-            )
+            self.offer_install()
         self.dock.load_button.clicked.connect(lambda: self.use_checkpoint(self.dock.checkpoint_widget.filePath()))
         self.dock.download_button.clicked.connect(self.download_model)
         self.dock.use_tuned_button.clicked.connect(
@@ -129,6 +125,7 @@ class Sam2Plugin:
             except RuntimeError:  # finished tasks are deleted by QGIS's task manager
                 pass
         self.tasks.clear()
+        self.close_install_offer()
         self.segmenting.remove_tool()
         if self.client is not None:
             self.client.stop()
@@ -191,6 +188,31 @@ class Sam2Plugin:
             self.session.local_source = self.local_source
             self.session.bands_of = engine_bands
         return self.session
+
+    def offer_install(self) -> None:
+        """No engine yet: say so in the message bar, with a button that installs it (the settings' defaults)."""
+        bar = self.iface.messageBar()
+        item = bar.createMessage(
+            "SAM 2",
+            "no engine found. Install it now (torch and SAM 2, about 1 GB, a few minutes), as a background task?",
+        )
+        button = QPushButton("Install engine", item)
+        button.setObjectName("sam2_install_engine")
+
+        def install() -> None:
+            self.close_install_offer()
+            self.install_engine()
+
+        button.clicked.connect(install)
+        item.layout().addWidget(button)
+        bar.pushWidget(item, Qgis.MessageLevel.Info)
+        self.install_offer = item
+
+    def close_install_offer(self) -> None:
+        if self.install_offer is not None:
+            with contextlib.suppress(RuntimeError):  # closed by the analyst: Qt deleted it
+                self.iface.messageBar().popWidget(self.install_offer)
+            self.install_offer = None
 
     def install_engine(self) -> None:
         """The settings dialog's Install engine: into its folder (default: the profile's), from its wheels."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from qgis.core import Qgis, QgsCoordinateTransform, QgsProject, QgsSettings
 
 from .bands import engine_bands
+from .folders import writable_folder
 from .jobs import run_core_job
 from .output import OutputError, export_layer
 from .session import SessionError, check_raster
@@ -37,18 +38,6 @@ def tuned_model_title(checkpoint: Path) -> str:
         return f"{checkpoint.parent.name} (IoU {best['iou']:.2f})"
     except (OSError, ValueError, KeyError):
         return checkpoint.parent.name
-
-
-def writable_folder(folder: Path) -> str | None:
-    """None when ``folder`` can be created and written, else why not."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe_file = folder / ".writable"
-        probe_file.write_text("")
-        probe_file.unlink()
-    except OSError as error:
-        return error.strerror or str(error)
-    return None
 
 
 class TrainingController:

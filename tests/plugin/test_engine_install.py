@@ -138,3 +138,82 @@ def test_the_panel_installs_the_engine_in_a_task_and_uses_it(qgis_iface, qgis_ap
         plugin.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
         QgsSettings().setValue(SETTINGS_KEY, before or "")
+
+
+def stand_in_nvidia_smi(folder: Path, output: str, code: int = 0) -> str:
+    """A folder holding an ``nvidia-smi`` that prints ``output`` and exits ``code`` (what the driver's does),
+    to put first on PATH."""
+    folder.mkdir(exist_ok=True)
+    script = folder / "nvidia-smi"
+    script.write_text(f"#!/bin/sh\necho '{output}'\nexit {code}\n")
+    script.chmod(0o755)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a shell-script nvidia-smi")
+def test_an_nvidia_gpu_gets_the_cuda_build_and_no_gpu_the_cpu_build(tmp_path, monkeypatch) -> None:
+    from sam2_qgis_plugin.engine_install import CPU_TORCH_INDEX, detect_device
+
+    monkeypatch.setenv("PATH", stand_in_nvidia_smi(tmp_path / "gpu", "GPU 0: NVIDIA H200 (UUID: GPU-1234)"))
+    assert detect_device() == "cuda"
+    cuda = InstallPlan(tmp_path / "e", ("torch==2.14.1",), device="cuda").pip_command()
+    assert CPU_TORCH_INDEX not in cuda  # Linux's PyPI torch is the CUDA build
+    monkeypatch.setenv("PATH", stand_in_nvidia_smi(tmp_path / "no-driver", "NVIDIA-SMI has failed", code=9))
+    assert detect_device() == "cpu"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert detect_device() == "cpu"
+    cpu = InstallPlan(tmp_path / "e", ("torch==2.14.1",), device="cpu").pip_command()
+    assert cpu[cpu.index("--extra-index-url") + 1] == CPU_TORCH_INDEX
+
+
+def test_a_site_requirements_file_replaces_ours(wheels, tmp_path, repo_root) -> None:
+    site = tmp_path / "site-requirements.txt"
+    site.write_text("# our mirror's build\ntinyengine==1.0\n")
+    venv = tmp_path / "engine"
+    done = subprocess.run(
+        [sys.executable, "-m", "sam2_qgis_plugin.engine_install", "--venv", str(venv), "--find-links", str(wheels),
+         "--no-index", "--check", "import tinyengine"],
+        cwd=repo_root, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(repo_root), "SAM2_ENGINE_REQUIREMENTS": str(site)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["installed"] is True
+    assert (venv / READY).exists()
+
+
+def test_without_an_engine_the_panel_offers_the_install_and_its_button_installs_a_working_engine(
+    qgis_iface, qgis_app, linked_engine_wheels, tmp_path, qtbot, monkeypatch
+) -> None:
+    from qgis.core import QgsSettings
+    from qgis.PyQt.QtCore import QEvent
+    from qgis.PyQt.QtWidgets import QPushButton
+
+    import sam2_qgis_plugin
+    import sam2_qgis_plugin.install_controller as install_controller
+    import sam2_qgis_plugin.plugin as plugin_module
+    from sam2_qgis_plugin.engine import SETTINGS_KEY, probe
+
+    monkeypatch.setattr(plugin_module, "candidate_pythons", lambda configured=None: [])  # as on a fresh machine
+    venv = tmp_path / "profile" / "sam2_engine"
+    monkeypatch.setattr(install_controller, "default_engine_folder", lambda: venv)
+    monkeypatch.setenv("SAM2_ENGINE_REQUIREMENTS", str(linked_engine_wheels / "requirements.txt"))
+    before = QgsSettings().value(SETTINGS_KEY)
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        offer = plugin.install_offer
+        assert offer is not None
+        assert "no engine found" in offer.text()
+        plugin.dock.settings.wheels_widget.setFilePath(str(linked_engine_wheels))  # offline: a folder of wheels
+        offer.findChild(QPushButton, "sam2_install_engine").click()
+        assert plugin.install_offer is None  # taken down: the task shows the progress now
+        assert plugin.installing.task is not None
+        qtbot.waitUntil(lambda: plugin.installing.task is None, timeout=300_000)
+        python = plugin.dock.python_widget.filePath()
+        assert python == str(venv / "bin" / "python")
+        assert (venv / READY).exists()
+        assert probe(python).versions["torch"]  # the installed environment runs the engine's own check
+    finally:
+        plugin.unload()
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+        QgsSettings().setValue(SETTINGS_KEY, before or "")
