@@ -94,6 +94,7 @@ class InstallController:
         QgsSettings().setValue(SETTINGS_KEY, result["python"])
         if self.plugin.dock is not None:
             self.plugin.dock.python_widget.setFilePath(result["python"])
+            self.plugin.check_engine()  # the panel says what it has: torch, sam2, the device
         done = "installed" if result.get("installed") else "already installed"
         self.plugin.iface.messageBar().pushMessage(
             "SAM 2", f"the engine is {done}: {result['python']}", level=Qgis.MessageLevel.Success, duration=10

@@ -194,7 +194,8 @@ class Sam2Plugin:
         bar = self.iface.messageBar()
         item = bar.createMessage(
             "SAM 2",
-            "no engine found. Install it now (torch and SAM 2, about 1 GB, a few minutes), as a background task?",
+            "no engine found. Install it now? torch and SAM 2 go into their own environment, in the background "
+            "(about 1 GB, a few GB with CUDA; minutes)",
         )
         button = QPushButton("Install engine", item)
         button.setObjectName("sam2_install_engine")

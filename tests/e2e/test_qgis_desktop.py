@@ -34,6 +34,30 @@ def _install_from_zip(repo_root: Path, profiles: Path) -> None:
         archive.extractall(plugins)
 
 
+def _run_qgis(profiles: Path, script: Path, env: dict[str, str]) -> tuple[dict, str, bool, int | None]:
+    """QGIS desktop under Xvfb on ``profiles``, running ``script``; its result.json (in SAM2_E2E_OUT), stderr,
+    whether it hung (then killed), its exit code."""
+    env = {key: value for key, value in env.items() if key != "QT_QPA_PLATFORM"}  # a real (virtual) screen
+    command = [
+        "xvfb-run", "-a", "-s", "-screen 0 1400x900x24", "qgis", "--nologo", "--noversioncheck",
+        "--profiles-path", str(profiles), "--code", str(script),
+    ]  # fmt: skip
+    # Its own process group, so that a hang kills QGIS too, not only xvfb-run: nothing may be left running.
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _, stderr = process.communicate(timeout=300)
+        hung = False
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        _, stderr = process.communicate()
+        hung = True
+    result_file = Path(env["SAM2_E2E_OUT"]) / "result.json"
+    assert result_file.exists(), f"QGIS exited {process.returncode} without a result:\n{stderr[-3000:]}"
+    return json.loads(result_file.read_text()), stderr, hung, process.returncode
+
+
 @pytest.mark.skipif(
     shutil.which("xvfb-run") is None or shutil.which("qgis") is None,
     reason="needs Debian's qgis and xvfb (make setup installs them)",
@@ -57,38 +81,10 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
         "SAM2_E2E_PYTHON": sys.executable,
         "SAM2_E2E_OUT": str(out),
     }
-    env.pop("QT_QPA_PLATFORM", None)  # a real (virtual) screen, not offscreen
-    command = [
-        "xvfb-run",
-        "-a",
-        "-s",
-        "-screen 0 1400x900x24",
-        "qgis",
-        "--nologo",
-        "--noversioncheck",
-        "--profiles-path",
-        str(profiles),
-        "--code",
-        str(HERE / "qgis_desktop_script.py"),
-    ]
-    # Its own process group, so that a hang kills QGIS too, not only xvfb-run: nothing may be left running.
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        _, stderr = process.communicate(timeout=300)
-        hung = False
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        _, stderr = process.communicate()
-        hung = True
-
-    result_file = out / "result.json"
-    assert result_file.exists(), f"QGIS exited {process.returncode} without a result:\n{stderr[-3000:]}"
-    result = json.loads(result_file.read_text())
+    result, stderr, hung, returncode = _run_qgis(profiles, HERE / "qgis_desktop_script.py", env)
     assert "error" not in result, result["error"]
     assert not hung, "QGIS did not quit (a dialog on exit?)"
-    assert process.returncode == 0, stderr[-3000:]
+    assert returncode == 0, stderr[-3000:]
     assert result["layer_valid"]
     assert result["layer_crs"] == "EPSG:32617"
     assert result["metadata"] == {"name": "SAM 2 Segmentation", "qgisMinimumVersion": "3.22", "icon": "icons/sam2.svg"}
@@ -123,4 +119,47 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     assert "&SAM 2" not in result["menu_after_unload"]
     assert result["torch_loaded"] is False
     for name in ("dock.png", "preview.png", "accepted.png", "tuned.png", "predicted.png"):
+        assert (out / name).stat().st_size > 10_000
+
+
+@pytest.mark.skipif(
+    shutil.which("xvfb-run") is None or shutil.which("qgis") is None,
+    reason="needs Debian's qgis and xvfb (make setup installs them)",
+)
+def test_a_fresh_profile_installs_the_engine_from_the_offer_and_segments_a_click(
+    repo_root, tmp_path, engine_files, linked_engine_wheels
+) -> None:
+    """Only the zip in a new profile, no engine anywhere: the message bar offers the install, its button runs it
+    as a task (offline from a folder of wheels), and the first click segments with the new engine."""
+    profiles, out = tmp_path / "profiles", repo_root / ".cache" / "artifacts" / "e2e-fresh"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    _install_from_zip(repo_root, profiles)
+    env = {key: value for key, value in os.environ.items() if key != "SAM2_QGIS_PYTHON"}
+    env.update(
+        SAM2_E2E_RASTER=engine_files["raster"],
+        SAM2_E2E_CHECKPOINT=engine_files["checkpoint"],
+        SAM2_E2E_WHEELS=str(linked_engine_wheels),
+        SAM2_E2E_OUT=str(out),
+        SAM2_ENGINE_REQUIREMENTS=str(linked_engine_wheels / "requirements.txt"),
+    )
+    result, stderr, hung, returncode = _run_qgis(profiles, HERE / "qgis_fresh_profile_script.py", env)
+    assert "error" not in result, result["error"]
+    assert not hung, "QGIS did not quit (a dialog on exit?)"
+    assert returncode == 0, stderr[-3000:]
+    assert result["started"]
+    assert result["engine_before"] == ""  # nothing found: no engine configured
+    assert "no engine found" in result["offer"]
+    assert result["install_started"]
+    assert result["installed"]
+    engine = profiles / "profiles" / "default" / "sam2_engine"
+    assert result["engine_python"] == str(engine / "bin" / "python")  # the profile's own environment
+    assert result["engine_ready"]
+    assert any("the engine is installed" in message for message in result["messages"])
+    assert "torch" in result["engine_label"]  # the panel checked the new engine and says what it has
+    assert result["worker_python"] == result["engine_python"]
+    assert result["preview"]
+    assert result["features"] == 1
+    assert result["unloaded"]
+    for name in ("offer.png", "installed.png"):
         assert (out / name).stat().st_size > 10_000
