@@ -25,6 +25,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import job_defaults
+from .i18n import tr, translatable
 from .settings_dialog import SettingsDialog
 from .shapes import ShapeChoices
 
@@ -39,8 +40,13 @@ OFFICIAL_MODELS = [
     "sam2_hiera_l",
 ]
 PANEL_SETTINGS = "sam2_qgis/panel"
-EXTENTS = ["whole raster", "visible map extent", "AOI layer"]
-HELP = (
+#: Where to predict: the key (kept in the settings, read by the prediction) and the label the analyst reads.
+EXTENTS = {
+    "whole raster": translatable("whole raster"),
+    "visible map extent": translatable("visible map extent"),
+    "AOI layer": translatable("AOI layer"),
+}
+HELP = translatable(
     "<b>Left click</b> object · <b>right click</b> background · <b>drag</b> box<br>"
     "<b>Ctrl+Z</b> undo (a click, then an accepted object) · <b>Esc</b> clear · <b>Enter</b> accept"
 )
@@ -62,6 +68,12 @@ def fit_narrow(body: QWidget) -> None:
     for label in body.findChildren(QLabel):
         if label.wordWrap():  # status texts: wrap at spaces in the width there is (a long path is clipped)
             label.setMinimumWidth(80)
+
+
+def combo_value(combo: QComboBox) -> str:
+    """What a combo box's choice is kept as: its item's data (a key) or, without, its text."""
+    data = combo.currentData()
+    return str(data) if data is not None else combo.currentText()
 
 
 def widget_and_button(widget: QWidget, button: QPushButton) -> QHBoxLayout:
@@ -88,7 +100,7 @@ class Sam2Dock(QDockWidget):
         self.job_label.setWordWrap(True)
         self.job_progress = QProgressBar(self.job_row)
         self.job_progress.setRange(0, 100)
-        self.job_cancel_button = QPushButton("Cancel", self.job_row)
+        self.job_cancel_button = QPushButton(tr("Cancel"), self.job_row)
         job_layout.addWidget(self.job_label)
         job_layout.addLayout(widget_and_button(self.job_progress, self.job_cancel_button))
         layout.addWidget(self.job_row)
@@ -98,39 +110,39 @@ class Sam2Dock(QDockWidget):
         self.python_widget = self.settings.python_widget
         self.check_button = self.settings.check_button
         self.device_combo = self.settings.device_combo
-        engine = QGroupBox("Engine", body)
+        engine = QGroupBox(tr("Engine"), body)
         engine_form = QFormLayout(engine)
-        self.engine_label = QLabel("Engine: not connected", engine)
+        self.engine_label = QLabel(tr("Engine: not connected"), engine)
         self.engine_label.setObjectName("Sam2EngineLabel")
         self.engine_label.setWordWrap(True)
-        self.settings_button = QPushButton("Settings...", engine)
+        self.settings_button = QPushButton(tr("Settings..."), engine)
         engine_form.addRow(widget_and_button(self.engine_label, self.settings_button))
         layout.addWidget(engine)
 
-        model = QGroupBox("Model", body)
+        model = QGroupBox(tr("Model"), body)
         model_form = QFormLayout(model)
-        self.model_label = QLabel("Active model: none", model)
+        self.model_label = QLabel(tr("Active model: none"), model)
         self.model_label.setObjectName("Sam2ModelLabel")
         self.model_label.setWordWrap(True)
         self.model_combo = QComboBox(model)
         self.model_combo.addItems(OFFICIAL_MODELS)
-        self.download_button = QPushButton("Download", model)
+        self.download_button = QPushButton(tr("Download"), model)
         self.checkpoint_widget = QgsFileWidget(model)
-        self.checkpoint_widget.setFilter("Checkpoints (*.pt *.pth *.torch)")
-        self.load_button = QPushButton("Use this checkpoint", model)
+        self.checkpoint_widget.setFilter(tr("Checkpoints (*.pt *.pth *.torch)"))
+        self.load_button = QPushButton(tr("Use this checkpoint"), model)
         self.tuned_combo = QComboBox(model)
         self.tuned_combo.setObjectName("Sam2TunedModels")
-        self.tuned_combo.setPlaceholderText("none yet")
-        self.use_tuned_button = QPushButton("Use", model)
+        self.tuned_combo.setPlaceholderText(tr("none yet"))
+        self.use_tuned_button = QPushButton(tr("Use"), model)
         model_form.addRow(self.model_label)
-        model_form.addRow("Official", widget_and_button(self.model_combo, self.download_button))
-        model_form.addRow("Local file", self.checkpoint_widget)
+        model_form.addRow(tr("Official"), widget_and_button(self.model_combo, self.download_button))
+        model_form.addRow(tr("Local file"), self.checkpoint_widget)
         model_form.addRow(self.load_button)
-        model_form.addRow("Fine-tuned", widget_and_button(self.tuned_combo, self.use_tuned_button))
+        model_form.addRow(tr("Fine-tuned"), widget_and_button(self.tuned_combo, self.use_tuned_button))
         layout.addWidget(model)
 
-        orthophoto = QGroupBox("Orthophoto", body)
-        orthophoto.setToolTip("The raster you segment, fine-tune on and predict")
+        orthophoto = QGroupBox(tr("Orthophoto"), body)
+        orthophoto.setToolTip(tr("The raster you segment, fine-tune on and predict"))
         orthophoto_form = QFormLayout(orthophoto)
         self.raster_combo = QgsMapLayerComboBox(orthophoto)
         self.raster_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
@@ -139,20 +151,20 @@ class Sam2Dock(QDockWidget):
         self.web_resolution_spin.setDecimals(2)
         self.web_resolution_spin.setSingleStep(0.05)
         self.web_resolution_spin.setSuffix(" m")
-        self.web_resolution_spin.setSpecialValueText("as the map shows it")
+        self.web_resolution_spin.setSpecialValueText(tr("as the map shows it"))
         self.band_combos = [QgsRasterBandComboBox(orthophoto) for _ in range(3)]  # read as red, green, blue
         self.bands_row = QWidget(orthophoto)  # stacked: three combos side by side would not fit the dock
         bands_layout = QVBoxLayout(self.bands_row)
         bands_layout.setContentsMargins(0, 0, 0, 0)
         for combo, colour in zip(self.band_combos, ("red", "green", "blue"), strict=True):
-            combo.setToolTip(f"The raster band SAM 2 sees as {colour}")
+            combo.setToolTip(tr("The raster band SAM 2 sees as {colour}").format(colour=colour))
             bands_layout.addWidget(combo)
-        orthophoto_form.addRow("Raster", self.raster_combo)
-        orthophoto_form.addRow("Bands (R, G, B)", self.bands_row)
-        orthophoto_form.addRow("Web layer pixel", self.web_resolution_spin)
+        orthophoto_form.addRow(tr("Raster"), self.raster_combo)
+        orthophoto_form.addRow(tr("Bands (R, G, B)"), self.bands_row)
+        orthophoto_form.addRow(tr("Web layer pixel"), self.web_resolution_spin)
         layout.addWidget(orthophoto)
 
-        segment = QGroupBox("Segment", body)
+        segment = QGroupBox(tr("Segment"), body)
         segment_form = QFormLayout(segment)
         self.class_combo = QComboBox(segment)  # the output layer's classes, or a new one typed in
         self.class_combo.setEditable(True)
@@ -161,11 +173,11 @@ class Sam2Dock(QDockWidget):
         self.output_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
         self.output_combo.setAllowEmptyLayer(True)
         self.output_combo.setLayer(None)
-        self.segment_button = QPushButton("Segment on the map", segment)
+        self.segment_button = QPushButton(tr("Segment on the map"), segment)
         self.segment_button.setCheckable(True)
-        self.encode_button = QPushButton("Encode visible extent", segment)
-        segment_form.addRow("Class", self.class_combo)
-        segment_form.addRow("Output", self.output_combo)
+        self.encode_button = QPushButton(tr("Encode visible extent"), segment)
+        segment_form.addRow(tr("Class"), self.class_combo)
+        segment_form.addRow(tr("Output"), self.output_combo)
         self.output_hint = QLabel("", segment)
         self.output_hint.setWordWrap(True)
         segment_form.addRow(self.output_hint)
@@ -174,35 +186,35 @@ class Sam2Dock(QDockWidget):
         self.preview_label.setWordWrap(True)
         segment_form.addRow(self.preview_label)
         segment_form.addRow(self.encode_button)
-        help_label = QLabel(HELP, segment)
+        help_label = QLabel(tr(HELP), segment)
         help_label.setWordWrap(True)
         segment_form.addRow(help_label)
         layout.addWidget(segment)
 
-        shapes = QGroupBox("Polygon shapes", body)
-        shapes.setToolTip("How accepted clicks and predictions become polygons")
+        shapes = QGroupBox(tr("Polygon shapes"), body)
+        shapes.setToolTip(tr("How accepted clicks and predictions become polygons"))
         shapes_form = QFormLayout(shapes)
         self.simplify_spin = QDoubleSpinBox(shapes)
         self.simplify_spin.setRange(0.0, 20.0)
         self.simplify_spin.setSingleStep(0.25)
         self.simplify_spin.setSuffix(" m")
-        self.simplify_spin.setSpecialValueText("1 pixel")
+        self.simplify_spin.setSpecialValueText(tr("1 pixel"))
         self.min_area_spin = QDoubleSpinBox(shapes)
         self.min_area_spin.setRange(0.0, 100_000.0)
         self.min_area_spin.setSuffix(" m²")
-        self.fill_holes_check = QCheckBox("Fill holes", shapes)
+        self.fill_holes_check = QCheckBox(tr("Fill holes"), shapes)
         self.right_angles_spin = QDoubleSpinBox(shapes)
         self.right_angles_spin.setRange(0.0, 40.0)
         self.right_angles_spin.setSingleStep(5.0)
         self.right_angles_spin.setSuffix("°")
-        self.right_angles_spin.setSpecialValueText("off")
-        shapes_form.addRow("Simplify", self.simplify_spin)
-        shapes_form.addRow("Smallest part", self.min_area_spin)
-        shapes_form.addRow("Right angles", self.right_angles_spin)
+        self.right_angles_spin.setSpecialValueText(tr("off"))
+        shapes_form.addRow(tr("Simplify"), self.simplify_spin)
+        shapes_form.addRow(tr("Smallest part"), self.min_area_spin)
+        shapes_form.addRow(tr("Right angles"), self.right_angles_spin)
         shapes_form.addRow(self.fill_holes_check)
         layout.addWidget(shapes)
 
-        tune = QGroupBox("Fine-tune on your labels", body)
+        tune = QGroupBox(tr("Fine-tune on your labels"), body)
         tune_form = QFormLayout(tune)
         self.labels_combo = QgsMapLayerComboBox(tune)
         self.labels_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
@@ -213,7 +225,7 @@ class Sam2Dock(QDockWidget):
         self.class_field_combo.setLayer(self.labels_combo.currentLayer())
         self.labels_combo.layerChanged.connect(self.class_field_combo.setLayer)
         self.classes_edit = QLineEdit(tune)
-        self.classes_edit.setPlaceholderText("all (or e.g. 1,3)")
+        self.classes_edit.setPlaceholderText(tr("all (or e.g. 1,3)"))
         self.aoi_combo = QgsMapLayerComboBox(tune)
         self.aoi_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
         self.aoi_combo.setAllowEmptyLayer(True)
@@ -224,8 +236,10 @@ class Sam2Dock(QDockWidget):
         self.mode_combo.setCurrentIndex(self.mode_combo.findData(job_defaults.default("mode")))
         self.mode_combo.setToolTip(job_defaults.help_text("mode"))
         self.mode_hint = QLabel(
-            "A model tuned for whole-raster prediction is used without prompts by Predict; "
-            "one tuned for clicking serves clicks (and a grid of clicks for a whole raster).",
+            tr(
+                "A model tuned for whole-raster prediction is used without prompts by Predict; "
+                "one tuned for clicking serves clicks (and a grid of clicks for a whole raster)."
+            ),
             tune,
         )
         self.mode_hint.setWordWrap(True)
@@ -255,35 +269,36 @@ class Sam2Dock(QDockWidget):
         self.val_spin.setSingleStep(0.05)
         self.val_spin.setValue(job_defaults.default("val_fraction"))
         self.val_spin.setToolTip(job_defaults.help_text("val_fraction"))
-        self.train_button = QPushButton("Run fine-tuning", tune)
-        self.result_label = QLabel("No fine-tuning in this session yet", tune)
+        self.train_button = QPushButton(tr("Run fine-tuning"), tune)
+        self.result_label = QLabel(tr("No fine-tuning in this session yet"), tune)
         self.result_label.setObjectName("Sam2ResultLabel")
         self.result_label.setWordWrap(True)
-        self.report_button = QPushButton("Open the last report", tune)
-        self.resume_button = QPushButton("Resume the stopped run", tune)
+        self.report_button = QPushButton(tr("Open the last report"), tune)
+        self.resume_button = QPushButton(tr("Resume the stopped run"), tune)
         self.resume_button.setEnabled(False)
-        tune_form.addRow("Labels", self.labels_combo)
-        tune_form.addRow("Class field", self.class_field_combo)
-        tune_form.addRow("Classes", self.classes_edit)
-        tune_form.addRow("Area of interest", self.aoi_combo)
-        tune_form.addRow("Tune", self.mode_combo)
+        tune_form.addRow(tr("Labels"), self.labels_combo)
+        tune_form.addRow(tr("Class field"), self.class_field_combo)
+        tune_form.addRow(tr("Classes"), self.classes_edit)
+        tune_form.addRow(tr("Area of interest"), self.aoi_combo)
+        tune_form.addRow(tr("Tune"), self.mode_combo)
         tune_form.addRow(self.mode_hint)
-        tune_form.addRow("Trains", self.trainable_combo)
-        tune_form.addRow("Epochs", self.epochs_spin)
-        tune_form.addRow("Learning rate", self.lr_spin)
-        tune_form.addRow("Batch size", self.batch_spin)
-        tune_form.addRow("Tile size (px)", self.tile_spin)
-        tune_form.addRow("Validation share", self.val_spin)
+        tune_form.addRow(tr("Trains"), self.trainable_combo)
+        tune_form.addRow(tr("Epochs"), self.epochs_spin)
+        tune_form.addRow(tr("Learning rate"), self.lr_spin)
+        tune_form.addRow(tr("Batch size"), self.batch_spin)
+        tune_form.addRow(tr("Tile size (px)"), self.tile_spin)
+        tune_form.addRow(tr("Validation share"), self.val_spin)
         tune_form.addRow(self.train_button)
         tune_form.addRow(self.result_label)
         tune_form.addRow(self.report_button)
         tune_form.addRow(self.resume_button)
         layout.addWidget(tune)
 
-        predict = QGroupBox("Predict the raster", body)
+        predict = QGroupBox(tr("Predict the raster"), body)
         predict_form = QFormLayout(predict)
         self.extent_combo = QComboBox(predict)
-        self.extent_combo.addItems(EXTENTS)
+        for key, label in EXTENTS.items():
+            self.extent_combo.addItem(tr(label), key)
         self.predict_aoi_combo = QgsMapLayerComboBox(predict)
         self.predict_aoi_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
         self.predict_aoi_combo.setAllowEmptyLayer(True)
@@ -293,10 +308,10 @@ class Sam2Dock(QDockWidget):
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setValue(job_defaults.default("threshold", "predict"))
         self.threshold_spin.setToolTip(job_defaults.help_text("threshold", "predict"))
-        self.predict_button = QPushButton("Predict the raster", predict)
-        predict_form.addRow("Where", self.extent_combo)
-        predict_form.addRow("AOI layer", self.predict_aoi_combo)
-        predict_form.addRow("Threshold", self.threshold_spin)
+        self.predict_button = QPushButton(tr("Predict the raster"), predict)
+        predict_form.addRow(tr("Where"), self.extent_combo)
+        predict_form.addRow(tr("AOI layer"), self.predict_aoi_combo)
+        predict_form.addRow(tr("Threshold"), self.threshold_spin)
         predict_form.addRow(self.predict_button)
         layout.addWidget(predict)
         layout.addStretch(1)
@@ -347,10 +362,15 @@ class Sam2Dock(QDockWidget):
                 if saved is not None:
                     widget.setCurrentText(str(saved))
                 widget.currentTextChanged.connect(lambda text, name=name: QgsSettings().setValue(name, text))
-            elif isinstance(widget, QComboBox):
-                if saved is not None and widget.findText(str(saved)) >= 0:
-                    widget.setCurrentIndex(widget.findText(str(saved)))
-                widget.currentTextChanged.connect(lambda text, name=name: QgsSettings().setValue(name, text))
+            elif isinstance(widget, QComboBox):  # kept by the item's data (its key) where it has one, not its label
+                index = widget.findData(saved) if saved is not None else -1
+                if index < 0 and saved is not None:
+                    index = widget.findText(str(saved))
+                if index >= 0:
+                    widget.setCurrentIndex(index)
+                widget.currentIndexChanged.connect(
+                    lambda _, name=name, widget=widget: QgsSettings().setValue(name, combo_value(widget))
+                )
             elif isinstance(widget, QCheckBox):
                 if saved is not None:
                     widget.setChecked(str(saved).lower() == "true")
@@ -363,41 +383,54 @@ class Sam2Dock(QDockWidget):
     def explain(self) -> None:
         """A tooltip on every choice, in the analyst's words (the training options' come from the engine)."""
         tips = {
-            self.settings_button: "The engine's Python, the device (GPU or CPU) and the embedding cache",
-            self.model_combo: "Meta's official SAM 2 checkpoints: t(iny) is fastest, l(arge) most accurate",
-            self.download_button: "Download the chosen checkpoint (resumable, verified) and make it active",
-            self.checkpoint_widget: "A checkpoint on disk: an official one, or a fine-tuned run's best.pt",
-            self.load_button: "Make the checkpoint file above the active model",
-            self.use_tuned_button: "Make the chosen fine-tuned model the active model",
-            self.tuned_combo: "Models fine-tuned in earlier runs, newest first, with their validation IoU",
-            self.raster_combo: "The orthophoto to segment, fine-tune on and predict: a file, or a web layer (WMS, "
-            "WMTS, XYZ, a GeoTIFF over HTTP), which is rendered over the area needed",
-            self.web_resolution_spin: "The ground size of a pixel when a web layer is rendered for SAM 2 (as the "
-            "map shows it: the map's current scale); choose the imagery's own, e.g. 0.5 m, for the best masks",
-            self.class_combo: "The class written with each accepted segment and predicted polygon: one of the output "
-            "layer's classes, or type a new one",
-            self.output_combo: "The polygon layer accepted segments go to (empty: a GeoPackage beside the project)",
-            self.segment_button: "Click objects on the map: left click object, right click background, drag a box",
-            self.encode_button: "Prepare the tiles under the visible map extent, so that clicks there are instant",
-            self.simplify_spin: "Straighten outlines: points closer than this to a line are dropped (1 pixel: "
-            "the least)",
-            self.min_area_spin: "Drop polygons (and parts) smaller than this",
-            self.right_angles_spin: "For buildings: edges within this many degrees of the building's main directions "
-            "become straight and meet at right angles (15° suits most; off for trees and fields)",
-            self.fill_holes_check: "Drop the holes inside each polygon (courtyards, gaps between crowns)",
-            self.labels_combo: "Polygons drawn around the objects to learn (not the model's own output)",
-            self.class_field_combo: "The attribute holding each polygon's class number (empty: one class)",
-            self.classes_edit: "The classes to learn, e.g. 1 or 1,3 (empty: every class)",
-            self.aoi_combo: "Polygons limiting where training tiles are taken (empty: the whole raster)",
+            self.settings_button: tr("The engine's Python, the device (GPU or CPU) and the embedding cache"),
+            self.model_combo: tr("Meta's official SAM 2 checkpoints: t(iny) is fastest, l(arge) most accurate"),
+            self.download_button: tr("Download the chosen checkpoint (resumable, verified) and make it active"),
+            self.checkpoint_widget: tr("A checkpoint on disk: an official one, or a fine-tuned run's best.pt"),
+            self.load_button: tr("Make the checkpoint file above the active model"),
+            self.use_tuned_button: tr("Make the chosen fine-tuned model the active model"),
+            self.tuned_combo: tr("Models fine-tuned in earlier runs, newest first, with their validation IoU"),
+            self.raster_combo: tr(
+                "The orthophoto to segment, fine-tune on and predict: a file, or a web layer (WMS, "
+                "WMTS, XYZ, a GeoTIFF over HTTP), which is rendered over the area needed"
+            ),
+            self.web_resolution_spin: tr(
+                "The ground size of a pixel when a web layer is rendered for SAM 2 (as the "
+                "map shows it: the map's current scale); choose the imagery's own, e.g. 0.5 m, for the best masks"
+            ),
+            self.class_combo: tr(
+                "The class written with each accepted segment and predicted polygon: one of the output "
+                "layer's classes, or type a new one"
+            ),
+            self.output_combo: tr("The polygon layer accepted segments go to (empty: a GeoPackage beside the project)"),
+            self.segment_button: tr("Click objects on the map: left click object, right click background, drag a box"),
+            self.encode_button: tr("Prepare the tiles under the visible map extent, so that clicks there are instant"),
+            self.simplify_spin: tr(
+                "Straighten outlines: points closer than this to a line are dropped (1 pixel: the least)"
+            ),
+            self.min_area_spin: tr("Drop polygons (and parts) smaller than this"),
+            self.right_angles_spin: tr(
+                "For buildings: edges within this many degrees of the building's main directions "
+                "become straight and meet at right angles (15° suits most; off for trees and fields)"
+            ),
+            self.fill_holes_check: tr("Drop the holes inside each polygon (courtyards, gaps between crowns)"),
+            self.labels_combo: tr("Polygons drawn around the objects to learn (not the model's own output)"),
+            self.class_field_combo: tr("The attribute holding each polygon's class number (empty: one class)"),
+            self.classes_edit: tr("The classes to learn, e.g. 1 or 1,3 (empty: every class)"),
+            self.aoi_combo: tr("Polygons limiting where training tiles are taken (empty: the whole raster)"),
             self.lr_spin: job_defaults.help_text("lr"),
             self.tile_spin: job_defaults.help_text("tile_size"),
-            self.train_button: "Fine-tune in the background (cancel it in the task manager); the best epoch is used",
-            self.job_cancel_button: "Stop the running job (a fine-tuning stops at a safe point and can be resumed)",
-            self.resume_button: "Continue a cancelled fine-tuning from where it stopped (its settings are kept)",
-            self.report_button: "The last run's report: base model vs tuned, curves, confusion matrix",
-            self.extent_combo: "Predict the whole raster, what the map shows, or inside an AOI layer",
-            self.predict_aoi_combo: "The polygons to predict inside when Where is AOI layer",
-            self.predict_button: "Segment every object of the class with the active model; adds a mask and polygons",
+            self.train_button: tr(
+                "Fine-tune in the background (cancel it in the task manager); the best epoch is used"
+            ),
+            self.job_cancel_button: tr("Stop the running job (a fine-tuning stops at a safe point and can be resumed)"),
+            self.resume_button: tr("Continue a cancelled fine-tuning from where it stopped (its settings are kept)"),
+            self.report_button: tr("The last run's report: base model vs tuned, curves, confusion matrix"),
+            self.extent_combo: tr("Predict the whole raster, what the map shows, or inside an AOI layer"),
+            self.predict_aoi_combo: tr("The polygons to predict inside when Where is AOI layer"),
+            self.predict_button: tr(
+                "Segment every object of the class with the active model; adds a mask and polygons"
+            ),
         }
         for widget, tip in tips.items():
             if not widget.toolTip():

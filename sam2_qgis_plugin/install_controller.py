@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from qgis.core import Qgis, QgsApplication, QgsSettings
 
 from .engine import SETTINGS_KEY
+from .i18n import tr
 from .jobs import run_json_lines
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class InstallController:
         """Install into ``venv`` (default: the profile's sam2_engine), from PyPI or only from the folder of
         ``wheels``; ``options`` go to engine_install as they are."""
         if self.task is not None:
-            self.plugin.report("the engine is being installed already: wait for it or cancel it")
+            self.plugin.report(tr("the engine is being installed already: wait for it or cancel it"))
             return None
         venv = venv or default_engine_folder()
         command = [installer_python(), "-m", "sam2_qgis_plugin.engine_install", "--venv", str(venv)]
@@ -97,7 +98,10 @@ class InstallController:
             self.plugin.check_engine()  # the panel says what it has: torch, sam2, the device
         done = "installed" if result.get("installed") else "already installed"
         self.plugin.iface.messageBar().pushMessage(
-            "SAM 2", f"the engine is {done}: {result['python']}", level=Qgis.MessageLevel.Success, duration=10
+            "SAM 2",
+            tr("the engine is {done}: {python}").format(done=done, python=result["python"]),
+            level=Qgis.MessageLevel.Success,
+            duration=10,
         )
 
 
@@ -107,7 +111,7 @@ def run_installer(command: list[str], task: EngineTask) -> dict[str, Any]:
 
     def progress(percent: float, event: dict[str, Any]) -> None:
         task.setProgress(percent)
-        task.setDescription(f"SAM 2: installing the engine: {event.get('stage', '')}")
+        task.setDescription(tr("SAM 2: installing the engine: {stage}").format(stage=event.get("stage", "")))
 
     environment = {**os.environ, "PYTHONPATH": str(PACKAGE_PARENT)}
     return run_json_lines(command, "engine install", progress, task.isCanceled, cwd=PACKAGE_PARENT, env=environment)

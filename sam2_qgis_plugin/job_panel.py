@@ -8,6 +8,8 @@ from typing import Any
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import QObject, pyqtSlot
 
+from .i18n import tr
+
 ACTIVE = (QgsTask.TaskStatus.Queued, QgsTask.TaskStatus.OnHold, QgsTask.TaskStatus.Running)
 
 
@@ -57,4 +59,4 @@ class JobMonitor(QObject):
         task = self.current()
         if task is not None:
             task.cancel()
-            self.dock.job_label.setText(f"{task.description()}: cancelling...")
+            self.dock.job_label.setText(tr("{task}: cancelling...").format(task=task.description()))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import NO_WINDOW, EngineError, engine_root
+from .i18n import tr
 from .log import log
 
 
@@ -132,13 +133,15 @@ def run_json_lines(
     if ending.get("kind") == "result":
         return {k: v for k, v in ending.items() if k != "kind"}
     if cancel_sent.is_set():
-        raise InterruptedError(f"cancelled: {ending.get('message', 'the job was stopped')}")
+        raise InterruptedError(tr("cancelled: {message}").format(message=ending.get("message", "the job was stopped")))
     if ending.get("kind") == "error":
         log(f"{name}: {ending['message']}", "warning" if ending.get("expected") else "critical")
         raise EngineError("JobFailed", str(ending["message"]), expected=bool(ending.get("expected")))
     last = stderr[-1] if stderr else f"exit code {process.returncode}"
     log(f"{name}: ended without a result ({last})", "critical")
-    raise EngineError("JobFailed", f"the engine job ended without a result: {last} (see the SAM 2 log)", False)
+    raise EngineError(
+        "JobFailed", tr("the engine job ended without a result: {last} (see the SAM 2 log)").format(last=last), False
+    )
 
 
 def send(process: subprocess.Popen[str], line: str) -> None:

@@ -26,6 +26,7 @@ from qgis.PyQt.QtCore import QEvent, QObject, Qt
 from qgis.PyQt.QtGui import QColor, QKeyEvent, QKeySequence
 
 from .engine import EngineError
+from .i18n import tr
 from .output import geometry_from_mapping
 from .session import SegmentSession, SessionError, check_raster
 
@@ -192,7 +193,7 @@ class SegmentMapTool(QgsMapTool):
         layer = self.output_layer()
         stack = layer.undoStack() if layer is not None and layer.isEditable() else None
         if stack is None or not stack.canUndo():
-            self.report("nothing to undo: no prompts, and no unsaved accepted segments", True)
+            self.report(tr("nothing to undo: no prompts, and no unsaved accepted segments"), True)
             return
         stack.undo()
         layer.triggerRepaint()

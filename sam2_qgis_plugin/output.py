@@ -23,6 +23,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from .i18n import tr
 from .qt_compat import field_type
 
 FIELDS = (
@@ -69,7 +70,11 @@ def default_segments_file(folder: Path) -> Path:
         path = folder / (f"{SEGMENTS_NAME}.gpkg" if index == 1 else f"{SEGMENTS_NAME}_{index}.gpkg")
         if not path.exists() or _segments_layer_in(path) is not None:
             return path
-    raise OutputError(f"{folder} holds too many {SEGMENTS_NAME}_N.gpkg files: choose an output layer")
+    raise OutputError(
+        tr("{folder} holds too many {SEGMENTS_NAME}_N.gpkg files: choose an output layer").format(
+            folder=folder, SEGMENTS_NAME=SEGMENTS_NAME
+        )
+    )
 
 
 def _segments_layer_in(path: Path) -> QgsVectorLayer | None:
@@ -105,7 +110,9 @@ def add_missing_fields(layer: QgsVectorLayer) -> None:
 def create_geopackage(path: Path, crs: QgsCoordinateReferenceSystem, name: str = SEGMENTS_NAME) -> QgsVectorLayer:
     """A new GeoPackage polygon layer with the segment fields, added to the project; never replaces a file."""
     if path.exists():
-        raise OutputError(f"{path} already exists: choose it as the output layer or give another name")
+        raise OutputError(
+            tr("{path} already exists: choose it as the output layer or give another name").format(path=path)
+        )
     fields = QgsFields()
     for field_name, kind in FIELDS:
         fields.append(QgsField(field_name, kind))
@@ -116,11 +123,11 @@ def create_geopackage(path: Path, crs: QgsCoordinateReferenceSystem, name: str =
         str(path), fields, QgsWkbTypes.Type.MultiPolygon, crs, QgsProject.instance().transformContext(), options
     )
     if writer.hasError():
-        raise OutputError(f"cannot create {path}: {writer.errorMessage()}")
+        raise OutputError(tr("cannot create {path}: {error}").format(path=path, error=writer.errorMessage()))
     del writer
     layer = QgsVectorLayer(f"{path}|layername={name}", name, "ogr")
     if not layer.isValid():
-        raise OutputError(f"cannot open the new layer in {path}")
+        raise OutputError(tr("cannot open the new layer in {path}").format(path=path))
     QgsProject.instance().addMapLayer(outline_style(layer))
     return layer
 
@@ -133,9 +140,13 @@ def append_segments(
     where the layer takes single polygons). The analyst saves or discards the edits as with any QGIS edit.
     Returns the number of features added; refuses read-only and non-polygon layers."""
     if layer.geometryType() != QgsWkbTypes.GeometryType.PolygonGeometry:
-        raise OutputError(f"{layer.name()} is not a polygon layer: choose a polygon layer or a new GeoPackage")
+        raise OutputError(
+            tr("{layer} is not a polygon layer: choose a polygon layer or a new GeoPackage").format(layer=layer.name())
+        )
     if not layer.dataProvider().capabilities() & QgsVectorDataProvider.Capability.AddFeatures:
-        raise OutputError(f"{layer.name()} is read-only: choose another layer or a new GeoPackage")
+        raise OutputError(
+            tr("{layer} is read-only: choose another layer or a new GeoPackage").format(layer=layer.name())
+        )
     transform = QgsCoordinateTransform(source_crs, layer.crs(), QgsProject.instance())
     names = layer.fields().names()
     values = {
@@ -160,11 +171,13 @@ def append_segments(
                 feature[name] = value
         features.append(feature)
     if not layer.isEditable() and not layer.startEditing():
-        raise OutputError(f"cannot start editing {layer.name()}: choose another layer or a new GeoPackage")
+        raise OutputError(
+            tr("cannot start editing {layer}: choose another layer or a new GeoPackage").format(layer=layer.name())
+        )
     layer.beginEditCommand(f"SAM 2: add {attributes.class_name or 'object'}")
     if not layer.addFeatures(features):
         layer.destroyEditCommand()
-        raise OutputError(f"could not add the segments to {layer.name()}")
+        raise OutputError(tr("could not add the segments to {layer}").format(layer=layer.name()))
     layer.endEditCommand()
     layer.triggerRepaint()
     return len(features)
@@ -196,7 +209,9 @@ def export_layer(layer: QgsVectorLayer, path: Path) -> Path:
         layer, str(path), QgsProject.instance().transformContext(), options
     )
     if error != QgsVectorFileWriter.WriterError.NoError:
-        raise OutputError(f"cannot export {layer.name()} to {path}: {message}")
+        raise OutputError(
+            tr("cannot export {layer} to {path}: {message}").format(layer=layer.name(), path=path, message=message)
+        )
     return path
 
 

@@ -15,6 +15,7 @@ from qgis.PyQt.QtWidgets import QPushButton, QToolBar
 from .bands import engine_bands, needs_choice, remember_bands, remembered_bands
 from .dock import Sam2Dock
 from .engine import SETTINGS_KEY, WorkerClient, candidate_pythons, probe
+from .i18n import install_translator, remove_translator, tr
 from .install_controller import InstallController
 from .job_panel import JobMonitor
 from .jobs import run_core_job
@@ -40,6 +41,7 @@ class Sam2Plugin:
 
     def __init__(self, iface) -> None:  # type: ignore[no-untyped-def]
         self.iface = iface
+        self.translator = install_translator()  # before any widget: they are labelled through tr()
         self.toolbar: QToolBar | None = None
         self.dock: Sam2Dock | None = None
         self.panel_action: QAction | None = None
@@ -92,7 +94,7 @@ class Sam2Plugin:
         self.tuning.fill_tuned_models()
         self.dock.predict_button.clicked.connect(lambda: self.prediction.predict_raster())
 
-        self.panel_action = QAction(QIcon(str(ICON)), "SAM 2 panel", window)
+        self.panel_action = QAction(QIcon(str(ICON)), tr("SAM 2 panel"), window)
         self.panel_action.setObjectName("Sam2PanelAction")
         self.panel_action.setCheckable(True)
         self.panel_action.toggled.connect(self.dock.setVisible)
@@ -145,6 +147,8 @@ class Sam2Plugin:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
+        remove_translator(self.translator)
+        self.translator = None
 
     # -- messages and tasks -------------------------------------------------------------------------------
 
@@ -194,10 +198,12 @@ class Sam2Plugin:
         bar = self.iface.messageBar()
         item = bar.createMessage(
             "SAM 2",
-            "no engine found. Install it now? torch and SAM 2 go into their own environment, in the background "
-            "(about 1 GB, a few GB with CUDA; minutes)",
+            tr(
+                "no engine found. Install it now? torch and SAM 2 go into their own environment, in the background "
+                "(about 1 GB, a few GB with CUDA; minutes)"
+            ),
         )
-        button = QPushButton("Install engine", item)
+        button = QPushButton(tr("Install engine"), item)
         button.setObjectName("sam2_install_engine")
 
         def install() -> None:
@@ -227,21 +233,23 @@ class Sam2Plugin:
 
         def shown(info: Any) -> None:
             if self.dock is not None:
-                self.dock.engine_label.setText(f"Engine: {info.summary}")
-                self.dock.settings.engine_label.setText(f"Engine: {info.summary}")
+                self.dock.engine_label.setText(tr("Engine: {summary}").format(summary=info.summary))
+                self.dock.settings.engine_label.setText(tr("Engine: {summary}").format(summary=info.summary))
 
         self.run_task("SAM 2: checking the engine", lambda task: probe(python), shown)
 
     def use_checkpoint(self, path: str) -> None:
         if not path:
-            self.report("choose a checkpoint file first")
+            self.report(tr("choose a checkpoint file first"))
             return
         session = self.ensure_session()
 
         def loaded(model: dict[str, Any]) -> None:
             if self.dock is not None:
                 self.dock.model_label.setText(
-                    f"Active model: {model['label']} ({Path(path).name}, {model['image_size']} px, {model['device']})"
+                    tr("Active model: {label} ({name}, {size} px, {device})").format(
+                        label=model["label"], name=Path(path).name, size=model["image_size"], device=model["device"]
+                    )
                 )
 
         device = self.dock.device_combo.currentText() if self.dock is not None else "auto"
@@ -291,8 +299,10 @@ class Sam2Plugin:
         if extent is None:
             if is_web_service(layer):
                 raise SessionError(
-                    f"{layer.name()} is a web layer without edges: predict the visible map extent or inside an AOI "
-                    "layer (SAM 2 panel > Where)"
+                    tr(
+                        "{layer} is a web layer without edges: predict the visible map extent or inside an AOI "
+                        "layer (SAM 2 panel > Where)"
+                    ).format(layer=layer.name())
                 )
             extent = QgsCoordinateTransform(layer.crs(), crs, QgsProject.instance()).transformBoundingBox(
                 layer.extent()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from qgis.core import QgsCoordinateTransform, QgsProject, QgsRectangle
 
 from .bands import engine_bands
+from .i18n import tr
 from .jobs import add_prediction_layers, run_core_job
 from .output import OutputError, export_layer, extent_layer
 from .session import SessionError, check_raster
@@ -38,7 +39,7 @@ class PredictionController:
             return None
         checkpoint = plugin.session.checkpoint if plugin.session else None
         if not checkpoint:
-            plugin.report("choose a model first (a fine-tuned run's best.pt works best)")
+            plugin.report(tr("choose a model first (a fine-tuned run's best.pt works best)"))
             return None
         out_dir = out_dir or plugin.outputs_folder() / "sam2_predictions"
         stem = f"{safe_name(raster.name())}_{time.strftime('%Y%m%d-%H%M%S')}"
@@ -51,7 +52,11 @@ class PredictionController:
             out_dir.mkdir(parents=True, exist_ok=True)
             aoi = self.prediction_area(out_dir / f"{stem}_area.gpkg")
         except OSError as error:
-            plugin.report(f"cannot write predictions to {out_dir} ({error.strerror}): choose another folder")
+            plugin.report(
+                tr("cannot write predictions to {out_dir} ({strerror}): choose another folder").format(
+                    out_dir=out_dir, strerror=error.strerror
+                )
+            )
             return None
         except OutputError as error:
             plugin.report(str(error))
@@ -84,7 +89,7 @@ class PredictionController:
         the whole layer."""
         dock, canvas = self.plugin.dock, self.plugin.iface.mapCanvas()
         assert dock is not None
-        where = dock.extent_combo.currentText()
+        where = dock.extent_combo.currentData()
         if where == "visible map extent":
             return QgsRectangle(canvas.extent())
         layer = dock.predict_aoi_combo.currentLayer()
@@ -97,7 +102,7 @@ class PredictionController:
         """The AOI file for the panel's "Where" choice (None: the whole raster); written to ``path``."""
         dock = self.plugin.dock
         assert dock is not None
-        where = dock.extent_combo.currentText()
+        where = dock.extent_combo.currentData()
         if where == "visible map extent":
             canvas = self.plugin.iface.mapCanvas()
             export_layer(extent_layer(canvas.extent(), canvas.mapSettings().destinationCrs()), path)
@@ -105,7 +110,7 @@ class PredictionController:
         if where == "AOI layer":
             layer = dock.predict_aoi_combo.currentLayer()
             if layer is None:
-                raise OutputError("choose the AOI layer to predict in (or predict the whole raster)")
+                raise OutputError(tr("choose the AOI layer to predict in (or predict the whole raster)"))
             export_layer(layer, path)
             return path
         return None

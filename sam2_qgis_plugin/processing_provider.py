@@ -39,6 +39,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QIcon
 
 from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons
+from .i18n import tr
 from .jobs import run_core_job
 from .output import geometry_from_mapping
 from .processing_options import option_parameter, option_value
@@ -64,7 +65,7 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
         return self.HELP
 
     def group(self) -> str:
-        return "SAM 2"
+        return tr("SAM 2")
 
     def groupId(self) -> str:  # noqa: N802
         return "sam2"
@@ -108,7 +109,9 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
 
     def add_more_options(self, command: str) -> None:
         """EXTRA (advanced): any other flags of the engine's ``command``, typed as on the command line."""
-        extra = QgsProcessingParameterString("EXTRA", f"More options ({command} command flags)", optional=True)
+        extra = QgsProcessingParameterString(
+            "EXTRA", tr("More options ({command} command flags)").format(command=command), optional=True
+        )
         extra.setFlags(extra.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(extra)
 
@@ -118,17 +121,17 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource("LABELS", labels_title, polygons))
         self.addParameter(
             QgsProcessingParameterField(
-                "CLASS_FIELD", "Class field (empty: every polygon is an object)", parentLayerParameterName="LABELS",
+                "CLASS_FIELD", tr("Class field (empty: every polygon is an object)"), parentLayerParameterName="LABELS",
                 optional=True,
             )
         )  # fmt: skip
         self.addParameter(QgsProcessingParameterString("CLASSES", classes_title, optional=True))
-        area = QgsProcessingParameterFeatureSource("AOI", "Area of interest (optional)", polygons, optional=True)
+        area = QgsProcessingParameterFeatureSource("AOI", tr("Area of interest (optional)"), polygons, optional=True)
         self.addParameter(area)
 
     def add_band_parameter(self) -> None:
         """BANDS (advanced): the raster's bands read as R, G, B, e.g. 4,1,2 (empty: 1,2,3)."""
-        bands = QgsProcessingParameterString("BANDS", "Bands read as red, green, blue (e.g. 4,1,2)", optional=True)
+        bands = QgsProcessingParameterString("BANDS", tr("Bands read as red, green, blue (e.g. 4,1,2)"), optional=True)
         bands.setFlags(bands.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(bands)
 
@@ -155,7 +158,7 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
                 parameter.setMaximum(40.0)
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(parameter)
-        holes = QgsProcessingParameterBoolean("FILL_HOLES", "Fill holes", False)
+        holes = QgsProcessingParameterBoolean("FILL_HOLES", tr("Fill holes"), False)
         holes.setFlags(holes.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(holes)
 
@@ -204,15 +207,15 @@ class CreateTrainingTiles(_EngineAlgorithm):
         return "createtrainingtiles"
 
     def displayName(self) -> str:  # noqa: N802
-        return "Create training tiles"
+        return tr("Create training tiles")
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
+        self.addParameter(QgsProcessingParameterRasterLayer("RASTER", tr("Orthophoto")))
         self.addParameter(
-            QgsProcessingParameterFeatureSource("LABELS", "Labels", [QgsProcessing.SourceType.TypeVectorPolygon])
+            QgsProcessingParameterFeatureSource("LABELS", tr("Labels"), [QgsProcessing.SourceType.TypeVectorPolygon])
         )
         self.add_options("train", self.BASIC, self.ADVANCED)
-        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Tile folders (trai/vali)"))
+        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Tile folders (trai/vali)")))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         out = self.parameterAsString(parameters, "OUTPUT", context)
@@ -252,16 +255,16 @@ class FineTune(_EngineAlgorithm):
         return "finetune"
 
     def displayName(self) -> str:  # noqa: N802
-        return "Fine-tune SAM 2"
+        return tr("Fine-tune SAM 2")
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
+        self.addParameter(QgsProcessingParameterRasterLayer("RASTER", tr("Orthophoto")))
         self.add_label_parameters("Labels", "Classes to learn (e.g. 1 or 1,3; empty: all)")
-        self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Base checkpoint"))
+        self.addParameter(QgsProcessingParameterFile("CHECKPOINT", tr("Base checkpoint")))
         self.add_options("train", self.BASIC, self.ADVANCED)
         self.add_band_parameter()
         self.add_more_options("train")
-        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Run folder"))
+        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Run folder")))
         self.addOutput(QgsProcessingOutputFile("CHECKPOINT", "Tuned checkpoint (best.pt)"))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
@@ -305,26 +308,30 @@ class PredictRaster(_EngineAlgorithm):
         return "predictraster"
 
     def displayName(self) -> str:  # noqa: N802
-        return "Predict raster with SAM 2"
+        return tr("Predict raster with SAM 2")
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
-        self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Checkpoint (a fine-tuned run's best.pt)"))
+        self.addParameter(QgsProcessingParameterRasterLayer("RASTER", tr("Orthophoto")))
+        self.addParameter(QgsProcessingParameterFile("CHECKPOINT", tr("Checkpoint (a fine-tuned run's best.pt)")))
         self.add_options("predict", self.BASIC, {})
         self.addParameter(
             QgsProcessingParameterFeatureSource(
-                "AOI", "Area of interest (optional)", [QgsProcessing.SourceType.TypeVectorPolygon], optional=True
+                "AOI", tr("Area of interest (optional)"), [QgsProcessing.SourceType.TypeVectorPolygon], optional=True
             )
         )
-        self.addParameter(QgsProcessingParameterString("LABEL", "Class of the polygons", defaultValue="object"))
+        self.addParameter(QgsProcessingParameterString("LABEL", tr("Class of the polygons"), defaultValue="object"))
         self.add_options("predict", {}, self.ADVANCED)
         self.add_band_parameter()
         self.add_shape_parameters()
         self.add_more_options("predict")
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Mask"))
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", tr("Mask")))
         self.addParameter(
             QgsProcessingParameterVectorDestination(
-                "POLYGONS", "Polygons", QgsProcessing.SourceType.TypeVectorPolygon, optional=True, createByDefault=False
+                "POLYGONS",
+                tr("Polygons"),
+                QgsProcessing.SourceType.TypeVectorPolygon,
+                optional=True,
+                createByDefault=False,
             )
         )
 
@@ -358,14 +365,16 @@ class EvaluateSegmentation(_EngineAlgorithm):
         return "evaluatesegmentation"
 
     def displayName(self) -> str:  # noqa: N802
-        return "Evaluate segmentation"
+        return tr("Evaluate segmentation")
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("PREDICTION", "Predicted mask (1 object, 0 background)"))
+        self.addParameter(
+            QgsProcessingParameterRasterLayer("PREDICTION", tr("Predicted mask (1 object, 0 background)"))
+        )
         self.add_label_parameters("Label polygons", "Classes that are objects (empty: all)")
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                "REPORT", "Report", "JSON files (*.json)", optional=True, createByDefault=False
+                "REPORT", tr("Report"), "JSON files (*.json)", optional=True, createByDefault=False
             )
         )
         for name, title in (("IOU", "Pixel IoU"), ("F1", "Pixel F1"), ("OBJECT_F1", "Object F1")):
@@ -397,19 +406,19 @@ class SegmentFromPoints(_EngineAlgorithm):
         return "segmentfrompoints"
 
     def displayName(self) -> str:  # noqa: N802
-        return "Segment from a points layer"
+        return tr("Segment from a points layer")
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Orthophoto"))
+        self.addParameter(QgsProcessingParameterRasterLayer("RASTER", tr("Orthophoto")))
         self.addParameter(
             QgsProcessingParameterVectorLayer(
-                "POINTS", "Points (one object each)", [QgsProcessing.SourceType.TypeVectorPoint]
+                "POINTS", tr("Points (one object each)"), [QgsProcessing.SourceType.TypeVectorPoint]
             )
         )
-        self.addParameter(QgsProcessingParameterFile("CHECKPOINT", "Checkpoint"))
+        self.addParameter(QgsProcessingParameterFile("CHECKPOINT", tr("Checkpoint")))
         self.add_shape_parameters()
         self.addParameter(
-            QgsProcessingParameterFeatureSink("OUTPUT", "Segments", QgsProcessing.SourceType.TypeVectorPolygon)
+            QgsProcessingParameterFeatureSink("OUTPUT", tr("Segments"), QgsProcessing.SourceType.TypeVectorPolygon)
         )
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802

@@ -29,6 +29,7 @@ from qgis.core import (
     QgsRectangle,
 )
 
+from .i18n import tr
 from .session import SessionError
 
 MAX_SIDE = 8192  # pixels a side of one render: about 200 MB of RGBA
@@ -78,7 +79,9 @@ def area_for(
     to_layer = QgsCoordinateTransform(crs, layer.crs(), QgsProject.instance())
     covered = to_layer.transformBoundingBox(extent).intersect(layer.extent())
     if covered.isEmpty():
-        raise SessionError(f"{layer.name()} has no pixels in that area: pan to the layer or choose another area")
+        raise SessionError(
+            tr("{layer} has no pixels in that area: pan to the layer or choose another area").format(layer=layer.name())
+        )
     return RenderArea(covered, layer.crs(), layer.rasterUnitsPerPixelX())
 
 
@@ -90,9 +93,18 @@ def check_size(layer: QgsRasterLayer, area: RenderArea) -> None:
         from qgis.core import QgsUnitTypes
 
         raise SessionError(
-            f"{layer.name()}: the area is {cols} x {rows} px at {area.resolution:g} "
-            f"{QgsUnitTypes.toAbbreviatedString(units)} per pixel, more than {MAX_SIDE} px a side: zoom in, or "
-            "choose a coarser ground resolution for web layers in the SAM 2 panel"
+            tr(
+                "{layer}: the area is {cols} x {rows} px at {resolution:g} {units} per pixel, more than "
+                "{max_side} px a side: zoom in, or choose a coarser ground resolution for web layers in the"
+                " SAM 2 panel"
+            ).format(
+                layer=layer.name(),
+                cols=cols,
+                rows=rows,
+                resolution=area.resolution,
+                units=QgsUnitTypes.toAbbreviatedString(units),
+                max_side=MAX_SIDE,
+            )
         )
 
 
@@ -110,7 +122,9 @@ def render(
     provider = layer.dataProvider().clone()
     pipe = QgsRasterPipe()
     if not pipe.set(provider):
-        raise SessionError(f"{layer.name()} cannot be read for rendering: check the layer's source")
+        raise SessionError(
+            tr("{layer} cannot be read for rendering: check the layer's source").format(layer=layer.name())
+        )
     if provider.crs() != area.crs:
         projector = QgsRasterProjector()
         projector.setCrs(provider.crs(), area.crs, QgsProject.instance().transformContext())
@@ -131,8 +145,12 @@ def render(
             with contextlib.suppress(OSError):
                 leftover.unlink()
         if feedback is not None and feedback.isCanceled():
-            raise InterruptedError(f"rendering {layer.name()} was cancelled")
-        raise SessionError(f"{layer.name()} could not be rendered (error {int(outcome)}): check the layer's source")
+            raise InterruptedError(tr("rendering {layer} was cancelled").format(layer=layer.name()))
+        raise SessionError(
+            tr("{layer} could not be rendered (error {code}): check the layer's source").format(
+                layer=layer.name(), code=int(outcome)
+            )
+        )
     partial.replace(path)
     for sidecar in folder.glob(f"{path.stem}.partial.tif.*"):  # .aux.xml and the like
         with contextlib.suppress(OSError):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProject, QgsRectangle
 
+from .i18n import tr
 from .maptool import SegmentMapTool
 from .output import (
     OutputError,
@@ -124,8 +125,11 @@ class SegmentController:
             return
         plugin.iface.messageBar().pushMessage(
             "SAM 2",
-            f"{'1 object' if count == 1 else f'{count} polygons'} added to {layer.name()} "
-            f"({layer.source().split('|')[0]}); Ctrl+Z takes it back, save the layer's edits to keep it",
+            tr("{added} added to {layer} ({file}); Ctrl+Z takes it back, save the layer's edits to keep it").format(
+                added=tr("1 object") if count == 1 else tr("{count} polygons").format(count=count),
+                layer=layer.name(),
+                file=layer.source().split("|")[0],
+            ),
             level=Qgis.MessageLevel.Info,
             duration=3,
         )
@@ -164,7 +168,9 @@ class SegmentController:
                 plugin.report(notice)
             plugin.iface.messageBar().pushMessage(
                 "SAM 2",
-                f"{result['encoded']} of {result['tiles']} tiles encoded: clicks there are now instant",
+                tr("{encoded} of {tiles} tiles encoded: clicks there are now instant").format(
+                    encoded=result["encoded"], tiles=result["tiles"]
+                ),
                 level=Qgis.MessageLevel.Info,
                 duration=4,
             )

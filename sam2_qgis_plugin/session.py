@@ -13,6 +13,7 @@ from typing import Any
 from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayer, QgsPointXY, QgsRasterLayer, QgsRectangle
 
 from .engine import EngineError, WorkerClient, WorkerDiedError
+from .i18n import tr
 
 
 class SessionError(Exception):
@@ -23,9 +24,9 @@ def check_raster(layer: QgsMapLayer | None) -> QgsRasterLayer:
     """The layer if it is a raster layer (a local file, or any other the plugin renders: remote.py);
     SessionError otherwise."""
     if layer is None or layer.type() != QgsMapLayer.RasterLayer:
-        raise SessionError("select a raster layer (an orthophoto) in the Layers panel first")
+        raise SessionError(tr("select a raster layer (an orthophoto) in the Layers panel first"))
     if not layer.isValid():
-        raise SessionError(f"{layer.name()} cannot be read (an invalid layer): check its source")
+        raise SessionError(tr("{layer} cannot be read (an invalid layer): check its source").format(layer=layer.name()))
     return layer
 
 
@@ -95,7 +96,7 @@ class SegmentSession:
     def _sync(self) -> None:
         """After a worker restart, reload the model and forget the rasters opened in the old one."""
         if self.checkpoint is None:
-            raise SessionError("choose a model first (SAM 2 panel > Model)")
+            raise SessionError(tr("choose a model first (SAM 2 panel > Model)"))
         if not self.client.alive() or self.client.starts != getattr(self, "_starts", None):
             self.load_model(self.checkpoint, self.device)
             self.restarts += 1

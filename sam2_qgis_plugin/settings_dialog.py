@@ -16,6 +16,8 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from .i18n import tr
+
 DEVICES = ["auto", "cuda", "cpu", "mps"]
 CACHE_KEY = "sam2_qgis/cache_dir"
 DEVICE_KEY = "sam2_qgis/device"
@@ -26,48 +28,53 @@ class SettingsDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("SAM 2 settings")
+        self.setWindowTitle(tr("SAM 2 settings"))
         self.setObjectName("Sam2Settings")
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.python_widget = QgsFileWidget(self)
-        self.python_widget.setDialogTitle("Python interpreter with torch and rf-sam-2")
-        self.python_widget.setToolTip("A Python with torch and rf-sam-2 (not QGIS's own): the engine runs there")
-        self.check_button = QPushButton("Check the engine", self)
-        self.check_button.setToolTip("Start that Python and show what it has (torch, CUDA, sam2)")
+        self.python_widget.setDialogTitle(tr("Python interpreter with torch and rf-sam-2"))
+        self.python_widget.setToolTip(tr("A Python with torch and rf-sam-2 (not QGIS's own): the engine runs there"))
+        self.check_button = QPushButton(tr("Check the engine"), self)
+        self.check_button.setToolTip(tr("Start that Python and show what it has (torch, CUDA, sam2)"))
         self.device_combo = QComboBox(self)
         self.device_combo.addItems(DEVICES)
         self.device_combo.setToolTip(
-            "Where SAM 2 runs, for clicks and jobs: auto takes a GPU (CUDA, Apple's MPS) when there is one"
+            tr("Where SAM 2 runs, for clicks and jobs: auto takes a GPU (CUDA, Apple's MPS) when there is one")
         )
         self.cache_widget = QgsFileWidget(self)
         self.cache_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.cache_widget.setToolTip(
-            "Where encoded image tiles are kept, so that a second click on a tile is instant (empty: the engine's "
-            "default, ~/.cache/sam2-qgis/embeddings); takes effect when the engine restarts"
+            tr(
+                "Where encoded image tiles are kept, so that a second click on a tile is instant (empty: the engine's "
+                "default, ~/.cache/sam2-qgis/embeddings); takes effect when the engine restarts"
+            )
         )
-        self.engine_label = QLabel("Engine: not checked yet", self)
+        self.engine_label = QLabel(tr("Engine: not checked yet"), self)
         self.engine_label.setWordWrap(True)
         self.engine_folder_widget = QgsFileWidget(self)
         self.engine_folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
-        self.engine_folder_widget.setToolTip("Where Install engine makes the engine's environment (empty: a folder of "
-                                             "your QGIS profile)")  # fmt: skip
+        self.engine_folder_widget.setToolTip(
+            tr("Where Install engine makes the engine's environment (empty: a folder of your QGIS profile)")
+        )
         self.wheels_widget = QgsFileWidget(self)
         self.wheels_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
-        self.wheels_widget.setToolTip("Offline: a folder of wheels to install from instead of PyPI (empty: PyPI)")
-        self.install_button = QPushButton("Install engine", self)
+        self.wheels_widget.setToolTip(tr("Offline: a folder of wheels to install from instead of PyPI (empty: PyPI)"))
+        self.install_button = QPushButton(tr("Install engine"), self)
         self.install_button.setToolTip(
-            "Make a Python environment with torch and SAM 2 (CPU wheels, about 1 GB) and use it; it runs in the "
-            "background and, cancelled, continues where it stopped the next time"
+            tr(
+                "Make a Python environment with torch and SAM 2 (about 1 GB; a few GB with CUDA on an NVIDIA GPU) and "
+                "use it; it runs in the background and, cancelled, continues where it stopped the next time"
+            )
         )
-        form.addRow("Python", self.python_widget)
+        form.addRow(tr("Python"), self.python_widget)
         form.addRow(self.check_button)
-        form.addRow("Engine folder", self.engine_folder_widget)
-        form.addRow("Wheels (offline)", self.wheels_widget)
+        form.addRow(tr("Engine folder"), self.engine_folder_widget)
+        form.addRow(tr("Wheels (offline)"), self.wheels_widget)
         form.addRow(self.install_button)
         form.addRow(self.engine_label)
-        form.addRow("Device", self.device_combo)
-        form.addRow("Embedding cache", self.cache_widget)
+        form.addRow(tr("Device"), self.device_combo)
+        form.addRow(tr("Embedding cache"), self.cache_widget)
         layout.addLayout(form)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.close)

@@ -11,6 +11,8 @@ from typing import Any
 from qgis.core import QgsRasterBlockFeedback, QgsTask
 from qgis.PyQt.QtCore import Qt
 
+from .i18n import tr
+
 
 class EngineTask(QgsTask):
     """``work(task)`` runs in the background; ``on_done(result)`` or ``on_error(exception)`` on the main thread.
@@ -56,4 +58,4 @@ class EngineTask(QgsTask):
         elif self.error is not None:
             self.on_error(self.error)
         else:
-            self.on_error(InterruptedError(f"{self.description()} was cancelled"))
+            self.on_error(InterruptedError(tr("{task} was cancelled").format(task=self.description())))

@@ -13,6 +13,7 @@ from qgis.core import Qgis, QgsCoordinateTransform, QgsProject, QgsSettings
 
 from .bands import engine_bands
 from .folders import writable_folder
+from .i18n import tr
 from .jobs import run_core_job
 from .output import OutputError, export_layer
 from .session import SessionError, check_raster
@@ -63,7 +64,7 @@ class TrainingController:
         plugin, dock = self.plugin, self.plugin.dock
         assert dock is not None
         if self.task is not None:
-            plugin.report("a fine-tuning is already running: wait for it or cancel it in the task manager")
+            plugin.report(tr("a fine-tuning is already running: wait for it or cancel it in the task manager"))
             return None
         try:
             raster = check_raster(plugin.raster_layer())
@@ -73,12 +74,16 @@ class TrainingController:
         labels = dock.labels_combo.currentLayer()
         checkpoint = plugin.session.checkpoint if plugin.session else None
         if labels is None or not checkpoint:
-            plugin.report("choose a label layer and a model (the base to fine-tune) first")
+            plugin.report(tr("choose a label layer and a model (the base to fine-tune) first"))
             return None
         run_dir = run_dir or plugin.outputs_folder() / "sam2_runs" / time.strftime("%Y%m%d-%H%M%S")
         problem = writable_folder(run_dir)
         if problem:
-            plugin.report(f"the run folder {run_dir} is not writable ({problem}): save the project elsewhere")
+            plugin.report(
+                tr("the run folder {run_dir} is not writable ({problem}): save the project elsewhere").format(
+                    run_dir=run_dir, problem=problem
+                )
+            )
             return None
         aoi = dock.aoi_combo.currentLayer()
         try:
@@ -117,10 +122,10 @@ class TrainingController:
     def resume_stopped(self) -> EngineTask | None:
         """Continue the run that was cancelled, from its saved state (the engine's ``train --resume``)."""
         if self.stopped_run is None:
-            self.plugin.report("no stopped fine-tuning to resume in this session")
+            self.plugin.report(tr("no stopped fine-tuning to resume in this session"))
             return None
         if self.task is not None:
-            self.plugin.report("a fine-tuning is already running: wait for it or cancel it in the task manager")
+            self.plugin.report(tr("a fine-tuning is already running: wait for it or cancel it in the task manager"))
             return None
         return self._start(self.stopped_run, {"resume": self.stopped_run}, "SAM 2 fine-tuning (resumed)")
 
@@ -133,10 +138,16 @@ class TrainingController:
                 if "tiles" in event:
                     tiles = event["tiles"]
                     task.setDescription(
-                        f"{description}: {tiles.get('train', 0)} training and {tiles.get('val', 0)} validation tiles"
+                        tr("{description}: {train} training and {val} validation tiles").format(
+                            description=description, train=tiles.get("train", 0), val=tiles.get("val", 0)
+                        )
                     )
                 if "iou" in event:
-                    task.setDescription(f"{description}: epoch {event.get('epoch')}, IoU {event['iou']:.3f}")
+                    task.setDescription(
+                        tr("{description}: epoch {epoch}, IoU {iou:.3f}").format(
+                            description=description, epoch=event.get("epoch"), iou=event["iou"]
+                        )
+                    )
 
             raster = request.get("raster")
             ready = {**request, "raster": raster(task)} if callable(raster) else request  # rendered in the task
@@ -179,8 +190,10 @@ class TrainingController:
         if not summary.get("improved", True):
             bar.pushMessage(
                 "SAM 2",
-                f"no epoch beat the base model's validation IoU of {base:.3f}: the active model is unchanged; "
-                "label more objects or change the settings, and see the run's report",
+                tr(
+                    "no epoch beat the base model's validation IoU of {base:.3f}: the active model is "
+                    "unchanged; label more objects or change the settings, and see the run's report"
+                ).format(base=base),
                 level=Qgis.MessageLevel.Warning,
                 duration=0,
             )
@@ -188,7 +201,9 @@ class TrainingController:
         self.remember_model(run_dir / "best.pt")
         bar.pushMessage(
             "SAM 2",
-            f"fine-tuned: validation IoU {base:.3f} -> {best:.3f}; the tuned model is now active",
+            tr("fine-tuned: validation IoU {base:.3f} -> {best:.3f}; the tuned model is now active").format(
+                base=base, best=best
+            ),
             level=Qgis.MessageLevel.Success,
             duration=10,
         )
@@ -214,7 +229,7 @@ class TrainingController:
             self.plugin.dock.result_label.setText(text)
             self.plugin.dock.resume_button.setEnabled(True)
         self.plugin.iface.messageBar().pushMessage(
-            "SAM 2", f"fine-tuning {text}", level=Qgis.MessageLevel.Info, duration=0
+            "SAM 2", tr("fine-tuning {text}").format(text=text), level=Qgis.MessageLevel.Info, duration=0
         )
 
     def remember_model(self, checkpoint: Path, title: str | None = None) -> None:
@@ -235,7 +250,7 @@ class TrainingController:
         from qgis.PyQt.QtGui import QDesktopServices
 
         if self.last_run is None or not (self.last_run / "report.html").exists():
-            self.plugin.report("no finished fine-tuning in this session yet")
+            self.plugin.report(tr("no finished fine-tuning in this session yet"))
             return False
         report = self.last_run / "report.html"
         if QDesktopServices.openUrl(QUrl.fromLocalFile(str(report))):
@@ -243,7 +258,11 @@ class TrainingController:
         opened_folder = QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_run)))
         self.plugin.iface.messageBar().pushMessage(
             "SAM 2",
-            f"no browser opened the report: it is {report}" + (" (its folder is open)" if opened_folder else ""),
+            (
+                tr("no browser opened the report: it is {report} (its folder is open)")
+                if opened_folder
+                else tr("no browser opened the report: it is {report}")
+            ).format(report=report),
             level=Qgis.MessageLevel.Info,
             duration=0,
         )

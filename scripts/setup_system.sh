@@ -13,6 +13,7 @@ PACKAGES=(
   python3-yaml python3-matplotlib
   python3.11 python3.11-venv
   xvfb xauth                             # a virtual screen for the end-to-end QGIS tests
+  qttools5-dev-tools                     # lrelease: the translation test compiles a .ts as translators do
 )
 
 if [[ "${SKIP_SYSTEM_PACKAGES:-0}" == "1" ]]; then

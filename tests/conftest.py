@@ -141,25 +141,32 @@ def serve_folder():  # type: ignore[no-untyped-def]
         server.shutdown()
 
 
+def write_wheel(folder: Path, name: str, version: str, files: dict[str, str]) -> Path:
+    """A pure-Python wheel ``name-version`` holding ``files`` (path in the wheel -> text), as pip installs it."""
+    import zipfile
+
+    info = f"{name.replace('-', '_')}-{version}.dist-info"
+    contents = {
+        **files,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    contents[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in contents) + f"{info}/RECORD,,\n"
+    wheel = folder / f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in contents.items():
+            archive.writestr(path, text)
+    return wheel
+
+
 @pytest.fixture(scope="session")
 def linked_engine_wheels(tmp_path_factory) -> Path:
     """A folder holding one wheel, ``sam2-engine-link 1.0``, and ``requirements.txt`` naming it: installed by the
     engine installer offline, its ``.pth`` file points the new environment at this test run's packages (torch,
     sam2, rasterio, pyogrio...), so the install takes seconds and the environment really runs the engine.
     It stands in for the gigabyte of wheels that PyPI would give (tests never download)."""
-    import zipfile
-
     folder = tmp_path_factory.mktemp("engine-wheels")
-    name = "sam2_engine_link-1.0.dist-info"
     site_folders = [entry for entry in sys.path if entry.endswith(("site-packages", "dist-packages"))]
-    files = {
-        "sam2_engine_link.pth": "".join(f"{entry}\n" for entry in site_folders),
-        f"{name}/METADATA": "Metadata-Version: 2.1\nName: sam2-engine-link\nVersion: 1.0\n",
-        f"{name}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    files[f"{name}/RECORD"] = "".join(f"{path},,\n" for path in files) + f"{name}/RECORD,,\n"
-    with zipfile.ZipFile(folder / "sam2_engine_link-1.0-py3-none-any.whl", "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
+    write_wheel(folder, "sam2-engine-link", "1.0", {"sam2_engine_link.pth": "".join(f"{e}\n" for e in site_folders)})
     (folder / "requirements.txt").write_text("sam2-engine-link==1.0\n")
     return folder

@@ -18,6 +18,10 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 HERE = Path(__file__).parent
+needs_desktop = pytest.mark.skipif(
+    shutil.which("xvfb-run") is None or shutil.which("qgis") is None,
+    reason="needs Debian's qgis and xvfb (make setup installs them)",
+)
 
 
 def _install_from_zip(repo_root: Path, profiles: Path) -> None:
@@ -58,10 +62,7 @@ def _run_qgis(profiles: Path, script: Path, env: dict[str, str]) -> tuple[dict, 
     return json.loads(result_file.read_text()), stderr, hung, process.returncode
 
 
-@pytest.mark.skipif(
-    shutil.which("xvfb-run") is None or shutil.which("qgis") is None,
-    reason="needs Debian's qgis and xvfb (make setup installs them)",
-)
+@needs_desktop
 def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     repo_root, tmp_path, engine_files, serve_folder
 ) -> None:
@@ -122,10 +123,7 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
         assert (out / name).stat().st_size > 10_000
 
 
-@pytest.mark.skipif(
-    shutil.which("xvfb-run") is None or shutil.which("qgis") is None,
-    reason="needs Debian's qgis and xvfb (make setup installs them)",
-)
+@needs_desktop
 def test_a_fresh_profile_installs_the_engine_from_the_offer_and_segments_a_click(
     repo_root, tmp_path, engine_files, linked_engine_wheels
 ) -> None:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from sam2_qgis_plugin.engine_install import (
     install,
     is_ready,
 )
+from tests.conftest import write_wheel
 
 pytestmark = pytest.mark.slow
 
@@ -30,16 +30,7 @@ pytestmark = pytest.mark.slow
 def wheels(tmp_path_factory) -> Path:
     """A folder holding one small wheel, ``tinyengine 1.0`` (what pip installs offline here)."""
     folder = tmp_path_factory.mktemp("wheels")
-    name = "tinyengine-1.0.dist-info"
-    files = {
-        "tinyengine/__init__.py": "VERSION = '1.0'\n",
-        f"{name}/METADATA": "Metadata-Version: 2.1\nName: tinyengine\nVersion: 1.0\n",
-        f"{name}/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    files[f"{name}/RECORD"] = "".join(f"{path},,\n" for path in files) + f"{name}/RECORD,,\n"
-    with zipfile.ZipFile(folder / "tinyengine-1.0-py3-none-any.whl", "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
+    write_wheel(folder, "tinyengine", "1.0", {"tinyengine/__init__.py": "VERSION = '1.0'\n"})
     return folder
 
 

@@ -1,0 +1,891 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1">
+<context>
+    <name>SAM2</name>
+    <message>
+        <location filename="../segment_controller.py"/>
+        <source>1 object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>1 pixel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>&lt;b&gt;Left click&lt;/b&gt; object · &lt;b&gt;right click&lt;/b&gt; background · &lt;b&gt;drag&lt;/b&gt; box&lt;br&gt;&lt;b&gt;Ctrl+Z&lt;/b&gt; undo (a click, then an accepted object) · &lt;b&gt;Esc&lt;/b&gt; clear · &lt;b&gt;Enter&lt;/b&gt; accept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>A Python with torch and rf-sam-2 (not QGIS's own): the engine runs there</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>A checkpoint on disk: an official one, or a fine-tuned run's best.pt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>A model tuned for whole-raster prediction is used without prompts by Predict; one tuned for clicking serves clicks (and a grid of clicks for a whole raster).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>AOI layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Active model: none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin.py"/>
+        <source>Active model: {label} ({name}, {size} px, {device})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Area of interest</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Area of interest (optional)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Bands (R, G, B)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Bands read as red, green, blue (e.g. 4,1,2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Base checkpoint</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Batch size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Check the engine</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Checkpoint</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Checkpoint (a fine-tuned run's best.pt)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Checkpoints (*.pt *.pth *.torch)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Class</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Class field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Class field (empty: every polygon is an object)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Class of the polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Classes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Click objects on the map: left click object, right click background, drag a box</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Continue a cancelled fine-tuning from where it stopped (its settings are kept)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Create training tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Device</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Download the chosen checkpoint (resumable, verified) and make it active</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Drop polygons (and parts) smaller than this</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Drop the holes inside each polygon (courtyards, gaps between crowns)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Embedding cache</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Encode visible extent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Engine</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Engine folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Engine: not checked yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Engine: not connected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin.py"/>
+        <source>Engine: {summary}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Epochs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Evaluate segmentation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <location filename="../processing_provider.py"/>
+        <source>Fill holes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Fine-tune SAM 2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Fine-tune in the background (cancel it in the task manager); the best epoch is used</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Fine-tune on your labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Fine-tuned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>For buildings: edges within this many degrees of the building's main directions become straight and meet at right angles (15° suits most; off for trees and fields)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>How accepted clicks and predictions become polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin.py"/>
+        <location filename="../settings_dialog.py"/>
+        <source>Install engine</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <location filename="../processing_provider.py"/>
+        <source>Labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Learning rate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Local file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Make a Python environment with torch and SAM 2 (about 1 GB; a few GB with CUDA on an NVIDIA GPU) and use it; it runs in the background and, cancelled, continues where it stopped the next time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Make the checkpoint file above the active model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Make the chosen fine-tuned model the active model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Mask</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Meta's official SAM 2 checkpoints: t(iny) is fastest, l(arge) most accurate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Models fine-tuned in earlier runs, newest first, with their validation IoU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>More options ({command} command flags)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>No fine-tuning in this session yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Official</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Offline: a folder of wheels to install from instead of PyPI (empty: PyPI)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Open the last report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <location filename="../processing_provider.py"/>
+        <source>Orthophoto</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Output</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Points (one object each)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Polygon shapes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Polygons drawn around the objects to learn (not the model's own output)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Polygons limiting where training tiles are taken (empty: the whole raster)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Predict raster with SAM 2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Predict the raster</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Predict the whole raster, what the map shows, or inside an AOI layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Predicted mask (1 object, 0 background)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Prepare the tiles under the visible map extent, so that clicks there are instant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Python</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Python interpreter with torch and rf-sam-2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Raster</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Resume the stopped run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Right angles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Run fine-tuning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Run folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>SAM 2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin.py"/>
+        <source>SAM 2 panel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>SAM 2 settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../install_controller.py"/>
+        <source>SAM 2: installing the engine: {stage}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Segment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Segment every object of the class with the active model; adds a mask and polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Segment from a points layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Segment on the map</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Segments</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Settings...</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Simplify</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Smallest part</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Start that Python and show what it has (torch, CUDA, sam2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Stop the running job (a fine-tuning stops at a safe point and can be resumed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Straighten outlines: points closer than this to a line are dropped (1 pixel: the least)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The attribute holding each polygon's class number (empty: one class)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The class written with each accepted segment and predicted polygon: one of the output layer's classes, or type a new one</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The classes to learn, e.g. 1 or 1,3 (empty: every class)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The engine's Python, the device (GPU or CPU) and the embedding cache</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The ground size of a pixel when a web layer is rendered for SAM 2 (as the map shows it: the map's current scale); choose the imagery's own, e.g. 0.5 m, for the best masks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The last run's report: base model vs tuned, curves, confusion matrix</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The orthophoto to segment, fine-tune on and predict: a file, or a web layer (WMS, WMTS, XYZ, a GeoTIFF over HTTP), which is rendered over the area needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The polygon layer accepted segments go to (empty: a GeoPackage beside the project)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The polygons to predict inside when Where is AOI layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The raster band SAM 2 sees as {colour}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The raster you segment, fine-tune on and predict</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Threshold</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Tile folders (trai/vali)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Tile size (px)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Trains</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Tune</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Use</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Use this checkpoint</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Validation share</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Web layer pixel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Wheels (offline)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Where</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Where Install engine makes the engine's environment (empty: a folder of your QGIS profile)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Where SAM 2 runs, for clicks and jobs: auto takes a GPU (CUDA, Apple's MPS) when there is one</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Where encoded image tiles are kept, so that a second click on a tile is instant (empty: the engine's default, ~/.cache/sam2-qgis/embeddings); takes effect when the engine restarts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>a fine-tuning is already running: wait for it or cancel it in the task manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>all (or e.g. 1,3)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>as the map shows it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../jobs.py"/>
+        <source>cancelled: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../output.py"/>
+        <source>cannot create {path}: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../output.py"/>
+        <source>cannot export {layer} to {path}: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../output.py"/>
+        <source>cannot open the new layer in {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../output.py"/>
+        <source>cannot start editing {layer}: choose another layer or a new GeoPackage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../prediction_controller.py"/>
+        <source>cannot write predictions to {out_dir} ({strerror}): choose another folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin.py"/>
+        <source>choose a checkpoint file first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>choose a label layer and a model (the base to fine-tune) first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../session.py"/>
+        <source>choose a model first (SAM 2 panel &gt; Model)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../prediction_controller.py"/>
+        <source>choose a model first (a fine-tuned run's best.pt works best)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../prediction_controller.py"/>
+        <source>choose the AOI layer to predict in (or predict the whole raster)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../output.py"/>
+        <source>could not add the segments to {layer}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>fine-tuned: validation IoU {base:.3f} -&gt; {best:.3f}; the tuned model is now active</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>fine-tuning {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>no browser opened the report: it is {report}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>no browser opened the report: it is {report} (its folder is open)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin.py"/>
+        <source>no engine found. Install it now? torch and SAM 2 go into their own environment, in the background (about 1 GB, a few GB with CUDA; minutes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>no epoch beat the base model's validation IoU of {base:.3f}: the active model is unchanged; label more objects or change the settings, and see the run's report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>no finished fine-tuning in this session yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>no stopped fine-tuning to resume in this session</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>none yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../maptool.py"/>
+        <source>nothing to undo: no prompts, and no unsaved accepted segments</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../remote.py"/>
+        <source>rendering {layer} was cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../session.py"/>
+        <source>select a raster layer (an orthophoto) in the Layers panel first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../install_controller.py"/>
+        <source>the engine is being installed already: wait for it or cancel it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../install_controller.py"/>
+        <source>the engine is {done}: {python}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../jobs.py"/>
+        <source>the engine job ended without a result: {last} (see the SAM 2 log)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>the run folder {run_dir} is not writable ({problem}): save the project elsewhere</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>visible map extent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>whole raster</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../segment_controller.py"/>
+        <source>{added} added to {layer} ({file}); Ctrl+Z takes it back, save the layer's edits to keep it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../segment_controller.py"/>
+        <source>{count} polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>{description}: epoch {epoch}, IoU {iou:.3f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>{description}: {train} training and {val} validation tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../segment_controller.py"/>
+        <source>{encoded} of {tiles} tiles encoded: clicks there are now instant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../output.py"/>
+        <source>{folder} holds too many {SEGMENTS_NAME}_N.gpkg files: choose an output layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../session.py"/>
+        <source>{layer} cannot be read (an invalid layer): check its source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../remote.py"/>
+        <source>{layer} cannot be read for rendering: check the layer's source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../remote.py"/>
+        <source>{layer} could not be rendered (error {code}): check the layer's source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../remote.py"/>
+        <source>{layer} has no pixels in that area: pan to the layer or choose another area</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin.py"/>
+        <source>{layer} is a web layer without edges: predict the visible map extent or inside an AOI layer (SAM 2 panel &gt; Where)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../output.py"/>
+        <source>{layer} is not a polygon layer: choose a polygon layer or a new GeoPackage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../output.py"/>
+        <source>{layer} is read-only: choose another layer or a new GeoPackage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../remote.py"/>
+        <source>{layer}: the area is {cols} x {rows} px at {resolution:g} {units} per pixel, more than {max_side} px a side: zoom in, or choose a coarser ground resolution for web layers in the SAM 2 panel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../output.py"/>
+        <source>{path} already exists: choose it as the output layer or give another name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../tasks.py"/>
+        <source>{task} was cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../job_panel.py"/>
+        <source>{task}: cancelling...</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+</TS>
