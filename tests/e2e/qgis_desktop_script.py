@@ -21,12 +21,14 @@ from qgis.core import (
     QgsSingleSymbolRenderer,
     QgsVectorLayer,
 )
-from qgis.gui import QgsMapMouseEvent
-from qgis.PyQt.QtCore import QCoreApplication, QEvent, QPoint, Qt, QThread, QTimer
+from qgis.PyQt.QtCore import QEvent, Qt, QTimer
 from qgis.PyQt.QtGui import QKeyEvent
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QAction, QApplication
 from qgis.utils import iface, loadPlugin, pluginMetadata, plugins, startPlugin, unloadPlugin
+
+sys.path.insert(0, os.environ["SAM2_E2E_SCRIPTS"])
+from desktop_helpers import click_at, settle, wait_for
 
 OUT = Path(os.environ["SAM2_E2E_OUT"])
 PLUGIN = "sam2_qgis_plugin"
@@ -34,23 +36,6 @@ PLUGIN = "sam2_qgis_plugin"
 
 def plugin_menu_titles():
     return [action.text() for action in iface.pluginMenu().actions()]
-
-
-def settle(canvas=None):
-    for _ in range(5):
-        QCoreApplication.processEvents()
-    if canvas is not None:
-        canvas.waitWhileRendering()
-
-
-def wait_for(condition, seconds):
-    """Process events until ``condition()`` holds or ``seconds`` pass; returns whether it held."""
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return True
-        QCoreApplication.processEvents()
-        QThread.msleep(100)
-    return condition()
 
 
 def fine_tune_and_predict(plugin, layer, result):
@@ -89,13 +74,6 @@ def fine_tune_and_predict(plugin, layer, result):
     result["predicted_layers"] = sorted(f"{added.crs().authid()} {added.name()}" for added in added)
     settle(iface.mapCanvas())
     iface.mainWindow().grab().save(str(OUT / "predicted.png"))
-
-
-def click_at(tool, canvas, point):
-    pixel = canvas.getCoordinateTransform().transform(point)
-    position = QPoint(round(pixel.x()), round(pixel.y()))
-    tool.canvasPressEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonPress, position, Qt.LeftButton))
-    tool.canvasReleaseEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonRelease, position, Qt.LeftButton))
 
 
 def undo_with_the_keyboard(tool, canvas, layer, output, result):
@@ -198,16 +176,8 @@ def run():
         dock.segment_button.setChecked(True)
         tool = plugin.segmenting.tool
         result["tool_active"] = canvas.mapTool() is tool
-        centre = layer.extent().center()
-        pixel = canvas.getCoordinateTransform().transform(centre)
-        position = QPoint(round(pixel.x()), round(pixel.y()))
-        tool.canvasPressEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonPress, position, Qt.LeftButton))
-        tool.canvasReleaseEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonRelease, position, Qt.LeftButton))
-        waited = 0  # the tile is encoded in a background task; the preview follows
-        while tool.preview.asGeometry().isEmpty() and waited < 1200:
-            QCoreApplication.processEvents()
-            QThread.msleep(100)
-            waited += 1
+        click_at(tool, canvas, layer.extent().center())
+        wait_for(lambda: not tool.preview.asGeometry().isEmpty(), 120)  # the tile is encoded in a task first
         result["preview_empty"] = tool.preview.asGeometry().isEmpty()
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "preview.png"))

@@ -8,28 +8,21 @@ and SAM2_E2E_OUT; writes result.json and screenshots (offer.png, installed.png) 
 
 import json
 import os
+import sys
 import traceback
 from pathlib import Path
 
 from qgis.core import QgsProject, QgsRasterLayer
-from qgis.gui import QgsMapMouseEvent
-from qgis.PyQt.QtCore import QCoreApplication, QEvent, QPoint, Qt, QThread, QTimer
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QPushButton
 from qgis.utils import iface, loadPlugin, plugins, startPlugin, unloadPlugin
 
+sys.path.insert(0, os.environ["SAM2_E2E_SCRIPTS"])
+from desktop_helpers import click_at, wait_for
+
 OUT = Path(os.environ["SAM2_E2E_OUT"])
 PLUGIN = "sam2_qgis_plugin"
-
-
-def wait_for(condition, seconds):
-    """Process events until ``condition()`` holds or ``seconds`` pass; returns whether it held."""
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return True
-        QCoreApplication.processEvents()
-        QThread.msleep(100)
-    return condition()
 
 
 def run():
@@ -71,10 +64,7 @@ def run():
         result["worker_python"] = plugin.client.python
         dock.segment_button.setChecked(True)
         tool = plugin.segmenting.tool
-        pixel = canvas.getCoordinateTransform().transform(layer.extent().center())
-        position = QPoint(round(pixel.x()), round(pixel.y()))
-        tool.canvasPressEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonPress, position, Qt.LeftButton))
-        tool.canvasReleaseEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonRelease, position, Qt.LeftButton))
+        click_at(tool, canvas, layer.extent().center())
         result["preview"] = wait_for(lambda: not tool.preview.asGeometry().isEmpty(), 120)
         wait_for(lambda: False, 1)
         iface.mainWindow().grab().save(str(OUT / "installed.png"))

@@ -42,6 +42,7 @@ def _run_qgis(profiles: Path, script: Path, env: dict[str, str]) -> tuple[dict, 
     """QGIS desktop under Xvfb on ``profiles``, running ``script``; its result.json (in SAM2_E2E_OUT), stderr,
     whether it hung (then killed), its exit code."""
     env = {key: value for key, value in env.items() if key != "QT_QPA_PLATFORM"}  # a real (virtual) screen
+    env["SAM2_E2E_SCRIPTS"] = str(HERE)  # where the scripts find desktop_helpers
     command = [
         "xvfb-run", "-a", "-s", "-screen 0 1400x900x24", "qgis", "--nologo", "--noversioncheck",
         "--profiles-path", str(profiles), "--code", str(script),
