@@ -46,6 +46,8 @@ ENGINE_CHECK = (
     "import torch, torchvision, sam2, hydra, rasterio, pyogrio, shapely, yaml, numpy; print(torch.__version__)"
 )
 COLLECTING = re.compile(r"^(Collecting|Processing|Requirement already satisfied:)\s+(\S+)")
+DOWNLOADING = re.compile(r"^Downloading\s+(\S+)\s+\(([\d.]+)\s*(bytes|kB|MB|GB)\)")
+UNITS = {"bytes": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
 
 Events = Callable[[dict[str, Any]], None]
 
@@ -183,6 +185,7 @@ def _run_pip(plan: InstallPlan, events: Events, cancelled: Callable[[], bool]) -
     threading.Thread(target=watch, daemon=True).start()
     seen: list[str] = []
     tail: list[str] = []
+    downloaded = 0  # bytes of the downloads pip has started (each is done when the next line comes)
     assert process.stdout is not None
     for line in process.stdout:
         tail = [*tail[-20:], line.rstrip()]
@@ -191,8 +194,15 @@ def _run_pip(plan: InstallPlan, events: Events, cancelled: Callable[[], bool]) -
         if name and name not in seen:
             seen.append(name)
             total = max(total, len(seen))
-            events({"event": "progress", "fraction": 0.95 * len(seen) / total, "stage": f"installing {name}",
-                    "done": len(seen), "total": total})  # fmt: skip
+        download = DOWNLOADING.match(line.strip())
+        if download:
+            size = float(download.group(2)) * UNITS[download.group(3)]
+            downloaded += int(size)
+            name = package_name(download.group(1))
+        if name:
+            stage = f"downloading {name} ({size / 1e6:.1f} MB)" if download else f"installing {name}"
+            events({"event": "progress", "fraction": 0.95 * len(seen) / total, "stage": stage,
+                    "done": len(seen), "total": total, "bytes": downloaded})  # fmt: skip
     process.wait()
     stop.set()
     if cancelled():

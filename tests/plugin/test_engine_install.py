@@ -208,3 +208,15 @@ def test_without_an_engine_the_panel_offers_the_install_and_its_button_installs_
         plugin.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
         QgsSettings().setValue(SETTINGS_KEY, before or "")
+
+
+def test_downloads_are_reported_in_bytes(wheels, tmp_path, serve_folder) -> None:
+    """From a wheel index served over HTTP (127.0.0.1), as from PyPI: the progress says what is downloaded."""
+    events: list[dict] = []
+    index = serve_folder(wheels)  # its folder listing is a page of links, which pip's --find-links reads
+    install(InstallPlan(tmp_path / "engine", ("tinyengine==1.0",), (index,), no_index=True, check="import tinyengine"),
+            events.append)  # fmt: skip
+    downloads = [event for event in events if event.get("stage", "").startswith("downloading tinyengine")]
+    assert downloads, events
+    wheel_size = (wheels / "tinyengine-1.0-py3-none-any.whl").stat().st_size
+    assert abs(downloads[-1]["bytes"] - wheel_size) <= max(100, wheel_size * 0.1)  # pip rounds (e.g. "1.1 kB")
