@@ -7,8 +7,10 @@ package that raises ImportError, as if it were not installed.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +99,53 @@ def test_the_whole_path_runs_without_osgeo(repo_root, tmp_path, tiny_checkpoint,
     clicked = clicks.GetLayer(0)
     assert clicked.GetFeatureCount() >= 1
     assert clicked.GetNextFeature().GetField("class") == "tree"
+
+
+def _distribution_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirements_closure(pinned: set[str]) -> set[str]:
+    """``pinned`` distributions and everything they require (in this environment), normalised names."""
+    from importlib import metadata
+
+    found, todo = set(), list(pinned)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for requirement in requires:
+            if "extra ==" not in requirement:
+                todo.append(_distribution_name(re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0]))
+    return found
+
+
+def test_the_engine_requirements_cover_every_library_the_engine_imports(repo_root) -> None:
+    """Every third-party module imported anywhere in core (lazily too: matplotlib for the reports) comes with
+    the engine's pinned requirements, so an environment made by the installer from them runs every command."""
+    from importlib import metadata
+
+    imported = set()
+    for path in (repo_root / "core").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {name for name in imported if name not in sys.stdlib_module_names and name != "core"}
+    lines = (repo_root / "sam2_qgis_plugin" / "engine_requirements.txt").read_text(encoding="utf-8").splitlines()
+    pinned = {_distribution_name(line.split("==")[0]) for line in lines if "==" in line and not line.startswith("#")}
+    provided = _requirements_closure(pinned)
+    distributions = metadata.packages_distributions()
+    missing = {
+        module: distributions.get(module)
+        for module in third_party
+        if not {_distribution_name(d) for d in distributions.get(module, [module])} & provided
+    }
+    assert missing == {}, f"add these to engine_requirements.txt: {missing}"
+    assert {"matplotlib", "pyogrio", "shapely", "rasterio", "torch"} <= third_party  # the scan saw the imports

@@ -43,7 +43,11 @@ def test_an_environment_is_made_checked_and_marked_ready_then_left_alone(wheels,
     target = plan(tmp_path / "engine", wheels)
     result = install(target, events.append)
     assert result == {"python": str(target.python()), "installed": True}
-    assert any(e.get("stage") == "installing tinyengine" and e["done"] == 1 for e in events)
+    assert any(e.get("stage") == "collecting tinyengine" and e["done"] == 1 for e in events)
+    assert any(e.get("stage", "").startswith("installing 1 package ") for e in events)
+    fractions = [e["fraction"] for e in events if "fraction" in e]
+    assert fractions == sorted(fractions)  # the bar only moves forward
+    assert fractions[-1] == 1.0
     assert is_ready(target)
     ran = subprocess.run([str(target.python()), "-c", "import tinyengine"], capture_output=True)
     assert ran.returncode == 0
