@@ -374,6 +374,7 @@ def _training_options(command: argparse.ArgumentParser) -> None:
 
 def _predict(args: argparse.Namespace) -> dict[str, Any]:
     from core.export import export_polygons
+    from core.instances import InstanceOptions
     from core.models.loader import load_model
     from core.polygons import PolygonOptions
     from core.predict import PredictConfig, SamAutoPredictor, predict_raster, prediction_mode
@@ -427,6 +428,7 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
                 loaded.spec.name,
                 PolygonOptions.from_mapping(vars(args)),
                 source_name=args.source or Path(args.raster).name,
+                instances=InstanceOptions() if args.instances else None,
             )
             result |= {"vector": str(args.vector), "polygons": count}
     return result
@@ -560,6 +562,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", default="auto")
     predict.add_argument("--image-size", type=int, default=None)
     predict.add_argument("--label", default="object", help="value of the class attribute")
+    predict.add_argument(
+        "--instances",
+        action="store_true",
+        help="one polygon per object: split touching objects (buildings sharing a wall, crowns) where they narrow",
+    )
     _shape_options(predict)
     _job_options(predict)
     predict.set_defaults(run=_predict)

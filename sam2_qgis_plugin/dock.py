@@ -308,10 +308,12 @@ class Sam2Dock(QDockWidget):
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setValue(job_defaults.default("threshold", "predict"))
         self.threshold_spin.setToolTip(job_defaults.help_text("threshold", "predict"))
+        self.instances_check = QCheckBox(tr("One polygon per object"), predict)
         self.predict_button = QPushButton(tr("Predict the raster"), predict)
         predict_form.addRow(tr("Where"), self.extent_combo)
         predict_form.addRow(tr("AOI layer"), self.predict_aoi_combo)
         predict_form.addRow(tr("Threshold"), self.threshold_spin)
+        predict_form.addRow(self.instances_check)
         predict_form.addRow(self.predict_button)
         layout.addWidget(predict)
         layout.addStretch(1)
@@ -336,6 +338,7 @@ class Sam2Dock(QDockWidget):
             "tile_size": self.tile_spin,
             "val_fraction": self.val_spin,
             "where": self.extent_combo,
+            "instances": self.instances_check,
             "threshold": self.threshold_spin,
             "simplify_m": self.simplify_spin,
             "min_area_m2": self.min_area_spin,
@@ -428,6 +431,10 @@ class Sam2Dock(QDockWidget):
             self.report_button: tr("The last run's report: base model vs tuned, curves, confusion matrix"),
             self.extent_combo: tr("Predict the whole raster, what the map shows, or inside an AOI layer"),
             self.predict_aoi_combo: tr("The polygons to predict inside when Where is AOI layer"),
+            self.instances_check: tr(
+                "Split touching objects of the class (buildings sharing part of a wall, crowns that touch) where "
+                "they narrow, so that each gets its own polygon and instance_id"
+            ),
             self.predict_button: tr(
                 "Segment every object of the class with the active model; adds a mask and polygons"
             ),
@@ -490,4 +497,8 @@ class Sam2Dock(QDockWidget):
 
     def prediction_options(self) -> dict[str, Any]:
         """The panel's prediction options under the engine's names (no paths)."""
-        return {"label": self.class_combo.currentText(), "threshold": self.threshold_spin.value()}
+        return {
+            "label": self.class_combo.currentText(),
+            "threshold": self.threshold_spin.value(),
+            "instances": self.instances_check.isChecked(),
+        }

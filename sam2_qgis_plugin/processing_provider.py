@@ -39,7 +39,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QIcon
 
 from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons
-from .i18n import tr
+from .i18n import tr, translatable
 from .jobs import run_core_job
 from .output import geometry_from_mapping
 from .processing_options import option_parameter, option_value
@@ -52,7 +52,9 @@ ICON = Path(__file__).parent / "icons" / "sam2.svg"
 def engine_python() -> str:
     found = candidate_pythons(QgsSettings().value(SETTINGS_KEY, "") or None)
     if not found:
-        raise QgsProcessingException("no Python with torch and rf-sam-2 is configured: set it in the SAM 2 panel")
+        raise QgsProcessingException(
+            tr("no Python with torch and rf-sam-2 is configured: set it in the SAM 2 panel (Settings...)")
+        )
     return found[0]
 
 
@@ -62,7 +64,7 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
     HELP = ""
 
     def shortHelpString(self) -> str:  # noqa: N802
-        return self.HELP
+        return tr(self.HELP)
 
     def group(self) -> str:
         return tr("SAM 2")
@@ -143,15 +145,17 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
         try:
             return [int(band) for band in text.split(",")]
         except ValueError:
-            raise QgsProcessingException(f"bands {text!r} must be band numbers such as 4,1,2") from None
+            raise QgsProcessingException(
+                tr("bands {text} must be band numbers such as 4,1,2").format(text=repr(text))
+            ) from None
 
     def add_shape_parameters(self) -> None:
         """How masks become polygons, in ground units (see shapes.ShapeChoices), as in the panel."""
         number = QgsProcessingParameterNumber.Type.Double
         for name, title in (
-            ("SIMPLIFY", "Simplify tolerance (m; 0: one pixel)"),
-            ("MIN_AREA", "Smallest polygon kept (m²)"),
-            ("RIGHT_ANGLES", "Right angles for buildings: tolerance in degrees (0: off; 15 suits most)"),
+            ("SIMPLIFY", tr("Simplify tolerance (m; 0: one pixel)")),
+            ("MIN_AREA", tr("Smallest polygon kept (m²)")),
+            ("RIGHT_ANGLES", tr("Right angles for buildings: tolerance in degrees (0: off; 15 suits most)")),
         ):
             parameter = QgsProcessingParameterNumber(name, title, number, 0.0, False, 0.0)
             if name == "RIGHT_ANGLES":
@@ -192,7 +196,7 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
 
 
 class CreateTrainingTiles(_EngineAlgorithm):
-    HELP = (
+    HELP = translatable(
         "Cuts the orthophoto and its label polygons into tiles in the seed pipeline's folders (trai, vali: "
         "img_tiles and mask_tiles), split by spatial blocks so that validation never touches training pixels."
     )
@@ -231,7 +235,7 @@ class CreateTrainingTiles(_EngineAlgorithm):
 
 
 class FineTune(_EngineAlgorithm):
-    HELP = (
+    HELP = translatable(
         "Fine-tunes SAM 2 on the orthophoto and its label polygons, scores the base model and every epoch on "
         "held-out validation tiles, and keeps the best in the run folder as best.pt (the base weights if no epoch "
         "beat them). The tuned checkpoint is an output: chain it into <i>Predict raster with SAM 2</i> in the "
@@ -296,7 +300,7 @@ class FineTune(_EngineAlgorithm):
 
 
 class PredictRaster(_EngineAlgorithm):
-    HELP = (
+    HELP = translatable(
         "Segments the whole orthophoto (or the area of interest) with a checkpoint, window by window in bounded "
         "memory: a mask (1 object, 0 background, 255 nodata) and optionally polygons with their mean probability "
         "as score. A checkpoint tuned for clicking predicts from a grid of clicks."
@@ -320,6 +324,9 @@ class PredictRaster(_EngineAlgorithm):
             )
         )
         self.addParameter(QgsProcessingParameterString("LABEL", tr("Class of the polygons"), defaultValue="object"))
+        self.addParameter(
+            QgsProcessingParameterBoolean("INSTANCES", tr("One polygon per object (split touching objects)"), False)
+        )
         self.add_options("predict", {}, self.ADVANCED)
         self.add_band_parameter()
         self.add_shape_parameters()
@@ -346,6 +353,7 @@ class PredictRaster(_EngineAlgorithm):
             "vector": polygons or None,
             "aoi": self.aoi_path(parameters, context, feedback),
             "label": self.parameterAsString(parameters, "LABEL", context),
+            "instances": self.parameterAsBoolean(parameters, "INSTANCES", context),
             **self.options(parameters, context, "predict", (*self.BASIC, *self.ADVANCED)),
             **self.shape_options(parameters, context, raster),
             "bands": self.band_option(parameters, context),
@@ -355,7 +363,7 @@ class PredictRaster(_EngineAlgorithm):
 
 
 class EvaluateSegmentation(_EngineAlgorithm):
-    HELP = (
+    HELP = translatable(
         "Scores a predicted mask against label polygons: pixel IoU, F1, precision and recall over labelled pixels, "
         "and object precision, recall and F1 (one-to-one matches at IoU 0.5). Optionally writes a report (.json, "
         ".csv and a .png with the confusion matrix and a map of hits and misses)."
@@ -400,7 +408,9 @@ class EvaluateSegmentation(_EngineAlgorithm):
 
 
 class SegmentFromPoints(_EngineAlgorithm):
-    HELP = "Segments the object under each point of a points layer (one prompt per point), like clicks on the map."
+    HELP = translatable(
+        "Segments the object under each point of a points layer (one prompt per point), like clicks on the map."
+    )
 
     def name(self) -> str:
         return "segmentfrompoints"

@@ -35,7 +35,7 @@ METHOD_SINKS = {
 #: Class or function name -> index of the argument shown.
 CALL_SINKS = {
     "QLabel": 0, "QPushButton": 0, "QCheckBox": 0, "QGroupBox": 0, "QRadioButton": 0, "QAction": 1,
-    "SessionError": 0, "OutputError": 0, "InterruptedError": 0,
+    "SessionError": 0, "OutputError": 0, "InterruptedError": 0, "QgsProcessingException": 0,
 }  # fmt: skip
 PROCESSING_PARAMETER = "QgsProcessingParameter"  # (name, description, ...): the description is shown
 SHOWN_RETURNS = ("displayName", "shortHelpString", "group")  # Processing: what its toolbox shows

@@ -144,6 +144,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Cuts the orthophoto and its label polygons into tiles in the seed pipeline's folders (trai, vali: img_tiles and mask_tiles), split by spatial blocks so that validation never touches training pixels.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../settings_dialog.py"/>
         <source>Device</source>
         <translation type="unfinished"></translation>
@@ -240,6 +245,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Fine-tunes SAM 2 on the orthophoto and its label polygons, scores the base model and every epoch on held-out validation tiles, and keeps the best in the run folder as best.pt (the base weights if no epoch beat them). The tuned checkpoint is an output: chain it into &lt;i&gt;Predict raster with SAM 2&lt;/i&gt; in the Model Builder. &lt;i&gt;Tune the model&lt;/i&gt;: for whole-raster prediction (no prompts) or for clicking on the map.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>For buildings: edges within this many degrees of the building's main directions become straight and meet at right angles (15° suits most; off for trees and fields)</source>
         <translation type="unfinished"></translation>
@@ -324,6 +334,16 @@
     <message>
         <location filename="../settings_dialog.py"/>
         <source>Offline: a folder of wheels to install from instead of PyPI (empty: PyPI)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>One polygon per object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>One polygon per object (split touching objects)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -423,6 +443,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Right angles for buildings: tolerance in degrees (0: off; 15 suits most)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Run fine-tuning</source>
         <translation type="unfinished"></translation>
@@ -453,6 +478,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Scores a predicted mask against label polygons: pixel IoU, F1, precision and recall over labelled pixels, and object precision, recall and F1 (one-to-one matches at IoU 0.5). Optionally writes a report (.json, .csv and a .png with the confusion matrix and a map of hits and misses).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
@@ -478,6 +508,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Segments the object under each point of a points layer (one prompt per point), like clicks on the map.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Segments the whole orthophoto (or the area of interest) with a checkpoint, window by window in bounded memory: a mask (1 object, 0 background, 255 nodata) and optionally polygons with their mean probability as score. A checkpoint tuned for clicking predicts from a grid of clicks.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Settings...</source>
         <translation type="unfinished"></translation>
@@ -488,8 +528,23 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Simplify tolerance (m; 0: one pixel)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Smallest part</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Smallest polygon kept (m²)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Split touching objects of the class (buildings sharing part of a wall, crowns that touch) where they narrow, so that each gets its own polygon and instance_id</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -648,6 +703,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>bands {text} must be band numbers such as 4,1,2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../jobs.py"/>
         <source>cancelled: {message}</source>
         <translation type="unfinished"></translation>
@@ -715,6 +775,11 @@
     <message>
         <location filename="../training_controller.py"/>
         <source>fine-tuning {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>no Python with torch and rf-sam-2 is configured: set it in the SAM 2 panel (Settings...)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

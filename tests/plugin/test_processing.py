@@ -161,6 +161,7 @@ def test_predict_raster_in_an_aoi_with_polygons(processing, scene, engine_files,
             "FILL_HOLES": True,  # the engine's parser takes the shape options (it refuses unknown ones)
             "BANDS": "3,2,1",
             "RIGHT_ANGLES": 15,
+            "INSTANCES": True,  # one polygon per object, numbered
             "OUTPUT": str(tmp_path / "mask.tif"),
             "POLYGONS": str(tmp_path / "objects.gpkg"),
         },
@@ -171,6 +172,8 @@ def test_predict_raster_in_an_aoi_with_polygons(processing, scene, engine_files,
     polygons = QgsVectorLayer(result["POLYGONS"], "objects", "ogr")
     assert polygons.isValid()
     assert polygons.crs().authid() == "EPSG:32633"
+    ids = [feature["instance_id"] for feature in polygons.getFeatures()]
+    assert ids == list(range(1, len(ids) + 1))
 
 
 def test_tiles_and_fine_tune(processing, scene, engine_files, tmp_path) -> None:
