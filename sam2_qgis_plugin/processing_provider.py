@@ -20,6 +20,7 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
+    QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -33,6 +34,9 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
     QgsProcessingParameterVectorLayer,
     QgsProcessingProvider,
+    QgsProcessingUtils,
+    QgsRasterBlockFeedback,
+    QgsRasterLayer,
     QgsSettings,
     QgsWkbTypes,
 )
@@ -44,6 +48,8 @@ from .jobs import run_core_job
 from .output import geometry_from_mapping
 from .processing_options import option_parameter, option_value
 from .qt_compat import field_type
+from .remote import area_for, is_local_file, is_web_service, render
+from .session import SessionError
 from .shapes import ShapeChoices, polygon_options
 
 ICON = Path(__file__).parent / "icons" / "sam2.svg"
@@ -130,6 +136,61 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterString("CLASSES", classes_title, optional=True))
         area = QgsProcessingParameterFeatureSource("AOI", tr("Area of interest (optional)"), polygons, optional=True)
         self.addParameter(area)
+
+    def add_render_parameters(self) -> None:
+        """EXTENT and PIXEL_SIZE (advanced): where and how finely a raster that is no local file (WMS, WMTS, XYZ,
+        a GeoTIFF over HTTP) is rendered for the engine, as the panel does for the visible map."""
+        extent = QgsProcessingParameterExtent(
+            "EXTENT", tr("Area to render a web layer over (default: the area of interest's or labels' extent)"),
+            optional=True,
+        )  # fmt: skip
+        pixel = QgsProcessingParameterNumber(
+            "PIXEL_SIZE", tr("Ground pixel of a web layer's render, in the area's map units (e.g. 0.3)"),
+            QgsProcessingParameterNumber.Type.Double, 0.0, True, 0.0,
+        )  # fmt: skip
+        for parameter in (extent, pixel):
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
+            self.addParameter(parameter)
+
+    def raster_file(
+        self, parameters: dict[str, Any], context: Any, feedback: Any, around: tuple[str, ...] = ("AOI",)
+    ) -> tuple[str, QgsRasterLayer]:
+        """The file the engine opens for RASTER and a layer of it: the layer's own file, or a render over EXTENT
+        (else the extent of the first of ``around`` given; else the layer's own, which a web layer has not)."""
+        raster = self.parameterAsRasterLayer(parameters, "RASTER", context)
+        if is_local_file(raster):
+            return raster.source(), raster
+        if parameters.get("EXTENT"):
+            crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
+            extent = self.parameterAsExtent(parameters, "EXTENT", context, crs)
+        else:
+            sources = [self.parameterAsSource(parameters, name, context) for name in around if parameters.get(name)]
+            if sources:
+                extent, crs = sources[0].sourceExtent(), sources[0].sourceCrs()
+            elif is_web_service(raster):
+                raise QgsProcessingException(
+                    tr("{layer} is a web layer without edges: give the area to render it over (Extent)").format(
+                        layer=raster.name()
+                    )
+                )
+            else:
+                extent, crs = raster.extent(), raster.crs()
+        pixel = self.parameterAsDouble(parameters, "PIXEL_SIZE", context)
+        if is_web_service(raster) and pixel <= 0:
+            raise QgsProcessingException(
+                tr("give the ground pixel to render {layer} at (Pixel size, e.g. 0.3 for 30 cm imagery)").format(
+                    layer=raster.name()
+                )
+            )
+        block = QgsRasterBlockFeedback()
+        feedback.canceled.connect(block.cancel)
+        folder = Path(QgsProcessingUtils.tempFolder()) / "sam2_renders"
+        feedback.pushInfo(tr("rendering {layer} for the engine").format(layer=raster.name()))
+        try:
+            path = render(raster, area_for(raster, extent, crs, pixel), folder, block)
+        except (SessionError, InterruptedError) as error:
+            raise QgsProcessingException(str(error)) from None
+        return str(path), QgsRasterLayer(str(path), raster.name())
 
     def add_band_parameter(self) -> None:
         """BANDS (advanced): the raster's bands read as R, G, B, e.g. 4,1,2 (empty: 1,2,3)."""
@@ -219,12 +280,13 @@ class CreateTrainingTiles(_EngineAlgorithm):
             QgsProcessingParameterFeatureSource("LABELS", tr("Labels"), [QgsProcessing.SourceType.TypeVectorPolygon])
         )
         self.add_options("train", self.BASIC, self.ADVANCED)
+        self.add_render_parameters()
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Tile folders (trai/vali)")))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         out = self.parameterAsString(parameters, "OUTPUT", context)
         request = {
-            "raster": self.parameterAsRasterLayer(parameters, "RASTER", context).source(),
+            "raster": self.raster_file(parameters, context, feedback, ("LABELS",))[0],
             "labels": self.labels_path(parameters, context, feedback),
             "out": out,
             **self.options(parameters, context, "train", (*self.BASIC, *self.ADVANCED)),
@@ -267,6 +329,7 @@ class FineTune(_EngineAlgorithm):
         self.addParameter(QgsProcessingParameterFile("CHECKPOINT", tr("Base checkpoint")))
         self.add_options("train", self.BASIC, self.ADVANCED)
         self.add_band_parameter()
+        self.add_render_parameters()
         self.add_more_options("train")
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Run folder")))
         self.addOutput(QgsProcessingOutputFile("CHECKPOINT", "Tuned checkpoint (best.pt)"))
@@ -274,7 +337,7 @@ class FineTune(_EngineAlgorithm):
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         out = self.parameterAsString(parameters, "OUTPUT", context)
         request = {
-            "raster": self.parameterAsRasterLayer(parameters, "RASTER", context).source(),
+            "raster": self.raster_file(parameters, context, feedback, ("AOI", "LABELS"))[0],
             "labels": self.labels_path(parameters, context, feedback),
             "checkpoint": self.parameterAsFile(parameters, "CHECKPOINT", context),
             "out": out,
@@ -329,6 +392,7 @@ class PredictRaster(_EngineAlgorithm):
         )
         self.add_options("predict", {}, self.ADVANCED)
         self.add_band_parameter()
+        self.add_render_parameters()
         self.add_shape_parameters()
         self.add_more_options("predict")
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", tr("Mask")))
@@ -345,9 +409,10 @@ class PredictRaster(_EngineAlgorithm):
     def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         polygons = self.parameterAsOutputLayer(parameters, "POLYGONS", context)
-        raster = self.parameterAsRasterLayer(parameters, "RASTER", context)
+        path, raster = self.raster_file(parameters, context, feedback)
         request = {
-            "raster": raster.source(),
+            "raster": path,
+            "source": self.parameterAsRasterLayer(parameters, "RASTER", context).name(),
             "checkpoint": self.parameterAsFile(parameters, "CHECKPOINT", context),
             "out": out,
             "vector": polygons or None,

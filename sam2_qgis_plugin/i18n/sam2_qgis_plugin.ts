@@ -59,6 +59,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Area to render a web layer over (default: the area of interest's or labels' extent)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Bands (R, G, B)</source>
         <translation type="unfinished"></translation>
@@ -252,6 +257,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>For buildings: edges within this many degrees of the building's main directions become straight and meet at right angles (15° suits most; off for trees and fields)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Ground pixel of a web layer's render, in the area's map units (e.g. 0.3)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -779,6 +789,11 @@
     </message>
     <message>
         <location filename="../processing_provider.py"/>
+        <source>give the ground pixel to render {layer} at (Pixel size, e.g. 0.3 for 30 cm imagery)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
         <source>no Python with torch and rf-sam-2 is configured: set it in the SAM 2 panel (Settings...)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -825,6 +840,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>rendering {layer} for the engine</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -915,6 +935,11 @@
     <message>
         <location filename="../remote.py"/>
         <source>{layer} has no pixels in that area: pan to the layer or choose another area</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>{layer} is a web layer without edges: give the area to render it over (Extent)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -38,3 +38,20 @@ def session(engine_files, tmp_path_factory):  # type: ignore[no-untyped-def]
     session.load_model(engine_files["checkpoint"], device="cpu")
     yield session
     client.stop()
+
+
+@pytest.fixture(scope="module")
+def processing(qgis_app):  # type: ignore[no-untyped-def]
+    """QGIS's Processing with the SAM 2 provider registered: ``processing.run("sam2:...", {...})``."""
+    from processing.core.Processing import Processing
+    from qgis.core import QgsApplication
+
+    from sam2_qgis_plugin.processing_provider import Sam2Provider
+
+    Processing.initialize()
+    provider = Sam2Provider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    import processing as module
+
+    yield module
+    QgsApplication.processingRegistry().removeProvider(provider)

@@ -8,21 +8,6 @@ import pytest
 import yaml
 from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsRasterLayer, QgsVectorLayer
 
-from sam2_qgis_plugin.processing_provider import Sam2Provider
-
-
-@pytest.fixture(scope="module")
-def processing(qgis_app):
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    provider = Sam2Provider()
-    QgsApplication.processingRegistry().addProvider(provider)
-    import processing as module
-
-    yield module
-    QgsApplication.processingRegistry().removeProvider(provider)
-
 
 @pytest.fixture(scope="module")
 def scene(synthetic_scene):

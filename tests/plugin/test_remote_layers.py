@@ -216,3 +216,41 @@ def test_the_visible_extent_of_a_web_layer_is_predicted(plugin_on_tiles, engine_
     opened = gdal.Open(str(mask))
     assert opened.GetGeoTransform()[1] == pytest.approx(0.15)  # the chosen ground resolution
     assert "3857" in opened.GetProjection() or "Pseudo-Mercator" in opened.GetProjection()
+
+
+def test_processing_predicts_a_web_layer_over_an_extent_at_a_ground_pixel(processing, served, engine_files, tmp_path):
+    """Processing (and qgis_process) take web layers too: rendered over EXTENT at PIXEL_SIZE, then predicted."""
+    tiles = xyz_layer(served["url"])
+    aligned = gdal.Open(str(served["aligned"]))
+    x0, dx, _, y0, _, dy = aligned.GetGeoTransform()
+    extent = f"{x0},{x0 + dx * aligned.RasterXSize},{y0 + dy * aligned.RasterYSize},{y0} [EPSG:3857]"
+    result = processing.run(
+        "sam2:predictraster",
+        {"RASTER": tiles, "CHECKPOINT": engine_files["checkpoint"], "THRESHOLD": 0.3, "EXTRA": "--device cpu",
+         "EXTENT": extent, "PIXEL_SIZE": PIXEL, "OUTPUT": str(tmp_path / "mask.tif"),
+         "POLYGONS": str(tmp_path / "objects.gpkg")},
+    )  # fmt: skip
+    mask = gdal.Open(result["OUTPUT"])
+    assert (mask.RasterXSize, mask.RasterYSize) == (aligned.RasterXSize, aligned.RasterYSize)  # the render's grid
+    assert mask.GetGeoTransform() == pytest.approx(aligned.GetGeoTransform())
+    assert set(np.unique(mask.ReadAsArray())) <= {0, 1, 255}
+    polygons = ogr.Open(result["POLYGONS"])
+    layer = polygons.GetLayer(0)
+    sources = {feature.GetField("source") for feature in layer}
+    assert sources <= {"orthophoto tiles"}  # named after the web layer, not the render's file
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [({"PIXEL_SIZE": PIXEL}, "without edges"), ({"EXTENT": "0,100,0,100 [EPSG:3857]"}, "ground pixel")],
+)
+def test_processing_on_a_web_layer_says_what_is_missing(processing, served, engine_files, tmp_path, given, says):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match=says):
+        processing.run(
+            "sam2:predictraster",
+            {"RASTER": xyz_layer(served["url"]), "CHECKPOINT": engine_files["checkpoint"],
+             "OUTPUT": str(tmp_path / "mask.tif"), **given},
+        )  # fmt: skip
+    assert not (tmp_path / "mask.tif").exists()
