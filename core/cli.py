@@ -227,7 +227,7 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
 #: TrainConfig field but the class options, which have their own flags).
 PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", "min_grid_iou")
 TILE_OPTIONS = ("tile_size", "overlap", "max_nodata", "val_fraction", "test_fraction", "block_tiles", "seed")
-CLASS_OPTIONS = ("classes", "class_field", "class_zero")
+CLASS_OPTIONS = ("classes", "class_field", "class_zero", "multiclass", "name_field", "class_names")
 BAND_OPTIONS = ("bands",)
 
 
@@ -250,6 +250,9 @@ def _train_config(args: argparse.Namespace) -> Any:
         classes=classes,
         class_field=args.class_field,
         class_zero=True if args.class_zero else None,
+        multiclass=True if getattr(args, "multiclass", False) else None,
+        name_field=getattr(args, "name_field", None),
+        class_names=tuple(args.class_names.split(",")) if getattr(args, "class_names", None) else None,
     )
 
 
@@ -322,6 +325,12 @@ def _tile(args: argparse.Namespace) -> dict[str, Any]:
     return {"out": str(args.out), "tiles": write_seed_layout(tiles, args.raster, args.out), **tiles.summary()}
 
 
+def _train_help(name: str) -> str:
+    from core.training.config import HELP
+
+    return HELP[name]
+
+
 def _band_help() -> str:
     from core.training.config import HELP
 
@@ -370,6 +379,9 @@ def _training_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--classes", default=None, help="foreground classes, e.g. 1 or 1,3 (default: all)")
     command.add_argument("--class-field", default=None, help="attribute of the polygons holding the class")
     command.add_argument("--class-zero", action="store_true", help="mask rasters: 0 is a class, nodata is unlabelled")
+    command.add_argument("--multiclass", action="store_true", help=_train_help("multiclass"))
+    command.add_argument("--name-field", default=None, help=_train_help("name_field"))
+    command.add_argument("--class-names", default=None, metavar="ID=NAME,...", help=_train_help("class_names"))
 
 
 def _predict(args: argparse.Namespace) -> dict[str, Any]:
@@ -396,6 +408,8 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
     predictor = SamAutoPredictor(
         loaded, mode=config.mode, grid_points=config.grid_points, min_grid_iou=config.min_grid_iou
     )
+
+    class_names: dict[int, str] = getattr(predictor, "class_names", {})  # a multi-class model's classes
 
     def progress(fraction: float, **info: Any) -> None:
         args.job(fraction, stage="predicting windows", **info)
@@ -429,8 +443,11 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
                 PolygonOptions.from_mapping(vars(args)),
                 source_name=args.source or Path(args.raster).name,
                 instances=InstanceOptions() if args.instances else None,
+                classes=class_names or None,
             )
             result |= {"vector": str(args.vector), "polygons": count}
+        if class_names:
+            result["classes"] = {str(c): name for c, name in class_names.items()}
     return result
 
 
@@ -561,7 +578,9 @@ def build_parser() -> argparse.ArgumentParser:
     _config_flags(predict, predict_describe(), PREDICT_OPTIONS, default_from={"mode": "default: from the checkpoint"})
     predict.add_argument("--device", default="auto")
     predict.add_argument("--image-size", type=int, default=None)
-    predict.add_argument("--label", default="object", help="value of the class attribute")
+    predict.add_argument(
+        "--label", default="object", help="value of the class attribute (a multi-class model names its own classes)"
+    )
     predict.add_argument(
         "--instances",
         action="store_true",

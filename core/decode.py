@@ -39,3 +39,31 @@ def decode(
 def no_prompt(batch: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """The promptless input of ``auto`` mode: one padding point per image, as SAM 2 does without prompts."""
     return torch.zeros(batch, 1, 2, device=device), -torch.ones(batch, 1, dtype=torch.int32, device=device)
+
+
+def decode_classes(
+    model: SAM2Base, tokens: torch.Tensor, image_embed: torch.Tensor, high_res: list[torch.Tensor]
+) -> torch.Tensor:
+    """Logits (B, K, 4h, 4w): one promptless mask per class, class k's learned token ``tokens[k]`` (K, C) put in
+    place of the first of the two "no point" tokens SAM 2 is given without prompts. A token equal to SAM's own
+    "no point" embedding gives exactly the promptless mask, which is where multi-class training starts."""
+    batch, count = image_embed.shape[0], tokens.shape[0]
+    coords, labels = no_prompt(batch * count, image_embed.device)
+    sparse, dense = model.sam_prompt_encoder(points=(coords, labels), boxes=None, masks=None)
+    sparse = torch.cat([tokens.to(sparse.dtype).repeat(batch, 1)[:, None], sparse[:, 1:]], dim=1)
+    masks, _, _, _ = model.sam_mask_decoder.predict_masks(
+        image_embeddings=image_embed.repeat_interleave(count, dim=0),
+        image_pe=model.sam_prompt_encoder.get_dense_pe(),
+        sparse_prompt_embeddings=sparse,
+        dense_prompt_embeddings=dense,
+        repeat_image=False,
+        high_res_features=[level.repeat_interleave(count, dim=0) for level in high_res],
+    )
+    return masks[:, 0].reshape(batch, count, *masks.shape[-2:])
+
+
+def class_probabilities(logits: torch.Tensor) -> torch.Tensor:
+    """Probabilities (B, K + 1, H, W) of background (channel 0, its logit fixed at 0) and each class, from the
+    class logits (B, K, H, W): a softmax, so that the classes compete for each pixel."""
+    background = torch.zeros_like(logits[:, :1])
+    return torch.softmax(torch.cat([background, logits], dim=1), dim=1)

@@ -1,7 +1,8 @@
 """Prediction rasters to polygon layers: GDAL's polygonize through rasterio (streamed), clean-up, attributes.
 
-Attributes of every polygon: ``instance_id`` (1..n, one per object), ``class``, ``score`` (mean probability
-inside it, when the probability raster is given), ``area_m2``, ``model``, ``source`` (the imagery predicted: a
+Attributes of every polygon: ``instance_id`` (1..n, one per object), ``class`` (the class's name),
+``class_id`` (the mask's value), ``score`` (mean probability of its class inside it, when the probability
+raster is given), ``area_m2``, ``model``, ``source`` (the imagery predicted: a
 layer's name, or the raster file's), ``created``. With ``instances``, touching objects are split apart first
 (``core.instances``). The format follows the extension: GeoPackage, GeoJSON or Shapefile.
 """
@@ -29,6 +30,7 @@ EQUAL_AREA = CRS.from_epsg(6933)  # areas of polygons in geographic coordinates:
 FIELDS = {
     "instance_id": int,
     "class": str,
+    "class_id": int,
     "score": float,
     "area_m2": float,
     "model": str,
@@ -43,10 +45,10 @@ def _area_m2(polygon: Polygonal, crs: CRS | None) -> float:
     return float(shape(transform_geom(crs, EQUAL_AREA, mapping(polygon))).area)
 
 
-def _mean_probability(probabilities: rasterio.io.DatasetReader, geometry: dict) -> float | None:
+def _mean_probability(probabilities: rasterio.io.DatasetReader, geometry: dict, band: int = 1) -> float | None:
     xmin, ymin, xmax, ymax = shape(geometry).bounds
     window = from_bounds(xmin, ymin, xmax, ymax, probabilities.transform).round_offsets().round_lengths()
-    values = probabilities.read(1, window=window, boundless=True, fill_value=-1.0)
+    values = probabilities.read(band, window=window, boundless=True, fill_value=-1.0)
     inside = rasterize([geometry], out_shape=values.shape, transform=probabilities.window_transform(window)) == 1
     inside &= values >= 0
     return round(float(values[inside].mean()), 4) if inside.any() else None
@@ -80,9 +82,13 @@ def export_polygons(
     layer: str = "predictions",
     source_name: str = "",
     instances: InstanceOptions | None = None,
+    classes: dict[int, str] | None = None,
 ) -> int:
-    """Polygons of the pixels equal to 1 in ``mask_path`` written to ``out_path``, one per object when
-    ``instances`` are asked for (else one per connected region); returns their number."""
+    """Polygons of the pixels equal to 1 in ``mask_path`` (a class raster: of each value of ``classes``, id ->
+    name, the probability raster then holding one band per class in that order) written to ``out_path``, one per
+    object when ``instances`` are asked for (else one per connected region); returns their number."""
+    names = classes or {1: class_name}
+    bands = {class_id: index for index, class_id in enumerate(names, start=1)}
     options = options or PolygonOptions()
     created = time.strftime("%Y-%m-%dT%H:%M:%S")
     probabilities = rasterio.open(probabilities_path) if probabilities_path else None
@@ -92,8 +98,9 @@ def export_polygons(
             crs, pixel = source.crs, abs(source.transform.a)
             band = rasterio.band(source, 1)  # read block by block; zeros (background) are left out by the mask
             for raw, value in shapes(band, mask=band, connectivity=4, transform=source.transform):
-                if value != 1:
+                if int(value) not in names:
                     continue
+                class_id = int(value)
                 region = shape(raw)
                 objects = objects_of(region, source.transform, instances) if instances else [region]
                 for found in objects:
@@ -101,10 +108,15 @@ def export_polygons(
                     if polygon is None:
                         continue
                     geometry = mapping(polygon)
-                    score = _mean_probability(probabilities, geometry) if probabilities is not None else None
+                    score = (
+                        _mean_probability(probabilities, geometry, bands[class_id])
+                        if probabilities is not None
+                        else None
+                    )
                     attributes: dict[str, int | float | str | None] = {
                         "instance_id": len(features) + 1,
-                        "class": class_name,
+                        "class": names[class_id],
+                        "class_id": class_id,
                         "score": score,
                         "area_m2": round(_area_m2(polygon, crs), 3),
                         "model": model,

@@ -30,19 +30,25 @@ VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json")
 
 @dataclass(frozen=True)
 class LabelledPolygon:
-    """A label polygon in the raster's CRS (GeoJSON-like, (x, y)) with its class id (>= 1)."""
+    """A label polygon in the raster's CRS (GeoJSON-like, (x, y)) with its class id (>= 1) and, when the labels
+    have a name field, its class's name."""
 
     geometry: dict
     class_id: int
+    class_name: str | None = None
 
 
-def read_vector_labels(path: Path, raster_crs: CRS | None, class_field: str | None) -> list[LabelledPolygon]:
-    """Polygons of a GeoPackage/Shapefile/GeoJSON, reprojected to ``raster_crs``; class from ``class_field``."""
+def read_vector_labels(
+    path: Path, raster_crs: CRS | None, class_field: str | None, name_field: str | None = None
+) -> list[LabelledPolygon]:
+    """Polygons of a GeoPackage/Shapefile/GeoJSON, reprojected to ``raster_crs``; class from ``class_field``,
+    its name from ``name_field``."""
     if not path.exists():
         raise MissingInputError(f"labels not found: {path}")
     rows, crs_wkt, fields = read_layer(path)
-    if class_field and class_field not in fields:
-        raise InvalidInputError(f"{path.name} has no field {class_field!r}; its fields are {fields}")
+    for field in (class_field, name_field):
+        if field and field not in fields:
+            raise InvalidInputError(f"{path.name} has no field {field!r}; its fields are {fields}")
     source = CRS.from_wkt(crs_wkt) if crs_wkt else None
     reproject = source is not None and raster_crs is not None and source != raster_crs
     polygons = []
@@ -56,7 +62,8 @@ def read_vector_labels(path: Path, raster_crs: CRS | None, class_field: str | No
                 continue
             class_id = class_number(value, class_field, path.name)
         mapped = transform_geom(source, raster_crs, mapping(geometry)) if reproject else mapping(geometry)
-        polygons.append(LabelledPolygon(dict(mapped), class_id))
+        name = attributes.get(name_field) if name_field else None
+        polygons.append(LabelledPolygon(dict(mapped), class_id, str(name) if name is not None else None))
     return polygons
 
 
@@ -94,6 +101,7 @@ class LabelReader:
         classes: tuple[int, ...] = (),
         class_field: str | None = None,
         class_zero: bool = False,
+        name_field: str | None = None,
     ) -> None:
         self.path = Path(path)
         self.crs, self.transform, self.shape = crs, transform, shape
@@ -103,7 +111,9 @@ class LabelReader:
         self._mask: WarpedVRT | None = None
         if self.path.suffix.lower() in VECTOR_SUFFIXES:
             self.polygons = [
-                p for p in read_vector_labels(self.path, crs, class_field) if not classes or p.class_id in classes
+                p
+                for p in read_vector_labels(self.path, crs, class_field, name_field)
+                if not classes or p.class_id in classes
             ]
             if not self.polygons:
                 raise InvalidInputError(
@@ -135,6 +145,15 @@ class LabelReader:
             resampling=Resampling.nearest,
             nodata=self._nodata if self._nodata is not None else IGNORE,
         )
+
+    @property
+    def class_names(self) -> dict[int, str]:
+        """Each class's name from the labels' name field (the first name seen for a class id); empty without."""
+        names: dict[int, str] = {}
+        for polygon in self.polygons:
+            if polygon.class_name is not None:
+                names.setdefault(polygon.class_id, polygon.class_name)
+        return names
 
     def overlaps(self) -> bool:
         """Whether any label lies on the raster."""

@@ -17,18 +17,21 @@ def pyplot() -> Any:
     return plt
 
 
-def draw_confusion(axis: Any, matrix: list[list[int]], title: str) -> None:
-    """A 2 x 2 confusion matrix [[tn, fp], [fn, tp]] with counts and shares on ``axis``."""
+def draw_confusion(axis: Any, matrix: list[list[int]], title: str, labels: list[str] | None = None) -> None:
+    """A confusion matrix (rows truth, columns prediction; 2 x 2: [[tn, fp], [fn, tp]]) with counts and shares
+    on ``axis``; ``labels`` name its rows (default: background, object)."""
+    labels = labels or ["background", "object"]
     values = np.array(matrix, dtype=float)
     shares = values / max(values.sum(), 1)
     axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (i, j), value in np.ndenumerate(values):
         axis.text(j, i, f"{int(value)}\n{shares[i, j]:.1%}", ha="center", va="center")
+    ticks = list(range(len(labels)))
     axis.set(
-        xticks=[0, 1],
-        yticks=[0, 1],
-        xticklabels=["background", "object"],
-        yticklabels=["background", "object"],
+        xticks=ticks,
+        yticks=ticks,
+        xticklabels=labels,
+        yticklabels=labels,
         xlabel="predicted",
         ylabel="truth",
         title=title,

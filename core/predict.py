@@ -10,6 +10,7 @@ holds one band of window height, whatever the raster's height. The threshold is 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from rasterio.windows import Window
 
 from core.aoi import aoi_mask, read_aoi
 from core.atomic import atomic_output
+from core.classes import PALETTE, classes_of
 from core.errors import CancelledError, InvalidConfigError
 from core.models.loader import LoadedModel
 from core.output_paths import check_outputs
@@ -38,9 +40,11 @@ PROBABILITY_NODATA = -1.0
 
 
 class WindowPredictor(Protocol):
-    """Object probabilities (n, S, S) float32 in 0..1 for RGB uint8 tiles (n, S, S, 3)."""
+    """Object probabilities (n, S, S) float32 in 0..1 for RGB uint8 tiles (n, S, S, 3); a multi-class predictor
+    (``classes``: the K class ids) gives background's and each class's (n, K + 1, S, S)."""
 
     size: int
+    classes: tuple[int, ...]
 
     def __call__(self, tiles: np.ndarray) -> np.ndarray: ...
 
@@ -78,7 +82,9 @@ def predict_raster(
 ) -> PredictSummary:
     """Predict the whole raster into ``out_mask`` (uint8: 1 object, 0 background, 255 nodata; the input's
     grid and CRS; tiled, compressed) and optionally the blended probabilities (float32, nodata -1); ``bands``:
-    the raster's bands read as R, G, B (default 1, 2, 3)."""
+    the raster's bands read as R, G, B (default 1, 2, 3). A multi-class predictor writes a class raster
+    instead (each pixel the class id of the most probable class, 0 background) with a colour table, and one
+    probability band per class."""
     config = config or PredictConfig()
     check_outputs({"out_mask": out_mask, "probabilities": probabilities}, {"raster": raster_path, "aoi": aoi})
     size = predictor.size
@@ -111,26 +117,32 @@ def predict_raster(
             mask_out = stack.enter_context(
                 rasterio.open(mask_tmp, "w", count=1, dtype="uint8", nodata=MASK_NODATA, **profile)
             )
+            classes = tuple(getattr(predictor, "classes", ()))
+            channels = len(classes) + 1 if classes else 1
+            values = np.array([0, *classes], dtype=np.uint8)  # class index -> the value written
+            if classes:
+                _describe_classes(mask_out, classes, getattr(predictor, "class_names", {}))
             prob_out = None
             if probabilities is not None:
                 prob_tmp = stack.enter_context(atomic_output(probabilities))
                 prob_out = stack.enter_context(
                     rasterio.open(
-                        prob_tmp, "w", count=1, dtype="float32", nodata=PROBABILITY_NODATA, predictor=3, **profile
+                        prob_tmp, "w", count=len(classes) or 1, dtype="float32", nodata=PROBABILITY_NODATA,
+                        predictor=3, **profile,
                     )
-                )
+                )  # fmt: skip
             band_top = 0
-            band_sum = np.zeros((size + stride, width), dtype=np.float32)
-            band_weight = np.zeros_like(band_sum)
+            band_sum = np.zeros((channels, size + stride, width), dtype=np.float32)
+            band_weight = np.zeros((size + stride, width), dtype=np.float32)
             for index, row in enumerate(rows):
                 if cancelled and cancelled():
                     raise CancelledError("prediction cancelled; no output file was written")
                 # Shift the band so that it starts at this grid row.
                 shift = row - band_top
                 if shift:
-                    band_sum = np.roll(band_sum, -shift, axis=0)
+                    band_sum = np.roll(band_sum, -shift, axis=1)
                     band_weight = np.roll(band_weight, -shift, axis=0)
-                    band_sum[-shift:] = 0
+                    band_sum[:, -shift:] = 0
                     band_weight[-shift:] = 0
                     band_top = row
                 windows = [Window(col, row, size, size) for col in cols]
@@ -142,11 +154,13 @@ def predict_raster(
                     skipped += len(chunk) - len(keep)
                     if keep:
                         probs = predictor(np.stack([reads[i][0] for i in keep]))
+                        if probs.ndim == 3:  # one class: (n, S, S)
+                            probs = probs[:, None]
                         for i, prob in zip(keep, probs, strict=True):
                             col = int(chunk[i].col_off)
                             w = min(size, width - col)
                             h = min(size, height - row)
-                            band_sum[:h, col : col + w] += (prob * weights)[:h, :w]
+                            band_sum[:, :h, col : col + w] += (prob * weights)[:, :h, :w]
                             band_weight[:h, col : col + w] += weights[:h, :w]
                     done += len(chunk)
                     if progress:
@@ -158,17 +172,29 @@ def predict_raster(
                     shapes, raster, Window(0, row, width, n)
                 )
                 covered = band_weight[:n] > 0
-                prob = np.where(covered, band_sum[:n] / np.maximum(band_weight[:n], 1e-12), 0.0)
-                mask = np.where(valid & covered, (prob >= config.threshold).astype(np.uint8), MASK_NODATA)
-                object_pixels += int((mask == 1).sum())
-                mask_out.write(mask.astype(np.uint8), 1, window=Window(0, row, width, n))
+                prob = np.where(covered, band_sum[:, :n] / np.maximum(band_weight[:n], 1e-12), 0.0)
+                # multi-class: the most probable of background and the classes; else the threshold
+                found = values[prob.argmax(axis=0)] if classes else (prob[0] >= config.threshold).astype(np.uint8)
+                mask = np.where(valid & covered, found, MASK_NODATA).astype(np.uint8)
+                object_pixels += int(((mask > 0) & (mask != MASK_NODATA)).sum())
+                mask_out.write(mask, 1, window=Window(0, row, width, n))
                 if prob_out is not None:
+                    shown = prob[1:] if classes else prob
                     prob_out.write(
-                        np.where(valid & covered, prob, PROBABILITY_NODATA).astype(np.float32),
-                        1,
+                        np.where(valid & covered, shown, PROBABILITY_NODATA).astype(np.float32),
                         window=Window(0, row, width, n),
                     )
     return PredictSummary(out_mask, probabilities, total, skipped, object_pixels)
+
+
+def _describe_classes(dataset: rasterio.io.DatasetWriter, classes: tuple[int, ...], names: dict[int, str]) -> None:
+    """A class raster's colour table (background transparent) and its classes' names (the ``CLASS_NAMES`` tag:
+    a JSON object of id -> name, which the plugin shows as the legend)."""
+    colours = {0: (0, 0, 0, 0), MASK_NODATA: (0, 0, 0, 0)}
+    for index, class_id in enumerate(classes):
+        colours[class_id] = (*PALETTE[index % len(PALETTE)], 255)
+    dataset.write_colormap(1, colours)
+    dataset.update_tags(1, CLASS_NAMES=json.dumps({str(c): names.get(c, f"class {c}") for c in classes}))
 
 
 def _window_area(shapes: list[dict] | None, raster: RasterSource, window: Window) -> np.ndarray:
@@ -205,11 +231,15 @@ class SamAutoPredictor:
         self.loaded, self.mode = loaded, mode
         self.size = loaded.image_size
         self.grid_points, self.min_grid_iou = grid_points, min_grid_iou
+        found = classes_of(loaded.metadata, loaded.checkpoint.name) if mode == "auto" else None
+        self.classes: tuple[int, ...] = found.ids if found else ()
+        self.class_names: dict[int, str] = found.name_of() if found else {}
+        self._tokens = torch.tensor(found.tokens, dtype=torch.float32) if found else None
 
     def __call__(self, tiles: np.ndarray) -> np.ndarray:
         from torch.nn import functional
 
-        from core.decode import decode, no_prompt
+        from core.decode import class_probabilities, decode, decode_classes, no_prompt
         from core.embeddings import encode_tiles
         from core.models.device import inference_precision
         from core.preprocess import to_model_input
@@ -219,6 +249,12 @@ class SamAutoPredictor:
         embed = torch.stack([e for e, _ in encoded]).to(device)
         high_res = [torch.stack([h[level] for _, h in encoded]).to(device) for level in range(2)]
         with torch.inference_mode(), inference_precision(device):
+            if self._tokens is not None:  # multi-class: background's and each class's probability
+                logits = decode_classes(model, self._tokens.to(device), embed, high_res)
+                up = functional.interpolate(
+                    logits.float(), (self.size, self.size), mode="bilinear", align_corners=False
+                )
+                return class_probabilities(up).cpu().numpy().astype(np.float32)
             if self.mode == "auto":
                 coords, labels = no_prompt(len(tiles), device)
                 logits, _, _ = decode(model, embed, high_res, coords, labels, multimask=False)

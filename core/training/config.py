@@ -48,6 +48,9 @@ class TrainConfig:
     classes: tuple[int, ...] = ()  # foreground classes; empty: every labelled class
     class_field: str | None = None  # attribute of vector labels holding the class (default: all class 1)
     class_zero: bool = False  # mask rasters: value 0 is a class (background), nodata is unlabelled
+    multiclass: bool = False  # one model that tells the classes apart (auto mode), not one merged "object"
+    name_field: str | None = None  # attribute of vector labels holding each class's name (multiclass)
+    class_names: tuple[str, ...] = ()  # "id=name" entries, e.g. ("1=building", "2=tree"); win over name_field
     augment_variants: int = 4  # augmented copies per tile (dihedral + colour), each encoded once
     colour_jitter: float = 0.1
     objects_per_tile: int = 16  # click mode: prompts (objects) per tile and step, sharing the tile's embedding
@@ -87,6 +90,10 @@ class TrainConfig:
             problems.append(f"min_gain {self.min_gain} must be in [0, 1): an IoU or F1 difference such as 0.005")
         if len(self.bands) not in (0, 1, 3) or any(band < 1 for band in self.bands):
             problems.append(f"bands {list(self.bands)} must be three band numbers (R, G, B, from 1) or one")
+        if self.multiclass and self.mode != "auto":
+            problems.append("multiclass training is for whole-raster prediction: use mode auto")
+        if any("=" not in entry or not entry.split("=", 1)[0].strip().isdigit() for entry in self.class_names):
+            problems.append(f"class_names {list(self.class_names)} must be id=name entries, e.g. 1=building,2=tree")
         if min(self.lora_rank, self.augment_variants, self.block_tiles, self.objects_per_tile) < 1:
             problems.append("lora_rank, augment_variants, block_tiles and objects_per_tile must be at least 1")
         if problems:
@@ -100,7 +107,13 @@ class TrainConfig:
         data = dataclasses.asdict(self)
         data["classes"] = list(self.classes)
         data["bands"] = list(self.bands)
+        data["class_names"] = list(self.class_names)
         return data
+
+    def names_given(self) -> dict[int, str]:
+        """The class names given as ``class_names`` (id -> name)."""
+        pairs = (entry.split("=", 1) for entry in self.class_names)
+        return {int(number.strip()): name.strip() for number, name in pairs}
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` (None values are ignored, so unset command-line flags change nothing)."""
@@ -127,7 +140,7 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """A config from ``to_dict``'s output, also one written by an earlier version (retired options dropped)."""
         data = {k: v for k, v in data.items() if k not in RETIRED_OPTIONS}
-        for name in ("classes", "bands"):
+        for name in ("classes", "bands", "class_names"):
             if name in data:
                 data[name] = tuple(data[name] or ())
         return cls(**data)
@@ -173,6 +186,11 @@ HELP: dict[str, str] = {
     "correction_clicks": "click mode: clicks on the first answer's errors, trained as a second round",
     "best_metric": "the validation score that picks the best epoch",
     "pixel_loss": "click mode's pixel loss: balanced cross-entropy or SAM's focal loss",
+    "multiclass": "one model for all the classes, told apart (each class gets a learned prompt); without it the "
+    "classes chosen are learned as one kind of object",
+    "name_field": "attribute of the label polygons holding each class's name (multiclass)",
+    "class_names": "class names as id=name, e.g. 1=building,2=tree (multiclass; default: the name field, else "
+    "'class N')",
 }
 #: Labels of the mode choices in the panel and Processing.
 MODE_LABELS: dict[str, str] = {"auto": "for whole-raster prediction", "click": "for clicking on the map"}

@@ -125,3 +125,28 @@ def promptless_loss(
     iou_l1 = (iou_pred[:, 0] - mask_iou(logits, target, weight).detach()).abs().mean()
     zero = torch.zeros((), device=logits.device)
     return LossParts(dice + bce + iou_l1, bce, dice, iou_l1, zero)
+
+
+def multiclass_loss(logits: torch.Tensor, target: torch.Tensor, class_weight: torch.Tensor) -> LossParts:
+    """Loss of a multi-class batch: class logits (B, K, H, W) (background's logit is 0), target (B, H, W) of class
+    indices (0 background, 1..K, 255 unlabelled: counts nowhere), ``class_weight`` (K + 1). A class-weighted
+    cross-entropy over the K + 1 choices plus each class's dice over the batch (averaged over the classes), so
+    that a rare class counts as much as a common one."""
+    from core.decode import class_probabilities
+
+    labelled = target != 255
+    index = torch.where(labelled, target, torch.zeros_like(target)).long()
+    background = torch.zeros_like(logits[:, :1])
+    full = torch.cat([background, logits], dim=1)
+    weight = class_weight.to(logits.device)
+    per_pixel = functional.cross_entropy(full, index, weight=weight, reduction="none") * labelled
+    ce = per_pixel.sum() / (weight[index] * labelled).sum().clamp(min=1)
+    probs = class_probabilities(logits)[:, 1:]
+    count = logits.shape[1]
+    truth = (index[:, None] == torch.arange(1, count + 1, device=logits.device)[None, :, None, None]).float()
+    mask = labelled[:, None].float()
+    intersection = (probs * truth * mask).sum(dim=(0, 2, 3))
+    total = (probs * mask).sum(dim=(0, 2, 3)) + (truth * mask).sum(dim=(0, 2, 3))
+    dice = (1 - (2 * intersection + 1) / (total + 1)).mean()
+    zero = torch.zeros((), device=logits.device)
+    return LossParts(ce + dice, ce, dice, zero, zero)

@@ -22,7 +22,7 @@ import torch
 import yaml
 
 from core.atomic import atomic_output, sha256_file
-from core.metrics import Confusion
+from core.metrics import ClassConfusion, Confusion
 from core.models.random_init import state_dict_sha256
 from core.plots import draw_confusion, pyplot
 from core.training.report import write_report
@@ -49,8 +49,11 @@ class TrainingState(Protocol):
     warnings: list[str]
     encoder_calls: int
     features: dict[Any, Any]
+    class_tokens: Any  # torch.nn.Parameter (K, C) of a multi-class run, else None
 
     def best(self) -> dict[str, Any]: ...
+
+    def current_classes(self) -> Any: ...  # core.classes.ClassList of a multi-class run, with its tokens; or None
 
 
 COLUMNS = ["epoch", "train_loss", "iou", "f1", "precision", "recall", "lr", "seconds"]
@@ -98,12 +101,14 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
 
     def meta(self, trainer: TrainingState, epoch: int, scores: dict[str, float] | None = None) -> dict[str, Any]:
-        """Metadata of a checkpoint of ``epoch`` (0: the base weights, which keep the base's prompt mode)."""
+        """Metadata of a checkpoint of ``epoch`` (0: the base weights, which keep the base's prompt mode, but for
+        a multi-class run's, which are promptless with their class tokens)."""
+        tuned = epoch >= 1 or trainer.config.multiclass
         return {
             "format": "sam2-qgis/fine-tuned/1",
             "model": trainer.loaded.spec.name,
             "image_size": trainer.config.model_size,
-            "mode": trainer.config.mode if epoch >= 1 else trainer.loaded.metadata.get("mode"),
+            "mode": trainer.config.mode if tuned else trainer.loaded.metadata.get("mode"),
             "trained_mode": trainer.config.mode,
             "improved": epoch >= 1,
             "trainable": trainer.config.trainable,
@@ -113,7 +118,15 @@ class RunFolder:
             "base_sha256": trainer.loaded.weights_sha256,
             "config": trainer.config.to_dict(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **self._classes(trainer, epoch),
         }
+
+    @staticmethod
+    def _classes(trainer: TrainingState, epoch: int) -> dict[str, Any]:
+        """A multi-class run's classes (ids, names, tokens), with every checkpoint: the base weights (epoch 0)
+        with the tokens training starts from, so that best.pt is a multi-class model whichever epoch it is."""
+        classes = trainer.current_classes()
+        return {"classes": classes.to_dict()} if classes is not None else {}
 
     def write_history(self, history: list[dict[str, Any]]) -> None:
         if not self.writes:
@@ -146,27 +159,28 @@ class RunFolder:
                 "history": json.dumps(trainer.history),
                 "rng": json.dumps(trainer.rng.bit_generator.state),
                 "torch_rng": torch.get_rng_state(),
+                **({"class_tokens": trainer.class_tokens.detach().cpu()} if trainer.current_classes() else {}),
             },
         )
 
-    def save_base(self, trainer: TrainingState, row: dict[str, Any], confusion: Confusion) -> None:
+    def save_base(self, trainer: TrainingState, row: dict[str, Any], confusion: Confusion | ClassConfusion) -> None:
         """The base model is the first candidate for best: best.pt holds its weights until an epoch beats it."""
         if not self.writes:
             return
         self.save_checkpoints(trainer, "best", {k: row[k] for k in SCORES})
-        self._write_confusion(confusion, "confusion.png", "base model")
-        self._write_report(confusion)
+        self._write_confusion(confusion, "confusion.png", "base model", self._labels(trainer))
+        self._write_report(confusion, self._labels(trainer))
         self.write_history(trainer.history)
 
-    def save_epoch(self, trainer: TrainingState, row: dict[str, Any], confusion: Confusion) -> None:
+    def save_epoch(self, trainer: TrainingState, row: dict[str, Any], confusion: Confusion | ClassConfusion) -> None:
         if not self.writes:
             return
         scores = {k: row[k] for k in SCORES}
         self.save_checkpoints(trainer, "last", scores)
         if trainer.best() is row:
             self.save_checkpoints(trainer, "best", scores)
-            self._write_confusion(confusion, "confusion.png", f"epoch {row['epoch']}")
-            self._write_report(confusion)
+            self._write_confusion(confusion, "confusion.png", f"epoch {row['epoch']}", self._labels(trainer))
+            self._write_report(confusion, self._labels(trainer))
         self.write_history(trainer.history)
         self.save_resume(trainer)
 
@@ -196,6 +210,16 @@ class RunFolder:
             "best_checkpoint": str(self.path / "best.pt"),
             "best_sha256": sha256_file(self.path / "best.pt"),
         }
+        classes = trainer.current_classes()
+        if classes is not None:  # each class's validation scores, base and best
+            summary["classes"] = {
+                str(class_id): {
+                    "name": name,
+                    "base": base["per_class"][str(class_id)],
+                    "best": best["per_class"][str(class_id)],
+                }
+                for class_id, name in zip(classes.ids, classes.names, strict=True)
+            }
         with atomic_output(self.path / "summary.json") as tmp:
             tmp.write_text(json.dumps(summary, indent=2))
         write_report(self.path, summary, trainer.history, trainer.config.to_dict())
@@ -219,16 +243,26 @@ class RunFolder:
             figure.savefig(tmp, format="png", dpi=100)
         plt.close(figure)
 
-    def _write_confusion(self, confusion: Confusion, name: str, title: str) -> None:
+    def _write_confusion(self, confusion: Confusion | ClassConfusion, name: str, title: str, names: Any = None) -> None:
         plt = pyplot()
-        figure, axis = plt.subplots(figsize=(4.5, 4))
-        draw_confusion(axis, confusion.matrix(), f"confusion, {title}")
+        size = len(confusion.matrix())
+        figure, axis = plt.subplots(figsize=(2.5 + size, 2 + size))
+        draw_confusion(axis, confusion.matrix(), f"confusion, {title}", names)
         figure.tight_layout()
         with atomic_output(self.path / name) as tmp:
             figure.savefig(tmp, format="png", dpi=100)
         plt.close(figure)
 
-    def _write_report(self, confusion: Confusion) -> None:
+    @staticmethod
+    def _labels(trainer: TrainingState) -> list[str] | None:
+        """The confusion matrix's row and column names of a multi-class run (None: background and object)."""
+        classes = trainer.current_classes()
+        return ["background", *classes.names] if classes is not None else None
+
+    def _write_report(self, confusion: Confusion | ClassConfusion, labels: list[str] | None = None) -> None:
+        if isinstance(confusion, ClassConfusion):
+            self._write_class_report(confusion, labels or [])
+            return
         tn, fp, fn, tp = confusion.tn, confusion.fp, confusion.fn, confusion.tp
         rows = [("background", tn, fn, fp, tn + fp), ("object", tp, fp, fn, tp + fn)]
         lines = [f"{'class':12s}{'precision':>10s}{'recall':>10s}{'f1':>10s}{'support':>12s}"]
@@ -238,5 +272,21 @@ class RunFolder:
             f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
             lines.append(f"{name:12s}{precision:10.4f}{recall:10.4f}{f1:10.4f}{support:12d}")
         lines.append(f"\nIoU (object): {confusion.scores()['iou']:.4f}   pixels: {tn + fp + fn + tp}")
+        with atomic_output(self.path / "classification_report.txt") as tmp:
+            tmp.write_text("\n".join(lines) + "\n")
+
+    def _write_class_report(self, confusion: ClassConfusion, labels: list[str]) -> None:
+        """Each class's precision, recall, F1, IoU and support (its labelled pixels), and their mean."""
+        lines = [f"{'class':16s}{'precision':>10s}{'recall':>10s}{'f1':>10s}{'iou':>10s}{'support':>12s}"]
+        assert confusion.counts is not None
+        for index, (class_id, scores) in enumerate(confusion.per_class().items(), start=1):
+            name = labels[index] if index < len(labels) else str(class_id)
+            support = int(confusion.counts[index].sum())
+            lines.append(
+                f"{name:16s}{scores['precision']:10.4f}{scores['recall']:10.4f}{scores['f1']:10.4f}"
+                f"{scores['iou']:10.4f}{support:12d}"
+            )
+        mean = confusion.scores()
+        lines.append(f"\nmean over the classes: IoU {mean['iou']:.4f}, F1 {mean['f1']:.4f}")
         with atomic_output(self.path / "classification_report.txt") as tmp:
             tmp.write_text("\n".join(lines) + "\n")

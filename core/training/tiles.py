@@ -52,6 +52,7 @@ class TileSet:
 
     tiles: list[Tile]
     skipped: Counter[str] = field(default_factory=Counter)
+    class_names: dict[int, str] = field(default_factory=dict)  # from the labels' name field, where given
 
     def split(self, name: Split) -> list[Tile]:
         return [tile for tile in self.tiles if tile.split == name]
@@ -102,6 +103,7 @@ def build_tiles(raster_path: Path, labels_path: Path, config: TrainConfig, aoi: 
             classes=config.classes,
             class_field=config.class_field,
             class_zero=config.class_zero,
+            name_field=config.name_field,
         )
         try:
             if not labels.overlaps():
@@ -130,6 +132,7 @@ def build_tiles(raster_path: Path, labels_path: Path, config: TrainConfig, aoi: 
                 classes = np.where(valid, classes, IGNORE).astype(np.uint8)
                 instances = np.where(valid, instances, 0)
                 kept.append((window, rgb, classes, instances))
+            names = labels.class_names
         finally:
             labels.close()
     if len(kept) < 2:
@@ -145,7 +148,7 @@ def build_tiles(raster_path: Path, labels_path: Path, config: TrainConfig, aoi: 
             skipped["touching_validation"] += 1
             continue
         tiles.append(Tile(window, split, rgb, classes, instances))
-    result = TileSet(tiles, skipped)
+    result = TileSet(tiles, skipped, names)
     if not result.split("train") or not result.split("val"):
         raise InvalidInputError(
             f"cannot split {len(kept)} tiles into training and validation ({json.dumps(result.summary())}): "

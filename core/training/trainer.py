@@ -23,16 +23,19 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from core.decode import decode, no_prompt
+from core.classes import ClassList, classes_of
+from core.decode import class_probabilities, decode, decode_classes, no_prompt
 from core.embeddings import image_features
 from core.errors import CancelledError, InvalidCheckpointError, InvalidInputError, OutOfMemoryError
-from core.metrics import Confusion
+from core.labels import IGNORE
+from core.metrics import ClassConfusion, Confusion
 from core.models.device import choose_device
 from core.models.loader import LoadedModel, load_model
 from core.preprocess import to_model_input
 from core.training.augment import augment
+from core.training.classes import class_indices, class_weights, initial_tokens, resolve_classes
 from core.training.config import TrainConfig
-from core.training.loss import promptless_loss, sam_loss
+from core.training.loss import multiclass_loss, promptless_loss, sam_loss
 from core.training.prompts import correction_click, pad_prompts, sample_click
 from core.training.selection import best_row
 from core.training.tiles import Tile, TileSet
@@ -49,27 +52,33 @@ logger = logging.getLogger(__name__)
 class RunRecorder(Protocol):
     """Where a run records its base model, epochs and resumable state (``core.training.run_folder.RunFolder``)."""
 
-    def save_base(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion) -> None: ...
-    def save_epoch(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion) -> None: ...
+    def save_base(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion | ClassConfusion) -> None: ...
+    def save_epoch(self, trainer: Trainer, row: dict[str, Any], confusion: Confusion | ClassConfusion) -> None: ...
     def save_resume(self, trainer: Trainer) -> None: ...
     def finish(self, trainer: Trainer) -> dict[str, Any]: ...
 
 
 @dataclass
 class Sample:
-    """One augmented training sample: RGB (S, S, 3), target and labelled (S, S) bool, instances (S, S)."""
+    """One augmented training sample: RGB (S, S, 3), target and labelled (S, S) bool, instances (S, S), and the
+    label values (S, S) uint8 (class ids, IGNORE unlabelled)."""
 
     rgb: np.ndarray
     target: np.ndarray
     labelled: np.ndarray
     instances: np.ndarray
+    classes: np.ndarray
 
 
 def _sample(tile: Tile, index: int, variant: int, config: TrainConfig) -> Sample:
-    rgb, target, labelled, instances = augment(
-        (tile.rgb, tile.target, tile.labelled, tile.instances), 0, variant, (config.seed, index), config.colour_jitter
+    rgb, target, labelled, instances, classes = augment(
+        (tile.rgb, tile.target, tile.labelled, tile.instances, tile.classes),
+        0,
+        variant,
+        (config.seed, index),
+        config.colour_jitter,
     )
-    return Sample(rgb, target, labelled, instances)
+    return Sample(rgb, target, labelled, instances, classes)
 
 
 def _param_groups(params: list[torch.nn.Parameter], weight_decay: float) -> list[dict[str, Any]]:
@@ -104,14 +113,27 @@ class PromptGroup:
     multimask: bool
 
 
-class DecoderStep(torch.nn.Module):
-    """The trained forward pass as one module, so DistributedDataParallel can wrap it (one call per step)."""
+@dataclass
+class ClassGroup:
+    """Tiles decoded once per class (multi-class training): embeddings (B, C, h, w) and high-res features."""
 
-    def __init__(self, model: torch.nn.Module) -> None:
+    embed: torch.Tensor
+    high_res: list[torch.Tensor]
+
+
+class DecoderStep(torch.nn.Module):
+    """The trained forward pass as one module, so DistributedDataParallel can wrap it (one call per step); it
+    holds the class tokens (K, C) of a multi-class run."""
+
+    def __init__(self, model: torch.nn.Module, tokens: torch.nn.Parameter | None = None) -> None:
         super().__init__()
         self.model = model
+        self.tokens = tokens
 
-    def forward(self, groups: list[PromptGroup]) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    def forward(self, groups: list[PromptGroup] | ClassGroup) -> Any:
+        if isinstance(groups, ClassGroup):
+            assert self.tokens is not None
+            return decode_classes(self.model, self.tokens, groups.embed, groups.high_res)
         return [decode(self.model, g.embed, g.high_res, g.coords, g.labels, g.multimask) for g in groups]
 
 
@@ -145,7 +167,18 @@ class Trainer:
         self.distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
         self.rank = torch.distributed.get_rank() if self.distributed else 0
         self.world = torch.distributed.get_world_size() if self.distributed else 1
-        self.step_module: torch.nn.Module = DecoderStep(self.model)
+        self.classes: ClassList | None = None  # multi-class runs: the classes, their tokens learned below
+        self.class_tokens: torch.nn.Parameter | None = None
+        if config.multiclass:
+            self.classes = resolve_classes(tiles, config)
+            tokens = initial_tokens(self.model, len(self.classes.ids))
+            known = classes_of(self.loaded.metadata, self.base_checkpoint.name)
+            if known is not None and known.ids == self.classes.ids and known.tokens:  # tuning a multi-class model on
+                tokens = torch.tensor(known.tokens, dtype=torch.float32)
+            self.class_tokens = torch.nn.Parameter(tokens.to(self.device))
+            self.class_weight = class_weights(tiles, self.classes.ids)
+            self.params.append(self.class_tokens)
+        self.step_module: torch.nn.Module = DecoderStep(self.model, self.class_tokens)
         if self.distributed:
             self.step_module = torch.nn.parallel.DistributedDataParallel(
                 self.step_module,
@@ -280,7 +313,12 @@ class Trainer:
         return float(loss.detach())
 
     def _auto_loss(self, samples: list[Sample], embed: torch.Tensor, high_res: list[torch.Tensor]) -> torch.Tensor:
-        """One promptless mask per tile against all of the tile's objects."""
+        """One promptless mask per tile against all of the tile's objects (multi-class: one per class, competing)."""
+        if self.classes is not None:
+            logits = self.step_module(ClassGroup(embed, high_res))
+            target = np.stack([class_indices(s.classes, self.classes.ids) for s in samples])
+            target_t = torch.as_tensor(target, device=self.device).long()
+            return multiclass_loss(self._logits_at_tile_size(logits.float()), target_t, self.class_weight).total
         coords, labels = no_prompt(len(samples), self.device)
         [(logits, iou, _)] = self.step_module([PromptGroup(embed, high_res, coords, labels, multimask=False)])
         target = torch.as_tensor(np.stack([s.target for s in samples]), device=self.device)
@@ -354,17 +392,26 @@ class Trainer:
     @torch.no_grad()
     def evaluate(
         self, tiles: list[Tile] | None = None, stop: Callable[[], bool] | None = None
-    ) -> tuple[dict[str, float], Confusion] | None:
+    ) -> tuple[dict[str, Any], Confusion | ClassConfusion] | None:
         """Dataset-level scores on the validation tiles, each used the way the mode is used; None when ``stop()``
-        turned true on the way."""
+        turned true on the way. Multi-class: the mean over the classes, and each class's (``per_class``)."""
         self.model.eval()
-        confusion = Confusion()
+        confusion: Confusion | ClassConfusion = (
+            Confusion() if self.classes is None else ClassConfusion(self.classes.ids)
+        )
         for index, tile in enumerate(tiles if tiles is not None else self.val_tiles):
             if stop is not None and stop():
                 self.model.train()
                 return None
             sample = _sample(tile, index, 0, self.config)
             embed, high_res = self._features([("val", index, 0)], [sample])
+            if self.classes is not None:
+                assert self.class_tokens is not None
+                logits = decode_classes(self.model, self.class_tokens, embed, high_res)
+                predicted = class_probabilities(self._logits_at_tile_size(logits.float()))[0].argmax(0).cpu().numpy()
+                truth = class_indices(sample.classes, self.classes.ids)
+                confusion.add(predicted, truth, truth != IGNORE)
+                continue
             if self.config.mode == "auto":
                 coords, labels = no_prompt(1, self.device)
                 logits, _, _ = decode(self.model, embed, high_res, coords, labels, multimask=False)
@@ -385,7 +432,17 @@ class Trainer:
                 predicted = (self._logits_at_tile_size(logits)[0, best] > 0).cpu().numpy()
                 confusion.add(predicted, target, sample.labelled)
         self.model.train()
+        if isinstance(confusion, ClassConfusion):
+            per_class = {str(k): v for k, v in confusion.per_class().items()}
+            return {**confusion.scores(), "per_class": per_class}, confusion
         return confusion.scores(), confusion
+
+    def current_classes(self) -> ClassList | None:
+        """The classes with their tokens as trained so far (None: not a multi-class run)."""
+        if self.classes is None or self.class_tokens is None:
+            return None
+        tokens = tuple(tuple(float(v) for v in row) for row in self.class_tokens.detach().cpu().tolist())
+        return ClassList(self.classes.ids, self.classes.names, tokens)
 
     # -- the run -----------------------------------------------------------------------------------------
 
@@ -522,6 +579,9 @@ def restore(trainer: Trainer, state_path: Path) -> None:
         with torch.no_grad():
             for name, tensor in state["trained"].items():
                 parameters[name].copy_(tensor)
+        if trainer.class_tokens is not None:
+            with torch.no_grad():
+                trainer.class_tokens.copy_(state["class_tokens"].to(trainer.class_tokens.device))
         trainer.optimizer.load_state_dict(state["optimizer"])
         trainer.scheduler.load_state_dict(state["scheduler"])
         trainer.epoch, trainer.step = int(state["epoch"]), int(state["step"])

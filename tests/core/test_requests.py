@@ -78,10 +78,14 @@ def test_every_training_option_can_be_requested() -> None:
         else:
             changed[name] = {"tile_size": 512, "image_size": 256}.get(name, (default or 0) + 1)
     changed |= {"class_field": "kind", "classes": [1, 3], "class_zero": True, "bands": [4, 1, 2]}
+    # multi-class (which needs auto mode, so the mode is left at its default here), named by a field and a mapping
+    changed |= {"multiclass": True, "mode": "auto", "name_field": "kind_name", "class_names": ["1=house", "3=tree"]}
     assert set(changed) == set(described)  # nothing of TrainConfig is left out
     args = parsed(["train", "--request", "-"], {"raster": "a.tif", "labels": "l.gpkg", "out": "run", **changed})
     config = _train_config(args)
-    expected = TrainConfig().replace(**{**changed, "classes": (1, 3), "bands": (4, 1, 2)})
+    expected = TrainConfig().replace(
+        **{**changed, "classes": (1, 3), "bands": (4, 1, 2), "class_names": ("1=house", "3=tree")}
+    )
     assert config == expected
     assert set(CLASS_OPTIONS) <= set(changed)
 
