@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from core.errors import InvalidCheckpointError
+from core.labels import IGNORE
 
 #: Colours of classes 1, 2, ... in class rasters and polygon styles (RGB), then again.
 PALETTE = [(230, 85, 13), (49, 163, 84), (49, 130, 189), (117, 107, 177), (222, 45, 38), (253, 174, 107)]
@@ -53,4 +56,14 @@ def classes_of(metadata: dict[str, Any], where: str = "the checkpoint") -> Class
     return ClassList.from_dict(data, where) if data else None
 
 
-__all__ = ["PALETTE", "ClassList", "classes_of"]
+def class_indices(classes: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
+    """Label values (S, S) as training targets: 0 background (and classes not learned), k for ``ids[k - 1]``,
+    IGNORE kept."""
+    lookup = np.zeros(256, dtype=np.uint8)
+    lookup[IGNORE] = IGNORE
+    for index, class_id in enumerate(ids, start=1):
+        lookup[class_id] = index
+    return lookup[classes]
+
+
+__all__ = ["PALETTE", "ClassList", "class_indices", "classes_of"]

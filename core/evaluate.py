@@ -22,9 +22,10 @@ from shapely.geometry.base import BaseGeometry
 
 from core.aoi import aoi_mask, read_aoi
 from core.atomic import atomic_output
+from core.classes import class_indices
 from core.errors import InvalidInputError, MissingInputError
 from core.labels import IGNORE, LabelReader
-from core.metrics import Confusion
+from core.metrics import ClassConfusion, Confusion
 from core.plots import draw_confusion, pyplot
 from core.polygons import polygons_of_file
 
@@ -36,12 +37,20 @@ OVERVIEW_SIDE = 800  # pixels on the longer side of the report's picture
 
 @dataclass
 class Evaluation:
+    """Pixel and object scores of objects against background; of a class raster also each class's
+    (``per_class``: id -> name, pixel scores and object scores) and the (K+1) x (K+1) confusion."""
+
     pixel: dict[str, float]
     confusion: list[list[int]]
     objects: dict[str, float | int] = field(default_factory=dict)
+    per_class: dict[str, dict[str, Any]] = field(default_factory=dict)
+    class_confusion: list[list[int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pixel": self.pixel, "confusion_matrix": self.confusion, "objects": self.objects}
+        result = {"pixel": self.pixel, "confusion_matrix": self.confusion, "objects": self.objects}
+        if self.per_class:
+            result |= {"per_class": self.per_class, "class_confusion_matrix": self.class_confusion}
+        return result
 
 
 def match_objects(predicted: list[BaseGeometry], truth: list[BaseGeometry]) -> dict[str, float | int]:
@@ -96,9 +105,10 @@ def evaluate(
     class_field: str | None = None,
     class_zero: bool = False,
 ) -> tuple[Evaluation, Overview]:
-    """Scores of ``pred_path`` (1 object, 0 background, other values nodata) against labels (polygons or a
-    class mask on any grid), on the pred grid, read in strips of ``STRIP_ROWS`` rows so that memory does not
-    grow with the raster; objects are polygonized from masks GDAL streams from temporary files."""
+    """Scores of ``pred_path`` (1 object, 0 background, other values nodata; or a class raster of a multi-class
+    model: its classes' ids, ``classes`` chosen among them) against labels (polygons or a class mask on any
+    grid), on the pred grid, read in strips of ``STRIP_ROWS`` rows so that memory does not grow with the raster;
+    objects are polygonized from masks GDAL streams from temporary files and matched class by class."""
     if not Path(pred_path).exists():
         raise MissingInputError(f"prediction not found: {pred_path}")
     with (
@@ -106,6 +116,10 @@ def evaluate(
         rasterio.open(pred_path) as src,
         tempfile.TemporaryDirectory(prefix="sam2-evaluate-") as tmp,
     ):
+        names = _class_names(src, classes)
+        ids = tuple(names) if names else (1,)
+        classes = ids if names else classes
+        class_confusion = ClassConfusion(ids)
         height, width = src.shape
         reader = LabelReader(truth_path, crs=src.crs, transform=src.transform, shape=(height, width),
                              classes=classes, class_field=class_field, class_zero=class_zero)  # fmt: skip
@@ -127,21 +141,57 @@ def evaluate(
                     window = Window(0, row, width, min(STRIP_ROWS, height - row))
                     values = src.read(1, window=window)
                     truth_classes, _ = reader.read(window)
-                    labelled = (truth_classes != IGNORE) & ((values == 0) | (values == 1))
+                    # class indices: 0 background, k the k-th class (a one-class prediction: 1 is the object)
+                    truth_index = class_indices(truth_classes, ids) if names else _merged(truth_classes)
+                    labelled = (truth_index != IGNORE) & ((values == 0) | np.isin(values, ids))
                     labelled &= aoi_mask(areas, src.window_transform(window), values.shape)
-                    predicted = (values == 1) & labelled
-                    truth = (truth_classes > 0) & (truth_classes != IGNORE) & labelled
+                    predicted_index = np.where(labelled, class_indices(values, ids), 0)
+                    truth_index = np.where(labelled, truth_index, 0)
+                    predicted, truth = predicted_index > 0, truth_index > 0
                     confusion.add(predicted, truth, labelled)
-                    predicted_file.write(predicted.astype(np.uint8), 1, window=window)
-                    truth_file.write(truth.astype(np.uint8), 1, window=window)
+                    class_confusion.add(predicted_index, truth_index, labelled)
+                    predicted_file.write(predicted_index.astype(np.uint8), 1, window=window)
+                    truth_file.write(truth_index.astype(np.uint8), 1, window=window)
                     first = -row % step  # the strip's first row on the overview's grid
                     for name, mask in (("predicted", predicted), ("truth", truth), ("labelled", labelled)):
                         parts[name].append(mask[first::step, ::step].copy())  # a view would keep the strip
         finally:
             reader.close()
-        objects = match_objects(polygons_of_file(files["predicted"]), polygons_of_file(files["truth"]))
+        found, true = polygons_of_file(files["predicted"]), polygons_of_file(files["truth"])
+    every = [polygon for polygons in found.values() for polygon in polygons]  # objects, whatever their class
+    objects = match_objects(every, [polygon for polygons in true.values() for polygon in polygons])
     overview = Overview(step, *(np.concatenate(parts[name]) for name in ("predicted", "truth", "labelled")))
-    return Evaluation(confusion.scores(), confusion.matrix(), objects), overview
+    evaluation = Evaluation(confusion.scores(), confusion.matrix(), objects)
+    if names:  # each class on its own: pixels and objects of that class only
+        pixel = class_confusion.per_class()
+        evaluation.per_class = {
+            str(class_id): {"name": names[class_id], **pixel[class_id],
+                            "objects": match_objects(found.get(index, []), true.get(index, []))}
+            for index, class_id in enumerate(ids, start=1)
+        }  # fmt: skip
+        evaluation.class_confusion = class_confusion.matrix()
+    return evaluation, overview
+
+
+def _class_names(src: rasterio.io.DatasetReader, chosen: tuple[int, ...]) -> dict[int, str]:
+    """The classes of a class raster (its ``CLASS_NAMES`` tag), those ``chosen`` if any; empty for a one-class
+    prediction. A chosen class the raster does not have is refused."""
+    tag = src.tags(1).get("CLASS_NAMES")
+    if not tag:
+        return {}
+    names = {int(k): str(v) for k, v in json.loads(tag).items()}
+    absent = [c for c in chosen if c not in names]
+    if absent:
+        raise InvalidInputError(
+            f"classes {absent} are not predicted in {Path(src.name).name} (its classes are "
+            f"{', '.join(f'{k} {v}' for k, v in names.items())}): choose among those"
+        )
+    return {c: names[c] for c in (chosen or tuple(names))}
+
+
+def _merged(classes: np.ndarray) -> np.ndarray:
+    """Labels of a one-class evaluation: every class chosen is the object (1), IGNORE kept."""
+    return np.where(classes == IGNORE, IGNORE, (classes > 0).astype(np.uint8))
 
 
 def report_paths(out: Path) -> list[Path]:
@@ -162,6 +212,12 @@ def write_report(evaluation: Evaluation, overview: Overview, out: Path) -> list[
         writer.writerow(["pixel", key, value])
     for key, value in evaluation.objects.items():
         writer.writerow(["object", key, value])
+    for class_id, scores in evaluation.per_class.items():
+        level = f"class {class_id} {scores['name']}"
+        for key in ("iou", "f1", "precision", "recall"):
+            writer.writerow([level, key, scores[key]])
+        for key, value in scores["objects"].items():
+            writer.writerow([f"{level} objects", key, value])
     with atomic_output(paths[1]) as tmp:
         tmp.write_text(buffer.getvalue())
     _write_png(evaluation, overview, paths[2])

@@ -62,11 +62,14 @@ def _polygonize(mask: np.ndarray, transform: Affine) -> list[Polygon]:
     return [shape(geometry) for geometry, _ in shapes(values, mask=values, connectivity=4, transform=transform)]
 
 
-def polygons_of_file(path: str | os.PathLike[str]) -> list[Polygon]:
-    """Polygons of the non-zero pixels of a one-band raster file, in its CRS, without reading it whole."""
+def polygons_of_file(path: str | os.PathLike[str]) -> dict[int, list[Polygon]]:
+    """Polygons of the non-zero pixels of a one-band raster file by value, in its CRS, without reading it whole."""
+    found: dict[int, list[Polygon]] = {}
     with rasterio.open(path) as source:
         band = rasterio.band(source, 1)  # GDAL reads it block by block; the band is its own mask
-        return [shape(geometry) for geometry, _ in shapes(band, mask=band, connectivity=4, transform=source.transform)]
+        for geometry, value in shapes(band, mask=band, connectivity=4, transform=source.transform):
+            found.setdefault(int(value), []).append(shape(geometry))
+    return found
 
 
 def clean_polygon(polygon: Polygonal, options: PolygonOptions, pixel: float, min_area: float = 0.0) -> Polygonal | None:

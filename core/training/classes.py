@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.classes import ClassList
+from core.classes import ClassList, class_indices
 from core.errors import InvalidInputError
 from core.labels import IGNORE
 from core.training.config import TrainConfig
@@ -49,16 +49,6 @@ def resolve_classes(tiles: TileSet, config: TrainConfig) -> ClassList:
     return ClassList(wanted, names)
 
 
-def class_indices(classes: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
-    """Label values (S, S) as training targets: 0 background (and classes not learned), k for ``ids[k - 1]``,
-    IGNORE kept."""
-    lookup = np.zeros(256, dtype=np.uint8)
-    lookup[IGNORE] = IGNORE
-    for index, class_id in enumerate(ids, start=1):
-        lookup[class_id] = index
-    return lookup[classes]
-
-
 def class_weights(tiles: TileSet, ids: tuple[int, ...]) -> torch.Tensor:
     """Cross-entropy weights (K + 1: background first) from the training pixels: the inverse square root of
     each class's share, scaled to mean 1, capped at MAX_CLASS_WEIGHT times the smallest."""
@@ -79,4 +69,4 @@ def initial_tokens(model: Any, count: int) -> torch.Tensor:
     return weight.to(torch.float32).repeat(count, 1).clone()
 
 
-__all__ = ["class_indices", "class_weights", "initial_tokens", "resolve_classes"]
+__all__ = ["class_weights", "initial_tokens", "resolve_classes"]

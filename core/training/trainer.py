@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from core.classes import ClassList, classes_of
+from core.classes import ClassList, class_indices, classes_of
 from core.decode import class_probabilities, decode, decode_classes, no_prompt
 from core.embeddings import image_features
 from core.errors import CancelledError, InvalidCheckpointError, InvalidInputError, OutOfMemoryError
@@ -33,7 +33,7 @@ from core.models.device import choose_device
 from core.models.loader import LoadedModel, load_model
 from core.preprocess import to_model_input
 from core.training.augment import augment
-from core.training.classes import class_indices, class_weights, initial_tokens, resolve_classes
+from core.training.classes import class_weights, initial_tokens, resolve_classes
 from core.training.config import TrainConfig
 from core.training.loss import multiclass_loss, promptless_loss, sam_loss
 from core.training.prompts import correction_click, pad_prompts, sample_click

@@ -15,12 +15,12 @@ import pytest
 import rasterio
 import torch
 
-from core.classes import classes_of
+from core.classes import class_indices, classes_of
 from core.decode import class_probabilities, decode, decode_classes, no_prompt
 from core.errors import InvalidConfigError
 from core.metrics import ClassConfusion
 from core.models.loader import load_model
-from core.training.classes import class_indices, initial_tokens
+from core.training.classes import initial_tokens
 from core.training.config import TrainConfig
 from core.training.loss import multiclass_loss
 from core.vector_io import read_polygons
@@ -217,3 +217,65 @@ def test_tuning_a_multiclass_model_further_starts_from_its_class_tokens(building
     recorded = classes_of(torch.load(tuned, weights_only=True)["meta"])
     assert not torch.equal(torch.tensor(recorded.tokens), initial_tokens(trainer.model, 2).cpu())  # they learned
     torch.testing.assert_close(trainer.class_tokens.detach(), torch.tensor(recorded.tokens))
+
+
+@pytest.fixture(scope="module")
+def perfect_class_raster(buildings_and_trees, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The scene's true buildings (1) and trees (2) written as a multi-class prediction would be."""
+    scene, _, _ = buildings_and_trees
+    out = tmp_path_factory.mktemp("perfect") / "classes.tif"
+    with rasterio.open(scene.mask) as src:
+        truth, profile = src.read(1), src.profile
+    with rasterio.open(out, "w", **profile) as dst:
+        dst.write(np.where(np.isin(truth, (1, 2)), truth, 0).astype(np.uint8), 1)
+        dst.update_tags(1, CLASS_NAMES=json.dumps({"1": "building", "2": "tree"}))
+    return out
+
+
+def test_evaluate_scores_each_class_with_its_own_objects(buildings_and_trees, perfect_class_raster, core_cli):
+    scene, _, _ = buildings_and_trees
+    result = core_cli(
+        "evaluate", "--pred", perfect_class_raster, "--truth", scene.labels, "--class-field", "class_id",
+        "--classes", "1,2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report["per_class"]) == {"1", "2"}
+    for class_id, name in (("1", "building"), ("2", "tree")):
+        scores = report["per_class"][class_id]
+        assert scores["name"] == name
+        assert scores["iou"] == pytest.approx(1.0, abs=0.01)  # the truth itself
+        assert {"f1", "precision", "recall"} <= set(scores)
+        assert scores["objects"]["true"] > 0
+        assert scores["objects"]["f1"] > 0.8  # objects matched within their class (touching crowns merge)
+    assert len(report["class_confusion_matrix"]) == 3
+
+
+def test_evaluate_tells_the_classes_apart(buildings_and_trees, perfect_class_raster, core_cli, tmp_path) -> None:
+    """Swapping the two classes keeps every object found but scores each class 0."""
+    scene, _, _ = buildings_and_trees
+    swapped = tmp_path / "swapped.tif"
+    with rasterio.open(perfect_class_raster) as src:
+        values, profile, tags = src.read(1), src.profile, src.tags(1)
+    with rasterio.open(swapped, "w", **profile) as dst:
+        dst.write(np.select([values == 1, values == 2], [2, 1], values).astype(np.uint8), 1)
+        dst.update_tags(1, **tags)
+    report = json.loads(
+        core_cli("evaluate", "--pred", swapped, "--truth", scene.labels, "--class-field", "class_id").stdout
+    )
+    assert report["pixel"]["iou"] == pytest.approx(1.0, abs=0.01)  # objects against background: all right
+    assert report["per_class"]["1"]["iou"] == 0.0
+    assert report["per_class"]["2"]["iou"] == 0.0
+
+
+def test_evaluating_a_class_the_raster_does_not_predict_says_which_it_has(
+    buildings_and_trees, perfect_class_raster, core_cli
+) -> None:
+    scene, _, _ = buildings_and_trees
+    result = core_cli(
+        "evaluate", "--pred", perfect_class_raster, "--truth", scene.labels, "--class-field", "class_id",
+        "--classes", "1,3",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "classes [3] are not predicted" in result.stderr
+    assert "1 building" in result.stderr
