@@ -41,9 +41,26 @@ def load(config_path: Path) -> dict[str, Any]:
         params[key] = _path(base, params.get(key))
     if params.get("model_confg") not in SIZES:
         raise InvalidConfigError(f"model_confg must be one of {list(SIZES)}, not {params.get('model_confg')!r}")
-    if params.get("mode", "binary") != "binary":
-        raise InvalidConfigError("mode: only 'binary' is supported (SAM 2 predicts one class; pick it with classes)")
+    if params.get("mode", "binary") not in ("binary", "multi-label"):
+        raise InvalidConfigError(f"mode must be binary or multi-label, not {params.get('mode')!r}")
+    if params.get("mode") == "multi-label" and not (params.get("num_classes") or params.get("classes")):
+        raise InvalidConfigError("mode multi-label needs num_classes (the label values 1..num_classes) or classes")
     return params
+
+
+def multi_label(params: dict[str, Any]) -> dict[str, Any]:
+    """The seed's multi-label options as the engine's: classes 1..num_classes (or ``classes``) named by
+    ``class_labels`` (in class order; a list one longer names background first, which is skipped)."""
+    if params.get("mode") != "multi-label":
+        return {}
+    classes = tuple(params.get("classes") or range(1, int(params["num_classes"]) + 1))
+    labels = [str(label) for label in params.get("class_labels") or []]
+    if len(labels) == len(classes) + 1:
+        labels = labels[1:]
+    if labels and len(labels) != len(classes):
+        raise InvalidConfigError(f"class_labels names {len(labels)} classes but there are {len(classes)}: {classes}")
+    names = tuple(f"{c}={name}" for c, name in zip(classes, labels, strict=False))
+    return {"multiclass": True, "classes": classes, "class_names": names}
 
 
 def train_config(params: dict[str, Any]) -> Any:
@@ -65,7 +82,7 @@ def train_config(params: dict[str, Any]) -> Any:
         class_field=params.get("class_field"),
         best_metric="iou" if params.get("accuracy_metric", "iou") != "f1" else "f1",
         device=str(params.get("device", "auto")),
-    )
+    ).replace(**multi_label(params))
 
 
 def base_checkpoint(params: dict[str, Any]) -> Path:

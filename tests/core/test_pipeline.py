@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 import rasterio
 
@@ -88,3 +90,37 @@ def test_pipeline_refuses_a_checkpoint_of_another_size(tmp_path, tiny_checkpoint
     assert result.returncode == 2
     assert "model_confg is large but" in result.stderr
     assert "SAM 2.1 tiny" in result.stderr
+
+
+def test_the_seeds_multi_label_mode_writes_a_class_raster(tmp_path, tiny_checkpoint, repo_root) -> None:
+    write_synthetic_scene(SyntheticSceneConfig(width=512, height=512, seed=5), tmp_path / "data")
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(f"""
+Create_tiles: false
+Train: true
+Predict: true
+image_path: data/scene_image.tif
+mask_path: data/scene_labels.gpkg
+model_path: out/model
+checkpoint: {tiny_checkpoint.path}
+patch_size: 128
+class_field: class_id
+description: landcover
+model_confg: tiny
+mode: multi-label
+num_classes: 2
+class_labels: [background, building, tree]
+LEARNING_RATE: 1.0e-3
+EPOCHS: 2
+AOI: Testville
+device: cpu
+""")
+    result = subprocess.run(
+        [sys.executable, str(repo_root / "scripts" / "run_pipeline.py"), "--config", str(config)],
+        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    merged = Path(json.loads(result.stdout)["predict"]["merged"])
+    with rasterio.open(merged) as prediction:
+        assert json.loads(prediction.tags(1)["CLASS_NAMES"]) == {"1": "building", "2": "tree"}
+        assert set(np.unique(prediction.read(1)).tolist()) <= {0, 1, 2, 255}
