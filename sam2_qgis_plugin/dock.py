@@ -224,6 +224,11 @@ class Sam2Dock(QDockWidget):
         self.class_field_combo.setAllowEmptyFieldName(True)
         self.class_field_combo.setLayer(self.labels_combo.currentLayer())
         self.labels_combo.layerChanged.connect(self.class_field_combo.setLayer)
+        self.multiclass_check = QCheckBox(tr("Tell the classes apart"), tune)
+        self.name_field_combo = QgsFieldComboBox(tune)  # the class names of a multi-class model
+        self.name_field_combo.setAllowEmptyFieldName(True)
+        self.name_field_combo.setLayer(self.labels_combo.currentLayer())
+        self.labels_combo.layerChanged.connect(self.name_field_combo.setLayer)
         self.classes_edit = QLineEdit(tune)
         self.classes_edit.setPlaceholderText(tr("all (or e.g. 1,3)"))
         self.aoi_combo = QgsMapLayerComboBox(tune)
@@ -279,6 +284,8 @@ class Sam2Dock(QDockWidget):
         tune_form.addRow(tr("Labels"), self.labels_combo)
         tune_form.addRow(tr("Class field"), self.class_field_combo)
         tune_form.addRow(tr("Classes"), self.classes_edit)
+        tune_form.addRow(self.multiclass_check)
+        tune_form.addRow(tr("Class names"), self.name_field_combo)
         tune_form.addRow(tr("Area of interest"), self.aoi_combo)
         tune_form.addRow(tr("Tune"), self.mode_combo)
         tune_form.addRow(self.mode_hint)
@@ -419,6 +426,11 @@ class Sam2Dock(QDockWidget):
             self.fill_holes_check: tr("Drop the holes inside each polygon (courtyards, gaps between crowns)"),
             self.labels_combo: tr("Polygons drawn around the objects to learn (not the model's own output)"),
             self.class_field_combo: tr("The attribute holding each polygon's class number (empty: one class)"),
+            self.multiclass_check: tr(
+                "Learn the classes as different things (buildings, trees, roads...) in one model, and predict a "
+                "class raster; without it the classes chosen are learned as one kind of object"
+            ),
+            self.name_field_combo: tr("For one model of all classes: the attribute holding each class's name"),
             self.classes_edit: tr("The classes to learn, e.g. 1 or 1,3 (empty: every class)"),
             self.aoi_combo: tr("Polygons limiting where training tiles are taken (empty: the whole raster)"),
             self.lr_spin: job_defaults.help_text("lr"),
@@ -493,6 +505,8 @@ class Sam2Dock(QDockWidget):
             "device": self.device_combo.currentText(),
             "class_field": self.class_field_combo.currentField() or None,
             "classes": self.classes_edit.text().strip() or None,
+            "multiclass": self.multiclass_check.isChecked(),
+            "name_field": (self.name_field_combo.currentField() or None) if self.multiclass_check.isChecked() else None,
         }
 
     def prediction_options(self) -> dict[str, Any]:

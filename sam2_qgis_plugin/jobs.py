@@ -183,6 +183,18 @@ def class_renderer(layer: Any, field: str = "class") -> Any:
     return QgsCategorizedSymbolRenderer(field, categories)
 
 
+def class_names(raster_path: str) -> dict[int, str]:
+    """The classes a multi-class prediction names (its ``CLASS_NAMES`` tag: id -> name); empty otherwise."""
+    from osgeo import gdal  # QGIS's own
+
+    dataset = gdal.Open(raster_path)
+    tag = dataset.GetRasterBand(1).GetMetadataItem("CLASS_NAMES") if dataset is not None else None
+    try:
+        return {int(k): str(v) for k, v in json.loads(tag).items()} if tag else {}
+    except (ValueError, AttributeError):
+        return {}
+
+
 def add_prediction_layers(mask_path: str, vector_path: str | None, name: str) -> list[Any]:
     """Add a prediction's mask raster (objects in colour, background transparent) and polygons (outlines in
     their class's colour) to the project."""
@@ -192,7 +204,12 @@ def add_prediction_layers(mask_path: str, vector_path: str | None, name: str) ->
     layers: list[Any] = []
     mask = QgsRasterLayer(mask_path, f"{name} mask")
     if mask.isValid():
-        classes = [QgsPalettedRasterRenderer.Class(1, QColor(255, 140, 0, 160), "object")]
+        named = class_names(mask_path)  # a multi-class model's class raster: each class in its colour, named
+        palette = {int(entry.value): entry.color for entry in mask.dataProvider().colorTable(1)} if named else {}
+        classes = [
+            QgsPalettedRasterRenderer.Class(value, palette.get(value, QColor(255, 140, 0, 160)), label)
+            for value, label in (named or {1: "object"}).items()
+        ]
         mask.setRenderer(QgsPalettedRasterRenderer(mask.dataProvider(), 1, classes))
         layers.append(mask)
     if vector_path:

@@ -326,6 +326,15 @@ class FineTune(_EngineAlgorithm):
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", tr("Orthophoto")))
         self.add_label_parameters("Labels", "Classes to learn (e.g. 1 or 1,3; empty: all)")
+        self.addParameter(
+            QgsProcessingParameterBoolean("MULTICLASS", tr("One model for all classes (told apart)"), False)
+        )
+        self.addParameter(
+            QgsProcessingParameterField(
+                "NAME_FIELD", tr("Class names field (one model for all classes)"), parentLayerParameterName="LABELS",
+                optional=True,
+            )
+        )  # fmt: skip
         self.addParameter(QgsProcessingParameterFile("CHECKPOINT", tr("Base checkpoint")))
         self.add_options("train", self.BASIC, self.ADVANCED)
         self.add_band_parameter()
@@ -342,6 +351,8 @@ class FineTune(_EngineAlgorithm):
             "checkpoint": self.parameterAsFile(parameters, "CHECKPOINT", context),
             "out": out,
             **self.label_options(parameters, context, feedback),
+            "multiclass": self.parameterAsBoolean(parameters, "MULTICLASS", context),
+            "name_field": self.parameterAsString(parameters, "NAME_FIELD", context) or None,
             **self.options(parameters, context, "train", (*self.BASIC, *self.ADVANCED)),
             "bands": self.band_option(parameters, context),
         }

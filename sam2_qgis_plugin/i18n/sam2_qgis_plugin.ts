@@ -124,6 +124,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../dock.py"/>
+        <source>Class names</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Class names field (one model for all classes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../processing_provider.py"/>
         <source>Class of the polygons</source>
         <translation type="unfinished"></translation>
@@ -260,6 +270,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../dock.py"/>
+        <source>For one model of all classes: the attribute holding each class's name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../processing_provider.py"/>
         <source>Ground pixel of a web layer's render, in the area's map units (e.g. 0.3)</source>
         <translation type="unfinished"></translation>
@@ -279,6 +294,11 @@
         <location filename="../dock.py"/>
         <location filename="../processing_provider.py"/>
         <source>Labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Learn the classes as different things (buildings, trees, roads...) in one model, and predict a class raster; without it the classes chosen are learned as one kind of object</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -344,6 +364,11 @@
     <message>
         <location filename="../settings_dialog.py"/>
         <source>Offline: a folder of wheels to install from instead of PyPI (empty: PyPI)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>One model for all classes (told apart)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -570,6 +595,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>Straighten outlines: points closer than this to a line are dropped (1 pixel: the least)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Tell the classes apart</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -206,3 +206,25 @@ def test_engine_settings_live_in_their_dialog_and_are_kept(qgis_iface, qgis_app,
     finally:
         second.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+
+
+def test_one_model_for_all_classes_goes_to_the_training_request(qgis_app) -> None:
+    from qgis.core import QgsProject, QgsVectorLayer
+
+    from sam2_qgis_plugin.dock import Sam2Dock
+
+    labels = QgsVectorLayer("Polygon?crs=EPSG:32633&field=class_id:integer&field=class_name:string", "labels", "memory")
+    QgsProject.instance().addMapLayer(labels)
+    dock = Sam2Dock()
+    dock.labels_combo.setLayer(labels)
+    dock.class_field_combo.setField("class_id")
+    dock.name_field_combo.setField("class_name")
+    assert dock.training_options()["multiclass"] is False
+    assert dock.training_options()["name_field"] is None  # names matter only to one model of all classes
+    dock.multiclass_check.setChecked(True)
+    options = dock.training_options()
+    assert options["multiclass"] is True
+    assert options["name_field"] == "class_name"
+    assert options["class_field"] == "class_id"
+    dock.deleteLater()
+    QgsProject.instance().removeMapLayer(labels.id())

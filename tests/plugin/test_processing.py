@@ -265,3 +265,31 @@ def test_every_option_parameter_is_the_engines(processing, algorithm_id) -> None
             chosen = parameter.defaultValue()
         assert chosen == described["default"], option
         assert parameter.help() == described.get("help", ""), option
+
+
+def test_one_model_for_all_classes_is_predicted_as_named_classes(processing, scene, engine_files, tmp_path) -> None:
+    """Fine-tune with MULTICLASS (names from a field), predict, and the layers the panel adds show the classes by
+    name: the class raster in its colours, the polygons categorized."""
+    from sam2_qgis_plugin.jobs import add_prediction_layers
+
+    raster, labels = str(scene / "scene_image.tif"), str(scene / "scene_labels.gpkg")
+    tuned = processing.run(
+        "sam2:finetune",
+        {"RASTER": raster, "LABELS": labels, "CHECKPOINT": engine_files["checkpoint"], "CLASS_FIELD": "class_id",
+         "CLASSES": "1,2", "MULTICLASS": True, "NAME_FIELD": "class_name", "EPOCHS": 1, "TILE_SIZE": 128,
+         "DEVICE": "cpu", "OUTPUT": str(tmp_path / "run")},
+    )  # fmt: skip
+    predicted = processing.run(
+        "sam2:predictraster",
+        {"RASTER": raster, "CHECKPOINT": tuned["CHECKPOINT"], "EXTRA": "--device cpu",
+         "OUTPUT": str(tmp_path / "classes.tif"), "POLYGONS": str(tmp_path / "classes.gpkg")},
+    )  # fmt: skip
+    mask, polygons = add_prediction_layers(predicted["OUTPUT"], predicted["POLYGONS"], "landcover")
+    try:
+        legend = {c.value: c.label for c in mask.renderer().classes()}
+        assert legend == {1: "building", 2: "tree"}
+        colours = {c.value: c.color.name() for c in mask.renderer().classes()}
+        assert colours[1] != colours[2]
+        assert {c.value() for c in polygons.renderer().categories()} <= {"building", "tree"}
+    finally:
+        QgsProject.instance().removeMapLayers([mask.id(), polygons.id()])
