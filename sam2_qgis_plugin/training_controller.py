@@ -41,6 +41,32 @@ def tuned_model_title(checkpoint: Path) -> str:
         return checkpoint.parent.name
 
 
+def result_text(name: str, summary: dict[str, Any]) -> str:
+    """What the panel says of a finished run: validation IoU and F1, base -> best (each class's IoU for one
+    model of several classes), and how much was scored."""
+    base, best = summary["base"], summary["best"]
+    if summary.get("improved", True):
+        text = tr("{name}: validation IoU {base:.3f} (base) -> {best:.3f} (best, epoch {epoch}); F1 {f1_base:.3f} -> "
+                  "{f1_best:.3f}").format(name=name, base=base["iou"], best=best["iou"], epoch=best["epoch"],
+                                          f1_base=base["f1"], f1_best=best["f1"])  # fmt: skip
+    else:
+        text = tr("{name}: the base model stands (validation IoU {base:.3f}: no epoch beat it)").format(
+            name=name, base=base["iou"]
+        )
+    classes = summary.get("classes") or {}
+    if classes:
+        each = ", ".join(
+            tr("{name} {base:.2f} -> {best:.2f}").format(name=c["name"], base=c["base"]["iou"], best=c["best"]["iou"])
+            for c in classes.values()
+        )
+        text += "; " + tr("IoU by class: {classes}").format(classes=each)
+    counted = summary.get("validation", {})
+    scored = tr("{objects} objects in {tiles} validation tiles").format(
+        objects=counted.get("objects", "?"), tiles=counted.get("tiles", "?")
+    )
+    return f"{text}; {scored}."
+
+
 class TrainingController:
     """One fine-tuning at a time, started from the dock; ``last_run`` is the folder of the last finished one."""
 
@@ -173,17 +199,8 @@ class TrainingController:
         self.stopped_run = None
         self.last_run = run_dir
         base, best = summary["base"]["iou"], summary["best"]["iou"]
-        counted = summary.get("validation", {})
-        scored = f"{counted.get('objects', '?')} objects in {counted.get('tiles', '?')} validation tiles"
         if plugin.dock is not None:  # the scores once (the verdict says the same in words: it is in the report)
-            if summary.get("improved", True):
-                text = (
-                    f"{run_dir.name}: validation IoU {base:.3f} (base) -> {best:.3f} (best, epoch "
-                    f"{summary['best']['epoch']}); F1 {summary['base']['f1']:.3f} -> {summary['best']['f1']:.3f}"
-                )
-            else:
-                text = f"{run_dir.name}: the base model stands (validation IoU {base:.3f}: no epoch beat it)"
-            plugin.dock.result_label.setText(f"{text}; {scored}.")
+            plugin.dock.result_label.setText(result_text(run_dir.name, summary))
         for warning in summary.get("warnings", []):
             plugin.report(warning)
         bar = plugin.iface.messageBar()

@@ -291,6 +291,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../training_controller.py"/>
+        <source>IoU by class: {classes}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <location filename="../processing_provider.py"/>
         <source>Labels</source>
@@ -990,6 +995,26 @@
     <message>
         <location filename="../remote.py"/>
         <source>{layer}: the area is {cols} x {rows} px at {resolution:g} {units} per pixel, more than {max_side} px a side: zoom in, or choose a coarser ground resolution for web layers in the SAM 2 panel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>{name} {base:.2f} -&gt; {best:.2f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>{name}: the base model stands (validation IoU {base:.3f}: no epoch beat it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>{name}: validation IoU {base:.3f} (base) -&gt; {best:.3f} (best, epoch {epoch}); F1 {f1_base:.3f} -&gt; {f1_best:.3f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>{objects} objects in {tiles} validation tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -228,3 +228,21 @@ def test_one_model_for_all_classes_goes_to_the_training_request(qgis_app) -> Non
     assert options["class_field"] == "class_id"
     dock.deleteLater()
     QgsProject.instance().removeMapLayer(labels.id())
+
+
+def test_the_panel_says_how_each_class_scored() -> None:
+    from sam2_qgis_plugin.training_controller import result_text
+
+    scores = lambda iou: {"iou": iou, "f1": iou, "precision": iou, "recall": iou}  # noqa: E731
+    summary = {
+        "base": {"iou": 0.1, "f1": 0.2}, "best": {"iou": 0.3, "f1": 0.4, "epoch": 2}, "improved": True,
+        "validation": {"objects": 40, "tiles": 6},
+        "classes": {"1": {"name": "building", "base": scores(0.05), "best": scores(0.25)},
+                    "2": {"name": "tree", "base": scores(0.15), "best": scores(0.35)}},
+    }  # fmt: skip
+    text = result_text("landcover", summary)
+    assert "validation IoU 0.100 (base) -> 0.300 (best, epoch 2)" in text
+    assert "IoU by class: building 0.05 -> 0.25, tree 0.15 -> 0.35" in text
+    assert "40 objects in 6 validation tiles" in text
+    del summary["classes"]
+    assert "by class" not in result_text("buildings", summary)
