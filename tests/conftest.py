@@ -170,3 +170,24 @@ def linked_engine_wheels(tmp_path_factory) -> Path:
     write_wheel(folder, "sam2-engine-link", "1.0", {"sam2_engine_link.pth": "".join(f"{e}\n" for e in site_folders)})
     (folder / "requirements.txt").write_text("sam2-engine-link==1.0\n")
     return folder
+
+
+@pytest.fixture(scope="session")
+def stopped_training(repo_root: Path):  # type: ignore[no-untyped-def]
+    """``stop(args, events)``: start ``python -m core train ARGS --events EVENTS``, send SIGTERM once it reports
+    its first step, and return the finished process's (exit code, stdout, stderr)."""
+    import os
+    import signal
+    import time
+
+    def stop(args: list[str], events: Path, timeout: float = 180) -> tuple[int, str, str]:
+        command = [sys.executable, "-m", "core", *args, "--events", str(events)]
+        process = subprocess.Popen(command, cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not (events.exists() and '"step"' in events.read_text()):
+            time.sleep(0.2)
+        os.kill(process.pid, signal.SIGTERM)
+        out, err = process.communicate(timeout=timeout)
+        return process.returncode, out, err
+
+    return stop

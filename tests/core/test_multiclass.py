@@ -4,11 +4,8 @@ a run on a synthetic scene with buildings and trees, its class raster and named 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -162,23 +159,17 @@ def test_multiclass_training_is_for_whole_raster_prediction() -> None:
 
 
 def test_a_stopped_multiclass_run_resumes_with_its_class_tokens(
-    buildings_and_trees, repo_root, core_cli, tiny_checkpoint, tmp_path
+    buildings_and_trees, core_cli, tiny_checkpoint, tmp_path, stopped_training
 ) -> None:
     scene, _, _ = buildings_and_trees
     run_dir, events = tmp_path / "run", tmp_path / "events.jsonl"
-    command = [
-        sys.executable, "-m", "core", "train", "--raster", str(scene.image), "--labels", str(scene.labels),
-        "--class-field", "class_id", "--classes", "1,2", "--multiclass", "--checkpoint", str(tiny_checkpoint.path),
-        "--out", str(run_dir), "--tile-size", "128", "--epochs", "2", "--batch-size", "2", "--device", "cpu",
-        "--events", str(events),
+    args = [
+        "train", "--raster", str(scene.image), "--labels", str(scene.labels), "--class-field", "class_id",
+        "--classes", "1,2", "--multiclass", "--checkpoint", str(tiny_checkpoint.path), "--out", str(run_dir),
+        "--tile-size", "128", "--epochs", "2", "--batch-size", "2", "--device", "cpu",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not (events.exists() and '"step"' in events.read_text()):
-        time.sleep(0.2)
-    os.kill(process.pid, signal.SIGTERM)
-    out, err = process.communicate(timeout=180)
-    assert process.returncode == 0, err
+    code, out, err = stopped_training(args, events)
+    assert code == 0, err
     assert json.loads(out)["stopped"] is True
     assert "class_tokens" in torch.load(run_dir / "resume.pt", weights_only=True)
     resumed = core_cli("train", "--resume", str(run_dir), timeout=600)

@@ -4,11 +4,6 @@ usable run folder, it stops and resumes, and bad inputs are refused."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -186,24 +181,13 @@ def test_a_run_stopped_in_its_second_epoch_names_its_best_so_far(scene, tiny_che
 
 @pytest.mark.slow
 def test_sigterm_saves_a_resumable_state_and_resume_finishes(
-    core_cli, train_args, scene, tiny_checkpoint, tmp_path, repo_root
+    core_cli, train_args, scene, tiny_checkpoint, tmp_path, stopped_training
 ) -> None:
     run_dir, events = tmp_path / "run", tmp_path / "events.jsonl"
-    command = [
-        sys.executable,
-        "-m",
-        "core",
-        *train_args(scene.image, scene.labels, tiny_checkpoint.path, run_dir, 3, 8),
-        "--events",
-        str(events),
-    ]
-    process = subprocess.Popen(command, cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (events.exists() and '"step"' in events.read_text()):
-        time.sleep(0.2)
-    os.kill(process.pid, signal.SIGTERM)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
+    code, out, err = stopped_training(
+        train_args(scene.image, scene.labels, tiny_checkpoint.path, run_dir, 3, 8), events
+    )
+    assert code == 0, err
     assert json.loads(out)["stopped"] is True
     assert (run_dir / "resume.pt").exists()
     resumed = core_cli("train", "--resume", str(run_dir), timeout=300)
