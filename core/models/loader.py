@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +13,7 @@ import torch
 from sam2.build_sam import build_sam2
 from sam2.modeling.sam2_base import SAM2Base
 
-from core.atomic import sha256_file
+from core.cache import sha256_of_file
 from core.errors import InvalidCheckpointError, InvalidInputError
 from core.models.checkpoint import read_checkpoint
 from core.models.device import choose_device
@@ -39,15 +42,49 @@ class LoadedModel:
         return [(self.image_size // s, self.image_size // s) for s in strides]
 
 
-def build_for(spec: ModelSpec, image_size: int, device: torch.device) -> SAM2Base:
-    """An untrained model of ``spec`` for ``image_size`` input pixels."""
-    return build_sam2(
-        spec.config,
-        ckpt_path=None,
-        device=str(device),
-        mode="eval",
-        hydra_overrides_extra=[f"++model.image_size={image_size}"],
-    )
+#: torch.nn.init functions that fill parameters in place; skipped while building a model whose weights are
+#: loaded next (random-initialising hiera-large takes seconds that the checkpoint then overwrites).
+WEIGHT_INIT_FUNCTIONS = (
+    "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "xavier_uniform_", "xavier_normal_",
+    "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
+)  # fmt: skip
+_init_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def without_weight_init() -> Iterator[None]:
+    """Within the block, ``torch.nn.init``'s fill functions leave tensors as allocated (uninitialised memory).
+
+    Only for models whose every parameter and buffer is then loaded strictly: ``load_model`` refuses a
+    checkpoint with missing keys, so nothing uninitialised survives.
+    """
+    init = torch.nn.init
+    with _init_lock:
+        saved = {name: getattr(init, name) for name in WEIGHT_INIT_FUNCTIONS}
+        try:
+            for name in WEIGHT_INIT_FUNCTIONS:
+                setattr(init, name, _leave_as_is)
+            yield
+        finally:
+            for name, function in saved.items():
+                setattr(init, name, function)
+
+
+def _leave_as_is(tensor: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
+    return tensor
+
+
+def build_for(spec: ModelSpec, image_size: int, device: torch.device, initialise: bool = True) -> SAM2Base:
+    """A model of ``spec`` for ``image_size`` input pixels: random weights, or with ``initialise=False`` weights
+    left uninitialised for a checkpoint to fill (seconds faster for the large models)."""
+    with contextlib.nullcontext() if initialise else without_weight_init():
+        return build_sam2(
+            spec.config,
+            ckpt_path=None,
+            device=str(device),
+            mode="eval",
+            hydra_overrides_extra=[f"++model.image_size={image_size}"],
+        )
 
 
 IMAGE_STRIDE = 32  # the image encoder halves the input five times (patch embedding and stages)
@@ -64,7 +101,12 @@ def check_image_size(size: int) -> None:
 def check_finite(state_dict: dict[str, torch.Tensor], name: str) -> None:
     """Refuse weights holding NaN or infinity (a training that diverged): they would predict nothing."""
     for key, tensor in state_dict.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        # a sum is NaN or infinite when any element is (one pass, no mask); only then look element by element
+        if (
+            tensor.is_floating_point()
+            and not bool(torch.isfinite(tensor.sum()))
+            and not bool(torch.isfinite(tensor).all())
+        ):
             raise InvalidCheckpointError(
                 f"checkpoint {name} has weights that are not numbers (NaN or infinite, e.g. {key}): a training "
                 "that diverged saved it; use an earlier checkpoint or train again with a lower learning rate"
@@ -90,7 +132,7 @@ def load_model(
     check_image_size(size)
     check_finite(loaded.state_dict, loaded.path.name)
     target = choose_device(device)
-    sam = build_for(loaded.spec, size, torch.device("cpu"))
+    sam = build_for(loaded.spec, size, torch.device("cpu"), initialise=False)
     try:
         result = sam.load_state_dict(loaded.state_dict, strict=False)
     except RuntimeError as error:  # a tensor of the wrong shape
@@ -106,4 +148,4 @@ def load_model(
             f"{len(result.unexpected_keys)} unexpected keys (e.g. {result.unexpected_keys[:2]})"
         )
     sam = sam.to(target).eval()
-    return LoadedModel(sam, loaded.spec, size, target, loaded.path, sha256_file(loaded.path), loaded.metadata)
+    return LoadedModel(sam, loaded.spec, size, target, loaded.path, sha256_of_file(loaded.path), loaded.metadata)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
 import torch
 
+from core.atomic import sha256_file
+from core.cache import sha256_of_file
 from core.errors import InvalidCheckpointError, MissingInputError
 from core.models.checkpoint import detect_spec, read_checkpoint
-from core.models.loader import load_model
+from core.models.loader import build_for, load_model
 from core.models.registry import MODELS, ModelSpec, get_model
 
 pytestmark = pytest.mark.quick  # make test-fast
@@ -61,6 +64,36 @@ def test_loaded_model_reports_feature_sizes_from_its_image_size(tiny_checkpoint)
     assert loaded.image_size == 256
     assert loaded.feature_sizes == [(64, 64), (32, 32), (16, 16)]
     assert loaded.model.image_size == 256
+
+
+def test_a_model_loads_the_checkpoints_weights_exactly_without_random_initialisation(tiny_checkpoint) -> None:
+    kaiming = torch.nn.init.kaiming_uniform_
+    loaded = load_model(tiny_checkpoint.path, device="cpu")
+    assert torch.nn.init.kaiming_uniform_ is kaiming  # initialisation is back for everyone else
+    state = torch.load(tiny_checkpoint.path, weights_only=True)["model"]
+    model_state = loaded.model.state_dict()
+    assert all(torch.equal(model_state[name], tensor) for name, tensor in state.items())
+    spec = get_model("sam2.1_hiera_t")
+    torch.manual_seed(3)
+    uninitialised = build_for(spec, 256, torch.device("cpu"), initialise=False).state_dict()
+    torch.manual_seed(3)
+    initialised = build_for(spec, 256, torch.device("cpu")).state_dict()
+    name = "image_encoder.trunk.blocks.0.mlp.layers.0.weight"
+    assert not torch.equal(uninitialised[name], initialised[name])  # skipped: not the seeded random weights
+
+
+def test_the_weights_digest_is_remembered_and_follows_a_replaced_file(tiny_checkpoint, tmp_path) -> None:
+    path = tmp_path / "model.pt"
+    path.write_bytes(tiny_checkpoint.path.read_bytes())
+    first = sha256_of_file(path)
+    assert first == sha256_file(path)
+    assert sha256_of_file(path) == first  # from the memo
+    replacement = tmp_path / "other.pt"
+    replacement.write_bytes(b"x" * path.stat().st_size)  # the same size and time, written over by a rename
+    os.utime(replacement, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
+    replacement.replace(path)
+    assert sha256_of_file(path) == sha256_file(path) != first
+    assert load_model(tiny_checkpoint.path, device="cpu").weights_sha256 == sha256_file(tiny_checkpoint.path)
 
 
 # --- bad checkpoints --------------------------------------------------------------------------------
