@@ -144,13 +144,20 @@ def image_features(model: Any, batch: torch.Tensor) -> tuple[torch.Tensor, list[
     return maps[-1], maps[:-1]
 
 
-def encode_tiles(loaded: LoadedModel, batch: torch.Tensor) -> list[tuple[torch.Tensor, tuple[torch.Tensor, ...]]]:
-    """Run the image encoder on a normalised batch (n, 3, S, S); per tile (image_embed, high_res feats), float32
-    on the CPU."""
+def encode_batch(loaded: LoadedModel, batch: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Run the image encoder on a normalised batch (n, 3, S, S): image embedding (n, C, S/16, S/16) and high-res
+    features [(n, C0, S/4, S/4), (n, C1, S/8, S/8)], float32 on the model's device (for decoding at once)."""
     with torch.inference_mode(), inference_precision(loaded.device):
         embed, high_res = image_features(loaded.model, batch.to(loaded.device))
-        embed = embed.float().cpu()
-        high_res = [level.float().cpu() for level in high_res]
+        return embed.float(), [level.float() for level in high_res]
+
+
+def encode_tiles(loaded: LoadedModel, batch: torch.Tensor) -> list[tuple[torch.Tensor, tuple[torch.Tensor, ...]]]:
+    """Run the image encoder on a normalised batch (n, 3, S, S); per tile (image_embed, high_res feats), float32
+    on the CPU (for caching)."""
+    embed, high_res = encode_batch(loaded, batch)
+    embed = embed.cpu()
+    high_res = [level.cpu() for level in high_res]
     return [(embed[i], tuple(level[i] for level in high_res)) for i in range(batch.shape[0])]
 
 

@@ -10,10 +10,13 @@ holds one band of window height, whatever the raster's height. The threshold is 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -24,12 +27,14 @@ from rasterio.windows import Window
 
 from core.aoi import aoi_mask, read_aoi
 from core.atomic import atomic_output
+from core.background import ReadAhead, WriteBehind
 from core.classes import PALETTE, classes_of
 from core.errors import CancelledError, InvalidConfigError
 from core.models.loader import LoadedModel
 from core.output_paths import check_outputs
 from core.predict_config import PredictConfig, PredictMode
 from core.raster import RasterSource
+from core.stage_clock import StageClock
 from core.tiling import grid_origins
 
 logger = logging.getLogger(__name__)
@@ -37,6 +42,7 @@ logger = logging.getLogger(__name__)
 MASK_NODATA = 255
 GDAL_CACHE_MB = 128
 PROBABILITY_NODATA = -1.0
+READ_THREADS = min(4, os.cpu_count() or 1)  # helper threads reading windows ahead of the model
 
 
 class WindowPredictor(Protocol):
@@ -67,6 +73,8 @@ class PredictSummary:
     windows: int
     skipped_windows: int
     object_pixels: int
+    seconds: float = 0.0  # wall time
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # per stage (StageClock's names)
 
 
 def predict_raster(
@@ -79,18 +87,26 @@ def predict_raster(
     progress: Callable[..., None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     bands: tuple[int, ...] | None = None,
+    clock: StageClock | None = None,
 ) -> PredictSummary:
     """Predict the whole raster into ``out_mask`` (uint8: 1 object, 0 background, 255 nodata; the input's
     grid and CRS; tiled, compressed) and optionally the blended probabilities (float32, nodata -1); ``bands``:
     the raster's bands read as R, G, B (default 1, 2, 3). A multi-class predictor writes a class raster
     instead (each pixel the class id of the most probable class, 0 background) with a colour table, and one
-    probability band per class."""
+    probability band per class. ``clock`` collects the seconds per stage (one is made if not given).
+
+    Windows are read ahead by helper threads and finished rows written behind by another, so the model works
+    while the disk does."""
     config = config or PredictConfig()
+    clock = clock or StageClock()
     check_outputs({"out_mask": out_mask, "probabilities": probabilities}, {"raster": raster_path, "aoi": aoi})
     size = predictor.size
     margin = round(size * config.overlap)
     stride = max(1, size - margin)
     weights = taper(size, margin // 2 if margin else 0)
+    timed_inside = hasattr(predictor, "clock")
+    if timed_inside:
+        predictor.clock = clock  # type: ignore[attr-defined]  # it times its own stages
     with RasterSource(raster_path, bands) as raster:
         shapes = read_aoi(aoi, raster.crs)
         width, height = raster.width, raster.height
@@ -109,6 +125,12 @@ def predict_raster(
         rows, cols = grid_origins(height, size, stride), grid_origins(width, size, stride)
         total, done, skipped, object_pixels = len(rows) * len(cols), 0, 0, 0
         logger.info("predicting %s (%d x %d px) in %d windows of %d px", raster_path, width, height, total, size)
+        batches_per_row = -(-len(cols) // config.batch_size)
+        plan = (
+            [Window(col, row, size, size) for col in cols[start : start + config.batch_size]]
+            for row in rows
+            for start in range(0, len(cols), config.batch_size)
+        )
         with contextlib.ExitStack() as stack:
             # GDAL keeps written blocks in its cache (by default up to 5 % of RAM): cap it so that memory
             # stays flat however large the output grows.
@@ -131,60 +153,78 @@ def predict_raster(
                         predictor=3, **profile,
                     )
                 )  # fmt: skip
-            band_top = 0
-            band_sum = np.zeros((channels, size + stride, width), dtype=np.float32)
-            band_weight = np.zeros((size + stride, width), dtype=np.float32)
+            # entered last, left first: the reads stop and the writes finish before the files close
+            writer = stack.enter_context(WriteBehind(clock=clock))
+            reads = iter(stack.enter_context(ReadAhead(raster, plan, threads=READ_THREADS, clock=clock)))
+
+            def finish_rows(row: int, n: int, band_sum: np.ndarray, band_weight: np.ndarray) -> int:
+                """Write the ``n`` final rows from ``row`` (blended sums and weights (C, n, width), (n, width))."""
+                window = Window(0, row, width, n)
+                valid = raster.valid_mask(window) & _window_area(shapes, raster, window)
+                covered = band_weight > 0
+                prob = np.divide(band_sum, np.maximum(band_weight, 1e-12), out=band_sum)
+                # multi-class: the most probable of background and the classes; else the threshold
+                found = values[prob.argmax(axis=0)] if classes else (prob[0] >= config.threshold).astype(np.uint8)
+                keep = valid & covered
+                mask = np.where(keep, found, MASK_NODATA).astype(np.uint8)
+                mask_out.write(mask, 1, window=window)
+                if prob_out is not None:
+                    shown = prob[1:] if classes else prob
+                    prob_out.write(np.where(keep, shown, PROBABILITY_NODATA).astype(np.float32), window=window)
+                return int(((mask > 0) & (mask != MASK_NODATA)).sum())
+
+            counted: list[Future[int]] = []
+            band_sum = np.zeros((channels, size, width), dtype=np.float32)
+            band_weight = np.zeros((size, width), dtype=np.float32)
             for index, row in enumerate(rows):
                 if cancelled and cancelled():
                     raise CancelledError("prediction cancelled; no output file was written")
-                # Shift the band so that it starts at this grid row.
-                shift = row - band_top
-                if shift:
-                    band_sum = np.roll(band_sum, -shift, axis=1)
-                    band_weight = np.roll(band_weight, -shift, axis=0)
-                    band_sum[:, -shift:] = 0
-                    band_weight[-shift:] = 0
-                    band_top = row
-                windows = [Window(col, row, size, size) for col in cols]
-                for start in range(0, len(windows), config.batch_size):
-                    chunk = windows[start : start + config.batch_size]
-                    reads = [raster.read_rgb(w) for w in chunk]
-                    areas = [_window_area(shapes, raster, w) for w in chunk]
-                    keep = [i for i, (_, valid) in enumerate(reads) if (valid & areas[i]).any()]
+                for _ in range(batches_per_row):
+                    with clock.stage("wait for reads"):
+                        chunk, chunk_reads = next(reads)
+                    with clock.stage("AOI"):
+                        areas = [_window_area(shapes, raster, w) for w in chunk]
+                    keep = [i for i, (_, valid) in enumerate(chunk_reads) if (valid & areas[i]).any()]
                     skipped += len(chunk) - len(keep)
                     if keep:
-                        probs = predictor(np.stack([reads[i][0] for i in keep]))
-                        if probs.ndim == 3:  # one class: (n, S, S)
-                            probs = probs[:, None]
-                        for i, prob in zip(keep, probs, strict=True):
-                            col = int(chunk[i].col_off)
-                            w = min(size, width - col)
-                            h = min(size, height - row)
-                            band_sum[:, :h, col : col + w] += (prob * weights)[:, :h, :w]
-                            band_weight[:h, col : col + w] += weights[:h, :w]
+                        tiles = np.stack([chunk_reads[i][0] for i in keep])
+                        with contextlib.nullcontext() if timed_inside else clock.stage("model"):
+                            probs = predictor(tiles)
+                        with clock.stage("blend"):
+                            if probs.ndim == 3:  # one class: (n, S, S)
+                                probs = probs[:, None]
+                            for i, prob in zip(keep, probs, strict=True):
+                                col = int(chunk[i].col_off)
+                                w = min(size, width - col)
+                                h = min(size, height - row)
+                                band_sum[:, :h, col : col + w] += prob[:, :h, :w] * weights[:h, :w]
+                                band_weight[:h, col : col + w] += weights[:h, :w]
                     done += len(chunk)
                     if progress:
                         progress(done / total, done=done, total=total)
-                # Rows above the next grid row are final.
-                final_stop = rows[index + 1] if index + 1 < len(rows) else height
-                n = final_stop - row
-                valid = raster.valid_mask(Window(0, row, width, n)) & _window_area(
-                    shapes, raster, Window(0, row, width, n)
-                )
-                covered = band_weight[:n] > 0
-                prob = np.where(covered, band_sum[:, :n] / np.maximum(band_weight[:n], 1e-12), 0.0)
-                # multi-class: the most probable of background and the classes; else the threshold
-                found = values[prob.argmax(axis=0)] if classes else (prob[0] >= config.threshold).astype(np.uint8)
-                mask = np.where(valid & covered, found, MASK_NODATA).astype(np.uint8)
-                object_pixels += int(((mask > 0) & (mask != MASK_NODATA)).sum())
-                mask_out.write(mask, 1, window=Window(0, row, width, n))
-                if prob_out is not None:
-                    shown = prob[1:] if classes else prob
-                    prob_out.write(
-                        np.where(valid & covered, shown, PROBABILITY_NODATA).astype(np.float32),
-                        window=Window(0, row, width, n),
-                    )
-    return PredictSummary(out_mask, probabilities, total, skipped, object_pixels)
+                # Rows above the next grid row are final: hand them to the writer and shift the band up to it.
+                with clock.stage("blend"):
+                    n = (rows[index + 1] if index + 1 < len(rows) else height) - row
+                    final_sum, final_weight = band_sum[:, :n].copy(), band_weight[:n].copy()
+                    kept = size - n  # the rows the next grid row's windows overlap
+                    band_sum[:, :kept] = band_sum[:, n:size]
+                    band_weight[:kept] = band_weight[n:size]
+                    band_sum[:, kept:] = 0
+                    band_weight[kept:] = 0
+                with clock.stage("wait for writes"):
+                    counted.append(writer.submit(functools.partial(finish_rows, row, n, final_sum, final_weight)))
+            with clock.stage("wait for writes"):
+                writer.finish()
+            object_pixels = sum(future.result() for future in counted)
+    seconds = clock.wall()
+    logger.info(
+        "predicted %.1f Mpx in %.1f s (%.2f Mpx/s): %s",
+        width * height / 1e6,
+        seconds,
+        width * height / 1e6 / max(seconds, 1e-9),
+        ", ".join(f"{name} {share:.0%}" for name, share in clock.shares().items()),
+    )
+    return PredictSummary(out_mask, probabilities, total, skipped, object_pixels, seconds, dict(clock.seconds))
 
 
 def _describe_classes(dataset: rasterio.io.DatasetWriter, classes: tuple[int, ...], names: dict[int, str]) -> None:
@@ -235,20 +275,22 @@ class SamAutoPredictor:
         self.classes: tuple[int, ...] = found.ids if found else ()
         self.class_names: dict[int, str] = found.name_of() if found else {}
         self._tokens = torch.tensor(found.tokens, dtype=torch.float32) if found else None
+        self.clock: StageClock | None = None  # predict_raster's, to time normalise, encode and decode
 
     def __call__(self, tiles: np.ndarray) -> np.ndarray:
         from torch.nn import functional
 
         from core.decode import class_probabilities, decode, decode_classes, no_prompt
-        from core.embeddings import encode_tiles
+        from core.embeddings import encode_batch
         from core.models.device import inference_precision
         from core.preprocess import to_model_input
 
-        model, device = self.loaded.model, self.loaded.device
-        encoded = encode_tiles(self.loaded, to_model_input(tiles))
-        embed = torch.stack([e for e, _ in encoded]).to(device)
-        high_res = [torch.stack([h[level] for _, h in encoded]).to(device) for level in range(2)]
-        with torch.inference_mode(), inference_precision(device):
+        model, device, clock = self.loaded.model, self.loaded.device, self.clock or StageClock()
+        with clock.stage("normalise"):
+            batch = to_model_input(tiles, device)  # uint8 crosses to the device, floats are made there
+        with clock.stage("encode"):
+            embed, high_res = encode_batch(self.loaded, batch)
+        with clock.stage("decode"), torch.inference_mode(), inference_precision(device):
             if self._tokens is not None:  # multi-class: background's and each class's probability
                 logits = decode_classes(model, self._tokens.to(device), embed, high_res)
                 up = functional.interpolate(
@@ -264,7 +306,7 @@ class SamAutoPredictor:
             up = functional.interpolate(
                 logits[:, None].float(), (self.size, self.size), mode="bilinear", align_corners=False
             )[:, 0]
-        return torch.sigmoid(up).cpu().numpy().astype(np.float32)
+            return torch.sigmoid(up).cpu().numpy().astype(np.float32)
 
     def _grid(self, embed: torch.Tensor, high_res: list[torch.Tensor]) -> torch.Tensor:
         """Max over the confident masks of a grid of single clicks (segment-everything style)."""

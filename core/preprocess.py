@@ -13,10 +13,11 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
 
-def to_model_input(tiles: np.ndarray) -> torch.Tensor:
-    """RGB uint8 (n, rows, cols, 3) or (rows, cols, 3) -> float32 (n, 3, rows, cols), normalised."""
+def to_model_input(tiles: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """RGB uint8 (n, rows, cols, 3) or (rows, cols, 3) -> float32 (n, 3, rows, cols), normalised, on ``device``
+    (the uint8 tiles cross to the device, a quarter of the floats' bytes, and are converted there)."""
     batch = tiles[None] if tiles.ndim == 3 else tiles
-    tensor = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
-    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(STD).view(1, 3, 1, 1)
+    tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    mean = torch.tensor(MEAN, device=tensor.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=tensor.device).view(1, 3, 1, 1)
     return (tensor - mean) / std

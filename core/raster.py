@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from affine import Affine
+from rasterio.enums import MaskFlags
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
@@ -106,7 +107,12 @@ class RasterSource:
     MissingCrsWarning says so).
     """
 
-    def __init__(self, path: str | os.PathLike[str], bands: tuple[int, ...] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        bands: tuple[int, ...] | None = None,
+        preprocessing: Preprocessing | None = None,
+    ) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise MissingInputError(f"raster not found: {self.path}")
@@ -129,7 +135,16 @@ class RasterSource:
             message = f"{self.path.name} has no CRS: prompts and polygons use its pixel coordinates"
             self.warnings.append(message)
             warnings.warn(message, MissingCrsWarning, stacklevel=2)
-        self.preprocessing = self._preprocessing(default_bands(dataset.count, bands, self.path.name))
+        self.preprocessing = preprocessing or self._preprocessing(default_bands(dataset.count, bands, self.path.name))
+        chosen = [b - 1 for b in self.preprocessing.bands]
+        # no nodata, no mask band, no alpha: every pixel is valid and no mask needs reading
+        self._all_valid = all(dataset.mask_flag_enums[i] == [MaskFlags.all_valid] for i in chosen)
+        self._float = any(dataset.dtypes[i].startswith("float") for i in chosen)
+
+    def duplicate(self) -> RasterSource:
+        """Another handle on the same file with the same preprocessing (GDAL handles are not shared between
+        threads: each reading thread takes its own)."""
+        return RasterSource(self.path, preprocessing=self.preprocessing)
 
     def _preprocessing(self, bands: tuple[int, int, int]) -> Preprocessing:
         if all(self._dataset.dtypes[b - 1] == "uint8" for b in bands):
@@ -150,31 +165,56 @@ class RasterSource:
 
     def read_rgb(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
         """RGB uint8 (rows, cols, 3) and validity bool (rows, cols) of ``window``; outside the raster is invalid."""
-        data = self._read(list(self.preprocessing.bands), window=window, boundless=True, masked=True)
-        values = np.ma.getdata(data)
-        invalid = np.ma.getmaskarray(data)
-        if values.dtype.kind == "f":
-            invalid = invalid | ~np.isfinite(values)
-            values = np.where(invalid, 0, values)
-        valid = ~invalid.any(axis=0)
-        rgb = to_uint8(values, self.preprocessing)
-        rgb[:, ~valid] = 0
-        return np.ascontiguousarray(rgb.transpose(1, 2, 0)), valid
+        col, row, width, height = (int(v) for v in (window.col_off, window.row_off, window.width, window.height))
+        rgb = np.zeros((height, width, 3), dtype=np.uint8)
+        valid = np.zeros((height, width), dtype=bool)
+        inside = self._inside(window)
+        if inside is not None:  # read only the part inside the raster: boundless reads are slow
+            values = self._read(list(self.preprocessing.bands), window=inside)
+            ok = self._valid_inside(inside, values)
+            if self._float:
+                values = np.where(ok, values, 0)
+            part = to_uint8(values, self.preprocessing)
+            part[:, ~ok] = 0
+            rows, cols = (
+                slice(inside.row_off - row, inside.row_off - row + inside.height),
+                slice(inside.col_off - col, inside.col_off - col + inside.width),
+            )
+            rgb[rows, cols] = part.transpose(1, 2, 0)
+            valid[rows, cols] = ok
+        return rgb, valid
 
     def valid_mask(self, window: Window) -> np.ndarray:
         """Validity bool (rows, cols) of ``window``: inside the raster and not nodata in any chosen band."""
         col, row, width, height = (int(v) for v in (window.col_off, window.row_off, window.width, window.height))
         valid = np.zeros((height, width), dtype=bool)
+        inside = self._inside(window)
+        if inside is not None:
+            values = self._read(list(self.preprocessing.bands), window=inside) if self._float else None
+            valid[
+                inside.row_off - row : inside.row_off - row + inside.height,
+                inside.col_off - col : inside.col_off - col + inside.width,
+            ] = self._valid_inside(inside, values)
+        return valid
+
+    def _inside(self, window: Window) -> Window | None:
+        """The part of ``window`` inside the raster (integer offsets and sizes), or None."""
+        col, row, width, height = (int(v) for v in (window.col_off, window.row_off, window.width, window.height))
         c0, r0 = max(col, 0), max(row, 0)
         c1, r1 = min(col + width, self.width), min(row + height, self.height)
-        if c0 < c1 and r0 < r1:  # read only the part inside the raster: boundless reads are slow
-            inside = Window(c0, r0, c1 - c0, r1 - r0)
-            bands = list(self.preprocessing.bands)
-            masks = self._read(bands, window=inside, masks_only=True) > 0
-            if any(self._dataset.dtypes[b - 1].startswith("float") for b in bands):
-                masks &= np.isfinite(self._read(bands, window=inside))
-            valid[r0 - row : r1 - row, c0 - col : c1 - col] = masks.all(axis=0)
-        return valid
+        return Window(c0, r0, c1 - c0, r1 - r0) if c0 < c1 and r0 < r1 else None
+
+    def _valid_inside(self, inside: Window, values: np.ndarray | None) -> np.ndarray:
+        """Validity (rows, cols) of a window inside the raster: every chosen band valid, and finite for floats
+        (``values``: the bands read, needed for float rasters)."""
+        shape = (int(inside.height), int(inside.width))
+        if self._all_valid:
+            ok = np.ones(shape, dtype=bool)
+        else:
+            ok = (self._read(list(self.preprocessing.bands), window=inside, masks_only=True) > 0).all(axis=0)
+        if self._float and values is not None:
+            ok &= np.isfinite(values).all(axis=0)
+        return ok
 
     def _read(self, bands: list[int], masks_only: bool = False, **options: object) -> np.ndarray:
         """``bands`` read with rasterio's ``options`` (their masks with ``masks_only``); a failed read says why."""

@@ -46,6 +46,54 @@ def test_output_has_the_input_grid_and_a_constant_model_gives_a_constant_output(
     assert summary.windows == 4 * 3
 
 
+class Brightness:
+    """A stand-in model whose probability is each pixel's mean brightness: windows disagree where they overlap."""
+
+    size = 128
+
+    def __call__(self, tiles: np.ndarray) -> np.ndarray:
+        return tiles.mean(axis=-1).astype(np.float32) / 255.0
+
+
+def reference_blend(image: np.ndarray, size: int, overlap: float) -> np.ndarray:
+    """The blended probabilities (rows, cols) computed the plain way: every window accumulated into whole-raster
+    arrays in memory (what predict_raster must equal while holding one band of windows)."""
+    from core.tiling import grid_origins
+
+    height, width = image.shape[:2]
+    stride = size - round(size * overlap)
+    weights = taper(size, round(size * overlap) // 2)
+    total = np.zeros((height, width)), np.zeros((height, width))
+    for row in grid_origins(height, size, stride):
+        for col in grid_origins(width, size, stride):
+            tile = np.zeros((size, size, 3), dtype=np.uint8)
+            part = image[row : row + size, col : col + size]
+            tile[: part.shape[0], : part.shape[1]] = part
+            prob = Brightness()(tile[None])[0][: part.shape[0], : part.shape[1]]
+            w = weights[: part.shape[0], : part.shape[1]]
+            total[0][row : row + size, col : col + size] += prob * w
+            total[1][row : row + size, col : col + size] += w
+    return total[0] / total[1]
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_streamed_prediction_equals_blending_the_whole_raster_in_memory(odd_scene, tmp_path, batch_size) -> None:
+    mask, probs = tmp_path / "mask.tif", tmp_path / "probs.tif"
+    config = PredictConfig(overlap=0.4, batch_size=batch_size, threshold=0.45)
+    summary = predict_raster(odd_scene.image, Brightness(), mask, config, probs)
+    with rasterio.open(odd_scene.image) as src:
+        image = src.read([1, 2, 3]).transpose(1, 2, 0)
+    expected = reference_blend(image, 128, 0.4)
+    with rasterio.open(probs) as p, rasterio.open(mask) as m:
+        np.testing.assert_allclose(p.read(1), expected, atol=1e-5)
+        np.testing.assert_array_equal(m.read(1), (expected >= 0.45).astype(np.uint8))
+    assert summary.object_pixels == int((expected >= 0.45).sum())
+    assert {"wait for reads", "model", "blend", "read (helper threads)", "write (helper thread)"} <= set(
+        summary.stage_seconds
+    )
+    assert 0 < summary.stage_seconds["model"] <= summary.seconds
+
+
 def test_threshold_is_per_pixel(odd_scene, tmp_path) -> None:
     predict_raster(odd_scene.image, Constant(0.3), tmp_path / "low.tif", PredictConfig(threshold=0.5))
     with rasterio.open(tmp_path / "low.tif") as out:

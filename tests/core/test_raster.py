@@ -7,12 +7,13 @@ import pytest
 import rasterio
 import torch
 from affine import Affine
+from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 from sam2.utils.transforms import SAM2Transforms
 
 from core.errors import InvalidInputError, MissingInputError
 from core.preprocess import to_model_input
-from core.raster import MissingCrsWarning, RasterSource
+from core.raster import MissingCrsWarning, RasterSource, to_uint8
 
 pytestmark = pytest.mark.quick  # make test-fast
 
@@ -83,6 +84,49 @@ def test_nodata_pixels_are_black_and_invalid(make_scene) -> None:
         rgb, valid = source.read_rgb(Window(0, 0, 128, 128))
     np.testing.assert_array_equal(valid, scene.mask != 255)
     assert (rgb[~valid] == 0).all()
+
+
+def boundless_reference(path: str, source: RasterSource, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """What read_rgb gave before it read only inside the raster: rasterio's boundless masked read."""
+    with rasterio.open(path) as dataset:
+        data = dataset.read(list(source.preprocessing.bands), window=window, boundless=True, masked=True)
+    values, invalid = np.ma.getdata(data), np.ma.getmaskarray(data)
+    if values.dtype.kind == "f":
+        invalid = invalid | ~np.isfinite(values)
+        values = np.where(invalid, 0, values)
+    valid = ~invalid.any(axis=0)
+    rgb = to_uint8(values, source.preprocessing)
+    rgb[:, ~valid] = 0
+    return rgb.transpose(1, 2, 0), valid
+
+
+@pytest.mark.parametrize("kind", ["uint8", "uint8 nodata", "float32 nan", "uint16 alpha"])
+def test_windows_read_inside_the_raster_equal_a_boundless_masked_read(tmp_path, kind) -> None:
+    rng = np.random.default_rng(4)
+    dtype = kind.split()[0]
+    data = rng.integers(1, 250, (4 if "alpha" in kind else 3, 70, 90)).astype(dtype)
+    nodata = 0 if "nodata" in kind else None
+    data[:, 10:20, 30:50] = 0
+    if "nan" in kind:
+        data[1, 40:45, 5:9] = np.nan
+    path = str(tmp_path / "r.tif")
+    write_raster(path, data, nodata=nodata)
+    if "alpha" in kind:
+        with rasterio.open(path, "r+") as dataset:
+            dataset.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
+            dataset.write(np.where(data[0] > 200, 0, 255).astype(dtype), 4)
+    with RasterSource(path) as opened:
+        source = opened.duplicate()  # a reading thread's own handle: the same pixels
+    assert source.preprocessing == opened.preprocessing
+    windows = [Window(0, 0, 32, 32), Window(-10, -5, 32, 32), Window(70, 50, 32, 32), Window(-50, 0, 32, 32)]
+    for window in windows:
+        rgb, valid = source.read_rgb(window)
+        expected_rgb, expected_valid = boundless_reference(path, source, window)
+        np.testing.assert_array_equal(valid, expected_valid)
+        np.testing.assert_array_equal(rgb, expected_rgb)
+        np.testing.assert_array_equal(source.valid_mask(window), expected_valid)
+    assert not valid.any()  # the last window lies outside
+    source.close()
 
 
 def test_preprocessing_equals_sam2_transforms_at_model_size() -> None:
