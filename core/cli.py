@@ -29,6 +29,7 @@ from core.errors import (
 )
 from core.events import JobEvents
 from core.logs import configure_logging
+from core.models.registry import ENCODER_HELP, ENCODER_PATHS
 from core.output_paths import check_outputs, parts_of
 from core.predict_config import describe as predict_describe
 from core.requests import FLAG as REQUEST_FLAG
@@ -189,7 +190,7 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
     if not args.point and not args.box:
         raise InvalidInputError("no prompt: give --point X,Y[,1|0] (repeatable) and/or --box XMIN,YMIN,XMAX,YMAX")
     check_outputs({"--out": parts_of(args.out)}, {"--raster": args.raster, "--checkpoint": args.checkpoint})
-    loaded = load_model(args.checkpoint, args.model, args.device, args.image_size)
+    loaded = load_model(args.checkpoint, args.model, args.device, args.image_size, args.encoder)
     with RasterSource(args.raster, args.bands) as raster:
         prompts = Prompts(
             points=tuple((p[0], p[1]) for p in args.point),
@@ -399,7 +400,7 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
         },
         {"--raster": args.raster, "--checkpoint": args.checkpoint, "--aoi": args.aoi},
     )
-    loaded = load_model(args.checkpoint, device=args.device, image_size=args.image_size)
+    loaded = load_model(args.checkpoint, device=args.device, image_size=args.image_size, encoder=args.encoder)
     mode, warning = prediction_mode(loaded, args.mode)
     if warning:
         args.job.warning(warning)
@@ -560,6 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--model", default=None, help="expected model, e.g. sam2.1_hiera_t (checked)")
     segment.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
     segment.add_argument("--image-size", type=int, default=None, help="model input size (default: the checkpoint's)")
+    segment.add_argument("--encoder", choices=ENCODER_PATHS, default="exact", help=ENCODER_HELP)
     segment.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=_band_help())
     _shape_options(segment)
     segment.add_argument("--label", default="object", help="value of the class attribute")
@@ -578,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     _config_flags(predict, predict_describe(), PREDICT_OPTIONS, default_from={"mode": "default: from the checkpoint"})
     predict.add_argument("--device", default="auto")
     predict.add_argument("--image-size", type=int, default=None)
+    predict.add_argument("--encoder", choices=ENCODER_PATHS, default="exact", help=ENCODER_HELP)
     predict.add_argument(
         "--label", default="object", help="value of the class attribute (a multi-class model names its own classes)"
     )

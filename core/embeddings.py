@@ -48,13 +48,15 @@ class TileFeatures:
 
 def tile_key(loaded: LoadedModel, raster: RasterSource, window: Window) -> str:
     """The cache key of ``window`` of ``raster`` encoded by ``loaded``."""
-    parts = (
+    parts: tuple[object, ...] = (
         raster.identity,
         tuple(int(v) for v in window.flatten()),
         loaded.weights_sha256,
         loaded.image_size,
         raster.preprocessing.key,
     )
+    if loaded.encoder != "exact":  # approximate embeddings never answer for exact ones (exact keys unchanged)
+        parts = (*parts, loaded.encoder)
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

@@ -108,7 +108,11 @@ class Worker:
         from core.models.loader import load_model
 
         self.loaded = load_model(
-            _require(params, "checkpoint"), params.get("model"), params.get("device", "auto"), params.get("image_size")
+            _require(params, "checkpoint"),
+            params.get("model"),
+            params.get("device", "auto"),
+            params.get("image_size"),
+            params.get("encoder", "exact"),
         )
         self.segmenters.clear()
         return {
@@ -116,6 +120,7 @@ class Worker:
             "label": self.loaded.spec.label,
             "image_size": self.loaded.image_size,
             "device": str(self.loaded.device),
+            "encoder": self.loaded.encoder,
         }
 
     def open_raster(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:

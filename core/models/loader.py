@@ -17,6 +17,7 @@ from core.cache import sha256_of_file
 from core.errors import InvalidCheckpointError, InvalidInputError
 from core.models.checkpoint import read_checkpoint
 from core.models.device import choose_device
+from core.models.encoder_speed import encoder_path_for, speed_up_encoder
 from core.models.registry import ModelSpec, get_model
 
 
@@ -31,6 +32,7 @@ class LoadedModel:
     checkpoint: Path
     weights_sha256: str
     metadata: dict[str, Any] = field(default_factory=dict)  # what the checkpoint says of itself (mode, epoch...)
+    encoder: str = "exact"  # the encoder path (core.models.encoder_speed): int8 embeddings are cached apart
 
     @property
     def feature_sizes(self) -> list[tuple[int, int]]:
@@ -114,11 +116,17 @@ def check_finite(state_dict: dict[str, torch.Tensor], name: str) -> None:
 
 
 def load_model(
-    checkpoint: str | Path, model: str | None = None, device: str = "auto", image_size: int | None = None
+    checkpoint: str | Path,
+    model: str | None = None,
+    device: str = "auto",
+    image_size: int | None = None,
+    encoder: str = "exact",
 ) -> LoadedModel:
     """Load ``checkpoint``; ``model`` (e.g. ``sam2.1_hiera_t``), if given, must match what the weights are.
 
-    ``image_size`` overrides the input size recorded with the checkpoint (1024 for official weights).
+    ``image_size`` overrides the input size recorded with the checkpoint (1024 for official weights);
+    ``encoder``: ``exact`` or ``int8``, faster and approximate, for inference on a CPU (on other devices the
+    exact path runs; ``LoadedModel.encoder`` says which did; core.models.encoder_speed).
     """
     loaded = read_checkpoint(checkpoint)
     if model is not None:
@@ -148,4 +156,7 @@ def load_model(
             f"{len(result.unexpected_keys)} unexpected keys (e.g. {result.unexpected_keys[:2]})"
         )
     sam = sam.to(target).eval()
-    return LoadedModel(sam, loaded.spec, size, target, loaded.path, sha256_of_file(loaded.path), loaded.metadata)
+    encoder = encoder_path_for(encoder, target)
+    speed_up_encoder(sam, encoder, target)
+    digest = sha256_of_file(loaded.path)
+    return LoadedModel(sam, loaded.spec, size, target, loaded.path, digest, loaded.metadata, encoder)
