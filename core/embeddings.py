@@ -60,8 +60,17 @@ def tile_key(loaded: LoadedModel, raster: RasterSource, window: Window) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
+def on_disk(tensor: torch.Tensor) -> torch.Tensor:
+    """What the disk cache stores of a float32 feature map: fp16 (half the bytes; relative error <= 2^-11, which
+    moves click masks by well under a pixel: tests/core/test_embeddings_cache.py), or float32 where a value is
+    beyond fp16's range (|x| > 65504)."""
+    half = tensor.half()
+    return half if bool(torch.isfinite(half).all()) else tensor
+
+
 class EmbeddingCache:
-    """An LRU of ``memory_items`` embeddings in memory, backed by ``.pt`` files in ``folder`` (None: no disk)."""
+    """An LRU of ``memory_items`` embeddings in memory (float32), backed by ``.pt`` files in ``folder`` (None: no
+    disk; fp16 there, see ``on_disk``)."""
 
     def __init__(self, memory_items: int = 16, folder: Path | None = None, max_disk_bytes: int = 4 << 30) -> None:
         self.memory_items = memory_items
@@ -86,7 +95,9 @@ class EmbeddingCache:
         try:
             saved = torch.load(path, map_location="cpu", weights_only=True)
             features = TileFeatures(
-                saved["image_embed"], (saved["high_res_0"], saved["high_res_1"]), float(saved["valid_fraction"])
+                saved["image_embed"].float(),
+                (saved["high_res_0"].float(), saved["high_res_1"].float()),
+                float(saved["valid_fraction"]),
             )
         except Exception:  # a damaged cache file is a cache miss
             path.unlink(missing_ok=True)
@@ -102,9 +113,9 @@ class EmbeddingCache:
         with atomic_output(path) as tmp, open(tmp, "wb") as handle:
             torch.save(
                 {
-                    "image_embed": features.image_embed,
-                    "high_res_0": features.high_res[0],
-                    "high_res_1": features.high_res[1],
+                    "image_embed": on_disk(features.image_embed),
+                    "high_res_0": on_disk(features.high_res[0]),
+                    "high_res_1": on_disk(features.high_res[1]),
                     "valid_fraction": torch.tensor(features.valid_fraction),
                 },
                 handle,
