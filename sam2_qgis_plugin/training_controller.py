@@ -159,8 +159,9 @@ class TrainingController:
         python = self.plugin.python()
 
         def work(task: EngineTask) -> dict[str, Any]:
+            scores: dict[str, float] = {}
+
             def progress(value: float, event: dict[str, Any]) -> None:
-                task.setProgress(value)
                 if "tiles" in event:
                     tiles = event["tiles"]
                     task.setDescription(
@@ -169,11 +170,15 @@ class TrainingController:
                         )
                     )
                 if "iou" in event:
+                    scores["iou"] = event["iou"]
                     task.setDescription(
                         tr("{description}: epoch {epoch}, IoU {iou:.3f}").format(
                             description=description, epoch=event.get("epoch"), iou=event["iou"]
                         )
                     )
+                if "samples_per_second" in event:
+                    task.setDescription(training_pace(description, event, scores.get("iou")))
+                task.setProgress(value)  # after the description: whoever follows the progress reads the new one
 
             raster = request.get("raster")
             ready = {**request, "raster": raster(task)} if callable(raster) else request  # rendered in the task
@@ -287,3 +292,26 @@ class TrainingController:
 
 
 __all__ = ["MAX_TUNED", "TUNED_KEY", "TrainingController", "remembered_models", "tuned_model_title"]
+
+
+def training_pace(description: str, event: dict[str, Any], iou: float | None) -> str:
+    """'<description>: epoch 2, IoU 0.412, 35.1 samples/s, about 4 min left' from a training step's event."""
+    pace = tr("{description}: epoch {epoch}, {rate:.1f} samples/s").format(
+        description=description, epoch=event.get("epoch"), rate=event["samples_per_second"]
+    )
+    if iou is not None:
+        pace = tr("{description}: epoch {epoch}, IoU {iou:.3f}, {rate:.1f} samples/s").format(
+            description=description, epoch=event.get("epoch"), iou=iou, rate=event["samples_per_second"]
+        )
+    eta = event.get("eta_seconds")
+    return pace if eta is None else f"{pace}, {time_left(float(eta))}"
+
+
+def time_left(seconds: float) -> str:
+    """'under a minute left', 'about 4 min left', 'about 1 h 20 min left'."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return tr("under a minute left")
+    if minutes < 60:
+        return tr("about {minutes} min left").format(minutes=minutes)
+    return tr("about {hours} h {minutes} min left").format(hours=minutes // 60, minutes=minutes % 60)

@@ -88,6 +88,37 @@ def _param_groups(params: list[torch.nn.Parameter], weight_decay: float) -> list
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+class Throughput:
+    """Training speed and time left, for progress events. Samples/s is measured over the current epoch's steps
+    so far (the first epoch also encodes each tile once, so later ones run faster); the time left is the steps
+    left at that pace plus the validations left at the last one's duration (the base model's scoring is the
+    first). Early stopping can end a run sooner. Wall seconds (time.monotonic)."""
+
+    def __init__(self, total_steps: int, samples_per_step: int, validation_seconds: float) -> None:
+        self.total_steps, self.samples_per_step = total_steps, samples_per_step
+        self.validation_seconds = validation_seconds
+        self.begun = self.epoch_began = time.monotonic()
+        self.epoch_first_step = 0
+
+    def start_epoch(self, step: int) -> None:
+        self.epoch_began, self.epoch_first_step = time.monotonic(), step
+
+    def validated(self, seconds: float) -> None:
+        self.validation_seconds = seconds
+
+    def at(self, step: int, validations_left: int) -> dict[str, float]:
+        """``elapsed_seconds``, ``samples_per_second`` and ``eta_seconds`` after ``step`` steps in all."""
+        now = time.monotonic()
+        info = {"elapsed_seconds": round(now - self.begun, 2)}
+        steps = step - self.epoch_first_step
+        if steps > 0 and now > self.epoch_began:
+            step_seconds = (now - self.epoch_began) / steps
+            info["samples_per_second"] = round(self.samples_per_step / step_seconds, 2)
+            left = (self.total_steps - step) * step_seconds + validations_left * self.validation_seconds
+            info["eta_seconds"] = round(left, 1)
+        return info
+
+
 def warmup_cosine(total_steps: int, warmup_fraction: float) -> Callable[[int], float]:
     """Learning-rate factor: linear warm-up over the first steps, then a cosine decay to zero."""
     warmup = max(1, round(total_steps * warmup_fraction))
@@ -205,6 +236,7 @@ class Trainer:
         self.epoch = 0
         self.step = 0
         self.stopped_early = False
+        self.base_seconds = 0.0  # how long scoring the base model took (the first guess at a validation's time)
         self.validation_counts = {"tiles": len(self.val_tiles), "objects": self._validation_objects()}
         self.warnings: list[str] = []
         if self.validation_counts["objects"] < MIN_VALIDATION_OBJECTS:
@@ -464,7 +496,9 @@ class Trainer:
                 len(self.val_tiles),
                 self.validation_counts["objects"],
             )
+            scoring = time.monotonic()
             scored = None if self._stopping() else self.evaluate(stop=self._stopping)
+            self.base_seconds = time.monotonic() - scoring
             if scored is None:  # stopped before anything was trained: resumable from the start
                 return self._stop(folder)
             base_scores, confusion = scored
@@ -472,8 +506,10 @@ class Trainer:
             folder.save_base(self, self.history[0], confusion)
             self._report(0.0, epoch=0, **base_scores)
         self.model.train()
+        throughput = Throughput(self.total_steps, self.config.batch_size * self.world, self.base_seconds)
         while self.epoch < self.config.epochs and not self._no_progress():
             started = time.monotonic()
+            throughput.start_epoch(self.step)
             order = self.rng.permutation(len(self.train_tiles))  # the same on every rank (same seed)
             order = np.resize(order, self.samples_per_rank * self.world)[self.rank :: self.world]
             losses = []
@@ -490,11 +526,19 @@ class Trainer:
                     ) from None
                 self.step += 1
                 if self.rank == 0:
-                    self._report(self.step / self.total_steps, epoch=self.epoch + 1, step=self.step, loss=losses[-1])
+                    self._report(
+                        self.step / self.total_steps,
+                        epoch=self.epoch + 1,
+                        step=self.step,
+                        loss=losses[-1],
+                        **throughput.at(self.step, validations_left=self.config.epochs - self.epoch),
+                    )
                 if self._stopping():
                     return self._stop(folder)
             self.epoch += 1
+            validating = time.monotonic()
             scored = self.evaluate()
+            throughput.validated(time.monotonic() - validating)
             assert scored is not None  # no stop given: always scored
             scores, confusion = scored
             row = {

@@ -738,6 +738,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../training_controller.py"/>
+        <source>about {hours} h {minutes} min left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>about {minutes} min left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>all (or e.g. 1,3)</source>
         <translation type="unfinished"></translation>
@@ -913,6 +923,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../training_controller.py"/>
+        <source>under a minute left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>visible map extent</source>
         <translation type="unfinished"></translation>
@@ -935,6 +950,16 @@
     <message>
         <location filename="../training_controller.py"/>
         <source>{description}: epoch {epoch}, IoU {iou:.3f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>{description}: epoch {epoch}, IoU {iou:.3f}, {rate:.1f} samples/s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>{description}: epoch {epoch}, {rate:.1f} samples/s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -139,6 +139,27 @@ def test_cancel_in_an_epoch_keeps_the_last_good_checkpoint(scene, tiny_checkpoin
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
 
 
+def test_step_events_carry_samples_per_second_and_a_falling_time_left(scene, tiny_checkpoint, tmp_path) -> None:
+    events: list[dict] = []
+    tiles = build_tiles(scene.image, scene.labels, CONFIG)
+    trainer = Trainer(
+        CONFIG.replace(mode="auto", epochs=2, augment_variants=1),
+        tiles,
+        tiny_checkpoint.path,
+        tmp_path / "run",
+        progress=lambda fraction, **info: events.append(info),
+    )
+    trainer.run(RunFolder(tmp_path / "run"))
+    steps = [event for event in events if "step" in event]
+    assert len(steps) == trainer.total_steps
+    assert all(event["samples_per_second"] > 0 for event in steps)
+    elapsed = [event["elapsed_seconds"] for event in steps]
+    assert elapsed == sorted(elapsed)
+    etas = [event["eta_seconds"] for event in steps]
+    assert etas[-1] < etas[0]
+    assert etas[-1] > 0  # the last validation is still to come
+
+
 def test_a_run_stopped_before_its_first_epoch_can_be_resumed(scene, tiny_checkpoint, tmp_path) -> None:
     run_dir, asked = tmp_path / "run", []
 

@@ -14,7 +14,7 @@ from core.training.augment import augment, dihedral
 from core.training.config import TrainConfig
 from core.training.loss import dice_loss, focal_loss, mask_iou, sam_loss
 from core.training.prompts import correction_click, pad_prompts, sample_click
-from core.training.trainer import warmup_cosine
+from core.training.trainer import Throughput, warmup_cosine
 
 pytestmark = pytest.mark.quick  # make test-fast
 
@@ -142,3 +142,21 @@ def test_promptless_loss_pulls_a_sparse_tile_towards_its_objects() -> None:
     parts.total.backward()
     assert float(logits.grad[0, 0][target[0] > 0].mean()) < 0  # descent raises them
     assert float(parts.dice) > 0.9
+
+
+def test_throughput_gives_samples_per_second_and_time_left_from_the_epochs_pace(monkeypatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr("core.training.trainer.time.monotonic", lambda: now[0])
+    throughput = Throughput(total_steps=20, samples_per_step=8, validation_seconds=5.0)  # base scored in 5 s
+    now[0] = 110.0  # the first epoch starts 10 s later
+    throughput.start_epoch(step=0)
+    assert throughput.at(0, validations_left=2) == {"elapsed_seconds": 10.0}  # no pace yet
+    now[0] = 114.0  # 4 steps in 4 s: 8 samples/s; 16 steps and 2 validations of 5 s left
+    assert throughput.at(4, validations_left=2) == {"elapsed_seconds": 14.0, "samples_per_second": 8.0,
+                                                     "eta_seconds": 26.0}  # fmt: skip
+    throughput.validated(3.0)
+    now[0] = 130.0
+    throughput.start_epoch(step=10)  # the second epoch runs twice as fast (embeddings cached)
+    now[0] = 135.0
+    assert throughput.at(20, validations_left=1) == {"elapsed_seconds": 35.0, "samples_per_second": 16.0,
+                                                      "eta_seconds": 3.0}  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -218,11 +219,18 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         bar = qgis_iface.messageBar()
         bar.clear_messages()
         assert plugin.tuning.open_report() is False  # nothing to open yet, and it says so
-        assert plugin.tuning.fine_tune(tmp_path / "run") is not None
+        task = plugin.tuning.fine_tune(tmp_path / "run")
+        assert task is not None
+        paces: list[str] = []
+        task.progressChanged.connect(lambda _: paces.append(task.description()))
         assert plugin.tuning.fine_tune(tmp_path / "run2") is None  # one training at a time, and it says so
         assert any("already running" in m for m in bar.get_messages(Qgis.Warning))
         qtbot.waitUntil(lambda: "best.pt" in dock.model_label.text(), timeout=300_000)
         assert any("fine-tuned: validation IoU" in m for m in bar.get_messages(Qgis.Success))
+        assert any(
+            re.search(r"epoch 1, (IoU [\d.]+, )?[\d.]+ samples/s, (about \d+ min|under a minute) left", p)
+            for p in paces
+        )
 
         config = (tmp_path / "run" / "config.yaml").read_text()
         for setting in ("batch_size: 2", "lr: 0.0003", "val_fraction: 0.25", "class_field: kind", "- 1", "device: cpu"):
