@@ -433,6 +433,9 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
             "mask": str(summary.mask),
             "windows": summary.windows,
             "object_pixels": summary.object_pixels,
+            "encoder": loaded.encoder,
+            "seconds": round(summary.seconds, 2),
+            "stage_seconds": {name: round(seconds, 2) for name, seconds in summary.stage_seconds.items()},
         }
         if args.vector:
             count = export_polygons(

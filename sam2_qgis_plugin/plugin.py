@@ -25,6 +25,7 @@ from .qt_compat import QAction
 from .remote import RasterSources, area_for, check_size, is_local_file, is_web_service
 from .segment_controller import SegmentController
 from .session import SegmentSession, SessionError
+from .settings_dialog import encoder_path
 from .shapes import polygon_options
 from .tasks import EngineTask
 from .training_controller import TrainingController
@@ -246,14 +247,18 @@ class Sam2Plugin:
 
         def loaded(model: dict[str, Any]) -> None:
             if self.dock is not None:
+                device = model["device"]
+                if model.get("encoder") == "int8":
+                    device = tr("{device}, int8 encoder").format(device=device)
                 self.dock.model_label.setText(
                     tr("Active model: {label} ({name}, {size} px, {device})").format(
-                        label=model["label"], name=Path(path).name, size=model["image_size"], device=model["device"]
+                        label=model["label"], name=Path(path).name, size=model["image_size"], device=device
                     )
                 )
 
         device = self.dock.device_combo.currentText() if self.dock is not None else "auto"
-        self.run_task("SAM 2: loading the model", lambda task: session.load_model(path, device), loaded)
+        encoder = encoder_path()
+        self.run_task("SAM 2: loading the model", lambda task: session.load_model(path, device, encoder), loaded)
 
     def download_model(self) -> None:
         assert self.dock is not None

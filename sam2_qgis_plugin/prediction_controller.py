@@ -15,6 +15,7 @@ from .i18n import tr
 from .jobs import add_prediction_layers, run_core_job
 from .output import OutputError, export_layer, extent_layer
 from .session import SessionError, check_raster
+from .settings_dialog import encoder_path
 
 if TYPE_CHECKING:
     from .plugin import Sam2Plugin
@@ -70,6 +71,7 @@ class PredictionController:
             "aoi": aoi,
             **plugin.dock.prediction_options(),
             **plugin.polygon_options(raster),
+            "encoder": encoder_path(),
         }
         python = plugin.python()
 

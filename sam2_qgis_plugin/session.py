@@ -73,6 +73,7 @@ class SegmentSession:
         self.history: list[Prompt] = []
         self.result: dict[str, Any] | None = None
         self.device = "auto"
+        self.encoder = "exact"
         self.restarts = 0  # workers started again after one had ended (each reloads the model)
         self._restarts_told = 0
         self.last_death = ""  # how the last worker that ended did (exit code or signal, its last line)
@@ -81,9 +82,9 @@ class SegmentSession:
 
     # -- engine state (re-created after a worker restart) ------------------------------------------------
 
-    def load_model(self, checkpoint: str, device: str = "auto") -> dict[str, Any]:
-        self.checkpoint, self.device = checkpoint, device
-        params = {"checkpoint": checkpoint, "device": device}
+    def load_model(self, checkpoint: str, device: str = "auto", encoder: str = "exact") -> dict[str, Any]:
+        self.checkpoint, self.device, self.encoder = checkpoint, device, encoder
+        params = {"checkpoint": checkpoint, "device": device, "encoder": encoder}
         try:
             self.model = self.client.request("load_model", params)
         except WorkerDiedError as error:  # the old worker had ended: this starts a new one
@@ -98,7 +99,7 @@ class SegmentSession:
         if self.checkpoint is None:
             raise SessionError(tr("choose a model first (SAM 2 panel > Model)"))
         if not self.client.alive() or self.client.starts != getattr(self, "_starts", None):
-            self.load_model(self.checkpoint, self.device)
+            self.load_model(self.checkpoint, self.device, self.encoder)
             self.restarts += 1
 
     def _retrying(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -21,6 +21,14 @@ from .i18n import tr
 DEVICES = ["auto", "cuda", "cpu", "mps"]
 CACHE_KEY = "sam2_qgis/cache_dir"
 DEVICE_KEY = "sam2_qgis/device"
+ENCODER_KEY = "sam2_qgis/encoder"
+ENCODERS = ("exact", "int8")  # core.models.registry.ENCODER_PATHS
+
+
+def encoder_path() -> str:
+    """The chosen encoder path for CPUs (``exact`` unless the analyst chose ``int8`` in Settings)."""
+    chosen = str(QgsSettings().value(ENCODER_KEY, "exact"))
+    return chosen if chosen in ENCODERS else "exact"
 
 
 class SettingsDialog(QDialog):
@@ -41,6 +49,15 @@ class SettingsDialog(QDialog):
         self.device_combo.addItems(DEVICES)
         self.device_combo.setToolTip(
             tr("Where SAM 2 runs, for clicks and jobs: auto takes a GPU (CUDA, Apple's MPS) when there is one")
+        )
+        self.encoder_combo = QComboBox(self)
+        self.encoder_combo.addItem(tr("exact"), "exact")
+        self.encoder_combo.addItem(tr("int8: faster, approximate"), "int8")
+        self.encoder_combo.setToolTip(
+            tr(
+                "How the image encoder runs on a CPU, for clicks and predictions: exact gives the model's own "
+                "results; int8 is about 1.2x faster with masks within 2 % of exact. GPUs always run exact"
+            )
         )
         self.cache_widget = QgsFileWidget(self)
         self.cache_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
@@ -74,6 +91,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.install_button)
         form.addRow(self.engine_label)
         form.addRow(tr("Device"), self.device_combo)
+        form.addRow(tr("Encoder on a CPU"), self.encoder_combo)
         form.addRow(tr("Embedding cache"), self.cache_widget)
         layout.addLayout(form)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -87,7 +105,11 @@ class SettingsDialog(QDialog):
         device = settings.value(DEVICE_KEY, "auto")
         if self.device_combo.findText(str(device)) >= 0:
             self.device_combo.setCurrentText(str(device))
+        self.encoder_combo.setCurrentIndex(max(0, self.encoder_combo.findData(encoder_path())))
         self.cache_widget.setFilePath(settings.value(CACHE_KEY, "") or "")
+        self.encoder_combo.currentIndexChanged.connect(
+            lambda _: QgsSettings().setValue(ENCODER_KEY, self.encoder_combo.currentData())
+        )
         self.device_combo.currentTextChanged.connect(lambda text: QgsSettings().setValue(DEVICE_KEY, text))
         self.cache_widget.fileChanged.connect(lambda path: QgsSettings().setValue(CACHE_KEY, path))
 
@@ -95,4 +117,4 @@ class SettingsDialog(QDialog):
         return self.cache_widget.filePath() or None
 
 
-__all__ = ["CACHE_KEY", "DEVICES", "DEVICE_KEY", "SettingsDialog"]
+__all__ = ["CACHE_KEY", "DEVICES", "DEVICE_KEY", "ENCODERS", "ENCODER_KEY", "SettingsDialog", "encoder_path"]

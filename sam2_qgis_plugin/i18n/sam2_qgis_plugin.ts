@@ -199,6 +199,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../settings_dialog.py"/>
+        <source>Encoder on a CPU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Engine</source>
         <translation type="unfinished"></translation>
@@ -282,6 +287,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>How accepted clicks and predictions become polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>How the image encoder runs on a CPU, for clicks and predictions: exact gives the model's own results; int8 is about 1.2x faster with masks within 2 % of exact. GPUs always run exact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -823,6 +833,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../settings_dialog.py"/>
+        <source>exact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../training_controller.py"/>
         <source>fine-tuned: validation IoU {base:.3f} -&gt; {best:.3f}; the tuned model is now active</source>
         <translation type="unfinished"></translation>
@@ -835,6 +850,11 @@
     <message>
         <location filename="../processing_provider.py"/>
         <source>give the ground pixel to render {layer} at (Pixel size, e.g. 0.3 for 30 cm imagery)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py"/>
+        <source>int8: faster, approximate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -965,6 +985,11 @@
     <message>
         <location filename="../training_controller.py"/>
         <source>{description}: {train} training and {val} validation tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin.py"/>
+        <source>{device}, int8 encoder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

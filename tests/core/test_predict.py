@@ -200,6 +200,22 @@ def test_predict_command_writes_mask_and_polygons(core_cli, odd_scene, tiny_chec
     assert summary["windows"] >= 1
     assert (tmp_path / "objects.gpkg").exists()
     assert summary["polygons"] >= 0
+    assert summary["encoder"] == "exact"
+    assert 0 < summary["stage_seconds"]["encode"] < summary["seconds"]
+    probabilities = {}
+    for encoder in ("exact", "int8"):  # promptless, so that the probabilities come from the embeddings alone
+        run = core_cli(
+            "predict", "--raster", str(odd_scene.image), "--checkpoint", str(tiny_checkpoint.path), "--out",
+            str(tmp_path / f"{encoder}.tif"), "--probabilities", str(tmp_path / f"p_{encoder}.tif"), "--device", "cpu",
+            "--mode", "auto", "--encoder", encoder, timeout=300,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["encoder"] == encoder
+        with rasterio.open(tmp_path / f"p_{encoder}.tif") as dataset:
+            probabilities[encoder] = dataset.read(1)
+    difference = np.abs(probabilities["exact"] - probabilities["int8"])
+    assert difference.max() > 0  # int8 ran
+    assert difference.mean() < 0.02 * probabilities["exact"].std() + 1e-3  # and stays close to exact
 
 
 class DiskPredictor:

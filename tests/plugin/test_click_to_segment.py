@@ -388,6 +388,32 @@ def test_download_task_fetches_an_official_model_and_makes_it_active(
         server.shutdown()
 
 
+def test_the_int8_encoder_chosen_in_settings_is_what_the_worker_loads(qgis_iface, engine_files, qtbot) -> None:
+    from qgis.core import QgsSettings
+
+    import sam2_qgis_plugin
+    from sam2_qgis_plugin.settings_dialog import ENCODER_KEY
+
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        settings = plugin.dock.settings
+        settings.encoder_combo.setCurrentIndex(settings.encoder_combo.findData("int8"))
+        assert QgsSettings().value(ENCODER_KEY) == "int8"
+        plugin.dock.python_widget.setFilePath(sys.executable)
+        plugin.dock.device_combo.setCurrentText("cpu")
+        plugin.use_checkpoint(engine_files["checkpoint"])
+        qtbot.waitUntil(lambda: "int8 encoder" in plugin.dock.model_label.text(), timeout=120_000)
+        assert plugin.session.model["encoder"] == "int8"  # what the worker loaded
+        settings.encoder_combo.setCurrentIndex(settings.encoder_combo.findData("exact"))
+        plugin.use_checkpoint(engine_files["checkpoint"])
+        qtbot.waitUntil(lambda: "int8" not in plugin.dock.model_label.text(), timeout=120_000)
+        assert plugin.session.model["encoder"] == "exact"
+    finally:
+        QgsSettings().remove(ENCODER_KEY)
+        plugin.unload()
+
+
 def test_probe_reports_versions_devices_and_the_cache_folder() -> None:
     from sam2_qgis_plugin.engine import probe
 
