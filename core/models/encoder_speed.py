@@ -1,17 +1,21 @@
 """Faster image encoding for inference: an exact shortcut always, an approximate int8 path on request.
 
-- ``exact`` (default): the encoder as Meta wrote it, except for two position encodings that it recomputes or
-  copies at every call: Hiera's position embedding (a bicubic interpolation and a tiling of two parameters)
-  is remembered per input size until those parameters change (training updates them in place, which bumps
-  their version), and the neck's sine encodings (fixed) are shared across the batch instead of copied per
-  image. Together about 8 % of hiera-tiny's time on a CPU; the embeddings are bit-identical.
+- ``exact`` (default): the encoder as Meta wrote it, except for three layouts and recomputations it repeats
+  at every call: Hiera's position embedding (a bicubic interpolation and a tiling of two parameters) is
+  remembered per input size until those parameters change (training updates them in place, which bumps
+  their version); the neck's sine encodings (fixed) are shared across the batch instead of copied per image;
+  and the patch embedding's tokens are laid out row-major once, where sam2 leaves a permuted view that every
+  LayerNorm and linear layer then copied. The embeddings equal the model's own to float rounding (<= 1e-6
+  here); 1.2x Meta's ``set_image`` for hiera-tiny at 1024 on 2 CPU cores.
 - ``int8`` (CPU only): the trunk's linear layers (about half of the encoder's time on a CPU) run with int8
   weights and dynamically quantised activations (PyTorch's dynamic quantisation; no new dependency).
-  Approximate: embeddings within cosine 0.999 of fp32 and click masks within IoU 0.98 on the sample imagery
-  (bench/bench_encode.py). Never for training, whose gradients need the float layers.
+  Approximate: hiera-tiny's click masks within IoU 0.985 of exact on the sample imagery, 1.55x Meta's
+  ``set_image`` (bench/bench_encode.py; random-init weights: hiera-b+ drifts further, min IoU 0.88). Never
+  for training, whose gradients need the float layers.
 
 Measured alternatives that did not pay on a 2-core AVX2 CPU for hiera-tiny at 1024 (bench/RESULTS.md):
-torch.compile (no gain after a 107 s compile), ONNX Runtime fp32 (1.05x) and OpenVINO fp32 (1.1x).
+torch.compile (no gain after a 107 s compile), ONNX Runtime fp32 (1.05x) and int8 (1.3x, embedding cosine
+0.974), OpenVINO fp32 (1.1x) and NNCF's static int8 (slower than torch fp32 on AVX2, cosine 0.96-0.99).
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ def speed_up_encoder(model: Any, path: str = "exact", device: torch.device | Non
     if hasattr(trunk, "_get_pos_embed") and not hasattr(trunk, "_pos_embed_memo"):
         trunk._pos_embed_memo = {}
         trunk._get_pos_embed = types.MethodType(_remembered_pos_embed, trunk)
+    patch_embed = getattr(trunk, "patch_embed", None)
+    if patch_embed is not None and not hasattr(patch_embed, "_plain_forward"):
+        patch_embed._plain_forward = patch_embed.forward
+        patch_embed.forward = types.MethodType(_tokens_in_rows, patch_embed)
     positions = getattr(model.image_encoder.neck, "position_encoding", None)
     if positions is not None and not hasattr(positions, "_shared_memo"):
         positions._shared_memo = {}
@@ -66,8 +74,14 @@ def _remembered_pos_embed(trunk: Any, hw: tuple[int, int]) -> torch.Tensor:
     if key not in memo:
         memo.clear()
         with torch.inference_mode(False), torch.no_grad():  # a plain tensor, usable in and out of inference mode
-            memo[key] = _pos_embed(pos, window, hw)
+            memo[key] = _pos_embed(pos, window, hw).contiguous()
     return memo[key]
+
+
+def _tokens_in_rows(module: Any, x: torch.Tensor) -> torch.Tensor:
+    """The patch embedding (B, H, W, C) laid out row-major: sam2 returns a permuted view of the convolution's
+    (B, C, H, W), and every later LayerNorm and linear layer over C then copied it."""
+    return module._plain_forward(x).contiguous()
 
 
 def _shared_positions(module: Any, x: torch.Tensor) -> torch.Tensor:

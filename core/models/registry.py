@@ -101,6 +101,6 @@ def get_model(name: str) -> ModelSpec:
 #: How the image encoder runs for inference (core.models.encoder_speed): ``exact`` everywhere, ``int8`` on a CPU.
 ENCODER_PATHS: tuple[str, ...] = ("exact", "int8")
 ENCODER_HELP = (
-    "exact: the model's own encoder (bit-identical embeddings); int8: on a CPU only, int8 linear layers, about "
-    "1.2x faster than exact and approximate (click masks within IoU 0.98 of exact); other devices run exact"
+    "exact: the model's own encoder (its embeddings to float rounding); int8: on a CPU only, int8 linear layers, "
+    "about 1.3x faster than exact and approximate (click masks within IoU 0.98 of exact); other devices run exact"
 )

@@ -27,21 +27,31 @@ def plain_model(checkpoint) -> torch.nn.Module:
     )
 
 
-def test_the_exact_encoder_gives_the_models_own_embeddings_bit_for_bit(tiny_checkpoint) -> None:
+def same_to_rounding(ours: torch.Tensor, theirs: torch.Tensor) -> None:
+    """Equal up to float32 rounding (the token layout changes the order of some sums): far below what any
+    mask could notice, and far below what a wrong position encoding gives (tested to differ below)."""
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
+
+
+def test_the_exact_encoder_gives_the_models_own_embeddings(tiny_checkpoint) -> None:
     loaded, plain = load_model(tiny_checkpoint.path, device="cpu"), plain_model(tiny_checkpoint)
     assert loaded.encoder == "exact"
     batch = torch.randn(2, 3, 256, 256, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         for _ in range(2):  # the second call answers from the remembered position encodings
             ours, theirs = image_features(loaded.model, batch), image_features(plain, batch)
-            assert torch.equal(ours[0], theirs[0])
-            assert all(torch.equal(a, b) for a, b in zip(ours[1], theirs[1], strict=True))
+            same_to_rounding(ours[0], theirs[0])
+            for a, b in zip(ours[1], theirs[1], strict=True):
+                same_to_rounding(a, b)
     # training changes the position embedding in place: the remembered one follows
+    change = torch.randn(plain.image_encoder.trunk.pos_embed.shape, generator=torch.Generator().manual_seed(1))
     for model in (loaded.model, plain):
         with torch.no_grad():
-            model.image_encoder.trunk.pos_embed.add_(0.5)
+            model.image_encoder.trunk.pos_embed.add_(change)
     with torch.inference_mode():
-        assert torch.equal(image_features(loaded.model, batch)[0], image_features(plain, batch)[0])
+        changed = image_features(plain, batch)[0]
+        assert (changed - ours[0]).abs().max() > 1e-3  # what a stale position embedding would give
+        same_to_rounding(image_features(loaded.model, batch)[0], changed)
 
 
 def test_gradients_still_reach_the_position_embedding_when_the_encoder_trains(tiny_checkpoint) -> None:
