@@ -46,13 +46,14 @@ READ_THREADS = min(4, os.cpu_count() or 1)  # helper threads reading windows ahe
 
 
 class WindowPredictor(Protocol):
-    """Object probabilities (n, S, S) float32 in 0..1 for RGB uint8 tiles (n, S, S, 3); a multi-class predictor
+    """Object probabilities (n, S, S) float32 in 0..1 for RGB uint8 tiles (n, S, S, 3), as a numpy array or a
+    torch tensor (on the predictor's ``device``, if it has one: blending happens there); a multi-class predictor
     (``classes``: the K class ids) gives background's and each class's (n, K + 1, S, S)."""
 
     size: int
     classes: tuple[int, ...]
 
-    def __call__(self, tiles: np.ndarray) -> np.ndarray: ...
+    def __call__(self, tiles: np.ndarray) -> np.ndarray | torch.Tensor: ...
 
 
 def taper(size: int, overlap: int) -> np.ndarray:
@@ -157,25 +158,26 @@ def predict_raster(
             writer = stack.enter_context(WriteBehind(clock=clock))
             reads = iter(stack.enter_context(ReadAhead(raster, plan, threads=READ_THREADS, clock=clock)))
 
-            def finish_rows(row: int, n: int, band_sum: np.ndarray, band_weight: np.ndarray) -> int:
-                """Write the ``n`` final rows from ``row`` (blended sums and weights (C, n, width), (n, width))."""
-                window = Window(0, row, width, n)
-                valid = raster.valid_mask(window) & _window_area(shapes, raster, window)
-                covered = band_weight > 0
-                prob = np.divide(band_sum, np.maximum(band_weight, 1e-12), out=band_sum)
-                # multi-class: the most probable of background and the classes; else the threshold
-                found = values[prob.argmax(axis=0)] if classes else (prob[0] >= config.threshold).astype(np.uint8)
-                keep = valid & covered
+            def write_rows(row: int, found: np.ndarray, covered: np.ndarray, prob: np.ndarray | None) -> int:
+                """Write the final rows from ``row``: the decision (n, width) uint8, where windows covered them,
+                and the blended probabilities (C, n, width) if asked; returns the object pixels written."""
+                window = Window(0, row, width, found.shape[0])
+                keep = raster.valid_mask(window) & _window_area(shapes, raster, window) & covered
                 mask = np.where(keep, found, MASK_NODATA).astype(np.uint8)
                 mask_out.write(mask, 1, window=window)
-                if prob_out is not None:
+                if prob_out is not None and prob is not None:
                     shown = prob[1:] if classes else prob
                     prob_out.write(np.where(keep, shown, PROBABILITY_NODATA).astype(np.float32), window=window)
                 return int(((mask > 0) & (mask != MASK_NODATA)).sum())
 
+            # The band of windows lives where the model answers (a GPU blends and decides there, and only the
+            # decisions cross to the host), one window high: rows above the next grid row are final.
+            device = torch.device(getattr(predictor, "device", "cpu"))
+            band_sum = torch.zeros((channels, size, width), dtype=torch.float32, device=device)
+            band_weight = torch.zeros((size, width), dtype=torch.float32, device=device)
+            taper_weights = torch.from_numpy(weights).to(device)
+            class_values = torch.from_numpy(values).to(device)
             counted: list[Future[int]] = []
-            band_sum = np.zeros((channels, size, width), dtype=np.float32)
-            band_weight = np.zeros((size, width), dtype=np.float32)
             for index, row in enumerate(rows):
                 if cancelled and cancelled():
                     raise CancelledError("prediction cancelled; no output file was written")
@@ -189,7 +191,7 @@ def predict_raster(
                     if keep:
                         tiles = np.stack([chunk_reads[i][0] for i in keep])
                         with contextlib.nullcontext() if timed_inside else clock.stage("model"):
-                            probs = predictor(tiles)
+                            probs = torch.as_tensor(predictor(tiles), device=device)
                         with clock.stage("blend"):
                             if probs.ndim == 3:  # one class: (n, S, S)
                                 probs = probs[:, None]
@@ -197,22 +199,29 @@ def predict_raster(
                                 col = int(chunk[i].col_off)
                                 w = min(size, width - col)
                                 h = min(size, height - row)
-                                band_sum[:, :h, col : col + w] += prob[:, :h, :w] * weights[:h, :w]
-                                band_weight[:h, col : col + w] += weights[:h, :w]
+                                band_sum[:, :h, col : col + w] += prob[:, :h, :w] * taper_weights[:h, :w]
+                                band_weight[:h, col : col + w] += taper_weights[:h, :w]
                     done += len(chunk)
                     if progress:
                         progress(done / total, done=done, total=total)
-                # Rows above the next grid row are final: hand them to the writer and shift the band up to it.
                 with clock.stage("blend"):
                     n = (rows[index + 1] if index + 1 < len(rows) else height) - row
-                    final_sum, final_weight = band_sum[:, :n].copy(), band_weight[:n].copy()
-                    kept = size - n  # the rows the next grid row's windows overlap
-                    band_sum[:, :kept] = band_sum[:, n:size]
-                    band_weight[:kept] = band_weight[n:size]
+                    covered = band_weight[:n] > 0
+                    prob = band_sum[:, :n] / band_weight[:n].clamp_min(1e-12)
+                    # multi-class: the most probable of background and the classes; else the threshold
+                    found = class_values[prob.argmax(dim=0)] if classes else (prob[0] >= config.threshold)
+                    decided = (
+                        found.to(torch.uint8).cpu().numpy(),
+                        covered.cpu().numpy(),
+                        prob.cpu().numpy() if prob_out is not None else None,
+                    )
+                    kept = size - n  # the rows the next grid row's windows overlap move to the top
+                    band_sum[:, :kept] = band_sum[:, n:size].clone()
+                    band_weight[:kept] = band_weight[n:size].clone()
                     band_sum[:, kept:] = 0
                     band_weight[kept:] = 0
                 with clock.stage("wait for writes"):
-                    counted.append(writer.submit(functools.partial(finish_rows, row, n, final_sum, final_weight)))
+                    counted.append(writer.submit(functools.partial(write_rows, row, *decided)))
             with clock.stage("wait for writes"):
                 writer.finish()
             object_pixels = sum(future.result() for future in counted)
@@ -270,6 +279,7 @@ class SamAutoPredictor:
     ) -> None:
         self.loaded, self.mode = loaded, mode
         self.size = loaded.image_size
+        self.device = loaded.device  # probabilities stay here: predict_raster blends on it
         self.grid_points, self.min_grid_iou = grid_points, min_grid_iou
         found = classes_of(loaded.metadata, loaded.checkpoint.name) if mode == "auto" else None
         self.classes: tuple[int, ...] = found.ids if found else ()
@@ -277,7 +287,7 @@ class SamAutoPredictor:
         self._tokens = torch.tensor(found.tokens, dtype=torch.float32) if found else None
         self.clock: StageClock | None = None  # predict_raster's, to time normalise, encode and decode
 
-    def __call__(self, tiles: np.ndarray) -> np.ndarray:
+    def __call__(self, tiles: np.ndarray) -> torch.Tensor:
         from torch.nn import functional
 
         from core.decode import class_probabilities, decode, decode_classes, no_prompt
@@ -296,7 +306,7 @@ class SamAutoPredictor:
                 up = functional.interpolate(
                     logits.float(), (self.size, self.size), mode="bilinear", align_corners=False
                 )
-                return class_probabilities(up).cpu().numpy().astype(np.float32)
+                return class_probabilities(up).float()
             if self.mode == "auto":
                 coords, labels = no_prompt(len(tiles), device)
                 logits, _, _ = decode(model, embed, high_res, coords, labels, multimask=False)
@@ -306,7 +316,7 @@ class SamAutoPredictor:
             up = functional.interpolate(
                 logits[:, None].float(), (self.size, self.size), mode="bilinear", align_corners=False
             )[:, 0]
-            return torch.sigmoid(up).cpu().numpy().astype(np.float32)
+            return torch.sigmoid(up).float()
 
     def _grid(self, embed: torch.Tensor, high_res: list[torch.Tensor]) -> torch.Tensor:
         """Max over the confident masks of a grid of single clicks (segment-everything style)."""
