@@ -144,7 +144,9 @@ class RasterSource:
     def duplicate(self) -> RasterSource:
         """Another handle on the same file with the same preprocessing (GDAL handles are not shared between
         threads: each reading thread takes its own)."""
-        return RasterSource(self.path, preprocessing=self.preprocessing)
+        with warnings.catch_warnings():  # said once, when the raster was first opened
+            warnings.simplefilter("ignore", MissingCrsWarning)
+            return RasterSource(self.path, preprocessing=self.preprocessing)
 
     def _preprocessing(self, bands: tuple[int, int, int]) -> Preprocessing:
         if all(self._dataset.dtypes[b - 1] == "uint8" for b in bands):

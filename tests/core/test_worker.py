@@ -76,7 +76,9 @@ def test_click_session(worker, tiny_checkpoint, sample_data) -> None:
     assert info["device"] in ("cpu", "cuda", "mps")
 
     loaded = worker.request("load_model", checkpoint=str(tiny_checkpoint.path), device="cpu")[0]["result"]
-    assert loaded == {"model": "sam2.1_hiera_t", "label": "SAM 2.1 tiny", "image_size": 256, "device": "cpu"}
+    assert loaded == {
+        "model": "sam2.1_hiera_t", "label": "SAM 2.1 tiny", "image_size": 256, "device": "cpu", "encoder": "exact"
+    }  # fmt: skip
     opened = worker.request("open_raster", path=str(sample_data.osbs_image))[0]["result"]
     assert (opened["width"], opened["height"]) == (400, 400)
     raster_id = opened["raster_id"]
