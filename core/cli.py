@@ -18,6 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from core.allocator import reuse_freed_memory
 from core.atomic import atomic_output
 from core.errors import (
     CancelledError,
@@ -673,6 +674,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     configure_logging()
+    reuse_freed_memory()  # the encoder's large buffers: reused, not mapped afresh per pass (core/allocator.py)
     try:
         args = parser.parse_args(attach_negative_coordinates(expand_request(parser, argv)))
     except Sam2QgisError as error:  # a bad command line or request: the job never started

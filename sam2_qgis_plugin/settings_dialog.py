@@ -56,7 +56,7 @@ class SettingsDialog(QDialog):
         self.encoder_combo.setToolTip(
             tr(
                 "How the image encoder runs on a CPU, for clicks and predictions: exact gives the model's own "
-                "results; int8 is about 1.3x faster with masks within 2 % of exact. GPUs always run exact"
+                "results; int8 is about 1.4x faster with masks within 2 % of exact. GPUs always run exact"
             )
         )
         self.cache_widget = QgsFileWidget(self)

@@ -102,5 +102,5 @@ def get_model(name: str) -> ModelSpec:
 ENCODER_PATHS: tuple[str, ...] = ("exact", "int8")
 ENCODER_HELP = (
     "exact: the model's own encoder (its embeddings to float rounding); int8: on a CPU only, int8 linear layers, "
-    "about 1.3x faster than exact and approximate (click masks within IoU 0.98 of exact); other devices run exact"
+    "about 1.4x faster than exact and approximate (click masks within IoU 0.98 of exact); other devices run exact"
 )
