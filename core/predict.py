@@ -142,7 +142,6 @@ def predict_raster(
             )
             classes = tuple(getattr(predictor, "classes", ()))
             channels = len(classes) + 1 if classes else 1
-            values = np.array([0, *classes], dtype=np.uint8)  # class index -> the value written
             if classes:
                 _describe_classes(mask_out, classes, getattr(predictor, "class_names", {}))
             prob_out = None
@@ -176,7 +175,7 @@ def predict_raster(
             band_sum = torch.zeros((channels, size, width), dtype=torch.float32, device=device)
             band_weight = torch.zeros((size, width), dtype=torch.float32, device=device)
             taper_weights = torch.from_numpy(weights).to(device)
-            class_values = torch.from_numpy(values).to(device)
+            class_values = torch.tensor([0, *classes], dtype=torch.uint8, device=device)  # class index -> value
             counted: list[Future[int]] = []
             for index, row in enumerate(rows):
                 if cancelled and cancelled():
