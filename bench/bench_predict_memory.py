@@ -16,13 +16,14 @@ import resource, sys, json
 import numpy as np
 from pathlib import Path
 from core.predict import PredictConfig, predict_raster
+from core.raster import gdal_block_cache
 height = int(sys.argv[1]); folder = Path(sys.argv[2])
 if height:
     import rasterio
     from affine import Affine
     path = folder / f"r{height}.tif"
     profile = dict(driver="GTiff", width=2048, height=height, count=3, dtype="uint8", crs="EPSG:32633")
-    with rasterio.Env(GDAL_CACHEMAX=32), rasterio.open(path, "w", **profile,
+    with gdal_block_cache(32), rasterio.open(path, "w", **profile,
                        transform=Affine(0.25, 0, 500000, 0, -0.25, 5600000), tiled=True, compress="deflate") as dst:
         for row in range(0, height, 512):
             n = min(512, height - row)

@@ -1,5 +1,5 @@
 """Peak resident memory of a child script, run in a fresh process per size: the shared part of the memory
-benchmarks (bench_predict_memory, bench_evaluate_memory)."""
+benchmarks (bench_predict_memory; bench_evaluate measures its own)."""
 
 from __future__ import annotations
 

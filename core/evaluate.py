@@ -28,9 +28,10 @@ from core.labels import IGNORE, LabelReader
 from core.metrics import ClassConfusion, Confusion
 from core.plots import draw_confusion, pyplot
 from core.polygons import polygons_of_file
+from core.raster import gdal_block_cache
 
 MATCH_IOU = 0.5
-STRIP_ROWS = 1024  # rows read at a time: memory is a strip of the raster, whatever its height
+STRIP_PIXELS = 4_000_000  # pixels read at a time (whole rows): memory is a strip of the raster, whatever its size
 GDAL_CACHE_MB = 32  # the masks are read and written once, in order: a small block cache is enough
 OVERVIEW_SIDE = 800  # pixels on the longer side of the report's picture
 
@@ -107,12 +108,12 @@ def evaluate(
 ) -> tuple[Evaluation, Overview]:
     """Scores of ``pred_path`` (1 object, 0 background, other values nodata; or a class raster of a multi-class
     model: its classes' ids, ``classes`` chosen among them) against labels (polygons or a class mask on any
-    grid), on the pred grid, read in strips of ``STRIP_ROWS`` rows so that memory does not grow with the raster;
-    objects are polygonized from masks GDAL streams from temporary files and matched class by class."""
+    grid), on the pred grid, read in strips of about ``STRIP_PIXELS`` pixels so that memory does not grow with the
+    raster; objects are polygonized from masks GDAL streams from temporary files and matched class by class."""
     if not Path(pred_path).exists():
         raise MissingInputError(f"prediction not found: {pred_path}")
     with (
-        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB),  # GDAL's block cache: else up to 5% of the RAM
+        gdal_block_cache(GDAL_CACHE_MB),  # else up to 5% of the RAM
         rasterio.open(pred_path) as src,
         tempfile.TemporaryDirectory(prefix="sam2-evaluate-") as tmp,
     ):
@@ -137,8 +138,9 @@ def evaluate(
                 rasterio.open(files["predicted"], "w", **profile) as predicted_file,
                 rasterio.open(files["truth"], "w", **profile) as truth_file,
             ):
-                for row in range(0, height, STRIP_ROWS):
-                    window = Window(0, row, width, min(STRIP_ROWS, height - row))
+                strip = max(1, STRIP_PIXELS // width)
+                for row in range(0, height, strip):
+                    window = Window(0, row, width, min(strip, height - row))
                     values = src.read(1, window=window)
                     truth_classes, _ = reader.read(window)
                     # class indices: 0 background, k the k-th class (a one-class prediction: 1 is the object)

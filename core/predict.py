@@ -33,7 +33,7 @@ from core.errors import CancelledError, InvalidConfigError
 from core.models.loader import LoadedModel
 from core.output_paths import check_outputs
 from core.predict_config import PredictConfig, PredictMode
-from core.raster import RasterSource
+from core.raster import RasterSource, gdal_block_cache
 from core.stage_clock import StageClock
 from core.tiling import grid_origins
 
@@ -135,7 +135,7 @@ def predict_raster(
         with contextlib.ExitStack() as stack:
             # GDAL keeps written blocks in its cache (by default up to 5 % of RAM): cap it so that memory
             # stays flat however large the output grows.
-            stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
+            stack.enter_context(gdal_block_cache(GDAL_CACHE_MB))
             mask_tmp = stack.enter_context(atomic_output(out_mask))
             mask_out = stack.enter_context(
                 rasterio.open(mask_tmp, "w", count=1, dtype="uint8", nodata=MASK_NODATA, **profile)

@@ -32,6 +32,15 @@ STATS_MAX_SIDE = 1024
 os.environ["GDAL_VRT_ENABLE_PYTHON"] = "NO"  # never run code embedded in a VRT, nested ones included
 
 
+def gdal_block_cache(megabytes: int) -> rasterio.Env:
+    """A rasterio environment whose GDAL block cache holds ``megabytes`` MiB (restored on leaving it).
+
+    rasterio hands an integer GDAL_CACHEMAX to GDAL as bytes (GDAL's own "below 100 000 means megabytes" rule
+    applies to its environment variable only), so ``GDAL_CACHEMAX=32`` would give a 32-byte cache that makes
+    GDAL decompress every tile again for each read."""
+    return rasterio.Env(GDAL_CACHEMAX=megabytes * 1024 * 1024)
+
+
 def refuse_code_in_vrt(path: Path) -> None:
     """A VRT with a Python pixel function runs that code when read: refuse it before GDAL opens the file."""
     try:

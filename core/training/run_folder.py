@@ -42,6 +42,8 @@ class TrainingState(Protocol):
     tiles: Any  # TileSet
     epoch: int
     step: int
+    epoch_order: list[int]  # the current epoch's train tile indices (empty between epochs)
+    epoch_losses: list[float]  # the current epoch's step losses so far
     rank: int
     history: list[dict[str, Any]]
     stopped_early: bool
@@ -156,6 +158,8 @@ class RunFolder:
                 "scheduler": trainer.scheduler.state_dict(),
                 "epoch": trainer.epoch,
                 "step": trainer.step,
+                "epoch_order": torch.tensor(trainer.epoch_order, dtype=torch.int64),  # empty between epochs
+                "epoch_losses": torch.tensor(trainer.epoch_losses, dtype=torch.float64),
                 "history": json.dumps(trainer.history),
                 "rng": json.dumps(trainer.rng.bit_generator.state),
                 "torch_rng": torch.get_rng_state(),

@@ -235,6 +235,9 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.epoch = 0
         self.step = 0
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch_order: list[int] = []  # this epoch's train tile indices, all ranks'; empty between epochs
+        self.epoch_losses: list[float] = []  # this epoch's step losses so far
         self.stopped_early = False
         self.base_seconds = 0.0  # how long scoring the base model took (the first guess at a validation's time)
         self.validation_counts = {"tiles": len(self.val_tiles), "objects": self._validation_objects()}
@@ -510,13 +513,16 @@ class Trainer:
         while self.epoch < self.config.epochs and not self._no_progress():
             started = time.monotonic()
             throughput.start_epoch(self.step)
-            order = self.rng.permutation(len(self.train_tiles))  # the same on every rank (same seed)
-            order = np.resize(order, self.samples_per_rank * self.world)[self.rank :: self.world]
-            losses = []
-            for start in range(0, len(order), self.config.batch_size):
+            if not self.epoch_order:  # a new epoch (a resumed one keeps the order it had, and its losses so far)
+                order = self.rng.permutation(len(self.train_tiles))  # the same on every rank (same seed)
+                self.epoch_order = [int(i) for i in np.resize(order, self.samples_per_rank * self.world)]
+                self.epoch_losses = []
+            order, losses = self.epoch_order[self.rank :: self.world], self.epoch_losses
+            size = self.config.batch_size
+            for start in range(self.steps_done_in_epoch() * size, len(order), size):
                 if self.cancelled and self.cancelled():
                     raise CancelledError(f"training cancelled in epoch {self.epoch + 1}; the last checkpoints are kept")
-                batch = [(int(i), self.train_tiles[int(i)]) for i in order[start : start + self.config.batch_size]]
+                batch = [(i, self.train_tiles[i]) for i in order[start : start + size]]
                 try:
                     losses.append(self._train_step(batch))
                 except torch.cuda.OutOfMemoryError:
@@ -535,7 +541,7 @@ class Trainer:
                     )
                 if self._stopping():
                     return self._stop(folder)
-            self.epoch += 1
+            self.epoch, self.epoch_order = self.epoch + 1, []
             validating = time.monotonic()
             scored = self.evaluate()
             throughput.validated(time.monotonic() - validating)
@@ -562,6 +568,10 @@ class Trainer:
         if self.stopped_early:
             logger.info("early stop after epoch %d: %d epochs without a new best", self.epoch, self.config.patience)
         return folder.finish(self)
+
+    def steps_done_in_epoch(self) -> int:
+        """Steps of the current epoch already trained (a run resumed mid-epoch continues after them)."""
+        return self.step - self.epoch * self.steps_per_epoch
 
     def _stopping(self) -> bool:
         return bool(self.stop_requested and self.stop_requested())
@@ -629,6 +639,12 @@ def restore(trainer: Trainer, state_path: Path) -> None:
         trainer.optimizer.load_state_dict(state["optimizer"])
         trainer.scheduler.load_state_dict(state["scheduler"])
         trainer.epoch, trainer.step = int(state["epoch"]), int(state["step"])
+        trainer.epoch_order = [int(i) for i in state.get("epoch_order", [])]
+        trainer.epoch_losses = [float(x) for x in state.get("epoch_losses", [])]
+        if trainer.epoch_order and len(trainer.epoch_order) != trainer.samples_per_rank * trainer.world:
+            raise ValueError("its epoch's order does not fit the training tiles")
+        if not 0 <= trainer.steps_done_in_epoch() <= trainer.steps_per_epoch:
+            raise ValueError(f"its step {trainer.step} does not fit epoch {trainer.epoch + 1}")
         trainer.history = json.loads(state["history"])
         trainer.rng.bit_generator.state = json.loads(state["rng"])
         torch.set_rng_state(state["torch_rng"])

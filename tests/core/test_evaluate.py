@@ -117,7 +117,7 @@ def test_scores_do_not_depend_on_the_strips_read(monkeypatch, tmp_path) -> None:
         dst.write(pred.astype(np.uint8), 1)
     monkeypatch.setattr(core.evaluate, "OVERVIEW_SIDE", 100)  # every 2nd pixel in the report's picture
     whole, whole_overview = evaluate(path, scene.labels, classes=(1,), class_field="class_id")
-    monkeypatch.setattr(core.evaluate, "STRIP_ROWS", 37)  # strips that cut objects, a short last strip
+    monkeypatch.setattr(core.evaluate, "STRIP_PIXELS", 37 * 256)  # strips of 37 rows: they cut objects, a short last
     striped, striped_overview = evaluate(path, scene.labels, classes=(1,), class_field="class_id")
     assert striped.to_dict() == whole.to_dict()
     assert 0 < whole.objects["matched"] < whole.objects["true"]

@@ -21,7 +21,7 @@ from core.training.run_folder import RunFolder
 from core.training.run_lock import RUN_FILES
 from core.training.tiles import build_tiles
 from core.training.trainable import add_lora, configure_trainable, merge_lora
-from core.training.trainer import Trainer
+from core.training.trainer import Trainer, restore
 from core.vector_io import PolygonFeature, read_polygons, write_polygons
 
 CONFIG = TrainConfig(
@@ -177,6 +177,42 @@ def test_a_run_stopped_before_its_first_epoch_can_be_resumed(scene, tiny_checkpo
     assert summary["epochs"] == 1
     epochs = [line.split(",")[0] for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
     assert epochs == ["0", "1"]
+
+
+def test_a_run_resumed_mid_epoch_trains_the_batches_it_had_not_and_ends_as_an_uninterrupted_one(
+    scene, tiny_checkpoint, tmp_path
+) -> None:
+    config = CONFIG.replace(mode="auto", epochs=2, patience=0)
+    tiles = build_tiles(scene.image, scene.labels, config)
+
+    def training(run_dir: Path, batches: list, fractions: list, stop=None) -> Trainer:
+        trainer = Trainer(config, tiles, tiny_checkpoint.path, run_dir, stop_requested=stop,
+                          progress=lambda fraction, **info: fractions.append(fraction))  # fmt: skip
+        step = trainer._train_step
+        trainer._train_step = lambda batch: (batches.append([i for i, _ in batch]), step(batch))[1]
+        return trainer
+
+    whole, whole_fractions = [], []
+    uninterrupted = training(tmp_path / "whole", whole, whole_fractions)
+    uninterrupted.run(RunFolder(tmp_path / "whole"))
+    stop_at = uninterrupted.total_steps // 2 + 2  # two steps into the second epoch
+    assert uninterrupted.total_steps // 2 > 3
+
+    before, after, fractions = [], [], []
+    stopped = training(tmp_path / "run", before, fractions, stop=lambda: len(before) == stop_at)
+    assert stopped.run(RunFolder(tmp_path / "run"))["step"] == stop_at
+    resumed = training(tmp_path / "run", after, fractions)
+    restore(resumed, tmp_path / "run" / "resume.pt")
+    resumed.run(RunFolder(tmp_path / "run"))
+
+    assert before + after == whole  # the same batches in the same order: none repeated, none left out
+    assert resumed.step == uninterrupted.step == uninterrupted.total_steps
+    assert max(fractions) <= 1.0
+    for name, tensor in uninterrupted.model.named_parameters():
+        assert torch.allclose(dict(resumed.model.named_parameters())[name], tensor, atol=1e-6), name
+    assert [row["train_loss"] for row in resumed.history[1:]] == pytest.approx(
+        [row["train_loss"] for row in uninterrupted.history[1:]], abs=1e-6
+    )
 
 
 @pytest.mark.slow
