@@ -16,6 +16,9 @@ from core.errors import OutputWriteError
 
 #: Less free space than this after writing means the disk filled up: GDAL does not always report a failed write.
 MIN_FREE_AFTER_WRITE = 64 * 1024
+#: A write that failed with less free space than this failed for want of it, whatever the writer's message
+#: (GDAL: "IReadBlock failed" on a block cut short, SQLite: "no such table", torch.save: "unexpected pos").
+NEARLY_FULL = 1024 * 1024
 
 
 @contextlib.contextmanager
@@ -46,12 +49,7 @@ def atomic_output(target: str | os.PathLike[str]) -> Iterator[Path]:
             raise OSError(errno.ENOSPC, "No space left on device", str(target))
         os.replace(tmp, target)
     except Exception as error:
-        if no_space_left(error):
-            kept = f"{target.name} is unchanged" if target.exists() else f"no {target.name} was written"
-            raise OutputWriteError(
-                f"no space left on the device for {target.name} in {target.parent}: free some space or choose "
-                f"another folder ({kept}, nothing half-written was kept)"
-            ) from None
+        check_space_after_failure(error, target)
         raise
     finally:
         for leftover in (tmp, *(tmp.with_name(tmp.name + side) for side in ("-wal", "-shm", "-journal"))):
@@ -69,10 +67,30 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
 
 
 def no_space_left(error: BaseException) -> bool:
-    """True when ``error`` (an OSError, or GDAL's or torch's error about a failed write) means the disk is full."""
+    """True when ``error`` (an OSError, or GDAL's, SQLite's or torch's error about a failed write) says the disk
+    is full."""
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return True
-    return "no space left" in str(error).lower()
+    return any(words in str(error).lower() for words in ("no space left", "disk is full", "disk full"))
+
+
+def check_space_after_failure(error: BaseException, target: Path) -> None:
+    """Raise an OutputWriteError that says so when writing ``target`` failed with ``error`` for want of space (its
+    message says the disk is full, or the disk is nearly full whatever the message); else return."""
+    if no_space_left(error) or nearly_full(target.parent):
+        kept = f"{target.name} is unchanged" if target.exists() else f"no {target.name} was written"
+        raise OutputWriteError(
+            f"no space left on the device for {target.name} in {target.parent}: free some space or choose "
+            f"another folder ({kept}, nothing half-written was kept)"
+        ) from None
+
+
+def nearly_full(folder: str | os.PathLike[str]) -> bool:
+    """True when the file system of ``folder`` has less than ``NEARLY_FULL`` bytes free (False if unknown)."""
+    try:
+        return shutil.disk_usage(folder).free < NEARLY_FULL
+    except OSError:
+        return False
 
 
 def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:

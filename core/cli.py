@@ -18,7 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from core.allocator import reuse_freed_memory
+from core.allocator import engine_allocator
 from core.atomic import atomic_output
 from core.errors import (
     CancelledError,
@@ -416,11 +416,16 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
     def progress(fraction: float, **info: Any) -> None:
         args.job(fraction, stage="predicting windows", **info)
 
-    with _probabilities_for_scores(args.probabilities, args.vector, args.out) as probabilities:
+    with contextlib.ExitStack() as outputs:
+        # The mask and the probabilities are kept beside their targets until the polygons are written too: a
+        # failure (a full disk, a cancel) leaves every previous output as it was.
+        out = outputs.enter_context(atomic_output(args.out))
+        asked = outputs.enter_context(atomic_output(args.probabilities)) if args.probabilities else None
+        probabilities = outputs.enter_context(_probabilities_for_scores(asked, args.vector, args.out))
         summary = predict_raster(
             args.raster,
             predictor,
-            args.out,
+            out,
             config,
             probabilities,
             args.aoi,
@@ -431,7 +436,7 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
         result: dict[str, Any] = {
             "mode": mode,
             "mode_from": "--mode" if args.mode else "checkpoint",
-            "mask": str(summary.mask),
+            "mask": str(args.out),
             "windows": summary.windows,
             "object_pixels": summary.object_pixels,
             "encoder": loaded.encoder,
@@ -440,7 +445,7 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
         }
         if args.vector:
             count = export_polygons(
-                args.out,
+                out,
                 args.vector,
                 probabilities,
                 args.label,
@@ -671,10 +676,13 @@ def _flag_value(argv: Sequence[str], flag: str) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its result goes to stdout as JSON (or as the ``result`` event of ``--events -``).
     Exit 2 on an expected error (``error: MESSAGE`` on stderr, an ``error`` event), 1 on a bug (traceback)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    with engine_allocator():  # the encoder's large buffers: reused, not mapped afresh per pass (core/allocator.py)
+        return _run(list(sys.argv[1:] if argv is None else argv))
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
     configure_logging()
-    reuse_freed_memory()  # the encoder's large buffers: reused, not mapped afresh per pass (core/allocator.py)
     try:
         args = parser.parse_args(attach_negative_coordinates(expand_request(parser, argv)))
     except Sam2QgisError as error:  # a bad command line or request: the job never started

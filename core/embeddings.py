@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -22,11 +23,13 @@ from rasterio.windows import Window
 
 from core.atomic import atomic_output
 from core.cache import cache_dir
-from core.errors import CancelledError
+from core.errors import CancelledError, OutputWriteError
 from core.models.device import inference_precision
 from core.models.loader import LoadedModel
 from core.preprocess import to_model_input
 from core.raster import RasterSource
+
+logger = logging.getLogger(__name__)
 
 #: ``progress(fraction, **info)``; ``cancelled() -> bool``, checked between batches.
 Progress = Callable[..., None]
@@ -110,16 +113,20 @@ class EmbeddingCache:
         path = self._file(key)
         if path is None:
             return
-        with atomic_output(path) as tmp, open(tmp, "wb") as handle:
-            torch.save(
-                {
-                    "image_embed": on_disk(features.image_embed),
-                    "high_res_0": on_disk(features.high_res[0]),
-                    "high_res_1": on_disk(features.high_res[1]),
-                    "valid_fraction": torch.tensor(features.valid_fraction),
-                },
-                handle,
-            )
+        try:
+            with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+                torch.save(
+                    {
+                        "image_embed": on_disk(features.image_embed),
+                        "high_res_0": on_disk(features.high_res[0]),
+                        "high_res_1": on_disk(features.high_res[1]),
+                        "valid_fraction": torch.tensor(features.valid_fraction),
+                    },
+                    handle,
+                )
+        except OutputWriteError as error:  # a full or read-only cache disk: the cache is kept in memory only
+            logger.warning("embedding not cached on disk: %s", error)
+            return
         self._prune()
 
     def _remember(self, key: str, features: TileFeatures) -> None:

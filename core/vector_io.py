@@ -22,7 +22,7 @@ import shapely
 from rasterio.crs import CRS
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 
-from core.atomic import atomic_output
+from core.atomic import atomic_output, check_space_after_failure
 from core.errors import InvalidInputError, MissingInputError
 
 with warnings.catch_warnings():  # pyogrio looks for pyproj, which may warn about its own data; not used here
@@ -139,7 +139,11 @@ def write_polygons(
     path.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=path.parent))
     try:
-        write(folder / path.name)
+        try:
+            write(folder / path.name)
+        except Exception as error:
+            check_space_after_failure(error, path)
+            raise
         for suffix in SHAPEFILE_PARTS:
             part = folder / f"{path.stem}{suffix}"
             if part.exists():

@@ -47,6 +47,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from core.allocator import give_back_freed_memory
 from core.errors import CancelledError, InvalidInputError, Sam2QgisError
 from core.events import json_line, progress_event, warning_event
 
@@ -54,6 +55,7 @@ logger = logging.getLogger(__name__)
 
 PROTOCOL = 1
 MAX_MESSAGE = 2000
+IDLE_SECONDS = 5.0  # idle this long, the worker gives freed memory back
 
 
 class Worker:
@@ -313,10 +315,20 @@ def serve(stdin: TextIO | None = None, cache_folder: Path | None = None) -> int:
 
     threading.Thread(target=read, name="worker-stdin", daemon=True).start()
     worker.send({"event": "ready", "protocol": PROTOCOL, "versions": {"python": platform.python_version()}})
-    while (request := requests.get()) is not None:
+    while (request := _next_request(requests)) is not None:
         if not worker.handle(request):
             break
     return 0
+
+
+def _next_request(requests: queue.Queue[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The next request; after ``IDLE_SECONDS`` without one, what the last requests freed goes back to the
+    system first (core.allocator), so that an idle worker holds no more than glibc's defaults would."""
+    try:
+        return requests.get(timeout=IDLE_SECONDS)
+    except queue.Empty:
+        give_back_freed_memory()
+        return requests.get()
 
 
 __all__ = ["PROTOCOL", "CancelledError", "Worker", "serve"]

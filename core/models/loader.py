@@ -13,6 +13,7 @@ import torch
 from sam2.build_sam import build_sam2
 from sam2.modeling.sam2_base import SAM2Base
 
+from core.allocator import give_back_freed_memory
 from core.cache import sha256_of_file
 from core.errors import InvalidCheckpointError, InvalidInputError
 from core.models.checkpoint import read_checkpoint
@@ -128,6 +129,13 @@ def load_model(
     ``encoder``: ``exact`` or ``int8``, faster and approximate, for inference on a CPU (on other devices the
     exact path runs; ``LoadedModel.encoder`` says which did; core.models.encoder_speed).
     """
+    try:
+        return _load(checkpoint, model, device, image_size, encoder)
+    finally:
+        give_back_freed_memory()  # the checkpoint's state dict, freed: else the engine's heap keeps it (allocator)
+
+
+def _load(checkpoint: str | Path, model: str | None, device: str, image_size: int | None, encoder: str) -> LoadedModel:
     loaded = read_checkpoint(checkpoint)
     if model is not None:
         wanted = get_model(model)

@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from core.allocator import reuse_freed_memory
+from core import cli
+from core.allocator import SWITCH, engine_allocator, reuse_freed_memory, reusing
 
 pytestmark = [
     pytest.mark.quick,
@@ -40,3 +41,23 @@ def test_freed_large_buffers_are_reused_without_page_faults() -> None:
         reuse_freed_memory(False)
     assert default > 0.5 * huge_pages  # glibc's default: mapped afresh (and cleared) every time
     assert reused < 0.1 * huge_pages  # kept on the heap and reused
+
+
+def test_a_command_run_in_this_process_leaves_glibcs_defaults_behind(capsys) -> None:
+    huge_pages = 4 * (64 << 20) // (2 << 20)
+    assert cli.main(["describe"]) == 0  # any command: it runs with the engine's setting
+    capsys.readouterr()
+    assert not reusing()
+    assert page_faults_of_large_buffers() > 0.5 * huge_pages  # freed buffers unmapped again, as by default
+
+
+def test_the_switch_leaves_glibcs_defaults_alone(monkeypatch) -> None:
+    monkeypatch.setenv(SWITCH, "0")
+    with engine_allocator() as applied:
+        assert not applied
+        assert not reusing()
+    monkeypatch.setenv(SWITCH, "1")
+    with engine_allocator() as applied:
+        assert applied
+        assert reusing()
+    assert not reusing()

@@ -369,6 +369,72 @@ def test_predict_on_a_full_disk_says_so_and_keeps_the_previous_mask(core_cli, sc
     assert sorted(p.name for p in disk.iterdir()) == ["filler", "mask.tif"]
 
 
+@pytest.fixture(scope="module")
+def large_scene(tmp_path_factory):
+    """1024 x 1024 px: its probabilities fill a small disk part of the way through."""
+    return write_synthetic_scene(SyntheticSceneConfig(width=1024, height=1024, seed=2), tmp_path_factory.mktemp("big"))
+
+
+@pytest.mark.parametrize("leave", [50_000, 150_000])  # full while the probabilities / the polygons are written
+def test_predict_filling_the_disk_says_so_and_keeps_every_previous_output(  # type: ignore[no-untyped-def]
+    core_cli, large_scene, tiny_checkpoint, small_disk, leave
+):
+    disk = small_disk("2m")
+    (disk / "mask.tif").write_bytes(b"the previous mask")
+    (disk / "objects.gpkg").write_bytes(b"the previous polygons")
+    fill(disk, leave)
+    done = core_cli("predict", "--raster", large_scene.image, "--checkpoint", tiny_checkpoint.path, "--out",
+                    disk / "mask.tif", "--vector", disk / "objects.gpkg", "--device", "cpu")  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "no space left on the device" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (disk / "mask.tif").read_bytes() == b"the previous mask"
+    assert (disk / "objects.gpkg").read_bytes() == b"the previous polygons"
+    assert sorted(p.name for p in disk.iterdir()) == ["filler", "mask.tif", "objects.gpkg"]
+
+
+@pytest.mark.parametrize("leave", [0, 20_000, 100_000])  # SQLite fails differently as the disk fills
+def test_segment_into_a_geopackage_on_a_full_disk_says_so(core_cli, scene, tiny_checkpoint, small_disk, leave) -> None:
+    disk = small_disk("2m")
+    (disk / "segments.gpkg").write_bytes(b"the previous segments")
+    fill(disk, leave)
+    with rasterio.open(scene.image) as source:
+        x, y = source.xy(128, 128)
+    done = core_cli("segment", "--raster", scene.image, "--checkpoint", tiny_checkpoint.path, "--point", f"{x},{y}",
+                    "--out", disk / "segments.gpkg", "--device", "cpu")  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "no space left on the device for segments.gpkg" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (disk / "segments.gpkg").read_bytes() == b"the previous segments"
+    assert sorted(p.name for p in disk.iterdir()) == ["filler", "segments.gpkg"]
+
+
+@pytest.mark.quick
+def test_a_checkpoint_that_fills_the_disk_while_saved_keeps_the_previous_one(small_disk) -> None:
+    from core.training.run_folder import save_torch
+
+    disk = small_disk("4m")
+    (disk / "best.pt").write_bytes(b"the previous checkpoint")
+    fill(disk, 500_000)  # torch.save gets part of the way: "[enforce fail ...] unexpected pos"
+    with pytest.raises(OutputWriteError, match=r"no space left on the device for best.pt .*best.pt is unchanged"):
+        save_torch(disk / "best.pt", {"weights": torch.zeros(1_000_000)})
+    assert (disk / "best.pt").read_bytes() == b"the previous checkpoint"
+    assert sorted(p.name for p in disk.iterdir()) == ["best.pt", "filler"]
+
+
+@pytest.mark.quick
+def test_the_embedding_cache_on_a_full_disk_keeps_the_features_in_memory(small_disk) -> None:
+    from core.embeddings import EmbeddingCache, TileFeatures
+
+    disk = small_disk("1m")
+    fill(disk, 0)
+    cache = EmbeddingCache(folder=disk)
+    features = TileFeatures(torch.ones(8, 4, 4), (torch.ones(2, 16, 16), torch.ones(4, 8, 8)), 1.0)
+    cache.put("key", features)  # no error: a cache that cannot write is a cache in memory
+    assert cache.get("key") is features
+    assert [p.name for p in disk.rglob("*") if p.is_file() and p.name != "filler"] == []
+
+
 def test_segment_into_a_read_only_folder_says_so(core_cli, scene, tiny_checkpoint, small_disk) -> None:
     disk = small_disk(read_only=True)
     with rasterio.open(scene.image) as source:

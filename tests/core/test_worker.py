@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +20,11 @@ from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 class WorkerProcess:
     """``python -m core worker`` with every stdout line parsed as JSON (a non-JSON line fails the test)."""
 
-    def __init__(self, repo_root, cache_dir) -> None:
+    def __init__(self, repo_root, cache_dir, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "core", "worker", "--cache-dir", str(cache_dir)],
             cwd=repo_root,
+            env={**os.environ, **(env or {})},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -156,3 +159,28 @@ def test_a_huge_path_is_an_expected_error_with_a_short_message(worker) -> None:
     assert error["expected"] is True
     assert len(error["message"]) < 3000
     assert worker.request("ping")[0]["result"] == {"pong": True}
+
+
+def resident_megabytes(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status", encoding="ascii"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads resident memory from /proc")
+def test_a_loaded_model_holds_no_more_memory_than_under_glibcs_defaults(repo_root, tiny_checkpoint, tmp_path) -> None:
+    """The engine's allocator keeps freed blocks for reuse; loading gives the freed state dict back (else the
+    worker would keep a second copy of the weights for its whole life)."""
+    resident = {}
+    for switch in ("0", "1"):  # glibc's defaults, then as shipped; each a fresh worker
+        process = WorkerProcess(repo_root, tmp_path / switch, env={"SAM2_QGIS_REUSE_FREED_MEMORY": switch})
+        try:
+            assert process.read()["event"] == "ready"
+            response, _ = process.request("load_model", checkpoint=str(tiny_checkpoint.path), device="cpu")
+            assert "result" in response, response
+            resident[switch] = resident_megabytes(process.process.pid)
+        finally:
+            process.process.kill()
+            process.process.wait(timeout=10)
+    assert resident["1"] <= 1.05 * resident["0"], resident
