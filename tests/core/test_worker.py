@@ -162,7 +162,7 @@ def test_a_huge_path_is_an_expected_error_with_a_short_message(worker) -> None:
 
 
 def resident_megabytes(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status", encoding="ascii"):
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError(f"no VmRSS for process {pid}")
