@@ -1,39 +1,41 @@
-"""Encoding throughput (tiles/s) of our encoder paths vs SAM2ImagePredictor.set_image, and their fidelity.
+"""Encoding throughput (tiles/s) of the engine's encoder paths against Meta's SAM2ImagePredictor.set_image, each
+side in its own fresh process with its own defaults, and the code's and the allocator's gains apart.
 
 Model: seeded random-init SAM 2.1 (hiera-tiny by default) at 1024 on the CPU (or --model/--device for a GPU
 run, where ours runs in bf16 autocast as the engine does). Tiles: 1024 windows of the sample imagery
 (OSBS_029, NEON, padded to the window) and of a synthetic 2048 x 2048 orthophoto. Ours reads each window from
-the GeoTIFF and keeps the embedding in a memory cache; the reference gets the same RGB arrays. Runs are
-interleaved; ours runs with the engine's allocator setting (core/allocator.py: large buffers reused), the
-reference with glibc's defaults, as a plain Python process has them, switched between runs in the same
-process. Prints tiles/s and the ratio ours / reference (>= 1 means not slower) for each path:
-- ``exact``: the default (bit-identical embeddings: cosine 1 to the reference's);
-- ``int8`` (CPU only): int8 linear layers, approximate: prints the embeddings' cosine to fp32 and the IoU of
-  single-click masks (a grid of clicks per tile, best of SAM's three masks, as the plugin's click) to fp32's.
+the GeoTIFF and keeps the embedding in a memory cache; the reference gets the same RGB arrays. Sides, each a
+fresh process per round (rounds interleave the sides; the median round is kept):
+- ``reference``: ``set_image`` in a plain Python process (glibc's defaults), as its users run it;
+- ``exact`` / ``int8`` under glibc's defaults (``SAM2_QGIS_REUSE_FREED_MEMORY=0``): the code's gain alone;
+- ``exact`` / ``int8`` as shipped (the engine's allocator setting, core/allocator.py): what the analyst gets.
+Prints tiles/s, each ratio to the reference (>= 1: not slower) and the allocator's own ratio, and exact's
+embedding cosine to the reference's (int8's fidelity per model: bench/bench_int8.py).
 
-    .venv/bin/python -m bench.bench_encode [--tiles 4] [--batch-size 1] [--model sam2.1_hiera_t] [--device cpu]
-        [--runs 2]
+    .venv/bin/python -m bench.bench_encode [--tiles 4] [--runs 2] [--rounds 3] [--model sam2.1_hiera_t]
+        [--device cpu] [--batch-size 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from rasterio.windows import Window
-from sam2.build_sam import build_sam2
-from sam2.sam2_image_predictor import SAM2ImagePredictor
 
-from core.allocator import reuse_freed_memory
-from core.decode import decode
-from core.embeddings import EmbeddingCache, TileEncoder, TileFeatures
+from core.allocator import SWITCH, engine_allocator
+from core.embeddings import EmbeddingCache, TileEncoder
 from core.models.device import inference_precision
-from core.models.loader import LoadedModel, load_model
+from core.models.loader import load_model
 from core.models.random_init import RandomInitSpec, save_random_init
 from core.models.registry import get_model
 from core.raster import RasterSource
@@ -41,7 +43,14 @@ from core.sample_data import prepare_sample_data
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.tiling import tile_grid
 
-CLICKS_PER_SIDE = 4
+ROOT = Path(__file__).resolve().parent.parent
+SIDES = {  # name: (encoder path or "reference", allocator setting on)
+    "reference": ("reference", False),
+    "exact, glibc defaults": ("exact", False),
+    "exact, as shipped": ("exact", True),
+    "int8, glibc defaults": ("int8", False),
+    "int8, as shipped": ("int8", True),
+}
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -49,124 +58,109 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(a @ b / (a.norm() * b.norm()))
 
 
-def click_masks(loaded: LoadedModel, features: TileFeatures, size: int) -> torch.Tensor:
-    """Masks (k, 4h, 4w) bool of a grid of single clicks on one tile, each SAM's best of three."""
-    step = size / CLICKS_PER_SIDE
-    centres = (torch.arange(CLICKS_PER_SIDE, dtype=torch.float32) + 0.5) * step
-    points = torch.stack(torch.meshgrid(centres, centres, indexing="xy"), dim=-1).reshape(-1, 1, 2)
-    count = points.shape[0]
-    with torch.inference_mode():
-        logits, iou, _ = decode(
-            loaded.model,
-            features.image_embed[None].expand(count, -1, -1, -1),
-            [h[None].expand(count, -1, -1, -1) for h in features.high_res],
-            points,
-            torch.ones(count, 1, dtype=torch.int32),
-            multimask=True,
+def tiles_of(work: Path, count: int) -> list[tuple[RasterSource, Window]]:
+    """The benchmark's windows: the sample imagery's first, then the synthetic scene's."""
+    sample, synthetic = RasterSource(prepare_sample_data().osbs_image), RasterSource(work / "scene" / "scene_image.tif")
+    jobs = [(sample, Window(0, 0, 1024, 1024))]
+    jobs += [(synthetic, w) for w in tile_grid(synthetic.width, synthetic.height, 1024, 768)]
+    return jobs[:count]
+
+
+def side(args: argparse.Namespace) -> None:
+    """One side in this (fresh) process: a warm-up pass, then ``runs`` timed passes; prints tiles/s as JSON and
+    saves the first tile's embedding for the fidelity check."""
+    path = SIDES[args.side][0]
+    checkpoint, device = args.work / "model.pt", args.device
+    jobs = tiles_of(args.work, args.tiles)
+    if path == "reference":  # Meta's predictor, as a user runs it: nothing of ours touches the process
+        from sam2.build_sam import build_sam2
+        from sam2.sam2_image_predictor import SAM2ImagePredictor
+
+        spec = get_model(args.model)
+        overrides = ["++model.image_size=1024"]
+        predictor = SAM2ImagePredictor(
+            build_sam2(spec.config, str(checkpoint), device, hydra_overrides_extra=overrides)
         )
-    return logits[torch.arange(count), iou.argmax(dim=1)] > 0
+        tiles = [raster.read_rgb(w)[0] for raster, w in jobs]
 
+        def run() -> torch.Tensor:
+            for tile in tiles:
+                with inference_precision(torch.device(device)):
+                    predictor.set_image(tile)
+            predictor.set_image(tiles[0])
+            return predictor._features["image_embed"][0].float().cpu()
 
-def iou(a: torch.Tensor, b: torch.Tensor) -> float:
-    union = int((a | b).sum())
-    return 1.0 if union == 0 else int((a & b).sum()) / union
+    else:
+        loaded = load_model(checkpoint, device=device, image_size=1024, encoder=path)
+
+        def run() -> torch.Tensor:
+            first = None
+            for raster in dict.fromkeys(r for r, _ in jobs):
+                windows = [w for r, w in jobs if r is raster]
+                encoder = TileEncoder(loaded, raster, EmbeddingCache(memory_items=len(jobs)), args.batch_size)
+                encoder.encode(windows)
+                first = first if first is not None else encoder.features(windows[0]).image_embed
+            assert first is not None
+            return first
+
+    torch.save(run(), args.work / f"{args.side}.pt")  # warm-up (first calls allocate), and the embedding
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(args.runs):
+        run()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    print(json.dumps({"tiles_per_s": args.runs * len(jobs) / seconds}))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiles", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--model", default="sam2.1_hiera_t")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=2, help="timed passes over the tiles per process")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per side, interleaved")
+    parser.add_argument("--side", choices=SIDES, default=None, help=argparse.SUPPRESS)  # a child process
+    parser.add_argument("--work", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-
+    if args.side:
+        os.environ[SWITCH] = "1" if SIDES[args.side][1] else "0"
+        with engine_allocator():  # as core.cli.main runs every command: on "as shipped", glibc's defaults otherwise
+            side(args)
+        return
+    spec = get_model(args.model)
+    sides = [name for name, (path, _) in SIDES.items() if path != "int8" or args.device == "cpu"]
     with tempfile.TemporaryDirectory() as tmp:
-        spec = get_model(args.model)
-        checkpoint = save_random_init(RandomInitSpec(spec.config, 1024, 0), Path(tmp) / f"{spec.name}.pt").path
-        scene = write_synthetic_scene(SyntheticSceneConfig(width=2048, height=2048, seed=1), Path(tmp) / "scene")
-        paths = ["exact"] + (["int8"] if args.device == "cpu" else [])
-        models = {path: load_model(checkpoint, device=args.device, encoder=path) for path in paths}
-        sample = RasterSource(prepare_sample_data().osbs_image)
-        synthetic = RasterSource(scene.image)
-        jobs = [(sample, Window(0, 0, 1024, 1024))] + [
-            (synthetic, w) for w in tile_grid(synthetic.width, synthetic.height, 1024, 768)
-        ]
-        jobs = jobs[: args.tiles]
-        predictor = SAM2ImagePredictor(
-            build_sam2(
-                spec.config,
-                ckpt_path=str(checkpoint),
-                device=args.device,
-                hydra_overrides_extra=["++model.image_size=1024"],
-            )
-        )
-        tiles = [raster.read_rgb(w)[0] for raster, w in jobs]
-        encoded: dict[str, list[TileFeatures]] = {}
-
-        def ours(path: str) -> None:
-            reuse_freed_memory(True)  # as the engine's processes run (core/allocator.py)
-            found = []
-            for raster in (sample, synthetic):
-                windows = [w for r, w in jobs if r is raster]
-                cache = EmbeddingCache(memory_items=len(jobs))
-                encoder = TileEncoder(models[path], raster, cache, args.batch_size)
-                encoder.encode(windows)
-                found += [encoder.features(w) for w in windows]
-            encoded[path] = found
-
-        def reference() -> None:
-            reuse_freed_memory(False)  # as a plain Python process runs
-            for tile in tiles:
-                with inference_precision(models["exact"].device):
-                    predictor.set_image(tile)
-
-        runs = {**{path: (lambda p=path: ours(p)) for path in paths}, "reference": reference}
-        for run in runs.values():
-            run()  # warm-up (first calls allocate)
-        timings = dict.fromkeys(runs, 0.0)
-        for _ in range(args.runs):
-            for label, run in runs.items():
-                if args.device == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                run()
-                if args.device == "cuda":
-                    torch.cuda.synchronize()
-                timings[label] += time.perf_counter() - start
-        rates = {label: args.runs * len(jobs) / seconds for label, seconds in timings.items()}
-        predictor.set_image(tiles[0])
-        reference_embed = predictor._features["image_embed"][0].float().cpu()
-        exact_cosine = cosine(encoded["exact"][0].image_embed, reference_embed)
-
-        device = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
-        print(
-            f"machine: {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-            f"{spec.name} random-init @1024; {len(jobs)} tiles (1 sample, {len(jobs) - 1} synthetic) x "
-            f"{args.runs} runs; batch {args.batch_size}"
-        )
-        print(f"reference set_image     {rates['reference']:6.3f} tiles/s")
-        for path in paths:
-            ratio = rates[path] / rates["reference"]
-            line = f"ours {path:5s}              {rates[path]:6.3f} tiles/s   ratio x{ratio:.2f}"
-            if path == "exact":
-                line += f"   embedding cosine to the reference {exact_cosine:.6f}"
-            else:
-                pairs = list(zip(encoded["exact"], encoded[path], strict=True))
-                cosines = [cosine(a.image_embed, b.image_embed) for a, b in pairs]
-                high = [min(cosine(x, y) for x, y in zip(a.high_res, b.high_res, strict=True)) for a, b in pairs]
-                ious = [
-                    iou(m, n)
-                    for a, b in pairs
-                    for m, n in zip(
-                        click_masks(models["exact"], a, 1024), click_masks(models[path], b, 1024), strict=True
-                    )
-                ]
-                line += (
-                    f"   cosine to fp32: embedding min {min(cosines):.4f}, high-res min {min(high):.4f}; click masks "
-                    f"IoU to fp32: mean {np.mean(ious):.3f}, min {min(ious):.3f} ({len(ious)} clicks)"
-                )
-            print(line)
+        work = Path(tmp)
+        save_random_init(RandomInitSpec(spec.config, 1024, 0), work / "model.pt")
+        write_synthetic_scene(SyntheticSceneConfig(width=2048, height=2048, seed=1), work / "scene")
+        rates: dict[str, list[float]] = {name: [] for name in sides}
+        for _ in range(args.rounds):
+            for name in sides:
+                command = [sys.executable, "-m", "bench.bench_encode", "--side", name, "--work", str(work)]
+                command += ["--tiles", str(args.tiles), "--runs", str(args.runs), "--model", args.model]
+                command += ["--device", args.device, "--batch-size", str(args.batch_size)]
+                done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
+                rates[name].append(json.loads(done.stdout.strip().splitlines()[-1])["tiles_per_s"])
+        exact_cosine = cosine(torch.load(work / "exact, as shipped.pt"), torch.load(work / "reference.pt"))
+    rate = {name: statistics.median(found) for name, found in rates.items()}
+    device = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
+    print(
+        f"machine: {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; {spec.name} random-init "
+        f"@1024; {args.tiles} tiles x {args.runs} runs per process, {args.rounds} fresh processes per side "
+        f"(median); batch {args.batch_size}"
+    )
+    print(f"  {'side':24s} {'tiles/s':>8s} {'x reference':>12s}")
+    for name in sides:
+        print(f"  {name:24s} {rate[name]:8.3f} {rate[name] / rate['reference']:12.2f}")
+    for path in dict.fromkeys(SIDES[name][0] for name in sides if name != "reference"):
+        code = rate[f"{path}, glibc defaults"] / rate["reference"]
+        allocator = rate[f"{path}, as shipped"] / rate[f"{path}, glibc defaults"]
+        print(f"  {path}: the code x{code:.2f}, the allocator x{allocator:.2f}, as shipped x{code * allocator:.2f}")
+    print(f"  exact's embedding cosine to the reference: {exact_cosine:.6f}")
 
 
 if __name__ == "__main__":

@@ -44,8 +44,8 @@ def rss_mb(pid: int) -> float:
 class Worker:
     """``python -m core worker`` in a fresh process, spoken to over JSON lines."""
 
-    def __init__(self, reuse: bool, cache: Path) -> None:
-        env = {**os.environ, SWITCH: "1" if reuse else "0"}
+    def __init__(self, reuse: bool, cache: Path, env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, SWITCH: "1" if reuse else "0", **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "core", "worker", "--cache-dir", str(cache)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env,

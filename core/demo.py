@@ -46,7 +46,7 @@ class DemoConfig:
     checkpoint: Path | None = None
     epochs: int = 6
     scene_size: int = 1024
-    train_share: float = 0.7  # synthetic scene: the western share is labelled, the rest only predicted
+    train_share: float = 0.7  # each scene: the western share trains, the rest is only predicted and scored
     device: str = "auto"
     seed: int = 1
 
@@ -217,6 +217,59 @@ def fine_tune_and_predict(
     }
 
 
+@dataclass(frozen=True)
+class ScenePlan:
+    """One scene of the demo: its raster, training labels and truth, how it is tuned, and where: training tiles
+    lie inside ``train_area`` and the tuned model is scored in ``heldout_area``, which no training tile reaches."""
+
+    name: str
+    raster: Path
+    labels: Path
+    truth: Path
+    train_config: Any  # TrainConfig
+    train_area: Path
+    heldout_area: Path
+
+
+def scene_plans(config: DemoConfig, sample: Any) -> list[ScenePlan]:
+    """The synthetic scene (written into ``config.out``) and NEON OSBS_029 (``sample``: core.sample_data's)."""
+    from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+    from core.training.config import TrainConfig
+
+    out = config.out
+    scene = write_synthetic_scene(
+        SyntheticSceneConfig(width=config.scene_size, height=config.scene_size, pixel_size=0.25, seed=config.seed),
+        out / "synthetic",
+    )
+    buildings = out / "synthetic_buildings.gpkg"  # the truth of the class the demo learns, for QGIS and clicks
+    _buildings_only(scene.labels, buildings)
+    common = TrainConfig(mode="auto", trainable="decoder", epochs=config.epochs, lr=3e-4, device=config.device)
+    synthetic = common.replace(tile_size=128, classes=(1,), class_field="class_id")
+    osbs = common.replace(tile_size=64, image_size=128)
+    return [
+        ScenePlan("synthetic", scene.image, scene.labels, buildings, synthetic,
+                  *split_areas(scene.image, config.train_share, synthetic.tile_size, out / "synthetic")),
+        ScenePlan("osbs", sample.osbs_image, sample.osbs_boxes, sample.osbs_boxes, osbs,
+                  *split_areas(sample.osbs_image, config.train_share, osbs.tile_size, out / "osbs")),
+    ]  # fmt: skip
+
+
+def split_areas(raster: Path, train_share: float, tile_size: int, prefix: Path) -> tuple[Path, Path]:
+    """``<prefix>_train_area.gpkg`` (the western ``train_share`` of ``raster``, cut at a whole number of tiles of
+    ``tile_size`` px, so that no training tile crosses it) and ``<prefix>_heldout_area.gpkg`` (the rest)."""
+    import rasterio
+
+    with rasterio.open(raster) as src:
+        columns = max(1, min(round(src.width * train_share / tile_size), src.width // tile_size - 1))
+        left, bottom, right, top = src.bounds
+        split_x = left + columns * tile_size * src.transform.a
+        crs_wkt = src.crs.to_wkt()
+    return (
+        write_rectangle(prefix.with_name(f"{prefix.name}_train_area.gpkg"), (left, bottom, split_x, top), crs_wkt),
+        write_rectangle(prefix.with_name(f"{prefix.name}_heldout_area.gpkg"), (split_x, bottom, right, top), crs_wkt),
+    )
+
+
 def write_rectangle(path: Path, bounds: tuple[float, float, float, float], crs_wkt: str) -> Path:
     """One polygon (xmin, ymin, xmax, ymax) as a GeoPackage layer ``area``."""
     from core.vector_io import PolygonFeature, write_polygons
@@ -296,12 +349,9 @@ def summary_table(scenes: list[SceneResult]) -> str:
 
 def run_demo(config: DemoConfig, log: Log = print) -> dict[str, Any]:
     """Run every step; returns the metrics written to ``report/metrics.json`` (paths as strings)."""
-    import rasterio
 
     from core.models.loader import load_model
     from core.sample_data import prepare_sample_data
-    from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
-    from core.training.config import TrainConfig
 
     started = time.perf_counter()
     base = choose_base_model(config.checkpoint)  # before anything is written: a bad path leaves nothing
@@ -310,51 +360,20 @@ def run_demo(config: DemoConfig, log: Log = print) -> dict[str, Any]:
     (out / "report").mkdir(parents=True, exist_ok=True)
 
     log("data: NEON OSBS_029 (deepforest sample, 10 cm) and a synthetic orthophoto with exact ground truth")
-    sample = prepare_sample_data()
-    scene = write_synthetic_scene(
-        SyntheticSceneConfig(width=config.scene_size, height=config.scene_size, pixel_size=0.25, seed=config.seed),
-        out / "synthetic",
-    )
-    with rasterio.open(scene.image) as src:
-        left, bottom, right, top = src.bounds
-        crs_wkt = src.crs.to_wkt()
-    split_x = left + (right - left) * config.train_share
-    train_aoi = write_rectangle(out / "synthetic_train_area.gpkg", (left, bottom, split_x, top), crs_wkt)
-    heldout_aoi = write_rectangle(out / "synthetic_heldout_area.gpkg", (split_x, bottom, right, top), crs_wkt)
-    buildings = out / "synthetic_buildings.gpkg"  # the truth of the class the demo learns, for QGIS and clicks
-    _buildings_only(scene.labels, buildings)
-
-    common = TrainConfig(mode="auto", trainable="decoder", epochs=config.epochs, lr=3e-4, device=config.device)
-    plans = [
-        (
-            "synthetic",
-            scene.image,
-            scene.labels,
-            buildings,
-            common.replace(tile_size=128, classes=(1,), class_field="class_id"),
-            train_aoi,
-            heldout_aoi,
-        ),
-        (
-            "osbs",
-            sample.osbs_image,
-            sample.osbs_boxes,
-            sample.osbs_boxes,
-            common.replace(tile_size=64, image_size=128),
-            None,
-            None,
-        ),
-    ]
+    plans = scene_plans(config, prepare_sample_data())
     clicker = load_model(base.path, device=config.device)  # the base model, loaded once for both scenes
     results = []
-    for name, raster, labels, truth, train_config, train_area, heldout_area in plans:
+    for plan in plans:
+        name, raster, truth = plan.name, plan.raster, plan.truth
         log(f"{name}: click-to-segment (scripted points and boxes)")
         t0 = time.perf_counter()
         clicks = out / f"clicks_{name}.gpkg"
         click_iou = click_to_segment(clicker, raster, truth, clicks, 4)
         click_seconds = time.perf_counter() - t0
         log(f"{name}: fine-tuning the decoder for {config.epochs} epochs, then predicting the whole raster")
-        done = fine_tune_and_predict(name, raster, labels, base, out, train_config, train_area, heldout_area, log)
+        done = fine_tune_and_predict(
+            name, raster, plan.labels, base, out, plan.train_config, plan.train_area, plan.heldout_area, log
+        )
         result = SceneResult(
             name,
             raster,
@@ -377,7 +396,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> dict[str, Any]:
             },
         )
         result.seconds["clicks"] = round(click_seconds, 1)
-        result.train_area = train_area
+        result.train_area = plan.train_area
         shutil.copyfile(done["run_dir"] / "curves.png", out / "report" / f"curves_{name}.png")
         results.append(result)
 
@@ -393,7 +412,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> dict[str, Any]:
     log("\n" + summary_table(results))
     log(
         "\nIoU: base vs tuned on held-out validation tiles; held-out IoU: the tuned model's whole-raster "
-        "prediction where it never trained (synthetic: the eastern part) or on the whole raster (osbs)."
+        "prediction scored where it never trained (each scene's eastern part; no training tile reaches it)."
     )
     if not base.pretrained:
         log("(random-init model: these numbers test the machinery, not SAM 2)")
