@@ -192,6 +192,8 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
         raise InvalidInputError("no prompt: give --point X,Y[,1|0] (repeatable) and/or --box XMIN,YMIN,XMAX,YMAX")
     check_outputs({"--out": parts_of(args.out)}, {"--raster": args.raster, "--checkpoint": args.checkpoint})
     loaded = load_model(args.checkpoint, args.model, args.device, args.image_size, args.encoder)
+    if loaded.encoder_warning:
+        args.job.warning(loaded.encoder_warning)
     with RasterSource(args.raster, args.bands) as raster:
         prompts = Prompts(
             points=tuple((p[0], p[1]) for p in args.point),
@@ -403,8 +405,9 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
     )
     loaded = load_model(args.checkpoint, device=args.device, image_size=args.image_size, encoder=args.encoder)
     mode, warning = prediction_mode(loaded, args.mode)
-    if warning:
-        args.job.warning(warning)
+    for said in (loaded.encoder_warning, warning):
+        if said:
+            args.job.warning(said)
     chosen = {name: getattr(args, name) for name in PREDICT_OPTIONS if getattr(args, name) is not None}
     config = PredictConfig(**{**chosen, "mode": mode})
     predictor = SamAutoPredictor(

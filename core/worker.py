@@ -18,8 +18,8 @@ Methods and their params (coordinates in the raster's CRS unless ``crs`` is give
 raster's CRS, GeoJSON-like, (x, y) order):
 - ``ping`` -> ``{"pong": true}``
 - ``info`` -> versions of python, torch, sam2; ``cuda``, ``mps`` availability; the default device
-- ``load_model`` ``{"checkpoint", "model"?, "device"?: "auto", "image_size"?}`` -> ``{"model", "label",
-  "image_size", "device"}``
+- ``load_model`` ``{"checkpoint", "model"?, "device"?: "auto", "image_size"?, "encoder"?}`` -> ``{"model",
+  "label", "image_size", "device", "encoder", "warning"?}`` (``warning``: int8 not checked close to exact here)
 - ``open_raster`` ``{"path", "bands"?: [r, g, b]}`` -> ``{"raster_id", "width", "height", "crs", "warnings"}``
 - ``encode_extent`` ``{"raster_id", "extent": [xmin, ymin, xmax, ymax], "crs"?}`` (progress events) ->
   ``{"tiles", "encoded"}``
@@ -123,6 +123,7 @@ class Worker:
             "image_size": self.loaded.image_size,
             "device": str(self.loaded.device),
             "encoder": self.loaded.encoder,
+            **({"warning": self.loaded.encoder_warning} if self.loaded.encoder_warning else {}),
         }
 
     def open_raster(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:

@@ -246,6 +246,8 @@ class Sam2Plugin:
         session = self.ensure_session()
 
         def loaded(model: dict[str, Any]) -> None:
+            if model.get("warning"):  # the engine's own words: int8 not checked close to exact on this model
+                self.report(model["warning"])
             if self.dock is not None:
                 device = model["device"]
                 if model.get("encoder") == "int8":

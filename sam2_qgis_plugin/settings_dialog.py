@@ -23,6 +23,7 @@ CACHE_KEY = "sam2_qgis/cache_dir"
 DEVICE_KEY = "sam2_qgis/device"
 ENCODER_KEY = "sam2_qgis/encoder"
 ENCODERS = ("exact", "int8")  # core.models.registry.ENCODER_PATHS
+INT8_CHECKED = "tiny, small and large"  # the sizes core.models.registry.INT8_CHECKS finds within its tolerance
 
 
 def encoder_path() -> str:
@@ -56,8 +57,9 @@ class SettingsDialog(QDialog):
         self.encoder_combo.setToolTip(
             tr(
                 "How the image encoder runs on a CPU, for clicks and predictions: exact gives the model's own "
-                "results; int8 is about 1.4x faster with masks within 2 % of exact. GPUs always run exact"
-            )
+                "results; int8 is faster and approximate (bench/RESULTS.md): checked close to exact on {sizes}, "
+                "the engine warns on other sizes. GPUs always run exact"
+            ).format(sizes=INT8_CHECKED)
         )
         self.cache_widget = QgsFileWidget(self)
         self.cache_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)

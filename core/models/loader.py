@@ -19,7 +19,7 @@ from core.errors import InvalidCheckpointError, InvalidInputError
 from core.models.checkpoint import read_checkpoint
 from core.models.device import choose_device
 from core.models.encoder_speed import encoder_path_for, speed_up_encoder
-from core.models.registry import ModelSpec, get_model
+from core.models.registry import ModelSpec, get_model, int8_warning
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,11 @@ class LoadedModel:
     weights_sha256: str
     metadata: dict[str, Any] = field(default_factory=dict)  # what the checkpoint says of itself (mode, epoch...)
     encoder: str = "exact"  # the encoder path (core.models.encoder_speed): int8 embeddings are cached apart
+
+    @property
+    def encoder_warning(self) -> str | None:
+        """Why the int8 encoder may be too far from exact on this model (core.models.registry.INT8_CHECKS)."""
+        return int8_warning(self.spec) if self.encoder == "int8" else None
 
     @property
     def feature_sizes(self) -> list[tuple[int, int]]:

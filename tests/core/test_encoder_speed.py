@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -11,8 +14,10 @@ from sam2.build_sam import build_sam2
 from core.embeddings import image_features, tile_key
 from core.errors import InvalidConfigError
 from core.models.loader import load_model
+from core.models.registry import INT8_CHECKS, MODELS, SIZES, get_model, int8_warning
 from core.raster import RasterSource
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.worker import Worker
 
 pytestmark = pytest.mark.quick  # make test-fast
 
@@ -87,3 +92,32 @@ def test_int8_encoder_is_close_to_exact_and_cached_apart(tiny_checkpoint, tmp_pa
 def test_unknown_encoder_path_is_refused_with_the_choices(tiny_checkpoint) -> None:
     with pytest.raises(InvalidConfigError, match="encoder 'fast': choose one of exact, int8"):
         load_model(tiny_checkpoint.path, device="cpu", encoder="fast")
+
+
+def test_int8_warns_on_every_size_not_checked_within_the_tolerance() -> None:
+    for spec in MODELS.values():
+        check = INT8_CHECKS.get(spec.size)
+        warning = int8_warning(spec)
+        assert (warning is None) == (check is not None and check.within), spec.name
+        if check is not None and not check.within:
+            assert f"{check.mean_iou:.3f}" in warning
+            assert "use exact" in warning
+    assert int8_warning(get_model("sam2.1_hiera_t")) is None  # the size the sample numbers are for
+
+
+def test_the_worker_says_when_int8_was_not_checked_on_the_model(tiny_checkpoint, monkeypatch, tmp_path) -> None:
+    monkeypatch.delitem(INT8_CHECKS, "tiny")
+    worker = Worker(io.StringIO(), tmp_path)
+    params = {"checkpoint": str(tiny_checkpoint.path), "device": "cpu"}
+    assert "warning" not in worker.load_model(params, 1)
+    loaded = worker.load_model({**params, "encoder": "int8"}, 2)
+    assert loaded["encoder"] == "int8"
+    assert "not checked on SAM 2.1 tiny" in loaded["warning"]
+
+
+def test_the_plugin_settings_name_the_sizes_int8_was_checked_on(repo_root) -> None:
+    source = (repo_root / "sam2_qgis_plugin" / "settings_dialog.py").read_text(encoding="utf-8")
+    named = re.search(r'INT8_CHECKED = "([^"]+)"', source)
+    assert named is not None
+    within = [size for size in SIZES if size in INT8_CHECKS and INT8_CHECKS[size].within]
+    assert named.group(1) == ", ".join(within[:-1]) + " and " + within[-1]
