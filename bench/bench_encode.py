@@ -84,11 +84,13 @@ def side(args: argparse.Namespace) -> None:
         tiles = [raster.read_rgb(w)[0] for raster, w in jobs]
 
         def run() -> torch.Tensor:
+            first = None
             for tile in tiles:
                 with inference_precision(torch.device(device)):
                     predictor.set_image(tile)
-            predictor.set_image(tiles[0])
-            return predictor._features["image_embed"][0].float().cpu()
+                first = first if first is not None else predictor._features["image_embed"][0].float().cpu()
+            assert first is not None
+            return first
 
     else:
         loaded = load_model(checkpoint, device=device, image_size=1024, encoder=path)
