@@ -503,8 +503,9 @@ def _describe(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _worker(args: argparse.Namespace) -> dict[str, Any] | None:
-    from core.worker import serve
+    from core.worker import serve, set_thread_policy
 
+    set_thread_policy()  # before torch loads (the worker imports it with its first request)
     serve(cache_folder=args.cache_dir)
     return None
 

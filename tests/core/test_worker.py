@@ -20,11 +20,13 @@ from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 class WorkerProcess:
     """``python -m core worker`` with every stdout line parsed as JSON (a non-JSON line fails the test)."""
 
-    def __init__(self, repo_root, cache_dir, env: dict[str, str] | None = None) -> None:
+    def __init__(self, repo_root, cache_dir, env: dict[str, str | None] | None = None) -> None:
+        """``env``: variables to set (None: to remove) in the worker's environment."""
+        environment = {**os.environ, **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "core", "worker", "--cache-dir", str(cache_dir)],
             cwd=repo_root,
-            env={**os.environ, **(env or {})},
+            env={name: value for name, value in environment.items() if value is not None},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -184,3 +186,18 @@ def test_a_loaded_model_holds_no_more_memory_than_under_glibcs_defaults(repo_roo
             process.process.kill()
             process.process.wait(timeout=10)
     assert resident["1"] <= 1.05 * resident["0"], resident
+
+
+def test_the_worker_sleeps_its_idle_threads_unless_told_otherwise(repo_root, tmp_path) -> None:
+    """OpenMP's passive wait (bench/bench_worker_threads.py): no spinning on the cores QGIS shares."""
+    policies = {}
+    for given in ({"OMP_WAIT_POLICY": None}, {"OMP_WAIT_POLICY": "ACTIVE"}):
+        process = WorkerProcess(repo_root, tmp_path / str(len(policies)), env=given)
+        try:
+            assert process.read()["event"] == "ready"
+            response, _ = process.request("info")
+            policies[given["OMP_WAIT_POLICY"] or "default"] = response["result"]["threads"]["omp_wait_policy"]
+        finally:
+            process.process.kill()
+            process.process.wait(timeout=10)
+    assert policies == {"default": "PASSIVE", "ACTIVE": "ACTIVE"}
