@@ -40,7 +40,7 @@ from core.tiling import grid_origins
 logger = logging.getLogger(__name__)
 
 MASK_NODATA = 255
-GDAL_CACHE_MB = 128
+BLOCK = 256  # the outputs' block side (px)
 PROBABILITY_NODATA = -1.0
 READ_THREADS = min(4, os.cpu_count() or 1)  # helper threads reading windows ahead of the model
 
@@ -54,6 +54,14 @@ class WindowPredictor(Protocol):
     classes: tuple[int, ...]
 
     def __call__(self, tiles: np.ndarray) -> np.ndarray | torch.Tensor: ...
+
+
+def write_cache_megabytes(width: int, probability_bands: int) -> int:
+    """GDAL's block cache for writing a prediction ``width`` px wide (MiB): two rows of blocks of the mask and
+    the float32 probabilities, so a block is compressed once, when its row is done, and never read back; at
+    least 32, at most 1024."""
+    row_bytes = -(-width // BLOCK) * BLOCK * BLOCK * (1 + 4 * probability_bands)
+    return min(1024, max(32, -(-2 * row_bytes // (1 << 20))))
 
 
 def taper(size: int, overlap: int) -> np.ndarray:
@@ -118,8 +126,8 @@ def predict_raster(
             crs=raster.crs,
             transform=raster.transform,
             tiled=True,
-            blockxsize=256,
-            blockysize=256,
+            blockxsize=BLOCK,
+            blockysize=BLOCK,
             compress="deflate",
             BIGTIFF="IF_SAFER",
         )
@@ -132,10 +140,11 @@ def predict_raster(
             for row in rows
             for start in range(0, len(cols), config.batch_size)
         )
+        probability_bands = (len(getattr(predictor, "classes", ())) or 1) if probabilities is not None else 0
         with contextlib.ExitStack() as stack:
-            # GDAL keeps written blocks in its cache (by default up to 5 % of RAM): cap it so that memory
-            # stays flat however large the output grows.
-            stack.enter_context(gdal_block_cache(GDAL_CACHE_MB))
+            # GDAL keeps written blocks in its cache (by default up to 5 % of RAM): sized to the rows being
+            # written, so that memory stays flat however large the output grows.
+            stack.enter_context(gdal_block_cache(write_cache_megabytes(width, probability_bands)))
             mask_tmp = stack.enter_context(atomic_output(out_mask))
             mask_out = stack.enter_context(
                 rasterio.open(mask_tmp, "w", count=1, dtype="uint8", nodata=MASK_NODATA, **profile)

@@ -48,9 +48,16 @@ class CacheWatcher:
 
 def test_prediction_runs_with_its_block_cache_in_megabytes(scene, tmp_path) -> None:
     model = CacheWatcher()
-    predict_raster(scene.image, model, tmp_path / "mask.tif")
+    predict_raster(scene.image, model, tmp_path / "mask.tif", probabilities=tmp_path / "probabilities.tif")
     assert model.seen
-    assert min(model.seen) >= core.predict.GDAL_CACHE_MB * MIB
+    assert min(model.seen) >= core.predict.write_cache_megabytes(256, 1) * MIB
+
+
+def test_the_prediction_cache_holds_two_rows_of_blocks_of_every_output() -> None:
+    assert core.predict.write_cache_megabytes(2048, 1) == 32  # the floor
+    assert core.predict.write_cache_megabytes(40_000, 1) == 99  # 2 rows x 157 blocks x (256 KiB float32 + 64 KiB)
+    assert core.predict.write_cache_megabytes(40_000, 3) >= 2 * 157 * 3 * 256 * 1024 // (1 << 20)
+    assert core.predict.write_cache_megabytes(10**6, 8) == 1024  # the ceiling
 
 
 def test_evaluation_polygonizes_with_its_block_cache_in_megabytes(scene, tmp_path, monkeypatch) -> None:
