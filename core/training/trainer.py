@@ -514,8 +514,8 @@ class Trainer:
             started = time.monotonic()
             throughput.start_epoch(self.step)
             if not self.epoch_order:  # a new epoch (a resumed one keeps the order it had, and its losses so far)
-                order = self.rng.permutation(len(self.train_tiles))  # the same on every rank (same seed)
-                self.epoch_order = [int(i) for i in np.resize(order, self.samples_per_rank * self.world)]
+                permutation = self.rng.permutation(len(self.train_tiles))  # the same on every rank (same seed)
+                self.epoch_order = [int(i) for i in np.resize(permutation, self.samples_per_rank * self.world)]
                 self.epoch_losses = []
             order, losses = self.epoch_order[self.rank :: self.world], self.epoch_losses
             size = self.config.batch_size

@@ -393,15 +393,20 @@ def test_predict_filling_the_disk_says_so_and_keeps_every_previous_output(  # ty
     assert sorted(p.name for p in disk.iterdir()) == ["filler", "mask.tif", "objects.gpkg"]
 
 
+def segment_into(core_cli, scene, checkpoint, out: Path) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """``segment`` one click in the middle of ``scene`` into ``out``."""
+    with rasterio.open(scene.image) as source:
+        x, y = source.xy(128, 128)
+    return core_cli("segment", "--raster", scene.image, "--checkpoint", checkpoint.path, "--point", f"{x},{y}",
+                    "--out", out, "--device", "cpu")  # fmt: skip
+
+
 @pytest.mark.parametrize("leave", [0, 20_000, 100_000])  # SQLite fails differently as the disk fills
 def test_segment_into_a_geopackage_on_a_full_disk_says_so(core_cli, scene, tiny_checkpoint, small_disk, leave) -> None:
     disk = small_disk("2m")
     (disk / "segments.gpkg").write_bytes(b"the previous segments")
     fill(disk, leave)
-    with rasterio.open(scene.image) as source:
-        x, y = source.xy(128, 128)
-    done = core_cli("segment", "--raster", scene.image, "--checkpoint", tiny_checkpoint.path, "--point", f"{x},{y}",
-                    "--out", disk / "segments.gpkg", "--device", "cpu")  # fmt: skip
+    done = segment_into(core_cli, scene, tiny_checkpoint, disk / "segments.gpkg")
     assert done.returncode == 2, done.stderr
     assert "no space left on the device for segments.gpkg" in done.stderr
     assert "Traceback" not in done.stderr
@@ -437,10 +442,7 @@ def test_the_embedding_cache_on_a_full_disk_keeps_the_features_in_memory(small_d
 
 def test_segment_into_a_read_only_folder_says_so(core_cli, scene, tiny_checkpoint, small_disk) -> None:
     disk = small_disk(read_only=True)
-    with rasterio.open(scene.image) as source:
-        x, y = source.xy(128, 128)
-    done = core_cli("segment", "--raster", scene.image, "--checkpoint", tiny_checkpoint.path, "--point", f"{x},{y}",
-                    "--out", disk / "segments.gpkg", "--device", "cpu")  # fmt: skip
+    done = segment_into(core_cli, scene, tiny_checkpoint, disk / "segments.gpkg")
     assert done.returncode == 2, done.stderr
     assert "choose a folder you can write to" in done.stderr
     assert "Traceback" not in done.stderr
