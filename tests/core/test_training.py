@@ -245,12 +245,20 @@ def test_sigterm_saves_a_resumable_state_and_resume_finishes(
         train_args(scene.image, scene.labels, tiny_checkpoint.path, run_dir, 3, 8), events
     )
     assert code == 0, err
-    assert json.loads(out)["stopped"] is True
+    stopped = json.loads(out)
+    assert stopped["stopped"] is True
     assert (run_dir / "resume.pt").exists()
-    resumed = core_cli("train", "--resume", str(run_dir), timeout=300)
+    resumed_events = tmp_path / "resumed.jsonl"
+    resumed = core_cli("train", "--resume", str(run_dir), "--events", resumed_events, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout)
     assert summary["epochs"] == 3
+    progress = [json.loads(line) for line in resumed_events.read_text().splitlines()]
+    progress = [event for event in progress if event.get("event") == "progress"]
+    steps = [event["step"] for event in progress if "step" in event]
+    assert steps[0] == stopped["step"] + 1  # it continues after the last step trained, mid-epoch
+    assert steps == list(range(steps[0], steps[-1] + 1))
+    assert max(event["fraction"] for event in progress) <= 1.0
     epochs = [line.split(",")[0] for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
     assert epochs == ["0", "1", "2", "3"]
 
