@@ -6,15 +6,17 @@
   their version); the neck's sine encodings (fixed) are shared across the batch instead of copied per image;
   and the patch embedding's tokens are laid out row-major once, where sam2 leaves a permuted view that every
   LayerNorm and linear layer then copied. The embeddings equal the model's own to float rounding (<= 1e-6
-  here); 1.2x Meta's ``set_image`` for hiera-tiny at 1024 on 2 CPU cores, 1.33x in the engine's processes,
-  which also reuse freed buffers (core/allocator.py).
+  here); against Meta's ``set_image`` in its own process, hiera-tiny at 1024 on 2 CPU cores: 1.16x under
+  glibc's defaults, 1.33x in the engine's processes, which also reuse freed buffers (core/allocator.py;
+  ``bench/bench_encode.py``).
 - ``int8`` (CPU only): the trunk's linear layers (about half of the encoder's time on a CPU) run with int8
   weights and dynamically quantised activations (PyTorch's dynamic quantisation; no new dependency).
-  Approximate: hiera-tiny's click masks within IoU 0.985 of exact on the sample imagery, 1.4-1.55x Meta's
-  ``set_image``, 1.93x in the engine's processes (bench/bench_encode.py; random-init weights: hiera-b+
-  drifts further, min IoU 0.88). Never for training, whose gradients need the float layers.
+  Approximate: 2.20x and 2.69x ``set_image`` on the same terms; click masks' mean IoU to exact per size in
+  ``core.models.registry.INT8_CHECKS`` (``bench/bench_int8.py``), which warns where it is outside the
+  tolerance. Never for training, whose gradients need the float layers.
 
-Measured alternatives that did not pay on a 2-core AVX2 CPU for hiera-tiny at 1024 (bench/RESULTS.md):
+Measured alternatives that did not pay on a 2-core AVX2 CPU for hiera-tiny at 1024 (bench/RESULTS.md, notes
+from one-off scripts):
 torch.compile (no gain after a 107 s compile), ONNX Runtime fp32 (1.05x) and int8 (1.3x, embedding cosine
 0.974), OpenVINO fp32 (1.1x) and NNCF's static int8 (slower than torch fp32 on AVX2, cosine 0.96-0.99).
 """

@@ -148,6 +148,7 @@ def _int8_checked() -> str:
 
 ENCODER_HELP = (
     "exact: the model's own encoder (its embeddings to float rounding); int8: on a CPU only, int8 linear layers, "
-    f"faster and approximate: click masks within a mean IoU of {INT8_TOLERANCE} of exact's on the sizes checked "
-    f"({_int8_checked()}; other sizes warn); other devices run exact"
+    "about 2x exact's speed on hiera-tiny and approximate: click masks within a mean IoU of "
+    f"{INT8_TOLERANCE} of exact's on the sizes checked ({_int8_checked()}; other sizes warn; bench/RESULTS.md); "
+    "other devices run exact"
 )

@@ -291,7 +291,7 @@
     </message>
     <message>
         <location filename="../settings_dialog.py"/>
-        <source>How the image encoder runs on a CPU, for clicks and predictions: exact gives the model's own results; int8 is faster and approximate (bench/RESULTS.md): checked close to exact on {sizes}, the engine warns on other sizes. GPUs always run exact</source>
+        <source>How the image encoder runs on a CPU, for clicks and predictions: exact gives the model's own results; int8 is about 2x faster on hiera-tiny and approximate: checked close to exact on {sizes}, the engine warns on other sizes. GPUs always run exact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
