@@ -2,12 +2,18 @@
 
 Each window gets a class map (uint8: 0 background, k the class, IGNORE unlabelled) and, for click training,
 an instance map (int32: 0 none, i the i-th object) in the raster's pixel grid.
+
+Complete labels (every object of the area is labelled): every pixel outside the objects is background.
+Partial labels (some examples): background is only what the analyst marked so (polygons, or points, whose
+class value is 0 or "background") and a ring around each labelled object; every other pixel is unlabelled.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import rasterio
@@ -18,7 +24,7 @@ from rasterio.features import rasterize
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_geom
 from rasterio.windows import Window
-from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon, mapping, shape
 
 from core.errors import InvalidInputError, MissingInputError
 from core.polygons import PolygonOptions, mask_to_polygons
@@ -26,12 +32,15 @@ from core.vector_io import read_layer
 
 IGNORE = 255
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json")
+BACKGROUND_WORDS = ("background",)  # class values that mark background examples, besides 0
+BACKGROUND_POINT_PIXELS = 4  # a background point marks a disc of this radius
+LabelsCover = Literal["complete", "partial"]
 
 
 @dataclass(frozen=True)
 class LabelledPolygon:
-    """A label polygon in the raster's CRS (GeoJSON-like, (x, y)) with its class id (>= 1) and, when the labels
-    have a name field, its class's name."""
+    """A label polygon in the raster's CRS (GeoJSON-like, (x, y)) with its class id (>= 1; 0: a background
+    example, which may also be a point) and, when the labels have a name field, its class's name."""
 
     geometry: dict
     class_id: int
@@ -53,7 +62,7 @@ def read_vector_labels(
     reproject = source is not None and raster_crs is not None and source != raster_crs
     polygons = []
     for geometry, attributes in rows:
-        if not isinstance(geometry, Polygon | MultiPolygon) or geometry.is_empty:
+        if not isinstance(geometry, Polygon | MultiPolygon | Point | MultiPoint) or geometry.is_empty:
             continue
         class_id = 1
         if class_field:
@@ -61,6 +70,8 @@ def read_vector_labels(
             if value is None:
                 continue
             class_id = class_number(value, class_field, path.name)
+        if isinstance(geometry, Point | MultiPoint) and class_id != 0:
+            continue  # a point marks background; objects are polygons
         mapped = transform_geom(source, raster_crs, mapping(geometry)) if reproject else mapping(geometry)
         name = attributes.get(name_field) if name_field else None
         polygons.append(LabelledPolygon(dict(mapped), class_id, str(name) if name is not None else None))
@@ -68,7 +79,10 @@ def read_vector_labels(
 
 
 def class_number(value: object, class_field: str, name: str) -> int:
-    """A class field's value as a whole number (``3``, ``3.0``, ``"3"``); anything else says what to do."""
+    """A class field's value as a whole number (``3``, ``3.0``, ``"3"``; ``"background"`` is 0); anything else
+    says what to do."""
+    if str(value).strip().lower() in BACKGROUND_WORDS:
+        return 0
     try:
         number = float(str(value).strip())
         if number.is_integer() and number >= 0:
@@ -78,7 +92,8 @@ def class_number(value: object, class_field: str, name: str) -> int:
     shown = str(value) if len(str(value)) <= 40 else str(value)[:37] + "..."
     raise InvalidInputError(
         f"the class field {class_field!r} of {name} holds {shown!r}, not a class number: label classes with whole "
-        "numbers (1, 2, ...), or choose no class field to learn every polygon as one class"
+        "numbers (1, 2, ...; 0 or 'background' for background examples), or choose no class field to learn every "
+        "polygon as one class"
     )
 
 
@@ -87,7 +102,9 @@ class LabelReader:
 
     ``classes``: the foreground classes (empty: every class > 0). ``class_zero`` (mask rasters, the seed
     pipeline's convention): value 0 is a real class (background) and the mask's nodata is unlabelled;
-    without it nodata counts as background, as the seed pipeline did.
+    without it nodata counts as background, as the seed pipeline did. ``cover`` ``partial`` (vector labels):
+    only some objects are labelled; background is the background examples and a ring ``ring`` times each
+    object's size (the square root of its area, at least a pixel) wide around it; the rest is unlabelled.
     """
 
     def __init__(
@@ -102,27 +119,51 @@ class LabelReader:
         class_field: str | None = None,
         class_zero: bool = False,
         name_field: str | None = None,
+        cover: LabelsCover = "complete",
+        ring: float = 0.15,
     ) -> None:
         self.path = Path(path)
         self.crs, self.transform, self.shape = crs, transform, shape
         self.classes = classes
         self.class_zero = class_zero
-        self.polygons: list[LabelledPolygon] = []
+        self.cover = cover
+        self.polygons: list[LabelledPolygon] = []  # the objects
+        self.background: list[dict] = []  # partial labels: the examples of background and the rings (GeoJSON)
         self._mask: WarpedVRT | None = None
         if self.path.suffix.lower() in VECTOR_SUFFIXES:
-            self.polygons = [
-                p
-                for p in read_vector_labels(self.path, crs, class_field, name_field)
-                if not classes or p.class_id in classes
-            ]
+            found = read_vector_labels(self.path, crs, class_field, name_field)
+            self.polygons = [p for p in found if p.class_id > 0 and (not classes or p.class_id in classes)]
             if not self.polygons:
+                examples = " (only background examples)" if any(p.class_id == 0 for p in found) else ""
                 raise InvalidInputError(
                     f"{self.path.name} holds no polygon labels"
                     + (f" of classes {list(classes)}" if classes else "")
-                    + ": draw some, or check the class field"
+                    + f"{examples}: draw some objects, or check the class field"
                 )
+            if cover == "partial":
+                self.background = self._background(found, ring)
+        elif cover == "partial":
+            raise InvalidInputError(
+                f"{self.path.name} is a mask raster: partial labels come from a vector layer (a mask marks what is "
+                "not labelled with its nodata value: use --class-zero, or --labels-cover complete)"
+            )
         else:
             self._open_mask()
+
+    def _background(self, found: list[LabelledPolygon], ring: float) -> list[dict]:
+        """Where partial labels say "background": the background examples (points as small discs) and a ring
+        around each object, ``ring`` times its size wide (GeoJSON-like, the raster's CRS)."""
+        pixel = math.hypot(self.transform.a, self.transform.b)
+        areas = []
+        for polygon in found:
+            geometry = shape(polygon.geometry)
+            if polygon.class_id == 0:
+                point = isinstance(geometry, Point | MultiPoint)
+                areas.append(geometry.buffer(BACKGROUND_POINT_PIXELS * pixel) if point else geometry)
+            elif not self.classes or polygon.class_id in self.classes:
+                width = max(ring * math.sqrt(geometry.area), pixel)
+                areas.append(geometry.buffer(width).difference(geometry))
+        return [mapping(area) for area in areas if not area.is_empty]
 
     def _open_mask(self) -> None:
         if not self.path.exists():
@@ -175,7 +216,10 @@ class LabelReader:
         transform = rasterio.windows.transform(window, self.transform)
         if self._mask is None:
             shapes = [(p.geometry, p.class_id) for p in self.polygons]
-            classes = rasterize(shapes, out_shape=(rows, cols), transform=transform, fill=0, dtype="uint8")
+            unlabelled = IGNORE if self.cover == "partial" else 0
+            if self.background:  # background first: an object drawn over a neighbour's ring stays an object
+                shapes = [(area, 0) for area in self.background] + shapes
+            classes = rasterize(shapes, out_shape=(rows, cols), transform=transform, fill=unlabelled, dtype="uint8")
             instances = rasterize(
                 [(p.geometry, i) for i, p in enumerate(self.polygons, start=1)],
                 out_shape=(rows, cols),

@@ -17,6 +17,7 @@ from core.errors import InvalidConfigError
 
 Mode = Literal["click", "auto"]
 Trainable = Literal["decoder", "lora", "full"]
+LabelsCover = Literal["complete", "partial"]  # core.labels.LabelsCover (that module needs GDAL; this one none)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class TrainConfig:
     multiclass: bool = False  # one model that tells the classes apart (auto mode), not one merged "object"
     name_field: str | None = None  # attribute of vector labels holding each class's name (multiclass)
     class_names: tuple[str, ...] = ()  # "id=name" entries, e.g. ("1=building", "2=tree"); win over name_field
+    labels_cover: LabelsCover = "complete"  # complete: every object labelled; partial: some examples (core.labels)
+    ring: float = 0.15  # partial labels: background ring around each object, this times its size (sqrt of its area)
     augment_variants: int = 4  # augmented copies per tile (dihedral + colour), each encoded once
     colour_jitter: float = 0.1
     objects_per_tile: int = 16  # click mode: prompts (objects) per tile and step, sharing the tile's embedding
@@ -94,6 +97,10 @@ class TrainConfig:
             problems.append("multiclass training is for whole-raster prediction: use mode auto")
         if any("=" not in entry or not entry.split("=", 1)[0].strip().isdigit() for entry in self.class_names):
             problems.append(f"class_names {list(self.class_names)} must be id=name entries, e.g. 1=building,2=tree")
+        if self.labels_cover not in ("complete", "partial"):
+            problems.append(f"labels_cover must be complete or partial, not {self.labels_cover!r}")
+        if not 0 < self.ring <= 5:
+            problems.append(f"ring {self.ring} must be in (0, 5]: the ring's width as a share of each object's size")
         if min(self.lora_rank, self.augment_variants, self.block_tiles, self.objects_per_tile) < 1:
             problems.append("lora_rank, augment_variants, block_tiles and objects_per_tile must be at least 1")
         if problems:
@@ -191,6 +198,16 @@ HELP: dict[str, str] = {
     "name_field": "attribute of the label polygons holding each class's name (multiclass)",
     "class_names": "class names as id=name, e.g. 1=building,2=tree (multiclass; default: the name field, else "
     "'class N')",
+    "labels_cover": "complete: every object inside the training area is labelled (the rest is background); "
+    "partial: only some examples are labelled: background is what is marked so (class 0 or 'background', "
+    "polygons or points) and a ring around each object, every other pixel is left out",
+    "ring": "partial labels: the background ring's width around each labelled object, as a share of the object's "
+    "size (the square root of its area); an unlabelled object closer than that would be taught as background",
+}
+#: Labels of the labels_cover choices in the panel and Processing, in the analyst's words.
+LABELS_COVER_LABELS: dict[str, str] = {
+    "complete": "I labelled every object in the area",
+    "partial": "I labelled some examples",
 }
 #: Labels of the mode choices in the panel and Processing.
 MODE_LABELS: dict[str, str] = {"auto": "for whole-raster prediction", "click": "for clicking on the map"}
@@ -200,7 +217,9 @@ def describe() -> dict[str, dict[str, Any]]:
     """Every option of TrainConfig: ``{name: {"default", "choices" (Literal fields), "help"}}``, JSON-ready."""
     from core.options import describe_options
 
-    return describe_options(TrainConfig, HELP, {"mode": {"labels": MODE_LABELS}})
+    return describe_options(
+        TrainConfig, HELP, {"mode": {"labels": MODE_LABELS}, "labels_cover": {"labels": LABELS_COVER_LABELS}}
+    )
 
 
-__all__ = ["HELP", "MODE_LABELS", "Mode", "TrainConfig", "Trainable", "describe"]
+__all__ = ["HELP", "LABELS_COVER_LABELS", "MODE_LABELS", "LabelsCover", "Mode", "TrainConfig", "Trainable", "describe"]

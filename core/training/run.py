@@ -135,7 +135,9 @@ def _train(
     tiles = build_tiles(inputs.raster, inputs.labels, config, inputs.aoi)
     check_tiles(tiles, config.mode)
     if progress is not None:  # what the run will learn from, before it starts
-        progress(0.0, stage="tiles", tiles=tiles.summary())
+        progress(
+            0.0, stage="tiles", tiles=tiles.summary(), labels={"cover": config.labels_cover, **tiles.label_pixels()}
+        )
     stop = threading.Event()
     trainer = Trainer(
         config,

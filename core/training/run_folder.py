@@ -208,6 +208,7 @@ class RunFolder:
             "validation": trainer.validation_counts,
             "warnings": trainer.warnings,
             "tiles": trainer.tiles.summary(),
+            "labels": {"cover": trainer.config.labels_cover, **trainer.tiles.label_pixels()},
             "encoder_calls": trainer.encoder_calls,
             "encoded_samples": len(trainer.features),
             "weights_sha256": weights,

@@ -57,6 +57,15 @@ class TileSet:
     def split(self, name: Split) -> list[Tile]:
         return [tile for tile in self.tiles if tile.split == name]
 
+    def label_pixels(self) -> dict[str, int]:
+        """What the training tiles teach, in pixels: objects, background, and left out (unlabelled or nodata)."""
+        train = self.split("train")
+        return {
+            "object_pixels": sum(int(t.target.sum()) for t in train),
+            "background_pixels": sum(int((t.classes == 0).sum()) for t in train),
+            "ignored_pixels": sum(int((~t.labelled).sum()) for t in train),
+        }
+
     def summary(self) -> dict[str, int]:
         counts = Counter(tile.split for tile in self.tiles)
         return {
@@ -104,6 +113,8 @@ def build_tiles(raster_path: Path, labels_path: Path, config: TrainConfig, aoi: 
             class_field=config.class_field,
             class_zero=config.class_zero,
             name_field=config.name_field,
+            cover=config.labels_cover,
+            ring=config.ring,
         )
         try:
             if not labels.overlaps():

@@ -1,0 +1,138 @@
+"""Partial labels: a few objects labelled teach the class without teaching that the unlabelled ones are
+background; background is only what the analyst marked and a ring around each object."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.windows import Window
+from shapely.geometry import box, shape
+
+from core.errors import InvalidInputError
+from core.labels import BACKGROUND_POINT_PIXELS, IGNORE, LabelReader
+from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.training.config import TrainConfig
+from core.training.tiles import build_tiles
+from core.vector_io import PolygonFeature, read_polygons, write_polygons
+
+pytestmark = pytest.mark.quick
+
+CONFIG = TrainConfig(tile_size=128, classes=(1,), class_field="class_id", val_fraction=0.25, seed=0)
+TRANSFORM = Affine(0.5, 0, 500_000, 0, -0.5, 5_500_000)  # 0.5 m pixels, EPSG:32633
+CRS_URN = "urn:ogc:def:crs:EPSG::32633"
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    return write_synthetic_scene(SyntheticSceneConfig(width=512, height=512, seed=3), tmp_path_factory.mktemp("few"))
+
+
+@pytest.fixture(scope="module")
+def five_buildings(scene, tmp_path_factory):
+    """5 of the scene's buildings as the only labels."""
+    features, crs_wkt = read_polygons(scene.labels)
+    buildings = [f for f in features if f.attributes["class_id"] == 1]
+    assert len(buildings) >= 15  # most stay unlabelled
+    path = tmp_path_factory.mktemp("labels") / "five.gpkg"
+    chosen = [PolygonFeature(f.geometry, {"class_id": 1}) for f in buildings[:5]]
+    return write_polygons(path, chosen, crs_wkt, fields={"class_id": int})
+
+
+def pixels_of_unlabelled_buildings(scene, five_buildings, tile) -> np.ndarray:
+    """Bool (S, S): the tile's pixels of buildings that are not among the five labelled ones."""
+    with rasterio.open(scene.mask) as src:
+        truth = src.read(1, window=tile.window) == 1
+    return truth & (tile.instances == 0)
+
+
+def test_partial_labels_leave_the_unlabelled_objects_out_of_the_loss(scene, five_buildings) -> None:
+    complete = build_tiles(scene.image, five_buildings, CONFIG)
+    partial = build_tiles(scene.image, five_buildings, CONFIG.replace(labels_cover="partial"))
+    unlabelled_in = {"complete": 0, "partial": 0}
+    for name, tiles in (("complete", complete), ("partial", partial)):
+        for tile in tiles.tiles:
+            unlabelled = pixels_of_unlabelled_buildings(scene, five_buildings, tile)
+            # the loss weighs labelled pixels only (core.training.trainer: weight = Sample.labelled)
+            unlabelled_in[name] += int((tile.labelled & unlabelled).sum())
+            if name == "complete":
+                assert not (tile.target & unlabelled).any()  # taught as background: pushed down
+    assert unlabelled_in["partial"] == 0  # never in the loss
+    assert unlabelled_in["complete"] > 1000  # today's behaviour: taught as background
+    counts = partial.label_pixels()
+    assert counts["object_pixels"] == complete.label_pixels()["object_pixels"] > 0  # the examples stay objects
+    assert 0 < counts["background_pixels"] < complete.label_pixels()["background_pixels"]
+    assert counts["ignored_pixels"] > counts["background_pixels"]
+
+
+def write_geojson(path, features: list[tuple[dict, object]]) -> None:
+    """(geometry, class value) features in EPSG:32633."""
+    path.write_text(
+        json.dumps({
+            "type": "FeatureCollection",
+            "crs": {"type": "name", "properties": {"name": CRS_URN}},
+            "features": [{"type": "Feature", "geometry": g, "properties": {"cls": v}} for g, v in features],
+        })
+    )  # fmt: skip
+
+
+def reader(path, **options) -> LabelReader:  # type: ignore[no-untyped-def]
+    return LabelReader(path, crs=rasterio.crs.CRS.from_epsg(32633), transform=TRANSFORM, shape=(200, 200),
+                       class_field="cls", **options)  # fmt: skip
+
+
+def at(x: float, y: float) -> tuple[int, int]:
+    """Row and column of map point (x, y)."""
+    col, row = ~TRANSFORM * (x, y)
+    return int(row), int(col)
+
+
+def test_background_polygons_points_and_rings_are_background_and_the_rest_is_left_out(tmp_path) -> None:
+    x0, y0 = 500_000, 5_500_000
+    building = box(x0 + 20, y0 - 40, x0 + 36, y0 - 24)  # 16 m square: a 0.5 ring is 8 m wide
+    field = box(x0 + 60, y0 - 90, x0 + 80, y0 - 70)
+    point = (x0 + 10, y0 - 90)
+    path = tmp_path / "examples.geojson"
+    write_geojson(path, [(building.__geo_interface__, 1), (field.__geo_interface__, "background"),
+                         ({"type": "Point", "coordinates": point}, 0)])  # fmt: skip
+    classes, instances = reader(path, cover="partial", ring=0.5).read(Window(0, 0, 200, 200))
+    assert classes[at(x0 + 28, y0 - 32)] == 1  # the object
+    assert instances[at(x0 + 28, y0 - 32)] == 1
+    width = 0.5 * math.sqrt(building.area)
+    assert classes[at(x0 + 36 + width - 1, y0 - 32)] == 0  # inside the ring
+    assert classes[at(x0 + 36 + width + 1, y0 - 32)] == IGNORE  # beyond it
+    assert classes[at(x0 + 70, y0 - 80)] == 0  # the background polygon
+    assert classes[at(*point)] == 0  # the background point, a small disc
+    assert classes[at(point[0] + (BACKGROUND_POINT_PIXELS + 1) * 0.5, point[1])] == IGNORE
+    assert classes[at(x0 + 95, y0 - 5)] == IGNORE  # nothing said there
+    labelled = classes != IGNORE
+    assert labelled.mean() < 0.25
+    complete, _ = reader(path).read(Window(0, 0, 200, 200))
+    assert set(np.unique(complete)) == {0, 1}  # complete labels: everything else is background
+    assert (complete == 1).sum() == (classes == 1).sum()
+    assert shape(building.__geo_interface__).area == 256
+
+
+def test_a_layer_with_only_background_examples_says_to_draw_objects(tmp_path) -> None:
+    path = tmp_path / "background.geojson"
+    write_geojson(path, [(box(500_010, 5_499_950, 500_020, 5_499_940).__geo_interface__, "background")])
+    with pytest.raises(InvalidInputError, match=r"holds no polygon labels \(only background examples\): draw some"):
+        reader(path, cover="partial")
+
+
+def test_partial_labels_from_a_mask_raster_are_refused_with_what_to_do(scene) -> None:
+    with pytest.raises(InvalidInputError, match=r"partial labels come from a vector layer .*--class-zero"):
+        LabelReader(scene.mask, crs=None, transform=TRANSFORM, shape=(10, 10), cover="partial")
+
+
+def test_an_unknown_labels_cover_or_ring_is_refused() -> None:
+    from core.errors import InvalidConfigError
+
+    with pytest.raises(InvalidConfigError, match="labels_cover must be complete or partial"):
+        TrainConfig(labels_cover="some")  # type: ignore[arg-type]
+    with pytest.raises(InvalidConfigError, match=r"ring 0 must be in \(0, 5\]"):
+        TrainConfig(ring=0)
