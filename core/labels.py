@@ -154,15 +154,11 @@ class LabelReader:
         """Where partial labels say "background": the background examples (points as small discs) and a ring
         around each object, ``ring`` times its size wide (GeoJSON-like, the raster's CRS)."""
         pixel = math.hypot(self.transform.a, self.transform.b)
-        areas = []
-        for polygon in found:
-            geometry = shape(polygon.geometry)
-            if polygon.class_id == 0:
-                point = isinstance(geometry, Point | MultiPoint)
-                areas.append(geometry.buffer(BACKGROUND_POINT_PIXELS * pixel) if point else geometry)
-            elif not self.classes or polygon.class_id in self.classes:
-                width = max(ring * math.sqrt(geometry.area), pixel)
-                areas.append(geometry.buffer(width).difference(geometry))
+        examples = [shape(p.geometry) for p in found if p.class_id == 0]
+        disc = BACKGROUND_POINT_PIXELS * pixel
+        areas = [e.buffer(disc) if isinstance(e, Point | MultiPoint) else e for e in examples]
+        for obj in (shape(p.geometry) for p in self.polygons):
+            areas.append(obj.buffer(max(ring * math.sqrt(obj.area), pixel)).difference(obj))
         return [mapping(area) for area in areas if not area.is_empty]
 
     def _open_mask(self) -> None:

@@ -140,7 +140,9 @@ def predict_raster(
             for row in rows
             for start in range(0, len(cols), config.batch_size)
         )
-        probability_bands = (len(getattr(predictor, "classes", ())) or 1) if probabilities is not None else 0
+        classes = tuple(getattr(predictor, "classes", ()))
+        channels = len(classes) + 1 if classes else 1
+        probability_bands = (len(classes) or 1) if probabilities is not None else 0
         with contextlib.ExitStack() as stack:
             # GDAL keeps written blocks in its cache (by default up to 5 % of RAM): sized to the rows being
             # written, so that memory stays flat however large the output grows.
@@ -149,8 +151,6 @@ def predict_raster(
             mask_out = stack.enter_context(
                 rasterio.open(mask_tmp, "w", count=1, dtype="uint8", nodata=MASK_NODATA, **profile)
             )
-            classes = tuple(getattr(predictor, "classes", ()))
-            channels = len(classes) + 1 if classes else 1
             if classes:
                 _describe_classes(mask_out, classes, getattr(predictor, "class_names", {}))
             prob_out = None
@@ -158,7 +158,7 @@ def predict_raster(
                 prob_tmp = stack.enter_context(atomic_output(probabilities))
                 prob_out = stack.enter_context(
                     rasterio.open(
-                        prob_tmp, "w", count=len(classes) or 1, dtype="float32", nodata=PROBABILITY_NODATA,
+                        prob_tmp, "w", count=probability_bands, dtype="float32", nodata=PROBABILITY_NODATA,
                         predictor=3, **profile,
                     )
                 )  # fmt: skip
