@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import rasterio
 
-from core.demo import write_rectangle
+from core.aoi import write_rectangle
 from core.models.random_init import RandomInitSpec, save_random_init
 from core.sample_data import prepare_sample_data
 from core.synthetic import SyntheticSceneConfig, write_synthetic_scene

@@ -29,3 +29,12 @@ def aoi_mask(shapes: list[dict] | None, transform: Affine, shape: tuple[int, int
     if shapes is None:
         return np.ones(shape, dtype=bool)
     return rasterize(shapes, out_shape=shape, transform=transform, fill=0, dtype="uint8") == 1
+
+
+def write_rectangle(path: Path, bounds: tuple[float, float, float, float], crs_wkt: str) -> Path:
+    """One polygon (xmin, ymin, xmax, ymax) as a GeoPackage layer ``area``."""
+    from core.vector_io import PolygonFeature, write_polygons
+
+    xmin, ymin, xmax, ymax = bounds
+    ring = [[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax], [xmin, ymin]]
+    return write_polygons(path, [PolygonFeature({"type": "Polygon", "coordinates": [ring]}, {})], crs_wkt, "area")

@@ -68,7 +68,7 @@ def box_arg(text: str) -> list[float]:
 
 
 UNWRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC)
-COORDINATE_FLAGS = ("--point", "--box")
+COORDINATE_FLAGS = ("--point", "--box", "--extent")
 
 
 def attach_negative_coordinates(argv: Sequence[str]) -> list[str]:
@@ -233,6 +233,7 @@ PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", 
 TILE_OPTIONS = ("tile_size", "overlap", "max_nodata", "val_fraction", "test_fraction", "block_tiles", "seed")
 CLASS_OPTIONS = ("classes", "class_field", "class_zero", "multiclass", "name_field", "class_names")
 BAND_OPTIONS = ("bands",)
+FIND_OPTIONS = ("tile_size", "image_size", "epochs", "batch_size", "lr", "max_minutes", "ring", "seed", "device")
 
 
 def train_options() -> tuple[str, ...]:
@@ -319,6 +320,41 @@ def _verdict(summary: dict[str, Any]) -> dict[str, Any]:
     if "verdict" in summary:
         logging.getLogger("core.training").info(summary["verdict"])
     return summary
+
+
+def _find(args: argparse.Namespace) -> dict[str, Any]:
+    from core.find import FIND_DEFAULTS, FindInputs, find_rest
+    from core.polygons import PolygonOptions
+
+    if args.extent and args.area:
+        raise InvalidInputError("give --extent or --area, not both")
+    config = FIND_DEFAULTS.replace(
+        **{name: getattr(args, name) for name in FIND_OPTIONS},
+        bands=args.bands,
+        classes=tuple(int(c) for c in args.classes.split(",")) if args.classes else None,
+        class_field=args.class_field,
+    )
+    extent = tuple(args.extent) if args.extent else None
+    inputs = FindInputs(args.raster, args.labels, args.checkpoint, extent, args.area)  # type: ignore[arg-type]
+    return find_rest(
+        inputs,
+        args.out,
+        config,
+        PolygonOptions.from_mapping(vars(args)),
+        progress=args.job,
+        cancelled=args.job.cancelled,
+    )
+
+
+def _find_flags(command: argparse.ArgumentParser) -> None:
+    """The training options find lets an analyst change, shown with find's own defaults (core.find)."""
+    from core.find import FIND_DEFAULTS
+    from core.training.config import describe
+
+    described = {name: dict(entry) for name, entry in describe().items()}
+    for name in FIND_OPTIONS:
+        described[name]["default"] = getattr(FIND_DEFAULTS, name)
+    _config_flags(command, described, FIND_OPTIONS)
 
 
 def _tile(args: argparse.Namespace) -> dict[str, Any]:
@@ -628,6 +664,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _job_options(train)
     train.set_defaults(run=_train)
+
+    find = commands.add_parser(
+        "find", help="learn from a few labelled examples (a short fine-tune), then propose the other objects to review"
+    )
+    find.add_argument("--raster", type=Path, required=True, help="the orthophoto")
+    find.add_argument(
+        "--labels",
+        type=Path,
+        required=True,
+        help="some examples: polygons of objects, and background polygons or points (class 0 or 'background')",
+    )
+    find.add_argument("--checkpoint", type=Path, required=True, help="the base model to tune from")
+    find.add_argument("--out", type=Path, required=True, help="folder for candidates.gpkg, summary.json and run/")
+    find.add_argument(
+        "--extent", type=box_arg, default=None, metavar="XMIN,YMIN,XMAX,YMAX", help="where to look (raster CRS)"
+    )
+    find.add_argument("--area", type=Path, default=None, help="where to look: polygons (default: the whole raster)")
+    find.add_argument("--class-field", default=None, help="attribute of the labels holding the class")
+    find.add_argument("--classes", default=None, help="classes to find, e.g. 1 (default: every class but 0)")
+    find.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=_band_help())
+    _find_flags(find)
+    _shape_options(find)
+    _job_options(find)
+    find.set_defaults(run=_find)
 
     tile = commands.add_parser("tile", help="write training tiles in the seed pipeline's folder layout")
     _training_options(tile)

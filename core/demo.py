@@ -27,6 +27,7 @@ from shapely import unary_union
 from shapely.geometry import shape as as_shape
 from shapely.geometry.base import BaseGeometry
 
+from core.aoi import write_rectangle
 from core.atomic import atomic_output
 from core.errors import MissingInputError
 
@@ -268,15 +269,6 @@ def split_areas(raster: Path, train_share: float, tile_size: int, prefix: Path) 
         write_rectangle(prefix.with_name(f"{prefix.name}_train_area.gpkg"), (left, bottom, split_x, top), crs_wkt),
         write_rectangle(prefix.with_name(f"{prefix.name}_heldout_area.gpkg"), (split_x, bottom, right, top), crs_wkt),
     )
-
-
-def write_rectangle(path: Path, bounds: tuple[float, float, float, float], crs_wkt: str) -> Path:
-    """One polygon (xmin, ymin, xmax, ymax) as a GeoPackage layer ``area``."""
-    from core.vector_io import PolygonFeature, write_polygons
-
-    xmin, ymin, xmax, ymax = bounds
-    ring = [[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax], [xmin, ymin]]
-    return write_polygons(path, [PolygonFeature({"type": "Polygon", "coordinates": [ring]}, {})], crs_wkt, "area")
 
 
 # -- report ------------------------------------------------------------------------------------------------

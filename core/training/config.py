@@ -65,6 +65,7 @@ class TrainConfig:
     best_metric: Literal["iou", "f1"] = "iou"
     min_gain: float = 0.005  # an epoch replaces the base only if it beats it by more than this (validation noise)
     pixel_loss: Literal["balanced", "sam"] = "balanced"  # click mode's pixel term: balanced BCE or SAM's 20 x focal
+    max_minutes: float = 0.0  # time budget: train whole epochs while they fit in it (0: no limit)
     patience: int = 3  # stop after this many epochs without beating the best so far (base included); 0: never
     seed: int = 0
     device: str = "auto"
@@ -87,6 +88,8 @@ class TrainConfig:
             problems.append("overlap must be in [0, 1) and max_nodata in [0, 1]")
         if not 0 < self.val_fraction < 1 or not 0 <= self.test_fraction < 1 - self.val_fraction:
             problems.append("val_fraction must be in (0, 1), test_fraction in [0, 1 - val_fraction)")
+        if self.max_minutes < 0:
+            problems.append(f"max_minutes {self.max_minutes} must be 0 (no limit) or more minutes")
         if self.patience < 0:
             problems.append(f"patience {self.patience} must be 0 (no early stopping) or more epochs")
         if not 0 <= self.min_gain < 1:
@@ -173,6 +176,8 @@ HELP: dict[str, str] = {
     "val_fraction": "share of spatial blocks of tiles kept apart to score each epoch",
     "patience": "stop after this many epochs without beating the best so far, the base model included "
     "(0: never stop early)",
+    "max_minutes": "time budget in minutes: the run trains whole epochs while the next one fits in it, so it ends "
+    "within it (0: no limit); a budget too short for one epoch is refused with the time one needs",
     "min_gain": "a tuned epoch replaces the base model only if it beats it on validation by more than this "
     "(IoU or F1; keeps the base when the gain is validation noise)",
     "lora_rank": "rank of the LoRA adapters",

@@ -52,6 +52,7 @@ class TrainingState(Protocol):
     encoder_calls: int
     features: dict[Any, Any]
     class_tokens: Any  # torch.nn.Parameter (K, C) of a multi-class run, else None
+    budget: Any  # core.training.budget.TimeBudget
 
     def best(self) -> dict[str, Any]: ...
 
@@ -215,6 +216,8 @@ class RunFolder:
             "best_checkpoint": str(self.path / "best.pt"),
             "best_sha256": sha256_file(self.path / "best.pt"),
         }
+        if trainer.budget.limited:
+            summary["budget"] = trainer.budget.summary()
         classes = trainer.current_classes()
         if classes is not None:  # each class's validation scores, base and best
             summary["classes"] = {

@@ -141,11 +141,20 @@ def build_tiles(raster_path: Path, labels_path: Path, config: TrainConfig, aoi: 
                     continue
                 classes, instances = labels.read(window)
                 classes = np.where(valid, classes, IGNORE).astype(np.uint8)
+                if config.labels_cover == "partial" and (classes == IGNORE).all():
+                    skipped["unlabelled"] += 1  # partial labels: nothing here is labelled, nothing to learn or score
+                    continue
                 instances = np.where(valid, instances, 0)
                 kept.append((window, rgb, classes, instances))
             names = labels.class_names
         finally:
             labels.close()
+    if len(kept) < 2 and config.labels_cover == "partial":
+        raise InvalidInputError(
+            f"the examples fall in only {len(kept)} tile(s) of {config.tile_size} px: training needs at least two "
+            "(one to learn from, one to check on); label a few more objects spread over the raster, or use a smaller "
+            "--tile-size"
+        )
     if len(kept) < 2:
         raise InvalidInputError(
             f"only {len(kept)} usable tile(s) of {config.tile_size} px (skipped: {dict(skipped) or 'none'}): "

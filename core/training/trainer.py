@@ -33,6 +33,7 @@ from core.models.device import choose_device
 from core.models.loader import LoadedModel, load_model
 from core.preprocess import to_model_input
 from core.training.augment import augment
+from core.training.budget import TimeBudget
 from core.training.classes import class_weights, initial_tokens, resolve_classes
 from core.training.config import TrainConfig
 from core.training.loss import multiclass_loss, promptless_loss, sam_loss
@@ -239,6 +240,7 @@ class Trainer:
         self.epoch_order: list[int] = []  # this epoch's train tile indices, all ranks'; empty between epochs
         self.epoch_losses: list[float] = []  # this epoch's step losses so far
         self.stopped_early = False
+        self.budget = TimeBudget(config.max_minutes * 60)
         self.base_seconds = 0.0  # how long scoring the base model took (the first guess at a validation's time)
         self.validation_counts = {"tiles": len(self.val_tiles), "objects": self._validation_objects()}
         self.warnings: list[str] = []
@@ -510,7 +512,12 @@ class Trainer:
             self._report(0.0, epoch=0, **base_scores)
         self.model.train()
         throughput = Throughput(self.total_steps, self.config.batch_size * self.world, self.base_seconds)
+        first_epoch = self.epoch
+        last_epoch_seconds = 0.0
         while self.epoch < self.config.epochs and not self._no_progress():
+            if self.epoch > first_epoch and not self.budget.next_epoch_fits(last_epoch_seconds):
+                logger.info("the time budget ends before another epoch would: stopping after epoch %d", self.epoch)
+                break
             started = time.monotonic()
             throughput.start_epoch(self.step)
             if not self.epoch_order:  # a new epoch (a resumed one keeps the order it had, and its losses so far)
@@ -531,6 +538,9 @@ class Trainer:
                         f"{self.config.tile_size} px: use a smaller --batch-size or --tile-size, or --trainable decoder"
                     ) from None
                 self.step += 1
+                if self.epoch == first_epoch:
+                    steps_done = self.step - self.epoch * self.steps_per_epoch
+                    self.budget.check_first_epoch(steps_done, self.steps_per_epoch, started, self.base_seconds)
                 if self.rank == 0:
                     self._report(
                         self.step / self.total_steps,
@@ -555,6 +565,7 @@ class Trainer:
                 "seconds": round(time.monotonic() - started, 2),
             }
             self.history.append(row)
+            last_epoch_seconds = time.monotonic() - started
             logger.info(
                 "epoch %d/%d: loss %.4f, validation %s",
                 self.epoch,
@@ -564,7 +575,7 @@ class Trainer:
             )
             folder.save_epoch(self, row, confusion)
             self._report(self.epoch / self.config.epochs, epoch=self.epoch, **scores)
-        self.stopped_early = self.epoch < self.config.epochs
+        self.stopped_early = self.epoch < self.config.epochs and not self.budget.stopped
         if self.stopped_early:
             logger.info("early stop after epoch %d: %d epochs without a new best", self.epoch, self.config.patience)
         return folder.finish(self)

@@ -2,8 +2,8 @@
 under ``if TYPE_CHECKING:`` are not imports at run time and are left out):
 
 - no import cycle between engine modules (trainer and run folder included);
-- inference and geo I/O never import ``core.training``: only the training package itself and the command
-  line (the composition root) and the demo may;
+- inference and geo I/O never import ``core.training``: only the training package itself, the command line
+  (the composition root), find-the-rest (a short training, then a prediction) and the demo may;
 - the development tools (synthetic scenes, demo, sample data) are imported by no product module, only by the
   command line, so the plugin zip can leave them out.
 
@@ -19,7 +19,7 @@ import pytest
 
 pytestmark = pytest.mark.quick  # make test-fast
 
-TRAINING_USERS = ("core.cli", "core.demo", "core.training")
+TRAINING_USERS = ("core.cli", "core.demo", "core.find", "core.training")
 DEV_TOOLS = ("core.synthetic", "core.demo", "core.sample_data")
 DEV_TOOL_USERS = ("core.cli", "core.demo", "core.synthetic", "core.sample_data")
 

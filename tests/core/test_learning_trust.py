@@ -130,7 +130,7 @@ def test_too_few_validation_objects_are_reported(core_cli, train_args, tiny_chec
 def test_labels_covering_the_whole_training_area_are_refused_before_training(
     core_cli, tiny_checkpoint, tmp_path
 ) -> None:
-    from core.demo import write_rectangle
+    from core.aoi import write_rectangle
 
     scene = write_synthetic_scene(SyntheticSceneConfig(width=256, height=256, seed=1), tmp_path / "s")
     import rasterio
