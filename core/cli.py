@@ -233,7 +233,6 @@ PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", 
 TILE_OPTIONS = ("tile_size", "overlap", "max_nodata", "val_fraction", "test_fraction", "block_tiles", "seed")
 CLASS_OPTIONS = ("classes", "class_field", "class_zero", "multiclass", "name_field", "class_names")
 BAND_OPTIONS = ("bands",)
-FIND_OPTIONS = ("tile_size", "image_size", "epochs", "batch_size", "lr", "max_minutes", "ring", "seed", "device")
 
 
 def train_options() -> tuple[str, ...]:
@@ -323,7 +322,7 @@ def _verdict(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def _find(args: argparse.Namespace) -> dict[str, Any]:
-    from core.find import FIND_DEFAULTS, FindInputs, find_rest
+    from core.find import FIND_DEFAULTS, FIND_OPTIONS, FindInputs, find_rest
     from core.polygons import PolygonOptions
 
     if args.extent and args.area:
@@ -335,7 +334,7 @@ def _find(args: argparse.Namespace) -> dict[str, Any]:
         class_field=args.class_field,
     )
     extent = tuple(args.extent) if args.extent else None
-    inputs = FindInputs(args.raster, args.labels, args.checkpoint, extent, args.area)  # type: ignore[arg-type]
+    inputs = FindInputs(args.raster, args.labels, args.checkpoint, extent, args.area)
     return find_rest(
         inputs,
         args.out,
@@ -348,13 +347,9 @@ def _find(args: argparse.Namespace) -> dict[str, Any]:
 
 def _find_flags(command: argparse.ArgumentParser) -> None:
     """The training options find lets an analyst change, shown with find's own defaults (core.find)."""
-    from core.find import FIND_DEFAULTS
-    from core.training.config import describe
+    from core.find import FIND_OPTIONS, describe
 
-    described = {name: dict(entry) for name, entry in describe().items()}
-    for name in FIND_OPTIONS:
-        described[name]["default"] = getattr(FIND_DEFAULTS, name)
-    _config_flags(command, described, FIND_OPTIONS)
+    _config_flags(command, describe(), FIND_OPTIONS)
 
 
 def _tile(args: argparse.Namespace) -> dict[str, Any]:
@@ -529,9 +524,10 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 def _describe(args: argparse.Namespace) -> dict[str, Any]:
     """The jobs' options (defaults, choices, help) as the plugin reads them from job_defaults.json."""
+    from core.find import describe as find_describe
     from core.training.config import describe
 
-    described = {"train": describe(), "predict": predict_describe()}
+    described = {"train": describe(), "predict": predict_describe(), "find": find_describe()}
     if args.out:
         with atomic_output(args.out) as tmp:
             tmp.write_text(json.dumps(described, indent=2, sort_keys=True) + "\n")

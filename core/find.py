@@ -40,7 +40,17 @@ CANDIDATE_FIELDS = {"candidate_id": int, "score": float, "area_m2": float, "stat
 
 #: What "find the rest" trains, whatever the panel's training settings say: quick, promptless, from examples.
 FIND_TRAINING = {"mode": "auto", "trainable": "decoder", "labels_cover": "partial", "multiclass": False}
+#: The training options find lets an analyst change (command line, panel, Processing), with FIND_DEFAULTS' values.
+FIND_OPTIONS = ("tile_size", "image_size", "epochs", "batch_size", "lr", "max_minutes", "ring", "seed", "device")
 FIND_DEFAULTS = TrainConfig(epochs=20, lr=1e-3, max_minutes=2.0, patience=4, tile_size=256, **FIND_TRAINING)  # type: ignore[arg-type]
+
+
+def describe() -> dict[str, dict[str, Any]]:
+    """FIND_OPTIONS as ``core.training.config.describe`` gives them, with find's own defaults."""
+    from core.training.config import describe as describe_training
+
+    described = describe_training()
+    return {name: {**described[name], "default": getattr(FIND_DEFAULTS, name)} for name in FIND_OPTIONS}
 
 
 @dataclass(frozen=True)
@@ -234,7 +244,7 @@ def _new_candidates(
             dropped += 1
             continue
         kept.append((polygon, feature.attributes))
-    kept.sort(key=lambda item: -(item[1].get("score") or 0.0))
+    kept.sort(key=lambda item: -float(item[1].get("score") or 0.0))
     candidates = [
         PolygonFeature(
             polygon.__geo_interface__,

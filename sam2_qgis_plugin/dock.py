@@ -214,16 +214,91 @@ class Sam2Dock(QDockWidget):
         shapes_form.addRow(self.fill_holes_check)
         layout.addWidget(shapes)
 
-        tune = QGroupBox(tr("Fine-tune on your labels"), body)
-        tune_form = QFormLayout(tune)
-        self.labels_combo = QgsMapLayerComboBox(tune)
+        labels = QGroupBox(tr("Your labels"), body)
+        labels.setToolTip(tr("The polygons you drew: what Find the rest and fine-tuning learn from"))
+        labels_form = QFormLayout(labels)
+        self.labels_combo = QgsMapLayerComboBox(labels)
         self.labels_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
         self.labels_combo.setAllowEmptyLayer(True)  # chosen, never guessed: the first layer is often our output
         self.labels_combo.setLayer(None)
-        self.class_field_combo = QgsFieldComboBox(tune)
+        self.class_field_combo = QgsFieldComboBox(labels)
         self.class_field_combo.setAllowEmptyFieldName(True)
         self.class_field_combo.setLayer(self.labels_combo.currentLayer())
         self.labels_combo.layerChanged.connect(self.class_field_combo.setLayer)
+        labels_form.addRow(tr("Labels"), self.labels_combo)
+        labels_form.addRow(tr("Class field"), self.class_field_combo)
+        layout.addWidget(labels)
+
+        find = QGroupBox(tr("Find the rest"), body)
+        find_form = QFormLayout(find)
+        find_hint = QLabel(
+            tr(
+                "Outline a few objects (3 or more) in your labels, then let SAM 2 learn from them and find the "
+                "others. Accept or reject each candidate: both teach the next round."
+            ),
+            find,
+        )
+        find_hint.setWordWrap(True)
+        self.find_where_combo = QComboBox(find)
+        for key in ("visible map extent", "AOI layer"):
+            self.find_where_combo.addItem(tr(EXTENTS[key]), key)
+        self.find_aoi_combo = QgsMapLayerComboBox(find)
+        self.find_aoi_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
+        self.find_aoi_combo.setAllowEmptyLayer(True)
+        self.find_aoi_combo.setLayer(None)
+        self.find_where_combo.setToolTip(tr("Where to look for the other objects"))
+        self.find_aoi_combo.setToolTip(tr("The polygons to search in, when Where is the AOI layer"))
+        self.find_minutes_spin = QDoubleSpinBox(find)
+        self.find_minutes_spin.setRange(0.5, 120.0)
+        self.find_minutes_spin.setSingleStep(0.5)
+        self.find_minutes_spin.setSuffix(" min")
+        self.find_minutes_spin.setValue(job_defaults.default("max_minutes", "find"))
+        self.find_minutes_spin.setToolTip(job_defaults.help_text("max_minutes", "find"))
+        self.find_button = QPushButton("", find)
+        self.find_button.setObjectName("Sam2FindButton")
+        self.find_button.setToolTip(
+            tr("Learns from your labels' examples within the time budget, then shows the candidates to review")
+        )
+        self.find_minutes_spin.valueChanged.connect(self.show_find_budget)
+        self.show_find_budget()
+        self.find_result_label = QLabel("", find)
+        self.find_result_label.setWordWrap(True)
+        self.review_row = QWidget(find)  # shown while candidates are reviewed
+        review_layout = QVBoxLayout(self.review_row)
+        review_layout.setContentsMargins(0, 0, 0, 0)
+        self.review_label = QLabel("", self.review_row)
+        self.review_label.setWordWrap(True)
+        self.review_buttons = {
+            "previous": QPushButton(tr("◀ Previous (P)"), self.review_row),
+            "accept": QPushButton(tr("Accept (A)"), self.review_row),
+            "reject": QPushButton(tr("Reject (R)"), self.review_row),
+            "next": QPushButton(tr("Next (N) ▶"), self.review_row),
+        }
+        self.find_again_button = QPushButton(tr("Find again (learns from your decisions)"), self.review_row)
+        self.find_again_button.setToolTip(tr("Accepted candidates are objects, rejected ones background"))
+        review_layout.addWidget(self.review_label)
+        decisions = QHBoxLayout()
+        for button in self.review_buttons.values():
+            decisions.addWidget(button)
+        review_layout.addLayout(decisions)
+        review_layout.addWidget(self.find_again_button)
+        self.review_row.setVisible(False)
+        find_form.addRow(find_hint)
+        find_form.addRow(tr("Where"), self.find_where_combo)
+        find_form.addRow(tr("AOI layer"), self.find_aoi_combo)
+        find_form.addRow(tr("Time budget"), self.find_minutes_spin)
+        find_form.addRow(self.find_button)
+        find_form.addRow(self.find_result_label)
+        find_form.addRow(self.review_row)
+        layout.addWidget(find)
+
+        tune = QGroupBox(tr("Fine-tune on your labels"), body)
+        tune_form = QFormLayout(tune)
+        self.labels_cover_combo = QComboBox(tune)
+        for cover, label in job_defaults.choice_labels("labels_cover").items():
+            self.labels_cover_combo.addItem(tr(label), cover)
+        self.labels_cover_combo.setCurrentIndex(self.labels_cover_combo.findData(job_defaults.default("labels_cover")))
+        self.labels_cover_combo.setToolTip(job_defaults.help_text("labels_cover"))
         self.multiclass_check = QCheckBox(tr("Tell the classes apart"), tune)
         self.name_field_combo = QgsFieldComboBox(tune)  # the class names of a multi-class model
         self.name_field_combo.setAllowEmptyFieldName(True)
@@ -281,8 +356,7 @@ class Sam2Dock(QDockWidget):
         self.report_button = QPushButton(tr("Open the last report"), tune)
         self.resume_button = QPushButton(tr("Resume the stopped run"), tune)
         self.resume_button.setEnabled(False)
-        tune_form.addRow(tr("Labels"), self.labels_combo)
-        tune_form.addRow(tr("Class field"), self.class_field_combo)
+        tune_form.addRow(tr("My labels"), self.labels_cover_combo)
         tune_form.addRow(tr("Classes"), self.classes_edit)
         tune_form.addRow(self.multiclass_check)
         tune_form.addRow(tr("Class names"), self.name_field_combo)
@@ -344,6 +418,9 @@ class Sam2Dock(QDockWidget):
             "batch_size": self.batch_spin,
             "tile_size": self.tile_spin,
             "val_fraction": self.val_spin,
+            "labels_cover": self.labels_cover_combo,
+            "find_minutes": self.find_minutes_spin,
+            "find_where": self.find_where_combo,
             "where": self.extent_combo,
             "instances": self.instances_check,
             "threshold": self.threshold_spin,
@@ -502,11 +579,25 @@ class Sam2Dock(QDockWidget):
             "batch_size": self.batch_spin.value(),
             "tile_size": self.tile_spin.value(),
             "val_fraction": self.val_spin.value(),
+            "labels_cover": self.labels_cover_combo.currentData(),
             "device": self.device_combo.currentText(),
             "class_field": self.class_field_combo.currentField() or None,
             "classes": self.classes_edit.text().strip() or None,
             "multiclass": self.multiclass_check.isChecked(),
             "name_field": (self.name_field_combo.currentField() or None) if self.multiclass_check.isChecked() else None,
+        }
+
+    def show_find_budget(self, *_: Any) -> None:
+        """The find button says the time budget before it starts."""
+        minutes = self.find_minutes_spin.value()
+        self.find_button.setText(tr("Find the rest (learns for up to {minutes:g} min)").format(minutes=minutes))
+
+    def find_options(self) -> dict[str, Any]:
+        """Find's options under the engine's names: the time budget, and the tile size and device of training."""
+        return {
+            "max_minutes": self.find_minutes_spin.value(),
+            "tile_size": min(self.tile_spin.value(), job_defaults.default("tile_size", "find")),
+            "device": self.device_combo.currentText(),
         }
 
     def prediction_options(self) -> dict[str, Any]:

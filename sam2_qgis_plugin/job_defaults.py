@@ -15,7 +15,7 @@ TRAIN = JOBS["train"]
 
 
 def default(name: str, job: str = "train") -> Any:
-    """The engine's default of option ``name`` of ``job`` (train or predict)."""
+    """The engine's default of option ``name`` of ``job`` (train, predict or find)."""
     return JOBS[job][name]["default"]
 
 
@@ -25,6 +25,12 @@ def choices(name: str, job: str = "train") -> list[str]:
 
 def help_text(name: str, job: str = "train") -> str:
     return str(JOBS[job][name].get("help", ""))
+
+
+def choice_labels(name: str, job: str = "train") -> dict[str, str]:
+    """A choice option's values in the analyst's words, e.g. labels_cover: ``{"partial": "I labelled some
+    examples", ...}``."""
+    return dict(JOBS[job][name]["labels"])
 
 
 def mode_labels() -> dict[str, str]:

@@ -15,6 +15,7 @@ from qgis.PyQt.QtWidgets import QPushButton, QToolBar
 from .bands import engine_bands, needs_choice, remember_bands, remembered_bands
 from .dock import Sam2Dock
 from .engine import SETTINGS_KEY, WorkerClient, candidate_pythons, probe
+from .find_controller import FindController
 from .i18n import install_translator, remove_translator, tr
 from .install_controller import InstallController
 from .job_panel import JobMonitor
@@ -55,6 +56,7 @@ class Sam2Plugin:
         self.segmenting = SegmentController(self)
         self.tuning = TrainingController(self)
         self.prediction = PredictionController(self)
+        self.finding = FindController(self)
         self.installing = InstallController(self)
         self.install_offer: Any = None  # the message bar's "Install engine" offer, while shown
 
@@ -93,6 +95,10 @@ class Sam2Plugin:
         self.dock.report_button.clicked.connect(self.tuning.open_report)
         self.dock.resume_button.clicked.connect(lambda: self.tuning.resume_stopped())
         self.tuning.fill_tuned_models()
+        self.dock.find_button.clicked.connect(lambda: self.finding.find())
+        self.dock.find_again_button.clicked.connect(lambda: self.finding.find())
+        for action, button in self.dock.review_buttons.items():
+            button.clicked.connect(lambda _=False, action=action: self.finding.act(action))
         self.dock.predict_button.clicked.connect(lambda: self.prediction.predict_raster())
 
         self.panel_action = QAction(QIcon(str(ICON)), tr("SAM 2 panel"), window)
@@ -130,6 +136,7 @@ class Sam2Plugin:
         self.tasks.clear()
         self.close_install_offer()
         self.segmenting.remove_tool()
+        self.finding.stop_review()
         if self.client is not None:
             self.client.stop()
             self.client = None

@@ -40,6 +40,16 @@
     </message>
     <message>
         <location filename="../dock.py"/>
+        <source>Accept (A)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Accepted candidates are objects, rejected ones background</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
         <source>Active model: none</source>
         <translation type="unfinished"></translation>
     </message>
@@ -86,6 +96,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../review.py"/>
+        <source>Candidate {n} of {count} · score {score:.2f} · {status} · accepted {accepted}, rejected {rejected}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -245,6 +260,21 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../dock.py"/>
+        <source>Find again (learns from your decisions)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Find the rest</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Find the rest (learns for up to {minutes:g} min)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../processing_provider.py"/>
         <source>Fine-tune SAM 2</source>
         <translation type="unfinished"></translation>
@@ -323,6 +353,11 @@
     </message>
     <message>
         <location filename="../dock.py"/>
+        <source>Learns from your labels' examples within the time budget, then shows the candidates to review</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
         <source>Local file</source>
         <translation type="unfinished"></translation>
     </message>
@@ -368,6 +403,21 @@
     </message>
     <message>
         <location filename="../dock.py"/>
+        <source>My labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Next (N) ▶</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../review.py"/>
+        <source>No candidates: everything found is already labelled, or nothing was found</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
         <source>No fine-tuning in this session yet</source>
         <translation type="unfinished"></translation>
     </message>
@@ -405,6 +455,11 @@
         <location filename="../dock.py"/>
         <location filename="../processing_provider.py"/>
         <source>Orthophoto</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Outline a few objects (3 or more) in your labels, then let SAM 2 learn from them and find the others. Accept or reject each candidate: both teach the next round.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -478,6 +533,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../dock.py"/>
+        <source>Reject (R)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../processing_provider.py"/>
         <source>Report</source>
         <translation type="unfinished"></translation>
@@ -523,8 +583,18 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../find_controller.py"/>
+        <source>SAM 2: find the rest</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../install_controller.py"/>
         <source>SAM 2: installing the engine: {stage}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../find_controller.py"/>
+        <source>SAM 2: {stage} (budget {minutes:g} min)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -664,6 +734,16 @@
     </message>
     <message>
         <location filename="../dock.py"/>
+        <source>The polygons to search in, when Where is the AOI layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>The polygons you drew: what Find the rest and fine-tuning learn from</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
         <source>The raster band SAM 2 sees as {colour}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -685,6 +765,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>Tile size (px)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Time budget</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -743,6 +828,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../dock.py"/>
+        <source>Where to look for the other objects</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Your labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../training_controller.py"/>
         <source>a fine-tuning is already running: wait for it or cancel it in the task manager</source>
         <translation type="unfinished"></translation>
@@ -793,8 +888,18 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../review.py"/>
+        <source>cannot read the candidates in {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../output.py"/>
         <source>cannot start editing {layer}: choose another layer or a new GeoPackage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../review.py"/>
+        <source>cannot start editing {layer}: is it read-only?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -813,6 +918,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../find_controller.py"/>
+        <source>choose a label layer with a few outlined objects, and a model, first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../session.py"/>
         <source>choose a model first (SAM 2 panel &gt; Model)</source>
         <translation type="unfinished"></translation>
@@ -828,6 +938,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../find_controller.py"/>
+        <source>choose the AOI layer to search (or search the visible map extent)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../review.py"/>
+        <source>could not add the candidate to {layer}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../output.py"/>
         <source>could not add the segments to {layer}</source>
         <translation type="unfinished"></translation>
@@ -835,6 +955,16 @@
     <message>
         <location filename="../settings_dialog.py"/>
         <source>exact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../find_controller.py"/>
+        <source>finding is already running: wait for it or cancel it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../find_controller.py"/>
+        <source>finding the rest</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -855,6 +985,11 @@
     <message>
         <location filename="../settings_dialog.py"/>
         <source>int8: faster, approximate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../find_controller.py"/>
+        <source>learning from the examples</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -963,6 +1098,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../find_controller.py"/>
+        <source>{count} candidates from {objects} examples and {background} background marks ({pixels} object pixels); {verdict}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../segment_controller.py"/>
         <source>{count} polygons</source>
         <translation type="unfinished"></translation>
@@ -1015,6 +1155,11 @@
     <message>
         <location filename="../remote.py"/>
         <source>{layer} could not be rendered (error {code}): check the layer's source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../review.py"/>
+        <source>{layer} has no class field to mark rejected candidates as background: add a text field 'class' to it (or choose its class field in the panel)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1080,6 +1225,11 @@
     <message>
         <location filename="../job_panel.py"/>
         <source>{task}: cancelling...</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>◀ Previous (P)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

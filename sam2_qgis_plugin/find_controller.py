@@ -1,0 +1,220 @@
+"""*Find the rest* from the panel: the label layer's examples (edits included) go to the engine's ``find`` job
+(a short fine-tune within the time budget shown on the button, then a prediction of the visible map extent or
+an AOI); its candidates come back as a review layer and the review starts (``review.CandidateReview``).
+*Find again* is the same job on the grown labels."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qgis.core import (
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsField,
+    QgsProject,
+    QgsVectorLayer,
+)
+
+from .bands import engine_bands
+from .i18n import tr
+from .jobs import run_core_job
+from .output import OutputError, export_layer
+from .qt_compat import field_type
+from .review import CandidateReview, ReviewTool, candidates_layer, is_background, label_target
+from .session import SessionError, check_raster
+
+if TYPE_CHECKING:
+    from .plugin import Sam2Plugin
+    from .tasks import EngineTask
+
+
+def examples_layer(layer: QgsVectorLayer, class_field: str | None) -> QgsVectorLayer:
+    """The label layer's features (edits included) with one text field ``class``: "background" for background
+    examples (class 0 or "background"), "1" for every object: what the engine's partial labels read."""
+    copy = QgsVectorLayer(f"MultiPolygon?crs={layer.crs().authid()}", "examples", "memory")
+    if not layer.crs().authid():
+        copy.setCrs(layer.crs())
+    copy.dataProvider().addAttributes([QgsField("class", field_type("string"))])
+    copy.updateFields()
+    names = layer.fields().names()
+    field = class_field if class_field in names else ("class" if "class" in names else None)
+    features = []
+    for feature in layer.getFeatures():
+        if not feature.hasGeometry():
+            continue
+        example = QgsFeature(copy.fields())
+        geometry = feature.geometry()
+        geometry.convertToMultiType()
+        example.setGeometry(geometry)
+        example["class"] = "background" if field and is_background(feature[field]) else "1"
+        features.append(example)
+    copy.dataProvider().addFeatures(features)
+    return copy
+
+
+class FindController:
+    """One find at a time; ``review`` is the round being reviewed."""
+
+    def __init__(self, plugin: Sam2Plugin) -> None:
+        self.plugin = plugin
+        self.task: EngineTask | None = None
+        self.review: CandidateReview | None = None
+        self.tool: ReviewTool | None = None
+        self.layer: QgsVectorLayer | None = None  # the review layer shown
+
+    def find(self, out_dir: Path | None = None) -> EngineTask | None:
+        """Start a find into ``out_dir`` (default: sam2_find/<time> beside the project); None (and a message)
+        when it cannot start."""
+        plugin, dock = self.plugin, self.plugin.dock
+        assert dock is not None
+        if self.task is not None:
+            plugin.report(tr("finding is already running: wait for it or cancel it"))
+            return None
+        try:
+            raster = check_raster(plugin.raster_layer())
+        except SessionError as error:
+            plugin.report(str(error))
+            return None
+        labels = dock.labels_combo.currentLayer()
+        checkpoint = plugin.session.checkpoint if plugin.session else None
+        if labels is None or not checkpoint:
+            plugin.report(tr("choose a label layer with a few outlined objects, and a model, first"))
+            return None
+        class_field = dock.class_field_combo.currentField() or None
+        try:
+            label_target(labels, class_field)  # decisions need a class field: say so before the wait
+        except OutputError as error:
+            plugin.report(str(error))
+            return None
+        out_dir = out_dir or plugin.outputs_folder() / "sam2_find" / time.strftime("%Y%m%d-%H%M%S")
+        canvas = plugin.iface.mapCanvas()
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            export_layer(examples_layer(labels, class_field), out_dir.parent / f"{out_dir.name}_examples.gpkg")
+            area, extent = self.search_area(out_dir.parent / f"{out_dir.name}_area.gpkg", raster)
+            engine_raster = plugin.raster_for_job(raster, canvas.extent())
+        except (OSError, OutputError, SessionError) as error:
+            plugin.report(str(getattr(error, "strerror", None) or error))
+            return None
+        request = {
+            "labels": out_dir.parent / f"{out_dir.name}_examples.gpkg",
+            "checkpoint": checkpoint,
+            "out": out_dir,
+            "class_field": "class",
+            "bands": engine_bands(raster),
+            "area": area,
+            "extent": extent,
+            **dock.find_options(),
+            **plugin.polygon_options(raster),
+        }
+        python = plugin.python()
+        minutes = dock.find_minutes_spin.value()
+
+        def work(task: EngineTask) -> dict[str, Any]:
+            def progress(value: float, event: dict[str, Any]) -> None:
+                stage = tr("finding the rest") if event.get("stage") == "finding" else tr("learning from the examples")
+                task.setDescription(tr("SAM 2: {stage} (budget {minutes:g} min)").format(stage=stage, minutes=minutes))
+                task.setProgress(value)
+
+            return run_core_job(python, "find", {**request, "raster": engine_raster(task)}, progress, task.isCanceled)
+
+        task = plugin.run_task(tr("SAM 2: find the rest"), work, lambda result: self.found(result, labels, class_field))
+        task.taskTerminated.connect(self.ended)
+        self.task = task
+        return task
+
+    def search_area(self, path: Path, raster: Any) -> tuple[Path | None, str | None]:
+        """Where to look: an AOI file (written to ``path``), or the visible extent in the raster's CRS as
+        ``"xmin,ymin,xmax,ymax"``."""
+        dock = self.plugin.dock
+        assert dock is not None
+        if dock.find_where_combo.currentData() == "AOI layer":
+            layer = dock.find_aoi_combo.currentLayer()
+            if layer is None:
+                raise OutputError(tr("choose the AOI layer to search (or search the visible map extent)"))
+            return export_layer(layer, path), None
+        canvas = self.plugin.iface.mapCanvas()
+        to_raster = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), raster.crs(), QgsProject.instance())
+        box = to_raster.transformBoundingBox(canvas.extent())
+        return None, f"{box.xMinimum()},{box.yMinimum()},{box.xMaximum()},{box.yMaximum()}"
+
+    def ended(self) -> None:
+        self.task = None
+
+    def found(self, result: dict[str, Any], labels: QgsVectorLayer, class_field: str | None) -> None:
+        """Show the candidates as the review layer (replacing the last round's) and start reviewing them."""
+        plugin, dock = self.plugin, self.plugin.dock
+        self.task = None
+        assert dock is not None
+        try:
+            layer = candidates_layer(Path(result["candidates"]))
+            target = label_target(labels, class_field)
+        except OutputError as error:
+            plugin.report(str(error))
+            return
+        self.stop_review()
+        QgsProject.instance().addMapLayer(layer)
+        self.layer = layer
+        self.review = CandidateReview(layer, target, dock)
+        self.review.changed.connect(self.show_current)
+        canvas = plugin.iface.mapCanvas()
+        self.tool = ReviewTool(canvas, self.review)
+        canvas.setMapTool(self.tool)
+        dock.review_row.setVisible(True)
+        learned = result.get("labels") or {}
+        dock.find_result_label.setText(
+            tr(
+                "{count} candidates from {objects} examples and {background} background marks ({pixels} object "
+                "pixels); {verdict}"
+            ).format(
+                count=result.get("count", 0),
+                objects=result.get("examples", {}).get("objects", 0),
+                background=result.get("examples", {}).get("background", 0),
+                pixels=learned.get("object_pixels", 0),
+                verdict=result.get("verdict", ""),
+            )
+        )
+        self.show_current()
+
+    def show_current(self) -> None:
+        """Say which candidate is current, select it and zoom to it."""
+        dock, review = self.plugin.dock, self.review
+        if dock is None or review is None:
+            return
+        dock.review_label.setText(review.describe())
+        feature = review.current()
+        if feature is None or self.layer is None:
+            return
+        self.layer.selectByIds([feature.id()])
+        canvas = self.plugin.iface.mapCanvas()
+        to_map = QgsCoordinateTransform(self.layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
+        box = to_map.transformBoundingBox(feature.geometry().boundingBox())
+        canvas.setExtent(box.buffered(max(box.width(), box.height()) * 1.5 + 1e-9))
+        canvas.refresh()
+
+    def stop_review(self) -> None:
+        """Leave the review (its layer stays in the project until the next round replaces it)."""
+        canvas = self.plugin.iface.mapCanvas()
+        if self.tool is not None and canvas.mapTool() is self.tool:
+            canvas.unsetMapTool(self.tool)
+        if self.layer is not None and QgsProject.instance().mapLayer(self.layer.id()) is not None:
+            QgsProject.instance().removeMapLayer(self.layer.id())
+        self.review, self.tool, self.layer = None, None, None
+        if self.plugin.dock is not None:
+            self.plugin.dock.review_row.setVisible(False)
+
+    def act(self, action: str) -> None:
+        """A review button: accept, reject, next, previous or undo."""
+        review = self.review
+        if review is None:
+            return
+        try:
+            {"accept": review.accept, "reject": review.reject, "next": lambda: review.move(1),
+             "previous": lambda: review.move(-1), "undo": review.undo}[action]()  # fmt: skip
+        except OutputError as error:
+            self.plugin.report(str(error))
+
+
+__all__ = ["FindController", "examples_layer"]
