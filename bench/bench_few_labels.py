@@ -206,6 +206,7 @@ def main() -> None:
     parser.add_argument("--scenes", nargs="+", default=["sparse", "dense", "osbs"])
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--tile-size", type=int, default=128)
+    parser.add_argument("--ring", type=float, default=TrainConfig.ring, help="partial labels' background ring")
     parser.add_argument("--checkpoint", type=Path, default=None, help="base model (default: random-init tiny)")
     parser.add_argument("--no-review", action="store_true")
     parser.add_argument("--device", default="cpu")
@@ -213,14 +214,17 @@ def main() -> None:
     args = parser.parse_args()
     config = TrainConfig(
         mode="auto", trainable="decoder", tile_size=args.tile_size, batch_size=4, epochs=args.epochs, lr=1e-3,
-        patience=4, val_fraction=0.25, device=args.device,
+        patience=4, val_fraction=0.25, device=args.device, ring=args.ring,
     )  # fmt: skip
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         checkpoint = args.checkpoint or save_random_init(RandomInitSpec(image_size=args.tile_size), tmp / "t.pt").path
         print(f"# {platform.node()} {platform.processor() or platform.machine()}, device {args.device}")
-        print(f"# {checkpoint.name}, tiles {args.tile_size}, {args.epochs} epochs, lr 1e-3, decoder, auto")
+        print(
+            f"# {checkpoint.name}, tiles {args.tile_size}, {args.epochs} epochs, lr 1e-3, decoder, auto, "
+            f"ring {args.ring}"
+        )
         print("scene   seed  arm          k   east IoU  east F1  s")
         for name in args.scenes:
             scene = scenes(tmp)[name]()

@@ -269,18 +269,22 @@ class Sam2Dock(QDockWidget):
         self.review_label = QLabel("", self.review_row)
         self.review_label.setWordWrap(True)
         self.review_buttons = {
-            "previous": QPushButton(tr("◀ Previous (P)"), self.review_row),
             "accept": QPushButton(tr("Accept (A)"), self.review_row),
             "reject": QPushButton(tr("Reject (R)"), self.review_row),
+            "previous": QPushButton(tr("◀ Back (P)"), self.review_row),
             "next": QPushButton(tr("Next (N) ▶"), self.review_row),
         }
-        self.find_again_button = QPushButton(tr("Find again (learns from your decisions)"), self.review_row)
-        self.find_again_button.setToolTip(tr("Accepted candidates are objects, rejected ones background"))
+        self.find_again_button = QPushButton(tr("Find again"), self.review_row)
+        self.find_again_button.setToolTip(
+            tr("Learns again from your grown labels: accepted candidates are objects, rejected ones background")
+        )
         review_layout.addWidget(self.review_label)
-        decisions = QHBoxLayout()
-        for button in self.review_buttons.values():
-            decisions.addWidget(button)
-        review_layout.addLayout(decisions)
+        buttons = list(self.review_buttons.values())
+        for pair in (buttons[:2], buttons[2:]):  # two rows: four buttons side by side would not fit the dock
+            row = QHBoxLayout()
+            for button in pair:
+                row.addWidget(button)
+            review_layout.addLayout(row)
         review_layout.addWidget(self.find_again_button)
         self.review_row.setVisible(False)
         find_form.addRow(find_hint)
@@ -590,7 +594,7 @@ class Sam2Dock(QDockWidget):
     def show_find_budget(self, *_: Any) -> None:
         """The find button says the time budget before it starts."""
         minutes = self.find_minutes_spin.value()
-        self.find_button.setText(tr("Find the rest (learns for up to {minutes:g} min)").format(minutes=minutes))
+        self.find_button.setText(tr("Find the rest (up to {minutes:g} min)").format(minutes=minutes))
 
     def find_options(self) -> dict[str, Any]:
         """Find's options under the engine's names: the time budget, and the tile size and device of training."""

@@ -9,49 +9,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qgis.core import (
-    QgsCoordinateTransform,
-    QgsFeature,
-    QgsField,
-    QgsProject,
-    QgsVectorLayer,
-)
+from qgis.core import QgsCoordinateTransform, QgsProject, QgsVectorLayer
 
 from .bands import engine_bands
 from .i18n import tr
 from .jobs import run_core_job
-from .output import OutputError, export_layer
-from .qt_compat import field_type
-from .review import CandidateReview, ReviewTool, candidates_layer, is_background, label_target
-from .session import SessionError, check_raster
+from .output import OutputError, examples_layer, export_layer
+from .review import CandidateReview, ReviewTool, candidates_layer, label_target
+from .session import SessionError
 
 if TYPE_CHECKING:
     from .plugin import Sam2Plugin
     from .tasks import EngineTask
-
-
-def examples_layer(layer: QgsVectorLayer, class_field: str | None) -> QgsVectorLayer:
-    """The label layer's features (edits included) with one text field ``class``: "background" for background
-    examples (class 0 or "background"), "1" for every object: what the engine's partial labels read."""
-    copy = QgsVectorLayer(f"MultiPolygon?crs={layer.crs().authid()}", "examples", "memory")
-    if not layer.crs().authid():
-        copy.setCrs(layer.crs())
-    copy.dataProvider().addAttributes([QgsField("class", field_type("string"))])
-    copy.updateFields()
-    names = layer.fields().names()
-    field = class_field if class_field in names else ("class" if "class" in names else None)
-    features = []
-    for feature in layer.getFeatures():
-        if not feature.hasGeometry():
-            continue
-        example = QgsFeature(copy.fields())
-        geometry = feature.geometry()
-        geometry.convertToMultiType()
-        example.setGeometry(geometry)
-        example["class"] = "background" if field and is_background(feature[field]) else "1"
-        features.append(example)
-    copy.dataProvider().addFeatures(features)
-    return copy
 
 
 class FindController:
@@ -72,16 +41,10 @@ class FindController:
         if self.task is not None:
             plugin.report(tr("finding is already running: wait for it or cancel it"))
             return None
-        try:
-            raster = check_raster(plugin.raster_layer())
-        except SessionError as error:
-            plugin.report(str(error))
+        chosen = plugin.labelled_job_inputs(tr("choose a label layer with a few outlined objects, and a model, first"))
+        if chosen is None:
             return None
-        labels = dock.labels_combo.currentLayer()
-        checkpoint = plugin.session.checkpoint if plugin.session else None
-        if labels is None or not checkpoint:
-            plugin.report(tr("choose a label layer with a few outlined objects, and a model, first"))
-            return None
+        raster, labels, checkpoint = chosen
         class_field = dock.class_field_combo.currentField() or None
         try:
             label_target(labels, class_field)  # decisions need a class field: say so before the wait
@@ -217,4 +180,4 @@ class FindController:
             self.plugin.report(str(error))
 
 
-__all__ = ["FindController", "examples_layer"]
+__all__ = ["FindController"]

@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -46,6 +47,13 @@ class SegmentAttributes:
     model: str = ""
     source: str = ""
     prompt: str = ""
+
+
+BACKGROUND_VALUES = ("background", "0")  # class values the engine reads as background (core.labels)
+
+
+def is_background(value: Any) -> bool:
+    return value is not None and str(value).strip().lower() in BACKGROUND_VALUES
 
 
 class OutputError(Exception):
@@ -224,3 +232,29 @@ def extent_layer(extent: QgsRectangle, crs: QgsCoordinateReferenceSystem) -> Qgs
     feature.setGeometry(QgsGeometry.fromRect(extent))
     layer.dataProvider().addFeatures([feature])
     return layer
+
+
+def examples_layer(layer: Any, class_field: str | None) -> QgsVectorLayer:
+    """The features of ``layer`` (a vector layer, edits included, or a Processing feature source) with one text
+    field ``class``: "background" for background examples (class 0 or "background"), "1" for every object: what
+    the engine's partial labels read."""
+    crs = layer.sourceCrs()
+    copy = QgsVectorLayer(f"MultiPolygon?crs={crs.authid()}", "examples", "memory")
+    if not crs.authid():
+        copy.setCrs(crs)
+    copy.dataProvider().addAttributes([QgsField("class", field_type("string"))])
+    copy.updateFields()
+    names = layer.fields().names()
+    field = class_field if class_field in names else ("class" if "class" in names else None)
+    features = []
+    for feature in layer.getFeatures():
+        if not feature.hasGeometry():
+            continue
+        example = QgsFeature(copy.fields())
+        geometry = feature.geometry()
+        geometry.convertToMultiType()
+        example.setGeometry(geometry)
+        example["class"] = "background" if field and is_background(feature[field]) else "1"
+        features.append(example)
+    copy.dataProvider().addFeatures(features)
+    return copy

@@ -25,7 +25,7 @@ from .prediction_controller import PredictionController
 from .qt_compat import QAction
 from .remote import RasterSources, area_for, check_size, is_local_file, is_web_service
 from .segment_controller import SegmentController
-from .session import SegmentSession, SessionError
+from .session import SegmentSession, SessionError, check_raster
 from .settings_dialog import encoder_path
 from .shapes import polygon_options
 from .tasks import EngineTask
@@ -185,6 +185,22 @@ class Sam2Plugin:
         return task
 
     # -- engine and model ---------------------------------------------------------------------------------
+
+    def labelled_job_inputs(self, missing: str) -> tuple[Any, Any, str] | None:
+        """The raster, the label layer and the active model a job on the labels needs (fine-tuning, finding);
+        None, and ``missing`` or what is wrong with the raster said, when one is lacking."""
+        assert self.dock is not None
+        try:
+            raster = check_raster(self.raster_layer())
+        except SessionError as error:
+            self.report(str(error))
+            return None
+        labels = self.dock.labels_combo.currentLayer()
+        checkpoint = self.session.checkpoint if self.session else None
+        if labels is None or not checkpoint:
+            self.report(missing)
+            return None
+        return raster, labels, checkpoint
 
     def python(self) -> str:
         assert self.dock is not None

@@ -45,7 +45,7 @@ from qgis.PyQt.QtGui import QIcon
 from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons
 from .i18n import tr, translatable
 from .jobs import run_core_job
-from .output import geometry_from_mapping
+from .output import OutputError, examples_layer, export_layer, geometry_from_mapping
 from .processing_options import option_parameter, option_value
 from .qt_compat import field_type
 from .remote import area_for, is_local_file, is_web_service, render
@@ -303,8 +303,15 @@ class FineTune(_EngineAlgorithm):
         "beat them). The tuned checkpoint is an output: chain it into <i>Predict raster with SAM 2</i> in the "
         "Model Builder. <i>Tune the model</i>: for whole-raster prediction (no prompts) or for clicking on the map."
     )
-    BASIC: ClassVar[dict[str, str]] = {"mode": "Tune the model", "epochs": "Epochs", "tile_size": "Tile size (px)"}
+    BASIC: ClassVar[dict[str, str]] = {
+        "mode": "Tune the model",
+        "labels_cover": "My labels",
+        "epochs": "Epochs",
+        "tile_size": "Tile size (px)",
+    }
     ADVANCED: ClassVar[dict[str, str]] = {
+        "ring": "Partial labels: background ring around each object (share of its size)",
+        "max_minutes": "Time budget (minutes; 0: none)",
         "trainable": "Trains",
         "lr": "Learning rate",
         "batch_size": "Batch size (tiles per step)",
@@ -551,6 +558,92 @@ class SegmentFromPoints(_EngineAlgorithm):
         return {"OUTPUT": sink_id}
 
 
+class FindTheRest(_EngineAlgorithm):
+    HELP = translatable(
+        "Learns from a few outlined objects (3 or more; the others need not be labelled: partial labels) within a "
+        "time budget, then outlines the other objects of the extent or area of interest as candidates, best score "
+        "first, leaving out those already labelled (objects, or background marked with class 0 or 'background'). "
+        "Review the candidates, add the right ones to your labels as objects and the wrong ones as background, and "
+        "run it again: each round learns from the grown labels."
+    )
+    BASIC: ClassVar[dict[str, str]] = {"max_minutes": "Time budget (minutes)"}
+    ADVANCED: ClassVar[dict[str, str]] = {
+        "tile_size": "Tile size (px)",
+        "epochs": "Epochs at most",
+        "lr": "Learning rate",
+        "ring": "Background ring around each example (share of its size)",
+        "seed": "Random seed",
+        "device": "Device",
+    }
+
+    def name(self) -> str:
+        return "findtherest"
+
+    def displayName(self) -> str:  # noqa: N802
+        return tr("Find the rest with SAM 2")
+
+    def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
+        polygons = [QgsProcessing.SourceType.TypeVectorPolygon]
+        self.addParameter(QgsProcessingParameterRasterLayer("RASTER", tr("Orthophoto")))
+        self.addParameter(QgsProcessingParameterFeatureSource("LABELS", tr("Labels (a few examples)"), polygons))
+        self.addParameter(
+            QgsProcessingParameterField(
+                "CLASS_FIELD", tr("Class field (0 or 'background' marks background; empty: all are objects)"),
+                parentLayerParameterName="LABELS", optional=True,
+            )
+        )  # fmt: skip
+        self.addParameter(QgsProcessingParameterFile("CHECKPOINT", tr("Base checkpoint")))
+        self.addParameter(QgsProcessingParameterExtent("SEARCH_EXTENT", tr("Where to look (extent)"), optional=True))
+        self.addParameter(
+            QgsProcessingParameterFeatureSource("AOI", tr("Where to look (polygons)"), polygons, optional=True)
+        )
+        self.add_options("find", self.BASIC, self.ADVANCED)
+        self.add_band_parameter()
+        self.add_shape_parameters()
+        self.add_more_options("find")
+        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Output folder")))
+        self.addOutput(QgsProcessingOutputFile("CANDIDATES", "Candidates (candidates.gpkg)"))
+
+    def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
+        out = Path(self.parameterAsString(parameters, "OUTPUT", context))
+        raster = self.parameterAsRasterLayer(parameters, "RASTER", context)
+        if not is_local_file(raster):
+            raise QgsProcessingException(
+                tr("Find the rest reads a local raster file: save {layer} as a GeoTIFF first").format(
+                    layer=raster.name()
+                )
+            )
+        source = self.parameterAsSource(parameters, "LABELS", context)
+        class_field = self.parameterAsString(parameters, "CLASS_FIELD", context) or None
+        examples = Path(QgsProcessingUtils.tempFolder()) / f"{out.name or 'find'}_examples.gpkg"
+        try:
+            export_layer(examples_layer(source, class_field), examples)
+        except OutputError as error:
+            raise QgsProcessingException(str(error)) from None
+        extent = None
+        if parameters.get("SEARCH_EXTENT"):
+            box = self.parameterAsExtent(parameters, "SEARCH_EXTENT", context, raster.crs())
+            extent = f"{box.xMinimum()},{box.yMinimum()},{box.xMaximum()},{box.yMaximum()}"
+        request = {
+            "raster": raster.source(),
+            "labels": examples,
+            "class_field": "class",
+            "checkpoint": self.parameterAsFile(parameters, "CHECKPOINT", context),
+            "out": out,
+            "extent": extent,
+            "area": self.aoi_path(parameters, context, feedback),
+            **self.options(parameters, context, "find", (*self.BASIC, *self.ADVANCED)),
+            **self.shape_options(parameters, context, raster),
+            "bands": self.band_option(parameters, context),
+        }
+        result = self.run_engine("find", request, parameters, context, feedback)
+        if result:
+            feedback.pushInfo(
+                f"{result['count']} candidates from {result['examples']['objects']} examples; {result.get('verdict')}"
+            )
+        return {"OUTPUT": str(out), "CANDIDATES": result.get("candidates")}
+
+
 class Sam2Provider(QgsProcessingProvider):
     def id(self) -> str:
         return "sam2"
@@ -562,6 +655,9 @@ class Sam2Provider(QgsProcessingProvider):
         return QIcon(str(ICON))
 
     def loadAlgorithms(self) -> None:  # noqa: N802
-        algorithms = (CreateTrainingTiles(), FineTune(), PredictRaster(), EvaluateSegmentation(), SegmentFromPoints())
+        algorithms = (
+            CreateTrainingTiles(), FineTune(), FindTheRest(), PredictRaster(), EvaluateSegmentation(),
+            SegmentFromPoints(),
+        )  # fmt: skip
         for algorithm in algorithms:
             self.addAlgorithm(algorithm)

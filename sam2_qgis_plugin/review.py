@@ -27,18 +27,13 @@ from qgis.PyQt.QtCore import QEvent, QObject, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QKeyEvent, QKeySequence
 
 from .i18n import tr
-from .output import OutputError
+from .output import OutputError, is_background
 
-BACKGROUND_VALUES = ("background", "0")  # class values the engine reads as background (core.labels)
 STATUS_STYLE = {  # status -> (outline colour, fill, line style)
     "candidate": ("255,200,0", "255,200,0,40", "dash"),
     "accepted": ("0,170,60", "0,170,60,60", "solid"),
     "rejected": ("140,140,140", "0,0,0,0", "dot"),
 }
-
-
-def is_background(value: Any) -> bool:
-    return value is not None and str(value).strip().lower() in BACKGROUND_VALUES
 
 
 def candidates_layer(path: Path, name: str = "SAM 2 candidates") -> QgsVectorLayer:

@@ -16,7 +16,7 @@ from .folders import writable_folder
 from .i18n import tr
 from .jobs import run_core_job
 from .output import OutputError, export_layer
-from .session import SessionError, check_raster
+from .session import SessionError
 
 if TYPE_CHECKING:
     from .plugin import Sam2Plugin
@@ -92,16 +92,10 @@ class TrainingController:
         if self.task is not None:
             plugin.report(tr("a fine-tuning is already running: wait for it or cancel it in the task manager"))
             return None
-        try:
-            raster = check_raster(plugin.raster_layer())
-        except SessionError as error:
-            plugin.report(str(error))
+        chosen = plugin.labelled_job_inputs(tr("choose a label layer and a model (the base to fine-tune) first"))
+        if chosen is None:
             return None
-        labels = dock.labels_combo.currentLayer()
-        checkpoint = plugin.session.checkpoint if plugin.session else None
-        if labels is None or not checkpoint:
-            plugin.report(tr("choose a label layer and a model (the base to fine-tune) first"))
-            return None
+        raster, labels, checkpoint = chosen
         run_dir = run_dir or plugin.outputs_folder() / "sam2_runs" / time.strftime("%Y%m%d-%H%M%S")
         problem = writable_folder(run_dir)
         if problem:

@@ -45,11 +45,6 @@
     </message>
     <message>
         <location filename="../dock.py"/>
-        <source>Accepted candidates are objects, rejected ones background</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py"/>
         <source>Active model: none</source>
         <translation type="unfinished"></translation>
     </message>
@@ -131,6 +126,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>Class field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Class field (0 or 'background' marks background; empty: all are objects)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -261,7 +261,7 @@
     </message>
     <message>
         <location filename="../dock.py"/>
-        <source>Find again (learns from your decisions)</source>
+        <source>Find again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -271,7 +271,17 @@
     </message>
     <message>
         <location filename="../dock.py"/>
-        <source>Find the rest (learns for up to {minutes:g} min)</source>
+        <source>Find the rest (up to {minutes:g} min)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Find the rest reads a local raster file: save {layer} as a GeoTIFF first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Find the rest with SAM 2</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -342,6 +352,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Labels (a few examples)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Learn the classes as different things (buildings, trees, roads...) in one model, and predict a class raster; without it the classes chosen are learned as one kind of object</source>
         <translation type="unfinished"></translation>
@@ -349,6 +364,16 @@
     <message>
         <location filename="../dock.py"/>
         <source>Learning rate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Learns again from your grown labels: accepted candidates are objects, rejected ones background</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Learns from a few outlined objects (3 or more; the others need not be labelled: partial labels) within a time budget, then outlines the other objects of the extent or area of interest as candidates, best score first, leaving out those already labelled (objects, or background marked with class 0 or 'background'). Review the candidates, add the right ones to your labels as objects and the wrong ones as background, and run it again: each round learns from the grown labels.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -465,6 +490,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>Output</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Output folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -825,6 +855,16 @@
     <message>
         <location filename="../settings_dialog.py"/>
         <source>Where encoded image tiles are kept, so that a second click on a tile is instant (empty: the engine's default, ~/.cache/sam2-qgis/embeddings); takes effect when the engine restarts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Where to look (extent)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Where to look (polygons)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1229,7 +1269,7 @@
     </message>
     <message>
         <location filename="../dock.py"/>
-        <source>◀ Previous (P)</source>
+        <source>◀ Back (P)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -169,7 +169,9 @@ def test_the_defaults_shown_by_predict_help_are_predictconfigs(core_cli) -> None
 
 def test_the_plugins_job_defaults_file_is_what_the_engine_describes(repo_root) -> None:
     written = json.loads((repo_root / "sam2_qgis_plugin" / "job_defaults.json").read_text())
-    expected = {"train": describe(), "predict": describe_prediction()}
+    from core.find import describe as describe_find
+
+    expected = {"train": describe(), "predict": describe_prediction(), "find": describe_find()}
     assert written == json.loads(json.dumps(expected)), (
         "run: .venv/bin/python -m core describe --out sam2_qgis_plugin/job_defaults.json"
     )

@@ -10,8 +10,7 @@ from qgis.core import QgsFeature, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QEvent, Qt
 from qgis.PyQt.QtTest import QTest
 
-from sam2_qgis_plugin.find_controller import examples_layer
-from sam2_qgis_plugin.output import OutputError
+from sam2_qgis_plugin.output import OutputError, examples_layer
 from sam2_qgis_plugin.review import ReviewTool, label_target
 
 

@@ -24,6 +24,7 @@ def test_provider_lists_the_algorithms_each_with_help(processing) -> None:
     assert {a.id() for a in algorithms} == {
         "sam2:createtrainingtiles",
         "sam2:finetune",
+        "sam2:findtherest",
         "sam2:predictraster",
         "sam2:evaluatesegmentation",
         "sam2:segmentfrompoints",
@@ -246,14 +247,17 @@ def test_fine_tune_defaults_are_trainconfigs(processing) -> None:
     assert predict.parameterDefinition("THRESHOLD").defaultValue() == job_defaults.default("threshold", "predict")
 
 
-@pytest.mark.parametrize("algorithm_id", ["sam2:createtrainingtiles", "sam2:finetune", "sam2:predictraster"])
+@pytest.mark.parametrize(
+    "algorithm_id", ["sam2:createtrainingtiles", "sam2:finetune", "sam2:findtherest", "sam2:predictraster"]
+)
 def test_every_option_parameter_is_the_engines(processing, algorithm_id) -> None:
     """Defaults, choices and help of the option parameters come from the engine's description."""
     from sam2_qgis_plugin import job_defaults
-    from sam2_qgis_plugin.processing_provider import CreateTrainingTiles, FineTune, PredictRaster
+    from sam2_qgis_plugin.processing_provider import CreateTrainingTiles, FindTheRest, FineTune, PredictRaster
 
-    kind = {"sam2:createtrainingtiles": CreateTrainingTiles, "sam2:finetune": FineTune}.get(algorithm_id, PredictRaster)
-    job = "predict" if kind is PredictRaster else "train"
+    kind = {"sam2:createtrainingtiles": CreateTrainingTiles, "sam2:finetune": FineTune,
+            "sam2:findtherest": FindTheRest}.get(algorithm_id, PredictRaster)  # fmt: skip
+    job = {PredictRaster: "predict", FindTheRest: "find"}.get(kind, "train")
     algorithm = QgsApplication.processingRegistry().algorithmById(algorithm_id)
     for option in (*kind.BASIC, *kind.ADVANCED):
         parameter = algorithm.parameterDefinition(option.upper())
@@ -293,3 +297,40 @@ def test_one_model_for_all_classes_is_predicted_as_named_classes(processing, sce
         assert {c.value() for c in polygons.renderer().categories()} <= {"building", "tree"}
     finally:
         QgsProject.instance().removeMapLayers([mask.id(), polygons.id()])
+
+
+def examples_of(scene, count: int) -> QgsVectorLayer:  # type: ignore[no-untyped-def]
+    """``count`` of the scene's buildings in an unsaved layer whose text field ``class`` names them."""
+    labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
+    drawn = QgsVectorLayer(f"MultiPolygon?crs={labels.crs().authid()}&field=class:string", "examples", "memory")
+    chosen = [f for f in labels.getFeatures() if f["class_id"] == 1][:count]
+    copies = []
+    for feature in chosen:
+        copy = QgsFeature(drawn.fields())
+        copy.setGeometry(feature.geometry())
+        copy["class"] = "building"
+        copies.append(copy)
+    drawn.dataProvider().addFeatures(copies)
+    return drawn
+
+
+def test_find_the_rest_writes_candidates_and_refuses_too_few_examples(
+    processing, scene, engine_files, tmp_path
+) -> None:
+    from qgis.core import QgsProcessingException
+
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    parameters = {
+        "RASTER": raster, "CLASS_FIELD": "class", "CHECKPOINT": engine_files["checkpoint"], "MAX_MINUTES": 1.0,
+        "TILE_SIZE": 128, "EPOCHS": 3, "DEVICE": "cpu",
+    }  # fmt: skip
+    examples = examples_of(scene, 5)
+    assert examples.featureCount() >= 3
+    result = processing.run("sam2:findtherest", {**parameters, "LABELS": examples, "OUTPUT": str(tmp_path / "found")})
+    candidates = QgsVectorLayer(f"{result['CANDIDATES']}|layername=candidates", "candidates", "ogr")
+    assert candidates.isValid()
+    assert {"candidate_id", "score", "status"} <= set(candidates.fields().names())
+    with pytest.raises(QgsProcessingException, match="at least 3 examples"):
+        processing.run(
+            "sam2:findtherest", {**parameters, "LABELS": examples_of(scene, 2), "OUTPUT": str(tmp_path / "few")}
+        )

@@ -17,6 +17,7 @@ QGIS_PROCESS = Path("/usr/bin/qgis_process.bin")
 ALGORITHMS = {
     "sam2:createtrainingtiles",
     "sam2:finetune",
+    "sam2:findtherest",
     "sam2:predictraster",
     "sam2:evaluatesegmentation",
     "sam2:segmentfrompoints",
