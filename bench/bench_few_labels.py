@@ -53,6 +53,7 @@ from core.training import run as training
 from core.training.config import TrainConfig
 from core.vector_io import PolygonFeature, write_polygons
 
+POOL_RING = 1.0  # examples are objects whose ring this wide lies in the west half, whatever --ring is
 REVIEW_START = 5  # examples before the first review round
 REVIEW_ROUNDS = 3
 REVIEWED_PER_ROUND = 20  # candidates the reviewer looks at per round, best score first
@@ -229,7 +230,7 @@ def main() -> None:
         for name in args.scenes:
             scene = scenes(tmp)[name]()
             parts = halves(scene, args.tile_size, tmp)
-            pool = west_objects(scene, parts, config.ring)
+            pool = west_objects(scene, parts, POOL_RING)
             base = score(checkpoint, scene, parts, config, tmp)
             rows.append({"scene": name, "arm": "base", "seed": None, "k": 0, **base})
             print(f"{name:7s}    -  base         0   {base['iou']:.4f}    {base['f1']:.4f}", flush=True)

@@ -120,7 +120,7 @@ class LabelReader:
         class_zero: bool = False,
         name_field: str | None = None,
         cover: LabelsCover = "complete",
-        ring: float = 0.15,
+        ring: float = 0.5,
     ) -> None:
         self.path = Path(path)
         self.crs, self.transform, self.shape = crs, transform, shape

@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qgis.core import QgsCoordinateTransform, QgsProject, QgsVectorLayer
+from qgis.core import QgsCoordinateTransform, QgsGeometry, QgsProject, QgsVectorLayer, QgsWkbTypes
+from qgis.gui import QgsRubberBand
+from qgis.PyQt.QtGui import QColor
 
 from .bands import engine_bands
 from .i18n import tr
@@ -32,6 +34,7 @@ class FindController:
         self.review: CandidateReview | None = None
         self.tool: ReviewTool | None = None
         self.layer: QgsVectorLayer | None = None  # the review layer shown
+        self.highlight: QgsRubberBand | None = None  # the current candidate's outline on the map
 
     def find(self, out_dir: Path | None = None) -> EngineTask | None:
         """Start a find into ``out_dir`` (default: sam2_find/<time> beside the project); None (and a message)
@@ -129,8 +132,8 @@ class FindController:
         learned = result.get("labels") or {}
         dock.find_result_label.setText(
             tr(
-                "{count} candidates from {objects} examples and {background} background marks ({pixels} object "
-                "pixels); {verdict}"
+                "Candidates: {count}, learned from {objects} examples and {background} background marks ({pixels} "
+                "object pixels); {verdict}"
             ).format(
                 count=result.get("count", 0),
                 objects=result.get("examples", {}).get("objects", 0),
@@ -150,10 +153,17 @@ class FindController:
         feature = review.current()
         if feature is None or self.layer is None:
             return
-        self.layer.selectByIds([feature.id()])
         canvas = self.plugin.iface.mapCanvas()
         to_map = QgsCoordinateTransform(self.layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
-        box = to_map.transformBoundingBox(feature.geometry().boundingBox())
+        outline = QgsGeometry(feature.geometry())
+        outline.transform(to_map)
+        if self.highlight is None:  # an outline, not QGIS's selection fill: the image under it stays visible
+            self.highlight = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
+            self.highlight.setStrokeColor(QColor(0, 255, 255))
+            self.highlight.setFillColor(QColor(0, 0, 0, 0))
+            self.highlight.setWidth(3)
+        self.highlight.setToGeometry(outline, None)
+        box = outline.boundingBox()
         canvas.setExtent(box.buffered(max(box.width(), box.height()) * 1.5 + 1e-9))
         canvas.refresh()
 
@@ -162,6 +172,9 @@ class FindController:
         canvas = self.plugin.iface.mapCanvas()
         if self.tool is not None and canvas.mapTool() is self.tool:
             canvas.unsetMapTool(self.tool)
+        if self.highlight is not None:
+            canvas.scene().removeItem(self.highlight)
+            self.highlight = None
         if self.layer is not None and QgsProject.instance().mapLayer(self.layer.id()) is not None:
             QgsProject.instance().removeMapLayer(self.layer.id())
         self.review, self.tool, self.layer = None, None, None

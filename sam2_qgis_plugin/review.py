@@ -125,9 +125,10 @@ class CandidateReview(QObject):
         self._decide("rejected", self.target.background_value)
 
     def _decide(self, status: str, value: Any) -> None:
-        """Add the current candidate to the label layer (one undoable edit) and move on to the next one."""
+        """Add the current candidate to the label layer (one undoable edit) and move on to the next undecided one;
+        a candidate already decided is left as it is (Ctrl+Z takes a decision back)."""
         feature = self.current()
-        if feature is None:
+        if feature is None or feature["status"] != "candidate":
             return
         layer = self.target.layer
         geometry = QgsGeometry(feature.geometry())
@@ -151,7 +152,16 @@ class CandidateReview(QObject):
         self._set_status(feature.id(), status)
         self.decided[status] += 1
         self.decisions.append((feature.id(), status, layer.undoStack().index()))
-        self.move(1)
+        self.next_undecided()
+
+    def next_undecided(self) -> None:
+        """Move to the next candidate not decided yet (after the current one, wrapping); stay when none is left."""
+        for step in range(1, len(self.ids) + 1):
+            position = (self.index + step) % len(self.ids)
+            if self.candidates.getFeature(self.ids[position])["status"] == "candidate":
+                self.index = position
+                break
+        self.changed.emit()
 
     def _set_status(self, fid: int, status: str) -> None:
         field = self.candidates.fields().indexOf("status")

@@ -53,7 +53,7 @@ class TrainConfig:
     name_field: str | None = None  # attribute of vector labels holding each class's name (multiclass)
     class_names: tuple[str, ...] = ()  # "id=name" entries, e.g. ("1=building", "2=tree"); win over name_field
     labels_cover: LabelsCover = "complete"  # complete: every object labelled; partial: some examples (core.labels)
-    ring: float = 0.15  # partial labels: background ring around each object, this times its size (sqrt of its area)
+    ring: float = 0.5  # partial labels: background ring around each object, this times its size (sqrt of its area)
     augment_variants: int = 4  # augmented copies per tile (dihedral + colour), each encoded once
     colour_jitter: float = 0.1
     objects_per_tile: int = 16  # click mode: prompts (objects) per tile and step, sharing the tile's embedding

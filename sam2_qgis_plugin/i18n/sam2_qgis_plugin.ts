@@ -99,6 +99,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../find_controller.py"/>
+        <source>Candidates: {count}, learned from {objects} examples and {background} background marks ({pixels} object pixels); {verdict}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../settings_dialog.py"/>
         <source>Check the engine</source>
         <translation type="unfinished"></translation>
@@ -1135,11 +1140,6 @@
     <message>
         <location filename="../segment_controller.py"/>
         <source>{added} added to {layer} ({file}); Ctrl+Z takes it back, save the layer's edits to keep it</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../find_controller.py"/>
-        <source>{count} candidates from {objects} examples and {background} background marks ({pixels} object pixels); {verdict}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -76,6 +76,76 @@ def fine_tune_and_predict(plugin, layer, result):
     iface.mainWindow().grab().save(str(OUT / "predicted.png"))
 
 
+def find_review_and_find_again(plugin, layer, result):
+    """Find the rest from 12 tree boxes drawn in an unsaved layer, review with the keys on the canvas (reject
+    one, accept the next, Ctrl+Z takes the accept back, accept it again), then Find again from the grown labels."""
+    from qgis.core import QgsFeature
+
+    canvas = iface.mapCanvas()
+    trees = QgsVectorLayer(f"{os.environ['SAM2_E2E_LABELS']}|layername=trees", "trees", "ogr")
+    drawn = QgsVectorLayer(f"MultiPolygon?crs={trees.crs().authid()}&field=class:string", "my trees", "memory")
+    copies = []
+    for feature in list(trees.getFeatures())[:12]:
+        copy = QgsFeature(drawn.fields())
+        copy.setGeometry(feature.geometry())
+        copy["class"] = "tree"
+        copies.append(copy)
+    drawn.dataProvider().addFeatures(copies)
+    drawn.setRenderer(
+        QgsSingleSymbolRenderer(QgsFillSymbol.createSimple({"color": "0,120,255,60", "outline_color": "0,120,255"}))
+    )
+    QgsProject.instance().addMapLayer(drawn)
+    dock = plugin.dock
+    dock.labels_combo.setLayer(drawn)
+    dock.class_field_combo.setField("class")
+    dock.tile_spin.setValue(128)
+    dock.device_combo.setCurrentText("cpu")
+    dock.find_minutes_spin.setValue(1.0)
+    result["find_button"] = dock.find_button.text()
+    canvas.setExtent(layer.extent())
+    settle(canvas)
+    work = Path(os.environ["SAM2_E2E_WORK"])
+    result["find_started"] = plugin.finding.find(work / "find1") is not None
+    result["find_finished"] = wait_for(lambda: plugin.finding.review is not None, 300)
+    review = plugin.finding.review
+    result["find_candidates"] = len(review.ids)
+    result["find_result"] = dock.find_result_label.text()
+    result["review_label"] = dock.review_label.text()
+    iface.mainWindow().resizeDocks([dock], [460], Qt.Horizontal)
+    dock.widget().ensureWidgetVisible(dock.find_again_button)
+    settle(canvas)
+    iface.mainWindow().grab().save(str(OUT / "find_candidates.png"))
+    before = drawn.featureCount()
+    drawn_ids = {f.id() for f in drawn.getFeatures()}
+    QApplication.setActiveWindow(iface.mainWindow())
+    iface.setActiveLayer(drawn)  # QGIS's Edit > Undo wants Ctrl+Z too
+    canvas.setFocus()
+    QTest.keyClick(canvas, Qt.Key_R)
+    QTest.keyClick(canvas, Qt.Key_A)
+    result["classes_added"] = sorted(str(f["class"]) for f in drawn.getFeatures() if f.id() not in drawn_ids)
+    result["added_after_decisions"] = drawn.featureCount() - before
+    QTest.keyClick(canvas, Qt.Key_Z, Qt.ControlModifier)
+    settle(canvas)
+    result["added_after_undo"] = drawn.featureCount() - before
+    result["index_after_undo"] = review.index
+    QTest.keyClick(canvas, Qt.Key_A)
+    result["added_after_accepting_again"] = drawn.featureCount() - before
+    settle(canvas)
+    iface.mainWindow().grab().save(str(OUT / "find_reviewed.png"))
+    dock.find_again_button.click()
+    result["find_again_finished"] = wait_for(
+        lambda: plugin.finding.review is not None and plugin.finding.review is not review, 300
+    )
+    result["find_again_result"] = dock.find_result_label.text()
+    summaries = sorted((work / "sam2_find").glob("*/summary.json"))
+    result["find_again_examples"] = json.loads(summaries[-1].read_text())["examples"] if summaries else None
+    settle(canvas)
+    iface.mainWindow().grab().save(str(OUT / "find_again.png"))
+    plugin.finding.stop_review()
+    result["review_edits_saved"] = drawn.commitChanges()  # else removing the layer asks whether to save them
+    QgsProject.instance().removeMapLayer(drawn.id())
+
+
 def undo_with_the_keyboard(tool, canvas, layer, output, result):
     """A second accepted click, then a pending click, then Ctrl+Z twice typed on the canvas of the real desktop,
     with the segments layer active and in edit mode, so that QGIS's own Edit > Undo also wants Ctrl+Z: the first
@@ -192,6 +262,8 @@ def run():
         undo_with_the_keyboard(tool, canvas, layer, output, result)
         click_on_web_tiles(plugin, tool, canvas, layer, output, result)
 
+        dock.segment_button.setChecked(False)
+        find_review_and_find_again(plugin, layer, result)
         fine_tune_and_predict(plugin, layer, result)
         plugin = restart_with_the_tuned_model(result)
 

@@ -52,7 +52,7 @@ def _run_qgis(profiles: Path, script: Path, env: dict[str, str]) -> tuple[dict, 
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
     try:
-        _, stderr = process.communicate(timeout=300)
+        _, stderr = process.communicate(timeout=600)
         hung = False
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
@@ -105,6 +105,21 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     assert result["after_first_undo"] == [0, 1]  # the pending click went, not QGIS's last edit
     assert result["features_after_undo"] == 0  # Ctrl+Z on the canvas took back the last accepted segment
     assert result["edits_saved"]
+    assert result["find_button"] == "Find the rest (up to 1 min)"  # the budget, before it starts
+    assert result["find_started"]
+    assert result["find_finished"], result.get("find_result")
+    assert result["find_candidates"] >= 2, result["find_result"]
+    assert "from 12 examples and 0 background marks" in result["find_result"]
+    assert result["review_label"].startswith(f"Candidate 1 of {result['find_candidates']}")
+    assert result["classes_added"] == ["background", "tree"]  # rejected: background; accepted: the examples' class
+    assert result["added_after_decisions"] == 2
+    assert result["added_after_undo"] == 1  # Ctrl+Z on the canvas took the accept back
+    assert result["index_after_undo"] == 1  # ... and its candidate is the current one again
+    assert result["added_after_accepting_again"] == 2
+    assert result["find_again_finished"]
+    assert "from 13 examples and 1 background marks" in result["find_again_result"]
+    assert result["find_again_examples"] == {"objects": 13, "objects_on_raster": 13, "background": 1}
+    assert result["review_edits_saved"]
     assert result["training_started"]
     assert result["training_finished"], result["result_label"]
     assert "validation IoU" in result["result_label"]
@@ -120,7 +135,8 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     assert result["worker_ended"], "unloading must end the engine worker"
     assert "&SAM 2" not in result["menu_after_unload"]
     assert result["torch_loaded"] is False
-    for name in ("dock.png", "preview.png", "accepted.png", "tuned.png", "predicted.png"):
+    for name in ("dock.png", "preview.png", "accepted.png", "find_candidates.png", "find_reviewed.png",
+                 "find_again.png", "tuned.png", "predicted.png"):  # fmt: skip
         assert (out / name).stat().st_size > 10_000
 
 

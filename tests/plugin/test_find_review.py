@@ -83,7 +83,10 @@ def test_find_review_and_find_again_from_the_panel(qgis_iface, qgis_app, scene, 
         assert len(review.ids) >= 2, dock.find_result_label.text()
         assert "from 10 examples and 0 background marks" in dock.find_result_label.text()
         assert dock.review_label.text().startswith(f"Candidate 1 of {len(review.ids)}")
-        assert review.candidates.selectedFeatureIds() == [review.ids[0]]
+        shown = plugin.finding.highlight.asGeometry()  # the current candidate outlined on the map
+        first = review.candidates.getFeature(review.ids[0]).geometry()
+        assert shown.area() == pytest.approx(first.area(), rel=1e-6)
+        assert canvas.extent().contains(first.boundingBox())  # zoomed to it
         before = drawn.featureCount()
         QTest.keyClick(canvas, Qt.Key.Key_A)  # accept the first
         assert drawn.featureCount() == before + 1
@@ -100,6 +103,9 @@ def test_find_review_and_find_again_from_the_panel(qgis_iface, qgis_app, scene, 
         QTest.keyClick(canvas, Qt.Key.Key_R)  # and reject it again
         QTest.keyClick(canvas, Qt.Key.Key_P)
         assert review.index == 1  # previous goes back to the one just rejected
+        QTest.keyClick(canvas, Qt.Key.Key_A)  # a decided candidate stays as it is: no second feature
+        assert drawn.featureCount() == before + 2
+        assert review.candidates.getFeature(review.ids[1])["status"] == "rejected"
         dock.find_again_button.click()
         qtbot.waitUntil(lambda: plugin.finding.review is not review and plugin.finding.review is not None,
                         timeout=300_000)  # fmt: skip
