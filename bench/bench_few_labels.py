@@ -11,7 +11,7 @@ half, the way ``predict`` and *Find the rest* use a tuned model. Side by side, p
   other pixel of the west half taught as background, the unlabelled objects included);
 - ``ceiling``: every object of the west half labelled (complete).
 
-Then a simulated review: from 5 examples, 3 rounds of *Find the rest* (``core.find``) on the west half; the
+Then a simulated review: from 10 examples, 3 rounds of *Find the rest* (``core.find``) on the west half; the
 reviewer accepts the candidates (the 20 best scored) that match a true object (IoU >= 0.5) as objects and
 rejects the others as background; each round's model is scored on the east half.
 
@@ -53,8 +53,8 @@ from core.training import run as training
 from core.training.config import TrainConfig
 from core.vector_io import PolygonFeature, write_polygons
 
-POOL_RING = 1.0  # examples are objects whose ring this wide lies in the west half, whatever --ring is
-REVIEW_START = 5  # examples before the first review round
+POOL_RING = 0.5  # examples are objects whose ring this wide lies in the west half, whatever --ring is
+REVIEW_START = 10  # examples before the first review round (random-init weights learn nothing from 5 on dense)
 REVIEW_ROUNDS = 3
 REVIEWED_PER_ROUND = 20  # candidates the reviewer looks at per round, best score first
 
@@ -80,7 +80,7 @@ def halves(scene: Scene, tile_size: int, folder: Path) -> Halves:
     with rasterio.open(scene.raster) as src:
         left, bottom, right, top = src.bounds
         wkt = src.crs.to_wkt()
-        columns = src.width // tile_size // 2
+        columns = max(1, min(round(src.width / tile_size / 2), src.width // tile_size - 1))  # OSBS: 2 of 3
         middle = left + columns * tile_size * src.transform.a
     west = write_rectangle(folder / f"{scene.name}_west.gpkg", (left, bottom, middle, top), wkt)
     east = write_rectangle(folder / f"{scene.name}_east.gpkg", (middle, bottom, right, top), wkt)
@@ -210,6 +210,7 @@ def main() -> None:
     parser.add_argument("--ring", type=float, default=TrainConfig.ring, help="partial labels' background ring")
     parser.add_argument("--checkpoint", type=Path, default=None, help="base model (default: random-init tiny)")
     parser.add_argument("--no-review", action="store_true")
+    parser.add_argument("--review-only", action="store_true", help="only the base and the review rounds")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
@@ -237,8 +238,8 @@ def main() -> None:
             for seed in args.seeds:
                 seeded = config.replace(seed=seed)
                 order = np.random.default_rng(seed).permutation(len(pool))
-                arms = [("ceiling", len(pool), scene.labels, "complete")]
-                for k in (k for k in args.ks if k <= len(pool)):
+                arms = [] if args.review_only else [("ceiling", len(pool), scene.labels, "complete")]
+                for k in (k for k in args.ks if k <= len(pool) and not args.review_only):
                     chosen = [pool[i] for i in order[:k]]
                     labels = write_labels(tmp / f"{name}_{seed}_{k}.gpkg", chosen, [], parts.crs_wkt)
                     arms += [("partial", k, labels, "partial"), ("complete", k, labels, "complete")]

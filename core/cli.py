@@ -688,6 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
     tile = commands.add_parser("tile", help="write training tiles in the seed pipeline's folder layout")
     _training_options(tile)
     tile.add_argument("--out", type=Path, required=True, help="folder for trai/vali/test")
+    _train_flags(tile, ("labels_cover", "ring"))  # partial labels write 255 (unlabelled) into the masks
     _job_options(tile)
     tile.set_defaults(run=_tile)
 

@@ -85,9 +85,20 @@ def train_request():  # type: ignore[no-untyped-def]
     run in auto mode on the buildings (class 1) of a synthetic scene, 128 px tiles, on the CPU."""
 
     def request(image: object, labels: object, checkpoint: object, out: object, epochs: int, batch_size: int) -> dict:
-        return {"raster": str(image), "labels": str(labels), "checkpoint": str(checkpoint), "out": str(out),
-                "mode": "auto", "epochs": epochs, "tile_size": 128, "batch_size": batch_size,
-                "class_field": "class_id", "classes": "1", "device": "cpu"}  # fmt: skip
+        return {
+            "raster": str(image),
+            "labels": str(labels),
+            "checkpoint": str(checkpoint),
+            "out": str(out),
+            "mode": "auto",
+            "epochs": epochs,
+            "tile_size": 128,
+            "batch_size": batch_size,
+            "class_field": "class_id",
+            "classes": "1",
+            "device": "cpu",
+            "labels_cover": "complete",
+        }  # fmt: skip  (every building of the scene is labelled)
 
     return request
 

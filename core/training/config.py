@@ -17,7 +17,8 @@ from core.errors import InvalidConfigError
 
 Mode = Literal["click", "auto"]
 Trainable = Literal["decoder", "lora", "full"]
-LabelsCover = Literal["complete", "partial"]  # core.labels.LabelsCover (that module needs GDAL; this one none)
+LabelsCover = Literal["auto", "complete", "partial"]  # auto: from the AOI (core.labels.LabelsCover: the other two)
+VECTOR_LABELS = (".gpkg", ".shp", ".geojson", ".json")  # core.labels.VECTOR_SUFFIXES (that module needs GDAL)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class TrainConfig:
     multiclass: bool = False  # one model that tells the classes apart (auto mode), not one merged "object"
     name_field: str | None = None  # attribute of vector labels holding each class's name (multiclass)
     class_names: tuple[str, ...] = ()  # "id=name" entries, e.g. ("1=building", "2=tree"); win over name_field
-    labels_cover: LabelsCover = "complete"  # complete: every object labelled; partial: some examples (core.labels)
+    labels_cover: LabelsCover = "auto"  # complete: every object labelled; partial: some examples; auto: see cover_for
     ring: float = 0.5  # partial labels: background ring around each object, this times its size (sqrt of its area)
     augment_variants: int = 4  # augmented copies per tile (dihedral + colour), each encoded once
     colour_jitter: float = 0.1
@@ -100,14 +101,26 @@ class TrainConfig:
             problems.append("multiclass training is for whole-raster prediction: use mode auto")
         if any("=" not in entry or not entry.split("=", 1)[0].strip().isdigit() for entry in self.class_names):
             problems.append(f"class_names {list(self.class_names)} must be id=name entries, e.g. 1=building,2=tree")
-        if self.labels_cover not in ("complete", "partial"):
-            problems.append(f"labels_cover must be complete or partial, not {self.labels_cover!r}")
+        if self.labels_cover not in ("auto", "complete", "partial"):
+            problems.append(f"labels_cover must be auto, complete or partial, not {self.labels_cover!r}")
         if not 0 < self.ring <= 5:
             problems.append(f"ring {self.ring} must be in (0, 5]: the ring's width as a share of each object's size")
         if min(self.lora_rank, self.augment_variants, self.block_tiles, self.objects_per_tile) < 1:
             problems.append("lora_rank, augment_variants, block_tiles and objects_per_tile must be at least 1")
         if problems:
             raise InvalidConfigError("invalid training configuration: " + "; ".join(problems))
+
+    def cover_for(self, aoi: Path | None, labels: Path) -> Literal["complete", "partial"]:
+        """The kind of labels a run learns from: as chosen, or (auto) complete inside an area of interest and for a
+        mask raster (it says what is background itself), partial for a vector layer without one."""
+        if self.labels_cover != "auto":
+            return self.labels_cover
+        vector = Path(labels).suffix.lower() in VECTOR_LABELS
+        return "partial" if aoi is None and vector else "complete"
+
+    def with_cover_for(self, aoi: Path | None, labels: Path) -> TrainConfig:
+        """This config with ``labels_cover`` decided (``cover_for``), as a run records it."""
+        return self.replace(labels_cover=self.cover_for(aoi, labels))
 
     @property
     def model_size(self) -> int:
@@ -205,12 +218,14 @@ HELP: dict[str, str] = {
     "'class N')",
     "labels_cover": "complete: every object inside the training area is labelled (the rest is background); "
     "partial: only some examples are labelled: background is what is marked so (class 0 or 'background', "
-    "polygons or points) and a ring around each object, every other pixel is left out",
+    "polygons or points) and a ring around each object, every other pixel is left out; auto: complete inside an "
+    "area of interest (and for a mask raster), partial without one",
     "ring": "partial labels: the background ring's width around each labelled object, as a share of the object's "
     "size (the square root of its area); an unlabelled object closer than that would be taught as background",
 }
 #: Labels of the labels_cover choices in the panel and Processing, in the analyst's words.
 LABELS_COVER_LABELS: dict[str, str] = {
+    "auto": "Every object inside the area of interest; some examples without one",
     "complete": "I labelled every object in the area",
     "partial": "I labelled some examples",
 }

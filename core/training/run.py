@@ -58,6 +58,7 @@ def start(
 
     ``cancelled()`` ends the run at the next step keeping the last epoch's checkpoints (CancelledError);
     ``stop_requested()`` (like SIGTERM) ends it after the step, saving a resumable state first."""
+    config = config.with_cover_for(inputs.aoi, inputs.labels)  # recorded decided, so a resume learns the same
     if not _writes_run_folder():
         return _train(inputs, config, run_dir, progress, cancelled, stop_requested, resume=False)
     check_run_folder(run_dir, inputs.flags(), resume=False, overwrite=overwrite)  # before touching anything

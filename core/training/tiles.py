@@ -102,7 +102,10 @@ def _overlaps(a: Window, b: Window) -> bool:
 
 
 def build_tiles(raster_path: Path, labels_path: Path, config: TrainConfig, aoi: Path | None = None) -> TileSet:
-    """Read every usable tile of the raster with its labels, split for training/validation(/test)."""
+    """Read every usable tile of the raster with its labels, split for training/validation(/test); labels_cover
+    auto is decided here from ``aoi`` (TrainConfig.cover_for)."""
+    cover = config.cover_for(aoi, labels_path)
+    config = config.replace(labels_cover=cover)
     with RasterSource(raster_path, config.bands or None) as raster:
         labels = LabelReader(
             labels_path,
@@ -113,7 +116,7 @@ def build_tiles(raster_path: Path, labels_path: Path, config: TrainConfig, aoi: 
             class_field=config.class_field,
             class_zero=config.class_zero,
             name_field=config.name_field,
-            cover=config.labels_cover,
+            cover=cover,
             ring=config.ring,
         )
         try:

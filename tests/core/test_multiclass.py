@@ -83,7 +83,8 @@ def buildings_and_trees(tmp_path_factory, tiny_checkpoint, repo_root):  # type: 
         [sys.executable, "-m", "core", "train", "--raster", str(scene.image), "--labels", str(scene.labels),
          "--class-field", "class_id", "--name-field", "class_name", "--classes", "1,2", "--multiclass",
          "--checkpoint", str(tiny_checkpoint.path), "--out", str(folder / "run"), "--tile-size", "128",
-         "--epochs", "3", "--batch-size", "4", "--lr", "3e-3", "--min-gain", "0", "--device", "cpu"],
+         "--epochs", "3", "--batch-size", "4", "--lr", "3e-3", "--min-gain", "0", "--device", "cpu",
+         "--labels-cover", "complete"],  # every building and tree of the scene is labelled
         cwd=repo_root, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]

@@ -59,7 +59,7 @@ def unlabelled_pixels_in_the_loss(scene, five_buildings, tiles) -> int:  # type:
 
 
 def test_partial_labels_leave_the_unlabelled_objects_out_of_the_loss(scene, five_buildings) -> None:
-    complete = build_tiles(scene.image, five_buildings, CONFIG)
+    complete = build_tiles(scene.image, five_buildings, CONFIG.replace(labels_cover="complete"))
     narrow = build_tiles(scene.image, five_buildings, CONFIG.replace(labels_cover="partial", ring=0.15))
     partial = build_tiles(scene.image, five_buildings, CONFIG.replace(labels_cover="partial"))  # ring 0.5
     for tile in complete.tiles:
@@ -138,7 +138,28 @@ def test_partial_labels_from_a_mask_raster_are_refused_with_what_to_do(scene) ->
 def test_an_unknown_labels_cover_or_ring_is_refused() -> None:
     from core.errors import InvalidConfigError
 
-    with pytest.raises(InvalidConfigError, match="labels_cover must be complete or partial"):
+    with pytest.raises(InvalidConfigError, match="labels_cover must be auto, complete or partial"):
         TrainConfig(labels_cover="some")  # type: ignore[arg-type]
     with pytest.raises(InvalidConfigError, match=r"ring 0 must be in \(0, 5\]"):
         TrainConfig(ring=0)
+
+
+def test_labels_cover_auto_is_complete_inside_an_area_of_interest_and_partial_without(
+    scene, five_buildings, tmp_path
+) -> None:
+    from core.aoi import write_rectangle
+
+    with rasterio.open(scene.image) as src:
+        aoi = write_rectangle(tmp_path / "aoi.gpkg", tuple(src.bounds), src.crs.to_wkt())
+    auto = CONFIG.replace(labels_cover="auto")
+    assert auto.cover_for(None, five_buildings) == "partial"
+    assert auto.cover_for(aoi, five_buildings) == "complete"
+    assert auto.cover_for(None, scene.mask) == "complete"  # a mask raster says what is background itself
+    assert CONFIG.replace(labels_cover="partial").cover_for(aoi, five_buildings) == "partial"  # a choice stands
+    without, inside = (
+        build_tiles(scene.image, five_buildings, auto),
+        build_tiles(scene.image, five_buildings, auto, aoi),
+    )
+    complete = build_tiles(scene.image, five_buildings, CONFIG.replace(labels_cover="complete"))
+    assert without.label_pixels()["ignored_pixels"] > 0  # partial: the unlabelled are left out
+    assert inside.label_pixels() == complete.label_pixels()  # complete inside the AOI

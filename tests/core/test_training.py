@@ -34,6 +34,7 @@ CONFIG = TrainConfig(
     augment_variants=2,
     device="cpu",
     seed=0,
+    labels_cover="complete",  # the synthetic scenes label every object
 )
 
 
@@ -444,6 +445,8 @@ def test_tile_command_writes_the_seed_layout(core_cli, scene, tmp_path) -> None:
         "256",
         "--class-field",
         "class_id",
+        "--labels-cover",
+        "complete",
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
