@@ -116,7 +116,7 @@ class Throughput:
             step_seconds = (now - self.epoch_began) / steps
             info["samples_per_second"] = round(self.samples_per_step / step_seconds, 2)
             left = (self.total_steps - step) * step_seconds + validations_left * self.validation_seconds
-            info["eta_seconds"] = round(left, 1)
+            info["eta_seconds"] = round(left, 2)  # a fast validation is still time left
         return info
 
 
