@@ -613,13 +613,7 @@ class FindTheRest(_EngineAlgorithm):
                     layer=raster.name()
                 )
             )
-        source = self.parameterAsSource(parameters, "LABELS", context)
-        class_field = self.parameterAsString(parameters, "CLASS_FIELD", context) or None
-        examples = Path(QgsProcessingUtils.tempFolder()) / f"{out.name or 'find'}_examples.gpkg"
-        try:
-            export_layer(examples_layer(source, class_field), examples)
-        except OutputError as error:
-            raise QgsProcessingException(str(error)) from None
+        examples = self.examples_path(parameters, context, out.name or "find")
         extent = None
         if parameters.get("SEARCH_EXTENT"):
             box = self.parameterAsExtent(parameters, "SEARCH_EXTENT", context, raster.crs())
@@ -642,6 +636,17 @@ class FindTheRest(_EngineAlgorithm):
                 f"{result['count']} candidates from {result['examples']['objects']} examples; {result.get('verdict')}"
             )
         return {"OUTPUT": str(out), "CANDIDATES": result.get("candidates")}
+
+    def examples_path(self, parameters: dict[str, Any], context: Any, stem: str) -> Path:
+        """LABELS as the engine's examples (core.find: class "1" or "background") in a temporary GeoPackage. The
+        feature source lives in this call only: one kept by a traceback past QGIS's exit would crash it."""
+        source = self.parameterAsSource(parameters, "LABELS", context)
+        class_field = self.parameterAsString(parameters, "CLASS_FIELD", context) or None
+        path = Path(QgsProcessingUtils.tempFolder()) / f"{stem}_examples.gpkg"
+        try:
+            return export_layer(examples_layer(source, class_field), path)
+        except OutputError as error:
+            raise QgsProcessingException(str(error)) from None
 
 
 class Sam2Provider(QgsProcessingProvider):
