@@ -116,7 +116,7 @@ def find_rest(
     from core.training import run as training
 
     config = config.replace(**FIND_TRAINING)
-    check_find_folder(out)
+    check_find_folder(out, inputs)
     examples = count_examples(inputs, config)
     began = time.monotonic()
 
@@ -183,8 +183,17 @@ def find_rest(
     return summary
 
 
-def check_find_folder(out: Path) -> None:
-    """Refuse an output folder holding anything but an earlier find's results (each round replaces them)."""
+def check_find_folder(out: Path, inputs: FindInputs | None = None) -> None:
+    """Refuse an output folder holding anything but an earlier find's results (each round replaces them), and
+    one holding an input (the last round's candidates given as labels, say): it would be overwritten."""
+    if inputs is not None:
+        folder = out.resolve()
+        for name, path in vars(inputs).items():
+            if isinstance(path, Path) and folder in path.resolve().parents:
+                raise InvalidInputError(
+                    f"the {name} {path} lies in the output folder {out}, which find rewrites: copy it elsewhere "
+                    "first, or choose another output folder"
+                )
     if not out.exists():
         return
     if not out.is_dir():

@@ -146,3 +146,14 @@ def test_the_budget_trains_whole_epochs_while_the_next_one_fits(monkeypatch) -> 
     with pytest.raises(InvalidInputError, match=r"give at least 1\.5 min"):  # 70 s with a 20 % margin: 1.5 min
         budget.check_first_epoch(steps_done=1, steps_in_epoch=3, epoch_began=140.0, validation=0.0)
     assert TimeBudget(0).next_epoch_fits(1e9)  # 0: no limit
+
+
+def test_an_input_inside_the_output_folder_is_refused_and_kept(scene, buildings, tiny_checkpoint, tmp_path) -> None:
+    objects, crs_wkt = buildings
+    out = tmp_path / "round1"
+    out.mkdir()
+    labels = examples(out / "candidates.gpkg", objects[:5], crs_wkt)  # last round's candidates given as labels
+    before = labels.read_bytes()
+    with pytest.raises(InvalidInputError, match=r"the labels .* lies in the output folder .*copy it elsewhere"):
+        find_rest(FindInputs(scene.image, labels, tiny_checkpoint.path), out, CONFIG)
+    assert labels.read_bytes() == before
