@@ -84,6 +84,24 @@ class _EngineAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self) -> QgsProcessingAlgorithm:  # noqa: N802
         return type(self)()
 
+    def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
+        """Runs ``process``; a refusal (QgsProcessingException) is raised again from a frame that holds nothing
+        else. QGIS never releases a QgsProcessingException raised here (the sip error handler in its core.sip.in
+        fetches it and never lets go: 3.22 and its current source), nor the frames it passed through: ours would
+        keep the parameters, the context, their layers and the engine's request for good. The caller's frames
+        are kept all the same (a script that hands Python-made layers to a refused run may crash when it exits
+        after exitQgis: pass paths or project layers)."""
+        try:
+            return self.process(parameters, context, feedback)
+        except QgsProcessingException as error:
+            message = str(error)
+        del parameters, context, feedback
+        raise QgsProcessingException(message)
+
+    def process(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:
+        """The algorithm's work (processAlgorithm in QGIS's terms): its outputs by name."""
+        raise NotImplementedError
+
     def run_engine(
         self, command: str, request: dict[str, Any], parameters: dict[str, Any], context: Any, feedback: Any
     ) -> dict[str, Any]:
@@ -283,7 +301,7 @@ class CreateTrainingTiles(_EngineAlgorithm):
         self.add_render_parameters()
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Tile folders (trai/vali)")))
 
-    def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
+    def process(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:
         out = self.parameterAsString(parameters, "OUTPUT", context)
         request = {
             "raster": self.raster_file(parameters, context, feedback, ("LABELS",))[0],
@@ -350,7 +368,7 @@ class FineTune(_EngineAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Run folder")))
         self.addOutput(QgsProcessingOutputFile("CHECKPOINT", "Tuned checkpoint (best.pt)"))
 
-    def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
+    def process(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:
         out = self.parameterAsString(parameters, "OUTPUT", context)
         request = {
             "raster": self.raster_file(parameters, context, feedback, ("AOI", "LABELS"))[0],
@@ -424,7 +442,7 @@ class PredictRaster(_EngineAlgorithm):
             )
         )
 
-    def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
+    def process(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         polygons = self.parameterAsOutputLayer(parameters, "POLYGONS", context)
         path, raster = self.raster_file(parameters, context, feedback)
@@ -471,7 +489,7 @@ class EvaluateSegmentation(_EngineAlgorithm):
         for name, title in (("IOU", "Pixel IoU"), ("F1", "Pixel F1"), ("OBJECT_F1", "Object F1")):
             self.addOutput(QgsProcessingOutputNumber(name, title))
 
-    def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
+    def process(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:
         report = self.parameterAsFileOutput(parameters, "REPORT", context)
         request = {
             "pred": self.parameterAsRasterLayer(parameters, "PREDICTION", context).source(),
@@ -514,7 +532,7 @@ class SegmentFromPoints(_EngineAlgorithm):
             QgsProcessingParameterFeatureSink("OUTPUT", tr("Segments"), QgsProcessing.SourceType.TypeVectorPolygon)
         )
 
-    def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
+    def process(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:
         raster = self.parameterAsRasterLayer(parameters, "RASTER", context)
         points = self.parameterAsVectorLayer(parameters, "POINTS", context)
         fields = QgsFields()
@@ -604,7 +622,7 @@ class FindTheRest(_EngineAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile("CANDIDATES", "Candidates (candidates.gpkg)"))
 
-    def processAlgorithm(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:  # noqa: N802
+    def process(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:
         out = Path(self.parameterAsString(parameters, "OUTPUT", context))
         raster = self.parameterAsRasterLayer(parameters, "RASTER", context)
         if not is_local_file(raster):
@@ -638,8 +656,7 @@ class FindTheRest(_EngineAlgorithm):
         return {"OUTPUT": str(out), "CANDIDATES": result.get("candidates")}
 
     def examples_path(self, parameters: dict[str, Any], context: Any, stem: str) -> Path:
-        """LABELS as the engine's examples (core.find: class "1" or "background") in a temporary GeoPackage. The
-        feature source lives in this call only: one kept by a traceback past QGIS's exit would crash it."""
+        """LABELS as the engine's examples (core.find: class "1" or "background") in a temporary GeoPackage."""
         source = self.parameterAsSource(parameters, "LABELS", context)
         class_field = self.parameterAsString(parameters, "CLASS_FIELD", context) or None
         path = Path(QgsProcessingUtils.tempFolder()) / f"{stem}_examples.gpkg"

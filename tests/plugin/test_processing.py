@@ -301,7 +301,7 @@ def test_one_model_for_all_classes_is_predicted_as_named_classes(processing, sce
 
 def examples_of(scene, count: int, path) -> str:  # type: ignore[no-untyped-def]
     """``count`` of the scene's buildings whose text field ``class`` names them, written to the GeoPackage
-    ``path`` (a layer object handed to processing.run outlives the test and crashes the exit)."""
+    ``path`` (a layer object handed to a refused run is kept by QGIS past exitQgis: see processAlgorithm)."""
     from sam2_qgis_plugin.output import export_layer
 
     labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
@@ -328,3 +328,30 @@ def test_find_the_rest_writes_candidates(processing, scene, engine_files, tmp_pa
     candidates = QgsVectorLayer(f"{result['CANDIDATES']}|layername=candidates", "candidates", "ogr")
     assert candidates.isValid()
     assert {"candidate_id", "score", "status"} <= set(candidates.fields().names())
+
+
+def test_a_refused_run_says_what_to_do_and_leaves_no_state_behind(processing, scene, engine_files, tmp_path) -> None:
+    """QGIS keeps the exception of a refused run for good (its sip handler for QgsProcessingException never lets it
+    go), and with it the frames it passed through. Only the plugin's outermost frame may be among them, holding
+    nothing but the algorithm and the message: no parameters, context, layers, request or engine process."""
+    import gc
+    import types
+
+    from qgis.core import QgsProcessingException
+
+    parameters = {
+        "RASTER": str(scene / "scene_image.tif"), "LABELS": examples_of(scene, 2, tmp_path / "two.gpkg"),
+        "CLASS_FIELD": "class", "CHECKPOINT": engine_files["checkpoint"], "OUTPUT": str(tmp_path / "few"),
+        "DEVICE": "cpu",
+    }  # fmt: skip
+    with pytest.raises(QgsProcessingException, match="at least 3 examples; outline a few more objects"):
+        processing.run("sam2:findtherest", parameters)
+    assert not (tmp_path / "few" / "candidates.gpkg").exists()
+    gc.collect()
+    kept = [
+        (frame.f_code.co_name, sorted(frame.f_locals))
+        for frame in gc.get_objects()
+        if isinstance(frame, types.FrameType) and "sam2_qgis_plugin" in frame.f_code.co_filename
+    ]
+    assert kept
+    assert all(kept_frame == ("processAlgorithm", ["message", "self"]) for kept_frame in kept), kept
