@@ -5,6 +5,7 @@ an AOI); its candidates come back as a review layer and the review starts (``rev
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,6 +125,7 @@ class FindController:
         QgsProject.instance().addMapLayer(layer)
         self.layer = layer
         self.review = CandidateReview(layer, target, dock)
+        QgsProject.instance().layersWillBeRemoved.connect(self.layers_removed)
         self.review.changed.connect(self.show_current)
         canvas = plugin.iface.mapCanvas()
         self.tool = ReviewTool(canvas, self.review)
@@ -167,8 +169,28 @@ class FindController:
         canvas.setExtent(box.buffered(max(box.width(), box.height()) * 1.5 + 1e-9))
         canvas.refresh()
 
+    def layers_removed(self, ids: list[str]) -> None:
+        """The review stops, saying why, when its label layer or its candidates leave the project (the decisions
+        made are in the label layer's edit buffer)."""
+        review = self.review
+        if review is None:
+            return
+        labels = review.target.layer
+        if labels.id() in ids:
+            name = labels.name()
+            self.stop_review()
+            self.plugin.report(tr("The review stopped: its label layer {layer} was removed").format(layer=name))
+        elif self.layer is not None and self.layer.id() in ids:
+            self.stop_review()
+            self.plugin.report(tr("The review stopped: its candidates were removed (Find again finds them again)"))
+
     def stop_review(self) -> None:
-        """Leave the review (its layer stays in the project until the next round replaces it)."""
+        """Leave the review (its layer leaves the project: the next round makes its own)."""
+        with contextlib.suppress(TypeError, RuntimeError):  # not connected: no review yet
+            QgsProject.instance().layersWillBeRemoved.disconnect(self.layers_removed)
+        if self.review is not None:
+            self.review.close()
+            self.review.deleteLater()
         canvas = self.plugin.iface.mapCanvas()
         if self.tool is not None and canvas.mapTool() is self.tool:
             canvas.unsetMapTool(self.tool)

@@ -2,12 +2,15 @@
 reject (it joins as background, so the next round learns it is not one); keys on the map while reviewing.
 
 The candidates live in a memory layer (``status``: candidate, accepted or rejected; drawn by status). Decisions
-go into the label layer's edit buffer, one undoable edit each (Ctrl+Z takes one back, as for clicks); nothing
-the analyst drew is changed. Keys: A or Enter accept, R or Delete reject, N or Space next, P or Backspace previous.
+go into the label layer's edit buffer, one undoable edit each; nothing the analyst drew is changed. A candidate's
+status follows the edit buffer: undo a decision (Ctrl+Z here, QGIS's Edit > Undo or its Undo panel) or roll the
+edits back and it is a candidate again, redo it and it is decided again; saved edits keep their decisions.
+Keys: A or Enter accept, R or Delete reject, N or Space next, P or Backspace previous.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +69,16 @@ def candidates_layer(path: Path, name: str = "SAM 2 candidates") -> QgsVectorLay
     return layer
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A candidate added to the label layer: the undo command that added it and its place in the undo stack."""
+
+    fid: int  # the candidate's feature id in the review layer
+    status: str  # accepted or rejected
+    command: str  # the undo command's text
+    index: int  # the undo stack's index once the command was pushed (the command is at index - 1)
+
+
 @dataclass
 class LabelTarget:
     """Where decisions go: the label layer, its class field, and the values an object and background get."""
@@ -107,8 +120,18 @@ class CandidateReview(QObject):
         ids = [(f["candidate_id"], f.id()) for f in candidates.getFeatures()]
         self.ids = [fid for _, fid in sorted(ids)]
         self.index = 0
-        self.decided: Counter[str] = Counter()
-        self.decisions: list[tuple[int, str, int]] = []  # (candidate fid, status, the label layer's undo index after)
+        self.decisions: list[Decision] = []  # unsaved decisions, oldest first
+        self.saving: list[Decision] = []  # the decisions in effect while the edits are being saved
+        layer = target.layer
+        layer.undoStack().indexChanged.connect(self.follow_undo_stack)
+        layer.beforeCommitChanges.connect(self.saving_edits)
+
+    def close(self) -> None:
+        """Stop following the label layer (the review is over, or one of its layers is going)."""
+        layer = self.target.layer
+        with contextlib.suppress(TypeError, RuntimeError):  # RuntimeError: the layer is already deleted
+            layer.undoStack().indexChanged.disconnect(self.follow_undo_stack)
+            layer.beforeCommitChanges.disconnect(self.saving_edits)
 
     def current(self) -> QgsFeature | None:
         return self.candidates.getFeature(self.ids[self.index]) if self.ids else None
@@ -126,7 +149,7 @@ class CandidateReview(QObject):
 
     def _decide(self, status: str, value: Any) -> None:
         """Add the current candidate to the label layer (one undoable edit) and move on to the next undecided one;
-        a candidate already decided is left as it is (Ctrl+Z takes a decision back)."""
+        a candidate already decided is left as it is (undo takes a decision back)."""
         feature = self.current()
         if feature is None or feature["status"] != "candidate":
             return
@@ -143,15 +166,15 @@ class CandidateReview(QObject):
         label[self.target.field] = value
         if not layer.isEditable() and not layer.startEditing():
             raise OutputError(tr("cannot start editing {layer}: is it read-only?").format(layer=layer.name()))
-        layer.beginEditCommand(f"SAM 2: {status} candidate {feature['candidate_id']}")
+        command = f"SAM 2: {status} candidate {feature['candidate_id']}"
+        layer.beginEditCommand(command)
         if not layer.addFeature(label):
             layer.destroyEditCommand()
             raise OutputError(tr("could not add the candidate to {layer}").format(layer=layer.name()))
         layer.endEditCommand()
         layer.triggerRepaint()
+        self.decisions.append(Decision(feature.id(), status, command, layer.undoStack().index()))
         self._set_status(feature.id(), status)
-        self.decided[status] += 1
-        self.decisions.append((feature.id(), status, layer.undoStack().index()))
         self.next_undecided()
 
     def next_undecided(self) -> None:
@@ -165,31 +188,61 @@ class CandidateReview(QObject):
 
     def _set_status(self, fid: int, status: str) -> None:
         field = self.candidates.fields().indexOf("status")
-        self.candidates.dataProvider().changeAttributeValues({fid: {field: status}})
-        self.candidates.triggerRepaint()
+        if self.candidates.getFeature(fid)["status"] != status:
+            self.candidates.dataProvider().changeAttributeValues({fid: {field: status}})
+            self.candidates.triggerRepaint()
+
+    def in_effect(self, decision: Decision) -> bool:
+        """Whether ``decision``'s edit is in the label layer's edit buffer now (not undone, not rolled back)."""
+        stack = self.target.layer.undoStack()
+        command = stack.command(decision.index - 1) if 0 < decision.index <= stack.count() else None
+        return command is not None and command.text() == decision.command and decision.index <= stack.index()
+
+    def follow_undo_stack(self, *_: Any) -> None:
+        """Statuses as the edit buffer has them, after any undo, redo or rollback. A decision whose edit can no
+        longer be redone (another edit took its place, or the edits were rolled back) is forgotten, its candidate
+        a candidate; one whose edit was saved is forgotten too, decided for good (saving clears the undo stack)."""
+        stack = self.target.layer.undoStack()
+        saved, self.saving = (self.saving if stack.count() == 0 else []), []
+        for decision in list(self.decisions):
+            if decision in saved:
+                self.decisions.remove(decision)
+                continue
+            self._set_status(decision.fid, decision.status if self.in_effect(decision) else "candidate")
+            command = stack.command(decision.index - 1) if 0 < decision.index <= stack.count() else None
+            if command is None or command.text() != decision.command:
+                self.decisions.remove(decision)
+        self.changed.emit()
+
+    def saving_edits(self, *_: Any) -> None:
+        """The label layer's edits are about to be saved: the decisions in effect now are kept when the undo stack
+        is cleared after (a save that fails clears nothing, and the next undo or redo forgets this)."""
+        self.saving = [decision for decision in self.decisions if self.in_effect(decision)]
 
     def undo(self) -> bool:
         """Take back the label layer's last edit (as QGIS's undo would); when it was a decision of this review, its
-        candidate is a candidate again and the current one. False when there is nothing to undo."""
+        candidate (a candidate again) becomes the current one. False when there is nothing to undo."""
         layer = self.target.layer
         stack = layer.undoStack() if layer.isEditable() else None
         if stack is None or not stack.canUndo():
             return False
-        ours = bool(self.decisions) and self.decisions[-1][2] == stack.index()
-        stack.undo()
+        last = [decision for decision in self.decisions if decision.index == stack.index() and self.in_effect(decision)]
+        stack.undo()  # statuses follow through follow_undo_stack
         layer.triggerRepaint()
-        if ours:
-            fid, status, _ = self.decisions.pop()
-            self._set_status(fid, "candidate")
-            self.decided[status] -= 1
-            self.index = self.ids.index(fid)
+        if last:
+            self.index = self.ids.index(last[0].fid)
             self.changed.emit()
         return True
+
+    def decided(self) -> Counter[str]:
+        """How many candidates are accepted and rejected now."""
+        return Counter(str(f["status"]) for f in self.candidates.getFeatures())
 
     def describe(self) -> str:
         feature = self.current()
         if feature is None:
             return tr("No candidates: everything found is already labelled, or nothing was found")
+        decided = self.decided()
         return tr(
             "Candidate {n} of {count} · score {score:.2f} · {status} · accepted {accepted}, rejected {rejected}"
         ).format(
@@ -197,8 +250,8 @@ class CandidateReview(QObject):
             count=len(self.ids),
             score=float(feature["score"] or 0.0),
             status=tr(str(feature["status"])),
-            accepted=self.decided["accepted"],
-            rejected=self.decided["rejected"],
+            accepted=decided["accepted"],
+            rejected=decided["rejected"],
         )
 
 

@@ -788,6 +788,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../find_controller.py"/>
+        <source>The review stopped: its candidates were removed (Find again finds them again)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../find_controller.py"/>
+        <source>The review stopped: its label layer {layer} was removed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Threshold</source>
         <translation type="unfinished"></translation>

@@ -4,6 +4,7 @@ into the label layer's edit buffer (Ctrl+Z takes a decision back), and Find agai
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from qgis.core import QgsFeature, QgsProject, QgsVectorLayer
@@ -112,6 +113,110 @@ def test_find_review_and_find_again_from_the_panel(qgis_iface, qgis_app, scene, 
         assert "from 11 examples and 1 background marks" in dock.find_result_label.text()
         layers = [layer.name() for layer in QgsProject.instance().mapLayers().values()]
         assert layers.count("SAM 2 candidates") == 1  # the new round replaced the last one's layer
+    finally:
+        plugin.unload()
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+        QgsProject.instance().removeAllMapLayers()
+
+
+def three_candidates(scene, path) -> str:  # type: ignore[no-untyped-def]
+    """``path`` (named candidates.gpkg: its layer is "candidates") as core.find writes it: three of the scene's
+    buildings, best score first."""
+    from sam2_qgis_plugin.output import export_layer
+
+    labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")
+    fields = "field=candidate_id:integer&field=score:double&field=area_m2:double&field=status:string"
+    found = QgsVectorLayer(f"MultiPolygon?crs={labels.crs().authid()}&{fields}", "candidates", "memory")
+    buildings = [f for f in labels.getFeatures() if f["class_id"] == 1][-3:]
+    features = []
+    for number, building in enumerate(buildings, start=1):
+        feature = QgsFeature(found.fields())
+        feature.setGeometry(building.geometry())
+        feature.setAttributes([number, 1.0 - number / 10, building.geometry().area(), "candidate"])
+        features.append(feature)
+    found.dataProvider().addFeatures(features)
+    return str(export_layer(found, path))
+
+
+def test_a_candidates_status_follows_the_label_layers_edit_buffer(scene, tmp_path) -> None:
+    """Decisions undone with QGIS's own Edit > Undo, redone, overwritten, saved or rolled back: each candidate's
+    status says what the label layer holds."""
+    from sam2_qgis_plugin.review import CandidateReview, candidates_layer
+
+    drawn = drawn_examples(scene, 3)
+    review = CandidateReview(
+        candidates_layer(Path(three_candidates(scene, tmp_path / "candidates.gpkg"))), label_target(drawn, "class")
+    )
+    stack = drawn.undoStack()
+
+    def statuses() -> list[str]:
+        return [review.candidates.getFeature(fid)["status"] for fid in review.ids]
+
+    review.accept()
+    review.reject()
+    review.accept()
+    assert statuses() == ["accepted", "rejected", "accepted"]
+    assert drawn.featureCount() == 6
+    stack.undo()  # QGIS's Edit > Undo, not the review's
+    assert statuses() == ["accepted", "rejected", "candidate"]
+    assert "accepted 1, rejected 1" in review.describe()
+    stack.redo()
+    assert statuses() == ["accepted", "rejected", "accepted"]
+    stack.undo()
+    drawn.beginEditCommand("an outline of the analyst's own")  # takes the undone decision's place for good
+    drawn.addFeature(QgsFeature(next(drawn.getFeatures())))
+    drawn.endEditCommand()
+    assert statuses() == ["accepted", "rejected", "candidate"]
+    assert not stack.canRedo()
+    assert drawn.commitChanges(False)  # saved: the decisions stay though the undo stack is emptied
+    assert statuses() == ["accepted", "rejected", "candidate"]
+    assert not review.undo()
+    review.index = 2
+    review.accept()
+    assert statuses() == ["accepted", "rejected", "accepted"]
+    drawn.rollBack(False)  # the unsaved decision is gone, the saved ones stay
+    assert statuses() == ["accepted", "rejected", "candidate"]
+    assert sorted(str(f["class"]) for f in drawn.getFeatures()) == ["background"] + ["building"] * 5
+    review.close()
+    drawn.startEditing()
+    drawn.addFeature(QgsFeature(next(drawn.getFeatures())))
+    drawn.rollBack()  # a closed review follows nothing
+    assert statuses() == ["accepted", "rejected", "candidate"]
+
+
+@pytest.mark.parametrize("removed", ["labels", "candidates"])
+def test_the_review_stops_when_its_layers_leave_the_project(qgis_iface, qgis_app, scene, tmp_path, removed) -> None:
+    from qgis.core import Qgis
+
+    import sam2_qgis_plugin
+
+    drawn = drawn_examples(scene, 3)
+    QgsProject.instance().addMapLayer(drawn)
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    canvas = qgis_iface.mapCanvas()
+    try:
+        result = {"candidates": three_candidates(scene, tmp_path / "candidates.gpkg"), "count": 3}
+        plugin.finding.found(result, drawn, "class")
+        review = plugin.finding.review
+        assert review is not None
+        assert isinstance(canvas.mapTool(), ReviewTool)
+        review.accept()
+        gone = drawn if removed == "labels" else plugin.finding.layer
+        QgsProject.instance().removeMapLayer(gone.id())
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+        assert plugin.finding.review is None
+        assert not isinstance(canvas.mapTool(), ReviewTool)
+        assert not plugin.dock.review_row.isVisible()
+        said = qgis_iface.messageBar().get_messages(Qgis.Warning)
+        assert any(
+            f"The review stopped: its {'label layer' if removed == 'labels' else 'candidates'}" in m for m in said
+        )
+        assert [layer.name() for layer in QgsProject.instance().mapLayers().values()].count("SAM 2 candidates") == 0
+        if removed == "candidates":
+            assert drawn.featureCount() == 4  # the decision made stays in the label layer's edit buffer
+            drawn.undoStack().undo()  # and undoing it touches no deleted review
+            assert drawn.featureCount() == 3
     finally:
         plugin.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
