@@ -1,10 +1,11 @@
 """Peak memory of whole-raster prediction against the raster's height: it should not grow with it.
 
-Runs ``predict_raster`` with a constant stand-in model (the model's own memory is the same whatever the
-raster) on synthetic rasters of the same width and growing height, in fresh processes, and prints the peak
-resident memory of each (ru_maxrss) minus that of a process that only imports the modules, and the seconds of
-``predict_raster`` (the stand-in model is instant: reading, blending and writing). A checkout given as argument
-(e.g. a worktree of an older commit) runs its own engine, for a before/after.
+Runs ``predict_raster`` (mask, probabilities and uncertainty) with a constant stand-in model (the model's own
+memory is the same whatever the raster) on synthetic rasters of the same width and growing height, in fresh
+processes, and prints the peak resident memory of each (ru_maxrss) minus that of a process that only imports
+the modules, and the seconds of ``predict_raster`` (the stand-in model is instant: reading, blending and
+writing). A checkout given as argument (e.g. a worktree of an older commit) runs its own engine, for a
+before/after.
 
     .venv/bin/python -m bench.bench_predict_memory [CHECKOUT]
 """
@@ -38,7 +39,8 @@ if height:
         def __call__(self, tiles):
             return np.full((len(tiles), 512, 512), 0.7, np.float32)
     start = time.perf_counter()
-    predict_raster(path, Constant(), folder / f"m{height}.tif", PredictConfig(batch_size=4), folder / f"p{height}.tif")
+    predict_raster(path, Constant(), folder / f"m{height}.tif", PredictConfig(batch_size=4), folder / f"p{height}.tif",
+                   uncertainty=folder / f"u{height}.tif")
     seconds = time.perf_counter() - start
 print(json.dumps({"peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "seconds": seconds}))
 """

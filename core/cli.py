@@ -229,7 +229,7 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
 
 #: Config fields given as flags: for ``predict``; for ``tile`` and ``train``; for ``train`` only (every other
 #: TrainConfig field but the class options, which have their own flags).
-PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", "min_grid_iou")
+PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", "min_grid_iou", "uncertainty_signal")
 TILE_OPTIONS = ("tile_size", "overlap", "max_nodata", "val_fraction", "test_fraction", "block_tiles", "seed")
 CLASS_OPTIONS = ("classes", "class_field", "class_zero", "multiclass", "name_field", "class_names")
 BAND_OPTIONS = ("bands",)
@@ -430,6 +430,7 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
         {
             "--out": args.out,
             "--probabilities": args.probabilities,
+            "--uncertainty": args.uncertainty,
             "--vector": parts_of(args.vector) if args.vector else None,
         },
         {"--raster": args.raster, "--checkpoint": args.checkpoint, "--aoi": args.aoi},
@@ -456,6 +457,7 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
         out = outputs.enter_context(atomic_output(args.out))
         asked = outputs.enter_context(atomic_output(args.probabilities)) if args.probabilities else None
         probabilities = outputs.enter_context(_probabilities_for_scores(asked, args.vector, args.out))
+        unsure = outputs.enter_context(atomic_output(args.uncertainty)) if args.uncertainty else None
         summary = predict_raster(
             args.raster,
             predictor,
@@ -466,6 +468,7 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
             progress,
             args.job.cancelled,
             bands=args.bands,
+            uncertainty=unsure,
         )
         result: dict[str, Any] = {
             "mode": mode,
@@ -474,6 +477,11 @@ def _predict(args: argparse.Namespace) -> dict[str, Any]:
             "windows": summary.windows,
             "object_pixels": summary.object_pixels,
             "encoder": loaded.encoder,
+            **(
+                {"uncertainty": str(args.uncertainty), "uncertainty_signal": config.uncertainty_signal}
+                if args.uncertainty
+                else {}
+            ),
             "seconds": round(summary.seconds, 2),
             "stage_seconds": {name: round(seconds, 2) for name, seconds in summary.stage_seconds.items()},
         }
@@ -619,6 +627,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", type=Path, required=True, help="mask GeoTIFF: 1 object, 0 background, 255 nodata")
     predict.add_argument("--vector", type=Path, default=None, help="also write polygons (.gpkg, .geojson, .shp)")
     predict.add_argument("--probabilities", type=Path, default=None, help="also write blended probabilities")
+    predict.add_argument(
+        "--uncertainty",
+        type=Path,
+        default=None,
+        help="also write how unsure the model is per pixel (0 sure to 1; --uncertainty-signal): where to label next",
+    )
     predict.add_argument("--aoi", type=Path, default=None, help="polygons limiting the prediction")
     predict.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=_band_help())
     predict.add_argument("--source", default=None, help="what the source attribute says (default: the raster's name)")

@@ -36,6 +36,8 @@ from core.predict_config import PredictConfig, PredictMode
 from core.raster import RasterSource, gdal_block_cache
 from core.stage_clock import StageClock
 from core.tiling import grid_origins
+from core.uncertainty import UNCERTAINTY_NODATA
+from core.uncertainty import uncertainty as uncertainty_of
 
 logger = logging.getLogger(__name__)
 
@@ -97,18 +99,24 @@ def predict_raster(
     cancelled: Callable[[], bool] | None = None,
     bands: tuple[int, ...] | None = None,
     clock: StageClock | None = None,
+    uncertainty: Path | None = None,
 ) -> PredictSummary:
     """Predict the whole raster into ``out_mask`` (uint8: 1 object, 0 background, 255 nodata; the input's
     grid and CRS; tiled, compressed) and optionally the blended probabilities (float32, nodata -1); ``bands``:
     the raster's bands read as R, G, B (default 1, 2, 3). A multi-class predictor writes a class raster
     instead (each pixel the class id of the most probable class, 0 background) with a colour table, and one
-    probability band per class. ``clock`` collects the seconds per stage (one is made if not given).
+    probability band per class. ``uncertainty``: also how unsure the model is per pixel (float32, 0 sure to 1,
+    nodata -1; ``config.uncertainty_signal``, core/uncertainty.py). ``clock`` collects the seconds per stage (one
+    is made if not given).
 
     Windows are read ahead by helper threads and finished rows written behind by another, so the model works
     while the disk does."""
     config = config or PredictConfig()
     clock = clock or StageClock()
-    check_outputs({"out_mask": out_mask, "probabilities": probabilities}, {"raster": raster_path, "aoi": aoi})
+    check_outputs(
+        {"out_mask": out_mask, "probabilities": probabilities, "uncertainty": uncertainty},
+        {"raster": raster_path, "aoi": aoi},
+    )
     size = predictor.size
     margin = round(size * config.overlap)
     stride = max(1, size - margin)
@@ -146,7 +154,8 @@ def predict_raster(
         with contextlib.ExitStack() as stack:
             # GDAL keeps written blocks in its cache (by default up to 5 % of RAM): sized to the rows being
             # written, so that memory stays flat however large the output grows.
-            stack.enter_context(gdal_block_cache(write_cache_megabytes(width, probability_bands)))
+            float_bands = probability_bands + (uncertainty is not None)
+            stack.enter_context(gdal_block_cache(write_cache_megabytes(width, float_bands)))
             mask_tmp = stack.enter_context(atomic_output(out_mask))
             mask_out = stack.enter_context(
                 rasterio.open(mask_tmp, "w", count=1, dtype="uint8", nodata=MASK_NODATA, **profile)
@@ -162,13 +171,25 @@ def predict_raster(
                         predictor=3, **profile,
                     )
                 )  # fmt: skip
+            unsure_out = None
+            if uncertainty is not None:
+                unsure_tmp = stack.enter_context(atomic_output(uncertainty))
+                unsure_out = stack.enter_context(
+                    rasterio.open(
+                        unsure_tmp, "w", count=1, dtype="float32", nodata=UNCERTAINTY_NODATA, predictor=3, **profile
+                    )
+                )
+                unsure_out.update_tags(1, SIGNAL=config.uncertainty_signal)
             # entered last, left first: the reads stop and the writes finish before the files close
             writer = stack.enter_context(WriteBehind(clock=clock))
             reads = iter(stack.enter_context(ReadAhead(raster, plan, threads=READ_THREADS, clock=clock)))
 
-            def write_rows(row: int, found: np.ndarray, covered: np.ndarray, prob: np.ndarray | None) -> int:
+            def write_rows(
+                row: int, found: np.ndarray, covered: np.ndarray, prob: np.ndarray | None, unsure: np.ndarray | None
+            ) -> int:
                 """Write the final rows from ``row``: the decision (n, width) uint8, where windows covered them,
-                and the blended probabilities (C, n, width) if asked; returns the object pixels written."""
+                the blended probabilities (C, n, width) and the uncertainty (n, width) if asked; returns the
+                object pixels written."""
                 window = Window(0, row, width, found.shape[0])
                 keep = raster.valid_mask(window) & _window_area(shapes, raster, window) & covered
                 mask = np.where(keep, found, MASK_NODATA).astype(np.uint8)
@@ -176,6 +197,8 @@ def predict_raster(
                 if prob_out is not None and prob is not None:
                     shown = prob[1:] if classes else prob
                     prob_out.write(np.where(keep, shown, PROBABILITY_NODATA).astype(np.float32), window=window)
+                if unsure_out is not None and unsure is not None:
+                    unsure_out.write(np.where(keep, unsure, UNCERTAINTY_NODATA).astype(np.float32), 1, window=window)
                 return int(((mask > 0) & (mask != MASK_NODATA)).sum())
 
             # The band of windows lives where the model answers (a GPU blends and decides there, and only the
@@ -183,6 +206,8 @@ def predict_raster(
             device = torch.device(getattr(predictor, "device", "cpu"))
             band_sum = torch.zeros((channels, size, width), dtype=torch.float32, device=device)
             band_weight = torch.zeros((size, width), dtype=torch.float32, device=device)
+            # the windows' squared probabilities, for how much they disagree (only when uncertainty is asked)
+            band_square = torch.zeros_like(band_sum) if unsure_out is not None else None
             taper_weights = torch.from_numpy(weights).to(device)
             class_values = torch.tensor([0, *classes], dtype=torch.uint8, device=device)  # class index -> value
             counted: list[Future[int]] = []
@@ -208,6 +233,8 @@ def predict_raster(
                                 w = min(size, width - col)
                                 h = min(size, height - row)
                                 band_sum[:, :h, col : col + w] += prob[:, :h, :w] * taper_weights[:h, :w]
+                                if band_square is not None:
+                                    band_square[:, :h, col : col + w] += prob[:, :h, :w] ** 2 * taper_weights[:h, :w]
                                 band_weight[:h, col : col + w] += taper_weights[:h, :w]
                     done += len(chunk)
                     if progress:
@@ -218,16 +245,21 @@ def predict_raster(
                     prob = band_sum[:, :n] / band_weight[:n].clamp_min(1e-12)
                     # multi-class: the most probable of background and the classes; else the threshold
                     found = class_values[prob.argmax(dim=0)] if classes else (prob[0] >= config.threshold)
+                    unsure = None
+                    if band_square is not None:
+                        square = band_square[:, :n] / band_weight[:n].clamp_min(1e-12)
+                        unsure = uncertainty_of(config.uncertainty_signal, prob, square).cpu().numpy()
                     decided = (
                         found.to(torch.uint8).cpu().numpy(),
                         covered.cpu().numpy(),
                         prob.cpu().numpy() if prob_out is not None else None,
+                        unsure,
                     )
                     kept = size - n  # the rows the next grid row's windows overlap move to the top
-                    band_sum[:, :kept] = band_sum[:, n:size].clone()
-                    band_weight[:kept] = band_weight[n:size].clone()
-                    band_sum[:, kept:] = 0
-                    band_weight[kept:] = 0
+                    for band in (band_sum, band_weight, band_square):
+                        if band is not None:
+                            band[..., :kept, :] = band[..., n:size, :].clone()
+                            band[..., kept:, :] = 0
                 with clock.stage("wait for writes"):
                     counted.append(writer.submit(functools.partial(write_rows, row, *decided)))
             with clock.stage("wait for writes"):

@@ -8,13 +8,15 @@ from typing import Any, Literal
 from core.errors import InvalidConfigError
 
 PredictMode = Literal["auto", "grid"]
+UncertaintySignal = Literal["entropy", "disagreement"]  # core/uncertainty.py
 
 
 @dataclass(frozen=True)
 class PredictConfig:
     """``threshold`` on the blended probability; ``overlap`` between windows (fraction); ``batch_size``
     windows per model call; ``mode``: ``auto`` (promptless, as trained by ``train --mode auto``) or
-    ``grid`` (a grid of ``grid_points`` x ``grid_points`` clicks per window, masks merged: base models)."""
+    ``grid`` (a grid of ``grid_points`` x ``grid_points`` clicks per window, masks merged: base models);
+    ``uncertainty_signal``: what an uncertainty raster measures (core/uncertainty.py)."""
 
     mode: PredictMode = "auto"
     threshold: float = 0.5
@@ -22,6 +24,7 @@ class PredictConfig:
     batch_size: int = 4
     grid_points: int = 8
     min_grid_iou: float = 0.7
+    uncertainty_signal: UncertaintySignal = "entropy"
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold < 1:
@@ -41,6 +44,8 @@ HELP: dict[str, str] = {
     "batch_size": "windows per model call (lower it when the GPU runs out of memory)",
     "grid_points": "grid mode: clicks per window side",
     "min_grid_iou": "grid mode: keep a click's mask only if its predicted IoU is at least this",
+    "uncertainty_signal": "--uncertainty: entropy (of the blended probability: 1 where an object is as likely as "
+    "not) or disagreement (between overlapping windows)",
 }
 
 
