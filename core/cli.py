@@ -345,6 +345,24 @@ def _find(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _suggest(args: argparse.Namespace) -> dict[str, Any]:
+    from core.suggest import SuggestConfig, SuggestInputs, suggest
+
+    uncertainty = args.uncertainty
+    if uncertainty is None:
+        if args.checkpoint is None:
+            raise InvalidInputError(
+                "give --uncertainty (a raster from predict --uncertainty), or --raster and --checkpoint"
+            )
+        uncertainty = args.out.with_name(f"{args.out.stem}_uncertainty.tif")
+    inputs = SuggestInputs(
+        uncertainty, args.raster, args.checkpoint, args.labels, args.class_field,
+        tuple(args.extent) if args.extent else None, args.area, args.bands,
+    )  # fmt: skip
+    config = SuggestConfig(args.count, args.min_distance, args.keep_clear)
+    return suggest(inputs, args.out, config, args.device, progress=args.job, cancelled=args.job.cancelled)
+
+
 def _find_flags(command: argparse.ArgumentParser) -> None:
     """The training options find lets an analyst change, shown with find's own defaults (core.find)."""
     from core.find import FIND_OPTIONS, describe
@@ -698,6 +716,37 @@ def build_parser() -> argparse.ArgumentParser:
     _shape_options(find)
     _job_options(find)
     find.set_defaults(run=_find)
+
+    suggest = commands.add_parser(
+        "suggest", help="where to label next: the places where the model is least sure, away from your labels"
+    )
+    suggest.add_argument("--out", type=Path, required=True, help="the places, as points (.gpkg)")
+    suggest.add_argument(
+        "--uncertainty",
+        type=Path,
+        default=None,
+        help="an uncertainty raster (predict --uncertainty); with --checkpoint, where to write it (default: beside "
+        "--out)",
+    )
+    suggest.add_argument("--raster", type=Path, default=None, help="the orthophoto (to predict the uncertainty)")
+    suggest.add_argument("--checkpoint", type=Path, default=None, help="the model whose uncertainty counts")
+    suggest.add_argument("--labels", type=Path, default=None, help="what is labelled already (kept clear of)")
+    suggest.add_argument("--class-field", default=None, help="attribute of the labels holding the class")
+    suggest.add_argument(
+        "--extent", type=box_arg, default=None, metavar="XMIN,YMIN,XMAX,YMAX", help="where to look (raster CRS)"
+    )
+    suggest.add_argument("--area", type=Path, default=None, help="where to look: polygons (default: everywhere)")
+    suggest.add_argument("--count", type=int, default=10, help="how many places at most")
+    suggest.add_argument(
+        "--min-distance", type=float, default=None, help="between places, in ground units (default: 256 px)"
+    )
+    suggest.add_argument(
+        "--keep-clear", type=float, default=None, help="around labels, in ground units (default: min distance / 4)"
+    )
+    suggest.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=_band_help())
+    suggest.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    _job_options(suggest)
+    suggest.set_defaults(run=_suggest)
 
     tile = commands.add_parser("tile", help="write training tiles in the seed pipeline's folder layout")
     _training_options(tile)

@@ -1,5 +1,5 @@
-"""Read and write polygon layers (GeoPackage, GeoJSON, Shapefile) with pyogrio: a PyPI wheel that carries
-its own GDAL, so that the engine needs no GDAL Python bindings (``osgeo``) on any platform.
+"""Read and write polygon layers, and write point layers (GeoPackage, GeoJSON, Shapefile) with pyogrio: a PyPI
+wheel that carries its own GDAL, so that the engine needs no GDAL Python bindings (``osgeo``) on any platform.
 
 Geometries are GeoJSON-like mappings ``{"type": "Polygon" | "MultiPolygon", "coordinates": ...}`` with
 coordinates in (x, y) = (easting, northing) or (lon, lat) order of the layer's CRS, the convention
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import shapely
 from rasterio.crs import CRS
-from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
 
 from core.atomic import atomic_output, check_space_after_failure
 from core.errors import InvalidInputError, MissingInputError
@@ -46,6 +46,15 @@ class PolygonFeature:
     """One polygon or multipolygon with its attributes."""
 
     geometry: Geometry
+    attributes: Mapping[str, int | float | str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PointFeature:
+    """One point (x, y in the layer's CRS) with its attributes."""
+
+    x: float
+    y: float
     attributes: Mapping[str, int | float | str | None] = field(default_factory=dict)
 
 
@@ -77,7 +86,7 @@ def _multipolygon(geometry: Geometry, index: int) -> MultiPolygon:
 
 
 def _columns(
-    features: Sequence[PolygonFeature], fields: Mapping[str, type]
+    features: Sequence[PolygonFeature | PointFeature], fields: Mapping[str, type]
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """One array per field and a mask of its missing values (None), in ``fields`` order."""
     columns, masks = [], []
@@ -102,13 +111,38 @@ def write_polygons(
     ``fields`` maps attribute names to int, float or str; by default the types of the first feature.
     An existing file at ``path`` is replaced. ``crs_wkt`` empty: no CRS (the raster's pixel coordinates).
     """
-    path = Path(path)
+    geometries = [shapely.to_wkb(_multipolygon(f.geometry, i)) for i, f in enumerate(features)]
+    return _write_layer(Path(path), geometries, features, crs_wkt, layer_name, fields, "MultiPolygon")
+
+
+def write_points(
+    path: str | os.PathLike[str],
+    points: Sequence[PointFeature],
+    crs_wkt: str,
+    layer_name: str,
+    fields: Mapping[str, type] | None = None,
+) -> Path:
+    """Write ``points`` as a new point layer, as ``write_polygons`` writes polygons."""
+    geometries = [shapely.to_wkb(Point(p.x, p.y)) for p in points]
+    return _write_layer(Path(path), geometries, points, crs_wkt, layer_name, fields, "Point")
+
+
+def _write_layer(
+    path: Path,
+    wkb: Sequence[bytes],
+    features: Sequence[PolygonFeature | PointFeature],
+    crs_wkt: str,
+    layer_name: str,
+    fields: Mapping[str, type] | None,
+    geometry_type: str,
+) -> Path:
+    """A new layer of ``wkb`` geometries and the features' attributes; complete or not at all."""
     driver = _driver_for(path)
     if fields is None:
         first = features[0].attributes if features else {}
         fields = {name: type(value) for name, value in first.items() if value is not None}
-    geometries = np.empty(len(features), dtype=object)
-    geometries[:] = [shapely.to_wkb(_multipolygon(f.geometry, i)) for i, f in enumerate(features)]
+    geometries = np.empty(len(wkb), dtype=object)
+    geometries[:] = list(wkb)
     columns, masks = _columns(features, fields)
 
     def write(target: Path) -> None:
@@ -125,7 +159,7 @@ def write_polygons(
             field_mask=masks,
             layer=layer_name,
             driver=driver,
-            geometry_type="MultiPolygon",
+            geometry_type=geometry_type,
             crs=crs_wkt or None,
             dataset_options=DATASET_OPTIONS.get(driver),
             layer_options=LAYER_OPTIONS.get(driver),
