@@ -307,7 +307,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
     ]
     if missing:
         raise InvalidInputError(f"missing {', '.join(missing)} (or give --resume RUN_DIR)")
-    inputs = run.RunInputs(args.raster, args.labels, args.checkpoint, args.aoi)
+    inputs = run.RunInputs(args.raster, args.labels, args.checkpoint, args.aoi, args.labels_name)
     summary = run.start(
         inputs, _train_config(args), args.out, progress=job, overwrite=args.overwrite, stop_requested=job.cancelled
     )
@@ -686,6 +686,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint", type=Path, help="base checkpoint (official, seed-style or ours)")
     train.add_argument("--out", type=Path, help="run folder")
     _train_flags(train, train_options())
+    train.add_argument(
+        "--labels-name",
+        default=None,
+        help="what the labels are called in the history of runs on them (what labels bought; default: the file)",
+    )
     train.add_argument("--resume", type=Path, default=None, help="continue the run in this folder")
     train.add_argument(
         "--overwrite", action="store_true", help="replace the results of an earlier run in --out (else refused)"

@@ -28,8 +28,14 @@ def _fmt(value: Any) -> str:
     return "" if value is None else f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
 
 
-def render_report(summary: dict[str, Any], history: list[dict[str, Any]], config: dict[str, Any]) -> str:
-    """The page's HTML from the run's ``summary.json`` content, its per-epoch history and its config."""
+def render_report(
+    summary: dict[str, Any],
+    history: list[dict[str, Any]],
+    config: dict[str, Any],
+    runs: list[dict[str, Any]] | None = None,
+) -> str:
+    """The page's HTML from the run's ``summary.json`` content, its per-epoch history, its config, and the runs
+    on the same labels (core.training.label_history: what the labels bought)."""
     base, best = summary["base"], summary["best"]
     scores = [_row(["score", "base model", f"tuned (epoch {best['epoch']})", "change"], "th")]
     for key in SCORES:
@@ -78,6 +84,7 @@ def render_report(summary: dict[str, Any], history: list[dict[str, Any]], config
     scored = f"{counted.get('objects', '?')} objects in {counted.get('tiles', '?')} validation tiles"
     stopped = " Early stopping ended the run." if summary.get("stopped_early") else ""
     warnings = "".join(f'<p class="warning">{html.escape(w)}</p>' for w in summary.get("warnings", []))
+    bought = _labels_section(summary, runs or [])
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>SAM 2 fine-tuning report</title><style>{STYLE}</style></head><body>
 <h1>SAM 2 fine-tuning report</h1>
@@ -85,7 +92,7 @@ def render_report(summary: dict[str, Any], history: list[dict[str, Any]], config
 Scored: {scored}.{stopped}</p>
 <p class="verdict"><b>{verdict}</b></p>{warnings}
 <table>{"".join(scores)}</table>
-<h2>Training curves</h2><img src="curves.png" alt="training loss and validation scores per epoch">
+{bought}<h2>Training curves</h2><img src="curves.png" alt="training loss and validation scores per epoch">
 <h2>Confusion matrix (best epoch)</h2><img src="confusion.png" alt="confusion matrix">
 <h2>Per epoch</h2><table>{"".join(epochs)}</table>
 <h2>Settings</h2><table>{"".join(settings)}</table>
@@ -93,9 +100,41 @@ Scored: {scored}.{stopped}</p>
 """
 
 
-def write_report(folder: Path, summary: dict[str, Any], history: list[dict[str, Any]], config: dict[str, Any]) -> Path:
+def _labels_section(summary: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+    """What the labels bought: the labels this run learned from, and with two runs or more on them, the sentence,
+    the curve and the runs."""
+    labels = summary.get("labels", {})
+    if labels.get("objects") is None:
+        return ""
+    learned = (
+        f"<p>Learned from {labels['objects']} objects and {labels.get('background') or 0} background examples of "
+        f"{html.escape(str(labels.get('name', '')))} ({html.escape(str(labels.get('cover', '')))} labels).</p>"
+    )
+    if len(runs) < 2:
+        return f"<h2>What the labels bought</h2>{learned}"
+    table = [_row(["run", "objects", "background", "base IoU", "tuned IoU"], "th")]
+    table += [
+        _row([_fmt(r["run"]), _fmt(r["objects"]), _fmt(r["background"]), _fmt(r["base_iou"]), _fmt(r["iou"])])
+        for r in runs
+    ]
+    said = html.escape(summary.get("labels_bought") or "")
+    return (
+        f"<h2>What the labels bought</h2>{learned}<p><b>{said}</b></p>"
+        '<img src="labels_bought.png" alt="validation IoU against labelled objects, run by run">'
+        f"<table>{''.join(table)}</table><p>Runs in the same folder on the same labels and raster. Each validates "
+        "on tiles of its own labels: a trend over several runs says more than one step.</p>"
+    )
+
+
+def write_report(
+    folder: Path,
+    summary: dict[str, Any],
+    history: list[dict[str, Any]],
+    config: dict[str, Any],
+    runs: list[dict[str, Any]] | None = None,
+) -> Path:
     """Write ``folder/report.html`` atomically; returns its path."""
     path = Path(folder) / "report.html"
     with atomic_output(path) as tmp:
-        tmp.write_text(render_report(summary, history, config), encoding="utf-8")
+        tmp.write_text(render_report(summary, history, config, runs), encoding="utf-8")
     return path

@@ -19,6 +19,7 @@ from typing import Any
 from core.atomic import atomic_output, remove_stale_temporaries
 from core.errors import InvalidInputError, MissingInputError
 from core.training.config import TrainConfig
+from core.training.label_history import LabelRecord, count_labels
 from core.training.run_folder import RunFolder
 from core.training.run_lock import check_run_folder, clear_earlier_run, run_lock
 from core.training.tiles import build_tiles
@@ -31,9 +32,16 @@ class RunInputs:
     labels: Path
     checkpoint: Path
     aoi: Path | None = None
+    labels_name: str | None = None  # the label layer as the analyst knows it (what labels bought; default: the file)
 
     def to_dict(self) -> dict[str, str | None]:
         return {k: str(v) if v is not None else None for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, str | None]) -> RunInputs:
+        """The inputs run.json recorded (``to_dict``)."""
+        paths = {k: Path(v) if v else None for k, v in saved.items() if k != "labels_name"}
+        return cls(**paths, labels_name=saved.get("labels_name"))  # type: ignore[arg-type]
 
     def flags(self) -> dict[str, Path | None]:
         return {"--raster": self.raster, "--labels": self.labels, "--checkpoint": self.checkpoint, "--aoi": self.aoi}
@@ -85,7 +93,7 @@ def resume(
         raise MissingInputError(f"{run_dir} holds no resumable run (run.json and resume.pt): start a new one")
     try:
         saved = json.loads(record.read_text(encoding="utf-8"))
-        inputs = RunInputs(**{k: Path(v) if v else None for k, v in saved["inputs"].items()})  # type: ignore[arg-type]
+        inputs = RunInputs.from_dict(saved["inputs"])
         config = TrainConfig.from_dict(saved["config"])
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise InvalidInputError(
@@ -155,10 +163,20 @@ def _train(
     if threading.current_thread() is threading.main_thread():  # SIGTERM, Ctrl-C: finish the step, save, exit 0
         previous = {number: signal.signal(number, _stopper(stop)) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
-        return trainer.run(RunFolder(run_dir, writes=trainer.rank == 0))
+        return trainer.run(RunFolder(run_dir, writes=trainer.rank == 0, learned_from=_learned_from(inputs, config)))
     finally:
         for number, handler in (previous or {}).items():
             signal.signal(number, handler)
+
+
+def _learned_from(inputs: RunInputs, config: TrainConfig) -> tuple[LabelRecord, str]:
+    """The labels (name, objects, background) and the raster a run learns from, for what labels bought."""
+    import rasterio
+
+    with rasterio.open(inputs.raster) as src:
+        crs = src.crs
+    record = count_labels(inputs.labels, crs, config.class_field, config.classes, inputs.labels_name)
+    return record, str(Path(inputs.raster).resolve())
 
 
 def _stopper(stop: threading.Event) -> Callable[[int, Any], None]:

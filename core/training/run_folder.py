@@ -25,6 +25,7 @@ from core.atomic import atomic_output, sha256_file
 from core.metrics import ClassConfusion, Confusion
 from core.models.random_init import state_dict_sha256
 from core.plots import draw_confusion, pyplot
+from core.training.label_history import LabelRecord, finished_now, labels_bought, runs_on_same_labels
 from core.training.report import write_report
 from core.training.trainable import LoRALinear, trained_state
 
@@ -98,9 +99,11 @@ def save_torch(path: Path, payload: dict[str, Any]) -> None:
 class RunFolder:
     """Writes the run folder; with ``writes`` False (ranks other than 0) every write is skipped."""
 
-    def __init__(self, path: Path, writes: bool = True) -> None:
+    def __init__(self, path: Path, writes: bool = True, learned_from: tuple[LabelRecord, str] | None = None) -> None:
+        """``learned_from``: the labels and the raster's path (for what labels bought across runs)."""
         self.path = Path(path)
         self.writes = writes
+        self.learned_from = learned_from
         self.path.mkdir(parents=True, exist_ok=True)
 
     def meta(self, trainer: TrainingState, epoch: int, scores: dict[str, float] | None = None) -> dict[str, Any]:
@@ -209,7 +212,13 @@ class RunFolder:
             "validation": trainer.validation_counts,
             "warnings": trainer.warnings,
             "tiles": trainer.tiles.summary(),
-            "labels": {"cover": trainer.config.labels_cover, **trainer.tiles.label_pixels()},
+            "labels": {
+                "cover": trainer.config.labels_cover,
+                **trainer.tiles.label_pixels(),
+                **(self.learned_from[0].to_dict() if self.learned_from else {}),
+            },
+            "raster": self.learned_from[1] if self.learned_from else None,
+            "finished": finished_now(),
             "encoder_calls": trainer.encoder_calls,
             "encoded_samples": len(trainer.features),
             "weights_sha256": weights,
@@ -228,12 +237,33 @@ class RunFolder:
                 }
                 for class_id, name in zip(classes.ids, classes.names, strict=True)
             }
+        history = runs_on_same_labels(self.path, summary)
+        summary["labels_bought"] = labels_bought(history)
+        if len(history) >= 2:
+            self._write_labels_curve(history)
         with atomic_output(self.path / "summary.json") as tmp:
             tmp.write_text(json.dumps(summary, indent=2))
-        write_report(self.path, summary, trainer.history, trainer.config.to_dict())
+        write_report(self.path, summary, trainer.history, trainer.config.to_dict(), history)
         return summary
 
     # -- figures and report --------------------------------------------------------------------------
+
+    def _write_labels_curve(self, runs: list[dict[str, Any]]) -> None:
+        """labels_bought.png: validation IoU of each run on these labels against its labelled objects."""
+        plt = pyplot()
+        figure, axis = plt.subplots(figsize=(6, 3.5))
+        objects = [r["objects"] for r in runs]
+        axis.plot(objects, [r["iou"] for r in runs], "o-", label="tuned")
+        axis.plot(objects, [r["base_iou"] for r in runs], "s--", color="grey", label="base model")
+        axis.set_xlabel("labelled objects")
+        axis.xaxis.get_major_locator().set_params(integer=True)
+        axis.set_ylabel("validation IoU")
+        axis.set_title("What the labels bought")
+        axis.legend()
+        figure.tight_layout()
+        with atomic_output(self.path / "labels_bought.png") as tmp:
+            figure.savefig(tmp, format="png", dpi=100)
+        plt.close(figure)
 
     def _write_curves(self, history: list[dict[str, Any]]) -> None:
         plt = pyplot()
