@@ -379,6 +379,52 @@ class Sam2Dock(QDockWidget):
         tune_form.addRow(self.resume_button)
         layout.addWidget(tune)
 
+        label_next = QGroupBox(tr("Where to label next"), body)
+        next_form = QFormLayout(label_next)
+        next_hint = QLabel(
+            tr(
+                "The places where the active model is least sure, away from your labels: a label there teaches it "
+                "most. Shown again after each fine-tuning."
+            ),
+            label_next,
+        )
+        next_hint.setWordWrap(True)
+        self.suggest_where_combo = QComboBox(label_next)
+        for key in ("visible map extent", "whole raster", "AOI layer"):
+            self.suggest_where_combo.addItem(tr(EXTENTS[key]), key)
+        self.suggest_aoi_combo = QgsMapLayerComboBox(label_next)
+        self.suggest_aoi_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
+        self.suggest_aoi_combo.setAllowEmptyLayer(True)
+        self.suggest_aoi_combo.setLayer(None)
+        self.suggest_count_spin = QSpinBox(label_next)
+        self.suggest_count_spin.setRange(1, 100)
+        self.suggest_count_spin.setValue(10)
+        self.suggest_button = QPushButton(tr("Where to label next"), label_next)
+        self.suggest_button.setObjectName("Sam2SuggestButton")
+        self.suggest_button.setToolTip(
+            tr("Maps how unsure the active model is (a translucent heat layer) and numbers the places to label")
+        )
+        self.suggest_label = QLabel("", label_next)
+        self.suggest_label.setWordWrap(True)
+        self.suggest_row = QWidget(label_next)  # shown while there are places to visit
+        places = QHBoxLayout(self.suggest_row)
+        places.setContentsMargins(0, 0, 0, 0)
+        self.suggest_buttons = {
+            "previous": QPushButton(tr("◀ Previous place"), self.suggest_row),
+            "next": QPushButton(tr("Next place ▶"), self.suggest_row),
+        }
+        for button in self.suggest_buttons.values():
+            places.addWidget(button)
+        self.suggest_row.setVisible(False)
+        next_form.addRow(next_hint)
+        next_form.addRow(tr("Where"), self.suggest_where_combo)
+        next_form.addRow(tr("AOI layer"), self.suggest_aoi_combo)
+        next_form.addRow(tr("Places"), self.suggest_count_spin)
+        next_form.addRow(self.suggest_button)
+        next_form.addRow(self.suggest_label)
+        next_form.addRow(self.suggest_row)
+        layout.addWidget(label_next)
+
         predict = QGroupBox(tr("Predict the raster"), body)
         predict_form = QFormLayout(predict)
         self.extent_combo = QComboBox(predict)
@@ -425,6 +471,8 @@ class Sam2Dock(QDockWidget):
             "labels_cover": self.labels_cover_combo,
             "find_minutes": self.find_minutes_spin,
             "find_where": self.find_where_combo,
+            "suggest_where": self.suggest_where_combo,
+            "suggest_count": self.suggest_count_spin,
             "where": self.extent_combo,
             "instances": self.instances_check,
             "threshold": self.threshold_spin,

@@ -28,6 +28,7 @@ from .segment_controller import SegmentController
 from .session import SegmentSession, SessionError, check_raster
 from .settings_dialog import encoder_path
 from .shapes import polygon_options
+from .suggest_controller import SuggestController
 from .tasks import EngineTask
 from .training_controller import TrainingController
 
@@ -57,6 +58,7 @@ class Sam2Plugin:
         self.tuning = TrainingController(self)
         self.prediction = PredictionController(self)
         self.finding = FindController(self)
+        self.suggesting = SuggestController(self)
         self.installing = InstallController(self)
         self.install_offer: Any = None  # the message bar's "Install engine" offer, while shown
 
@@ -99,6 +101,9 @@ class Sam2Plugin:
         self.dock.find_again_button.clicked.connect(lambda: self.finding.find())
         for action, button in self.dock.review_buttons.items():
             button.clicked.connect(lambda _=False, action=action: self.finding.act(action))
+        self.dock.suggest_button.clicked.connect(lambda: self.suggesting.suggest())
+        for step, button in ((-1, self.dock.suggest_buttons["previous"]), (1, self.dock.suggest_buttons["next"])):
+            button.clicked.connect(lambda _=False, step=step: self.suggesting.move(step))
         self.dock.predict_button.clicked.connect(lambda: self.prediction.predict_raster())
 
         self.panel_action = QAction(QIcon(str(ICON)), tr("SAM 2 panel"), window)
@@ -137,6 +142,7 @@ class Sam2Plugin:
         self.close_install_offer()
         self.segmenting.remove_tool()
         self.finding.stop_review()
+        self.suggesting.clear()
         if self.client is not None:
             self.client.stop()
             self.client = None

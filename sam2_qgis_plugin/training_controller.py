@@ -4,6 +4,7 @@ stops at a safe point: the panel says where, offers its best checkpoint so far, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -41,6 +42,13 @@ def tuned_model_title(checkpoint: Path) -> str:
         return checkpoint.parent.name
 
 
+def labels_name(layer: Any) -> str:
+    """The label layer as the history of runs on it knows it: its name, and a digest of its source (two layers
+    of one name stay apart; a layer keeps its identity across runs and sessions)."""
+    digest = hashlib.sha256(layer.source().encode("utf-8")).hexdigest()[:8]
+    return f"{layer.name()} [{digest}]"
+
+
 def result_text(name: str, summary: dict[str, Any]) -> str:
     """What the panel says of a finished run: validation IoU and F1, base -> best (each class's IoU for one
     model of several classes), and how much was scored."""
@@ -64,7 +72,8 @@ def result_text(name: str, summary: dict[str, Any]) -> str:
     scored = tr("{objects} objects in {tiles} validation tiles").format(
         objects=counted.get("objects", "?"), tiles=counted.get("tiles", "?")
     )
-    return f"{text}; {scored}."
+    bought = summary.get("labels_bought")  # the engine's sentence: what the last labels added
+    return f"{text}; {scored}." + (f" {bought[:1].upper()}{bought[1:]}." if bought else "")
 
 
 class TrainingController:
@@ -122,6 +131,7 @@ class TrainingController:
             "raster": engine_raster,
             "bands": engine_bands(raster),
             "labels": run_dir / "labels.gpkg",
+            "labels_name": labels_name(labels),
             "checkpoint": checkpoint,
             "out": run_dir,
             "aoi": run_dir / "aoi.gpkg" if aoi is not None else None,
@@ -224,6 +234,7 @@ class TrainingController:
             duration=10,
         )
         plugin.use_checkpoint(str(run_dir / "best.pt"))
+        plugin.suggesting.after_tuning(str(run_dir / "best.pt"))  # where to label next, for the new model
 
     def stopped(self, run_dir: Path, summary: dict[str, Any]) -> None:
         """A cancelled run stopped at a safe point: say where, offer its best checkpoint so far, allow resuming."""

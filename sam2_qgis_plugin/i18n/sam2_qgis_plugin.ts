@@ -407,6 +407,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../dock.py"/>
+        <source>Maps how unsure the active model is (a translucent heat layer) and numbers the places to label</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../processing_provider.py"/>
         <source>Mask</source>
         <translation type="unfinished"></translation>
@@ -442,6 +447,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../dock.py"/>
+        <source>Next place ▶</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../review.py"/>
         <source>No candidates: everything found is already labelled, or nothing was found</source>
         <translation type="unfinished"></translation>
@@ -449,6 +459,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>No fine-tuning in this session yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../suggest_controller.py"/>
+        <source>No place to suggest: the area is labelled, or has no valid pixels away from your labels</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -500,6 +515,16 @@
     <message>
         <location filename="../processing_provider.py"/>
         <source>Output folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../suggest_controller.py"/>
+        <source>Place {n} of {count} · uncertainty {score:.2f} · {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Places</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -625,6 +650,11 @@
     <message>
         <location filename="../install_controller.py"/>
         <source>SAM 2: installing the engine: {stage}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../suggest_controller.py"/>
+        <source>SAM 2: where to label next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -759,6 +789,11 @@
     </message>
     <message>
         <location filename="../dock.py"/>
+        <source>The places where the active model is least sure, away from your labels: a label there teaches it most. Shown again after each fine-tuning.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
         <source>The polygon layer accepted segments go to (empty: a GeoPackage beside the project)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -873,6 +908,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../dock.py"/>
+        <source>Where to label next</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../processing_provider.py"/>
         <source>Where to look (extent)</source>
         <translation type="unfinished"></translation>
@@ -948,6 +988,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../suggest_controller.py"/>
+        <source>cannot read the places found in {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../output.py"/>
         <source>cannot start editing {layer}: choose another layer or a new GeoPackage</source>
         <translation type="unfinished"></translation>
@@ -978,6 +1023,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../suggest_controller.py"/>
+        <source>choose a model first (Model: Use): its uncertainty says where to label</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../session.py"/>
         <source>choose a model first (SAM 2 panel &gt; Model)</source>
         <translation type="unfinished"></translation>
@@ -985,6 +1035,11 @@
     <message>
         <location filename="../prediction_controller.py"/>
         <source>choose a model first (a fine-tuned run's best.pt works best)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../suggest_controller.py"/>
+        <source>choose the AOI layer to look in (or look in the visible map extent)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1095,6 +1150,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../suggest_controller.py"/>
+        <source>places to label are already being found: wait for them or cancel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1280,6 +1340,11 @@
     <message>
         <location filename="../dock.py"/>
         <source>◀ Back (P)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>◀ Previous place</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
