@@ -326,6 +326,11 @@
     </message>
     <message>
         <location filename="../processing_provider.py"/>
+        <source>GeoPackage (*.gpkg)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
         <source>Ground pixel of a web layer's render, in the area's map units (e.g. 0.3)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -359,6 +364,11 @@
     <message>
         <location filename="../processing_provider.py"/>
         <source>Labels (a few examples)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Labels already drawn (kept clear of)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -407,6 +417,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Maps how unsure a model is over the orthophoto (0 sure to 1) and proposes the places where a label would teach it most: the most uncertain spots, a minimum distance apart, away from what is already labelled, never on nodata, best first, each with its reason. Label there, fine-tune, and run it again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Maps how unsure the active model is (a translucent heat layer) and numbers the places to label</source>
         <translation type="unfinished"></translation>
@@ -422,8 +437,18 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Minimum distance between places (ground units; empty: 256 pixels)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Model (a checkpoint)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -524,7 +549,13 @@
     </message>
     <message>
         <location filename="../dock.py"/>
+        <location filename="../processing_provider.py"/>
         <source>Places</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Places to label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -863,6 +894,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing_provider.py"/>
+        <source>Uncertainty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../dock.py"/>
         <source>Use</source>
         <translation type="unfinished"></translation>
@@ -910,6 +946,16 @@
     <message>
         <location filename="../dock.py"/>
         <source>Where to label next</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Where to label next reads a local raster file: save {layer} as a GeoTIFF first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing_provider.py"/>
+        <source>Where to label next with SAM 2</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

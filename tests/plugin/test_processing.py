@@ -25,6 +25,7 @@ def test_provider_lists_the_algorithms_each_with_help(processing) -> None:
         "sam2:createtrainingtiles",
         "sam2:finetune",
         "sam2:findtherest",
+        "sam2:wheretolabelnext",
         "sam2:predictraster",
         "sam2:evaluatesegmentation",
         "sam2:segmentfrompoints",
@@ -355,3 +356,22 @@ def test_a_refused_run_says_what_to_do_and_leaves_no_state_behind(processing, sc
     ]
     assert kept
     assert all(kept_frame == ("processAlgorithm", ["message", "self"]) for kept_frame in kept), kept
+
+
+def test_where_to_label_next_writes_places_and_the_uncertainty(processing, scene, engine_files, tmp_path) -> None:
+    result = processing.run(
+        "sam2:wheretolabelnext",
+        {
+            "RASTER": str(scene / "scene_image.tif"), "CHECKPOINT": engine_files["checkpoint"],
+            "LABELS": examples_of(scene, 2, tmp_path / "two.gpkg"), "COUNT": 3, "MIN_DISTANCE": 10.0,
+            "OUTPUT": str(tmp_path / "places.gpkg"), "UNCERTAINTY": str(tmp_path / "unsure.tif"),
+        },
+    )  # fmt: skip
+    places = QgsVectorLayer(f"{result['OUTPUT']}|layername=suggestions", "places", "ogr")
+    assert places.isValid()
+    assert 1 <= places.featureCount() <= 3
+    assert {"rank", "score", "reason", "to_labels"} <= set(places.fields().names())
+    assert all("from your nearest label" in f["reason"] for f in places.getFeatures())
+    unsure = QgsRasterLayer(result["UNCERTAINTY"], "unsure")
+    assert unsure.isValid()
+    assert unsure.extent() == QgsRasterLayer(str(scene / "scene_image.tif"), "ortho").extent()
