@@ -357,7 +357,7 @@ def _suggest(args: argparse.Namespace) -> dict[str, Any]:
         uncertainty = args.out.with_name(f"{args.out.stem}_uncertainty.tif")
     inputs = SuggestInputs(
         uncertainty, args.raster, args.checkpoint, args.labels, args.class_field,
-        tuple(args.extent) if args.extent else None, args.area, args.bands,
+        tuple(args.extent) if args.extent else None, args.area, args.bands, args.mode,
     )  # fmt: skip
     config = SuggestConfig(args.count, args.min_distance, args.keep_clear)
     return suggest(inputs, args.out, config, args.device, progress=args.job, cancelled=args.job.cancelled)
@@ -750,6 +750,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     suggest.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=_band_help())
     suggest.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    suggest.add_argument(
+        "--mode",
+        choices=("auto",),
+        default=None,
+        help="measure a model not tuned for whole-raster prediction anyway, promptless (default: refused)",
+    )
     _job_options(suggest)
     suggest.set_defaults(run=_suggest)
 

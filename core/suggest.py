@@ -37,6 +37,8 @@ CELL = 16  # px: the grid the uncertainty is averaged on
 SPOT_CELLS = 5  # a place: 5 x 5 cells (80 px, 40 m at 50 cm)
 MIN_VALID = 1.0  # a cell counts when all its pixels are valid: a place never lies on nodata
 DEFAULT_DISTANCE_PX = 256  # the minimum distance between places when none is given
+DEFAULT_CLEAR_PX = 2 * CELL  # kept clear around labels when nothing is said
+MIN_SCORE = 0.02  # a place where the model is surer than this is no place to label
 SUGGESTION_FIELDS = {"rank": int, "score": float, "reason": str, "to_labels": float}
 
 SIGNAL_WORDS = {
@@ -48,8 +50,7 @@ SIGNAL_WORDS = {
 @dataclass(frozen=True)
 class SuggestConfig:
     """``count`` places at most; ``min_distance`` between them and ``keep_clear`` around labelled objects and
-    background examples, in the raster's ground units (None: DEFAULT_DISTANCE_PX pixels, and a quarter of
-    ``min_distance``)."""
+    background examples, in the raster's ground units (None: DEFAULT_DISTANCE_PX and DEFAULT_CLEAR_PX pixels)."""
 
     count: int = 10
     min_distance: float | None = None
@@ -129,7 +130,7 @@ def suggest_places(
     grid = cell_means(uncertainty)
     cell_size = grid.pixel_size * CELL
     min_distance = config.min_distance if config.min_distance is not None else DEFAULT_DISTANCE_PX * grid.pixel_size
-    keep_clear = config.keep_clear if config.keep_clear is not None else min_distance / 4
+    keep_clear = config.keep_clear if config.keep_clear is not None else DEFAULT_CLEAR_PX * grid.pixel_size
     shape_ = grid.means.shape
     usable = np.isfinite(grid.means)
     if area is not None:
@@ -154,8 +155,8 @@ def suggest_places(
     while len(found) < config.count:
         best = int(np.argmax(scores))
         row, col = divmod(best, shape_[1])
-        if not np.isfinite(scores[row, col]):
-            break
+        if not np.isfinite(scores[row, col]) or scores[row, col] < MIN_SCORE:
+            break  # nothing left, or the model is sure everywhere else
         x, y = grid.transform * (col + 0.5, row + 0.5)
         distance = None
         if tree is not None:
@@ -207,6 +208,7 @@ class SuggestInputs:
     extent: tuple[float, float, float, float] | None = None
     area: Path | None = None
     bands: tuple[int, ...] | None = None
+    mode: str | None = None  # how to predict with the checkpoint (None: as it was tuned; it must be "auto")
 
 
 def suggest(
@@ -289,12 +291,19 @@ def _predict_uncertainty(
     progress: Callable[..., None] | None,
     cancelled: Callable[[], bool] | None,
 ) -> None:
-    """``inputs.uncertainty`` predicted with the checkpoint in its natural mode (the mask is scratch)."""
+    """``inputs.uncertainty`` predicted with the checkpoint, promptless (the mask is scratch). A model not tuned
+    for that (a base model, or one tuned for clicking) is refused unless ``inputs.mode`` forces it."""
     from core.models.loader import load_model
     from core.predict import SamAutoPredictor, predict_raster, prediction_mode
 
     loaded = load_model(checkpoint, device=device)
-    mode, _ = prediction_mode(loaded)
+    mode, _ = prediction_mode(loaded, inputs.mode)
+    if mode != "auto":
+        raise InvalidInputError(
+            f"{checkpoint.name} is not tuned for whole-raster prediction (a base model, or one tuned for clicking): "
+            "its uncertainty does not know what you label; tune it on your labels first (Find the rest, or "
+            "fine-tune for the whole raster), or measure it anyway with --mode auto"
+        )
     predictor = SamAutoPredictor(loaded, mode=mode)
 
     def predicting(fraction: float, **info: Any) -> None:

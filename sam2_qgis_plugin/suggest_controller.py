@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 HEAT_LAYER = "SAM 2 uncertainty"
 PLACES_LAYER = "SAM 2 places to label"
 #: The heat layer's colours: sure is clear, unsure is red (value, RGBA).
-HEAT_RAMP = ((0.0, (255, 255, 178, 0)), (0.5, (253, 141, 60, 150)), (1.0, (189, 0, 38, 220)))
+HEAT_RAMP = ((0.0, (255, 255, 178, 0)), (0.5, (253, 141, 60, 110)), (1.0, (189, 0, 38, 170)))
 VIEW_PIXELS = 400  # the map shows this many raster pixels across around a place
 
 
@@ -56,10 +56,14 @@ class SuggestController:
         self.pixel = 1.0  # the raster's ground size of a pixel
         self.marker: QgsRubberBand | None = None
         self.model: str | None = None  # the checkpoint whose uncertainty the places show
+        self.looked_in: tuple[Path | None, str | None, Any] | None = None  # the last job's area (see ``where``)
 
-    def suggest(self, out_dir: Path | None = None, checkpoint: str | None = None) -> EngineTask | None:
+    def suggest(
+        self, out_dir: Path | None = None, checkpoint: str | None = None, again: bool = False
+    ) -> EngineTask | None:
         """Start a suggest job into ``out_dir`` (default: sam2_suggest/<time> beside the project) for
-        ``checkpoint`` (default: the active model); None (and a message) when it cannot start."""
+        ``checkpoint`` (default: the active model) where the panel says, or, ``again``, where the last job looked
+        (the map has moved to its places since); None (and a message) when it cannot start."""
         plugin, dock = self.plugin, self.plugin.dock
         assert dock is not None
         if self.task is not None:
@@ -78,7 +82,8 @@ class SuggestController:
         labels = dock.labels_combo.currentLayer()
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
-            area, extent, render = self.where(out_dir / "area.gpkg", raster)
+            looked_in = self.looked_in if again and self.looked_in else self.where(out_dir / "area.gpkg", raster)
+            area, extent, render = looked_in
             if labels is not None:
                 export_layer(labels, out_dir / "labels.gpkg")
             engine_raster = plugin.raster_for_job(raster, render)
@@ -96,7 +101,7 @@ class SuggestController:
             "bands": engine_bands(raster),
             "device": dock.device_combo.currentText() or "auto",
         }
-        python, self.pixel = plugin.python(), raster.rasterUnitsPerPixelX() or 1.0
+        python, self.pixel, self.looked_in = plugin.python(), raster.rasterUnitsPerPixelX() or 1.0, looked_in
 
         def work(task: EngineTask) -> dict[str, Any]:
             def progress(value: float, event: dict[str, Any]) -> None:
@@ -163,7 +168,10 @@ class SuggestController:
         if not self.places:
             if dock is not None:
                 dock.suggest_label.setText(
-                    tr("No place to suggest: the area is labelled, or has no valid pixels away from your labels")
+                    tr(
+                        "No place to suggest: the model is sure everywhere else, or the area is labelled (or has "
+                        "no valid pixels away from your labels)"
+                    )
                 )
             return
         self.show_current()
@@ -178,8 +186,8 @@ class SuggestController:
         dock, place = self.plugin.dock, self.places[self.index]
         if dock is not None:
             dock.suggest_label.setText(
-                tr("Place {n} of {count} · uncertainty {score:.2f} · {reason}").format(
-                    n=self.index + 1, count=len(self.places), score=float(place["score"] or 0), reason=place["reason"]
+                tr("Place {n} of {count}: {reason}").format(
+                    n=self.index + 1, count=len(self.places), reason=place["reason"]
                 )
             )
         canvas = self.plugin.iface.mapCanvas()
@@ -199,7 +207,7 @@ class SuggestController:
     def after_tuning(self, checkpoint: str) -> None:
         """A fine-tuning made ``checkpoint`` the active model: propose the places again when some are shown."""
         if self.layers and any(QgsProject.instance().mapLayer(i) is not None for i in self.layers):
-            self.suggest(checkpoint=checkpoint)
+            self.suggest(checkpoint=checkpoint, again=True)
 
     def clear(self) -> None:
         """Remove the heat and places layers and the marker."""

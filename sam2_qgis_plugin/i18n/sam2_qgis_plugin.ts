@@ -488,7 +488,7 @@
     </message>
     <message>
         <location filename="../suggest_controller.py"/>
-        <source>No place to suggest: the area is labelled, or has no valid pixels away from your labels</source>
+        <source>No place to suggest: the model is sure everywhere else, or the area is labelled (or has no valid pixels away from your labels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -544,7 +544,7 @@
     </message>
     <message>
         <location filename="../suggest_controller.py"/>
-        <source>Place {n} of {count} · uncertainty {score:.2f} · {reason}</source>
+        <source>Place {n} of {count}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

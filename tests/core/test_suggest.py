@@ -87,6 +87,11 @@ def test_without_labels_the_most_unsure_block_comes_first(sure_but_for_one_block
     assert top.to_labels is None
 
 
+def test_where_the_model_is_sure_everywhere_there_is_no_place(tmp_path) -> None:
+    path = uncertainty_raster(tmp_path / "sure.tif", np.full((256, 256), 0.001))
+    assert suggest_places(path, SuggestConfig(count=5)) == []
+
+
 def test_an_area_limits_where_places_are(sure_but_for_one_block) -> None:
     path, _ = sure_but_for_one_block
     places = suggest_places(path, SuggestConfig(count=50, min_distance=20.0), area=[square(0, 0, 400)])
@@ -104,10 +109,16 @@ def test_suggest_command_predicts_the_uncertainty_with_a_real_model(core_cli, ti
     features, crs_wkt = read_polygons(scene.labels)
     two = write_polygons(tmp_path / "two.gpkg", features[:2], crs_wkt)  # an analyst's first two labels
     out = tmp_path / "next.gpkg"
-    done = core_cli(
+    common = (
         "suggest", "--raster", scene.image, "--checkpoint", tiny_checkpoint.path, "--labels", two,
         "--out", out, "--count", 5, "--min-distance", 20, "--device", "cpu",
     )  # fmt: skip
+    refused = core_cli(*common)  # a base model: its uncertainty knows nothing of what is labelled
+    assert refused.returncode != 0
+    assert "is not tuned for whole-raster prediction" in refused.stdout + refused.stderr
+    assert "tune it on your labels first" in refused.stdout + refused.stderr
+    assert not out.exists()
+    done = core_cli(*common, "--mode", "auto")  # measured anyway, as asked
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["count"] == len(result["places"]) >= 1

@@ -3,7 +3,8 @@ from a label layer, predict the raster with the tuned model, screenshot each ste
 
 Reads SAM2_E2E_RASTER, SAM2_E2E_LABELS, SAM2_E2E_CHECKPOINT, SAM2_E2E_PYTHON, SAM2_E2E_WORK (run and
 prediction folders) and SAM2_E2E_OUT from the environment; writes result.json and screenshots (dock.png,
-preview.png, accepted.png, tuned.png, predicted.png) to SAM2_E2E_OUT, then quits QGIS.
+preview.png, accepted.png, find_*.png, label_next*.png, tuned.png, predicted.png) to SAM2_E2E_OUT, then quits
+QGIS.
 """
 
 import json
@@ -74,6 +75,35 @@ def fine_tune_and_predict(plugin, layer, result):
     result["predicted_layers"] = sorted(f"{added.crs().authid()} {added.name()}" for added in added)
     settle(iface.mapCanvas())
     iface.mainWindow().grab().save(str(OUT / "predicted.png"))
+
+
+def where_to_label_next(plugin, layer, result):
+    """Where to label next over the whole orthophoto with the fine-tuned model: the heat layer, the numbered
+    places, Next going to the second one; then the fine-tuning's end again (as when a run beats the base), which
+    proposes the places anew where the first round looked."""
+    work = Path(os.environ["SAM2_E2E_WORK"])
+    dock, canvas = plugin.dock, iface.mapCanvas()
+    canvas.setExtent(layer.extent())
+    dock.suggest_count_spin.setValue(6)
+    dock.labels_combo.setLayer(None)  # the tree boxes cover this small sample whole: no place would be left
+    result["suggest_started"] = plugin.suggesting.suggest(work / "places1") is not None
+    result["suggest_finished"] = wait_for(lambda: bool(plugin.suggesting.places), 300)
+    result["places"] = len(plugin.suggesting.places)
+    result["place_label"] = dock.suggest_label.text()
+    result["heat_layer"] = bool(QgsProject.instance().mapLayersByName("SAM 2 uncertainty"))
+    canvas.setExtent(layer.extent())  # the whole picture first: heat and numbered places
+    settle(canvas)
+    dock.widget().ensureWidgetVisible(dock.suggest_row)
+    iface.mainWindow().grab().save(str(OUT / "label_next.png"))
+    dock.suggest_buttons["next"].click()
+    result["next_place_label"] = dock.suggest_label.text()
+    settle(canvas)
+    iface.mainWindow().grab().save(str(OUT / "label_next_place2.png"))
+    first = list(plugin.suggesting.layers)
+    plugin.tuning.finished(work / "run", json.loads((work / "run" / "summary.json").read_text()))
+    result["places_renewed"] = wait_for(lambda: plugin.suggesting.layers not in ([], first), 300)
+    result["places_after_tuning"] = len(plugin.suggesting.places)
+    result["place_label_after_tuning"] = dock.suggest_label.text()
 
 
 def find_review_and_find_again(plugin, layer, result):
@@ -265,6 +295,7 @@ def run():
         dock.segment_button.setChecked(False)
         find_review_and_find_again(plugin, layer, result)
         fine_tune_and_predict(plugin, layer, result)
+        where_to_label_next(plugin, layer, result)
         plugin = restart_with_the_tuned_model(result)
 
         worker = plugin.client.process

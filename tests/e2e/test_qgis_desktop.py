@@ -120,6 +120,15 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     assert "from 13 examples and 1 background marks" in result["find_again_result"]
     assert result["find_again_examples"] == {"objects": 13, "objects_on_raster": 13, "background": 1}
     assert result["review_edits_saved"]
+    assert result["suggest_started"]
+    assert result["suggest_finished"], result["place_label"]
+    assert 1 <= result["places"] <= 6
+    assert result["place_label"].startswith(f"Place 1 of {result['places']}: the model cannot tell object from ")
+    assert result["heat_layer"]
+    if result["places"] > 1:
+        assert result["next_place_label"].startswith(f"Place 2 of {result['places']}")
+    assert result["places_renewed"]  # a fine-tuning's end proposed the places anew
+    assert result["places_after_tuning"] >= 1, result["place_label_after_tuning"]
     assert result["training_started"]
     assert result["training_finished"], result["result_label"]
     assert "validation IoU" in result["result_label"]
@@ -136,7 +145,8 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     assert "&SAM 2" not in result["menu_after_unload"]
     assert result["torch_loaded"] is False
     for name in ("dock.png", "preview.png", "accepted.png", "find_candidates.png", "find_reviewed.png",
-                 "find_again.png", "tuned.png", "predicted.png"):  # fmt: skip
+                 "find_again.png", "label_next.png", "label_next_place2.png", "tuned.png",
+                 "predicted.png"):  # fmt: skip
         assert (out / name).stat().st_size > 10_000
 
 

@@ -365,6 +365,7 @@ def test_where_to_label_next_writes_places_and_the_uncertainty(processing, scene
             "RASTER": str(scene / "scene_image.tif"), "CHECKPOINT": engine_files["checkpoint"],
             "LABELS": examples_of(scene, 2, tmp_path / "two.gpkg"), "COUNT": 3, "MIN_DISTANCE": 10.0,
             "OUTPUT": str(tmp_path / "places.gpkg"), "UNCERTAINTY": str(tmp_path / "unsure.tif"),
+            "EXTRA": "--mode auto",  # a base model is refused unless measured anyway
         },
     )  # fmt: skip
     places = QgsVectorLayer(f"{result['OUTPUT']}|layername=suggestions", "places", "ogr")
