@@ -363,6 +363,14 @@ def _suggest(args: argparse.Namespace) -> dict[str, Any]:
     return suggest(inputs, args.out, config, args.device, progress=args.job, cancelled=args.job.cancelled)
 
 
+def _where_to_look(command: argparse.ArgumentParser) -> None:
+    """--extent or --area: where find and suggest look (neither: the whole raster)."""
+    command.add_argument(
+        "--extent", type=box_arg, default=None, metavar="XMIN,YMIN,XMAX,YMAX", help="where to look (raster CRS)"
+    )
+    command.add_argument("--area", type=Path, default=None, help="where to look: polygons (default: the whole raster)")
+
+
 def _find_flags(command: argparse.ArgumentParser) -> None:
     """The training options find lets an analyst change, shown with find's own defaults (core.find)."""
     from core.find import FIND_OPTIONS, describe
@@ -710,10 +718,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     find.add_argument("--checkpoint", type=Path, required=True, help="the base model to tune from")
     find.add_argument("--out", type=Path, required=True, help="folder for candidates.gpkg, summary.json and run/")
-    find.add_argument(
-        "--extent", type=box_arg, default=None, metavar="XMIN,YMIN,XMAX,YMAX", help="where to look (raster CRS)"
-    )
-    find.add_argument("--area", type=Path, default=None, help="where to look: polygons (default: the whole raster)")
+    _where_to_look(find)
     find.add_argument("--class-field", default=None, help="attribute of the labels holding the class")
     find.add_argument("--classes", default=None, help="classes to find, e.g. 1 (default: every class but 0)")
     find.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=_band_help())
@@ -737,10 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--checkpoint", type=Path, default=None, help="the model whose uncertainty counts")
     suggest.add_argument("--labels", type=Path, default=None, help="what is labelled already (kept clear of)")
     suggest.add_argument("--class-field", default=None, help="attribute of the labels holding the class")
-    suggest.add_argument(
-        "--extent", type=box_arg, default=None, metavar="XMIN,YMIN,XMAX,YMAX", help="where to look (raster CRS)"
-    )
-    suggest.add_argument("--area", type=Path, default=None, help="where to look: polygons (default: everywhere)")
+    _where_to_look(suggest)
     suggest.add_argument("--count", type=int, default=10, help="how many places at most")
     suggest.add_argument(
         "--min-distance", type=float, default=None, help="between places, in ground units (default: 256 px)"

@@ -35,6 +35,30 @@ def drawn_examples(scene, count: int) -> QgsVectorLayer:  # type: ignore[no-unty
     return drawn
 
 
+def panel_on(qgis_iface, scene, examples: int):  # type: ignore[no-untyped-def]
+    """The plugin with its panel on the scene's orthophoto and ``examples`` drawn buildings (class field ``class``),
+    the engine this interpreter on the CPU, the map on the raster: (plugin, raster, drawn). Unload it after."""
+    from qgis.core import QgsRasterLayer
+
+    import sam2_qgis_plugin
+
+    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
+    drawn = drawn_examples(scene, examples)
+    QgsProject.instance().addMapLayers([raster, drawn])
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    dock = plugin.dock
+    dock.python_widget.setFilePath(sys.executable)
+    dock.raster_combo.setLayer(raster)
+    dock.labels_combo.setLayer(drawn)
+    dock.class_field_combo.setField("class")
+    dock.device_combo.setCurrentText("cpu")
+    canvas = qgis_iface.mapCanvas()
+    canvas.setDestinationCrs(raster.crs())
+    canvas.setExtent(raster.extent())
+    return plugin, raster, drawn
+
+
 def test_examples_for_the_engine_mark_background_and_objects(scene) -> None:
     drawn = drawn_examples(scene, 3)
     drawn.startEditing()
@@ -54,28 +78,13 @@ def test_examples_for_the_engine_mark_background_and_objects(scene) -> None:
 
 
 def test_find_review_and_find_again_from_the_panel(qgis_iface, qgis_app, scene, engine_files, tmp_path, qtbot) -> None:
-    from qgis.core import QgsRasterLayer
-
-    import sam2_qgis_plugin
-
-    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
-    drawn = drawn_examples(scene, 10)
-    QgsProject.instance().addMapLayers([raster, drawn])
-    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
-    plugin.initGui()
+    plugin, _, drawn = panel_on(qgis_iface, scene, 10)
     canvas = qgis_iface.mapCanvas()
     try:
         dock = plugin.dock
-        dock.python_widget.setFilePath(sys.executable)
-        dock.raster_combo.setLayer(raster)
-        dock.labels_combo.setLayer(drawn)
-        dock.class_field_combo.setField("class")
         dock.tile_spin.setValue(128)
-        dock.device_combo.setCurrentText("cpu")
         dock.find_minutes_spin.setValue(1.5)
         assert "up to 1.5 min" in dock.find_button.text()  # the budget is shown before it starts
-        canvas.setDestinationCrs(raster.crs())
-        canvas.setExtent(raster.extent())
         plugin.session = type("Chosen", (), {"checkpoint": engine_files["checkpoint"]})()
         assert plugin.finding.find(tmp_path / "round1") is not None
         qtbot.waitUntil(lambda: plugin.finding.review is not None, timeout=300_000)

@@ -4,13 +4,12 @@ places layers, Previous / Next zooming to each place, and the places proposed ag
 from __future__ import annotations
 
 import shutil
-import sys
 
 import pytest
-from qgis.core import QgsPointXY, QgsProject, QgsRasterLayer
+from qgis.core import QgsPointXY, QgsProject
 from qgis.PyQt.QtCore import QEvent
 
-from tests.plugin.test_find_review import drawn_examples
+from tests.plugin.test_find_review import panel_on
 
 
 @pytest.fixture(scope="module")
@@ -34,24 +33,13 @@ def tuned(scene, engine_files, core_cli, train_args, tmp_path_factory):  # type:
 def test_places_to_label_are_shown_visited_and_renewed_after_fine_tuning(
     qgis_iface, qgis_app, scene, tuned, tmp_path, qtbot
 ) -> None:
-    import sam2_qgis_plugin
     from sam2_qgis_plugin.suggest_controller import HEAT_LAYER, PLACES_LAYER
 
-    raster = QgsRasterLayer(str(scene / "scene_image.tif"), "ortho")
-    drawn = drawn_examples(scene, 2)
-    QgsProject.instance().addMapLayers([raster, drawn])
-    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
-    plugin.initGui()
+    plugin, _, drawn = panel_on(qgis_iface, scene, 2)
     canvas = qgis_iface.mapCanvas()
     try:
         dock = plugin.dock
-        dock.python_widget.setFilePath(sys.executable)
-        dock.raster_combo.setLayer(raster)
-        dock.labels_combo.setLayer(drawn)
-        dock.device_combo.setCurrentText("cpu")
         dock.suggest_count_spin.setValue(4)
-        canvas.setDestinationCrs(raster.crs())
-        canvas.setExtent(raster.extent())
         plugin.session = type("Chosen", (), {"checkpoint": tuned})()
         assert plugin.suggesting.suggest(tmp_path / "round1") is not None
         qtbot.waitUntil(lambda: bool(plugin.suggesting.places), timeout=300_000)
