@@ -17,7 +17,9 @@ scored on the east half, which never trained (pixel IoU, object F1; promptless p
 Random-init SAM 2.1 tiny (no weights can be downloaded here): the numbers say whether the machinery points at
 what the model has not learned, not how well real weights segment; ``--checkpoint`` measures real weights.
 
-    .venv/bin/python -m bench.bench_label_next [--seeds 0 1 2] [--scenes sparse dense osbs] [--rounds 5]
+    .venv/bin/python -m bench.bench_label_next [--seeds 0 1 2] [--scenes sparse dense osbs] [--rounds 5] \
+        [--json rows.json] [--plot curves.png]
+    .venv/bin/python -m bench.bench_label_next --from-json rows.json --plot curves.png  (table and plot again)
 """
 
 from __future__ import annotations
@@ -153,7 +155,15 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="base model (default: random-init tiny)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    parser.add_argument("--plot", type=Path, default=None, help="also draw IoU against labels per scene (PNG)")
+    parser.add_argument("--from-json", type=Path, default=None, help="only summarise (and plot) earlier rows")
     args = parser.parse_args()
+    if args.from_json:
+        rows = json.loads(args.from_json.read_text())
+        print_summary(rows)
+        if args.plot:
+            plot(rows, args.plot)
+        return
     config = TrainConfig(
         mode="auto", trainable="decoder", tile_size=args.tile_size, batch_size=4, epochs=args.epochs, lr=1e-3,
         patience=4, val_fraction=0.25, device=args.device,
@@ -217,6 +227,38 @@ def main() -> None:
     print_summary(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
+    if args.plot:
+        plot(rows, args.plot)
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Held-out IoU against labelled objects, one panel per scene, a line per strategy (mean over seeds, the
+    seeds' range shaded)."""
+    from core.plots import pyplot
+
+    plt = pyplot()
+    names = sorted({r["scene"] for r in rows if "strategy" in r})
+    figure, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+    for axis, name in zip(axes[0], names, strict=True):
+        for strategy in STRATEGIES:
+            mine = [r for r in rows if r.get("strategy") == strategy and r["scene"] == name]
+            rounds = sorted({r["round"] for r in mine})
+            if not rounds:
+                continue
+            labels = [float(np.mean([r["labels"] for r in mine if r["round"] == k])) for k in rounds]
+            ious = [[r["iou"] for r in mine if r["round"] == k] for k in rounds]
+            line = axis.plot(labels, [np.mean(v) for v in ious], "o-", label=strategy)[0]
+            axis.fill_between(
+                labels, [min(v) for v in ious], [max(v) for v in ious], alpha=0.15, color=line.get_color()
+            )
+        axis.set_title(name)
+        axis.set_xlabel("labelled objects")
+        axis.set_ylabel("held-out IoU (east half)")
+        axis.legend()
+    figure.suptitle("Where to label next: held-out IoU against labels (random-init SAM 2.1 tiny)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
 
 
 def print_summary(rows: list[dict[str, Any]]) -> None:
