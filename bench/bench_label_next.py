@@ -154,6 +154,9 @@ def main() -> None:
     parser.add_argument("--tile-size", type=int, default=128)
     parser.add_argument("--checkpoint", type=Path, default=None, help="base model (default: random-init tiny)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--min-distance-px", type=float, default=None, help="between suggested places (default: suggest's, 256 px)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     parser.add_argument("--plot", type=Path, default=None, help="also draw IoU against labels per scene (PNG)")
     parser.add_argument("--from-json", type=Path, default=None, help="only summarise (and plot) earlier rows")
@@ -179,6 +182,8 @@ def main() -> None:
             parts = halves(scene, args.tile_size, tmp)
             pool = west_objects(scene, parts, POOL_RING)
             truth, valid = truth_mask(scene)
+            with rasterio.open(scene.raster) as src:
+                pixel = abs(src.transform.a)
             for seed in args.seeds:
                 seeded = config.replace(seed=seed)
                 rng = np.random.default_rng(seed)
@@ -209,8 +214,10 @@ def main() -> None:
                                 places = worst_objects(mask, truth, pool, labelled, scene)
                             else:
                                 west = [mapping(parts.west_box)]
+                                spacing = args.min_distance_px * pixel if args.min_distance_px else None
+                                labelled_shapes = [mapping(pool[i]) for i in labelled]
                                 found = suggest_places(
-                                    unsure, SuggestConfig(count=PER_ROUND), [mapping(pool[i]) for i in labelled], west
+                                    unsure, SuggestConfig(count=PER_ROUND, min_distance=spacing), labelled_shapes, west
                                 )
                                 places = [Point(p.x, p.y) for p in found]
                         labelled |= set(nearest_unlabelled(places, pool, set(labelled)))
