@@ -399,6 +399,11 @@ class Sam2Dock(QDockWidget):
         self.suggest_count_spin = QSpinBox(label_next)
         self.suggest_count_spin.setRange(1, 100)
         self.suggest_count_spin.setValue(10)
+        self.suggest_where_combo.setToolTip(tr("Where to look for places to label"))
+        self.suggest_aoi_combo.setToolTip(tr("The polygons to look in, when Where is the AOI layer"))
+        self.suggest_count_spin.setToolTip(
+            tr("How many places at most, best first, at least 256 pixels apart and clear of your labels")
+        )
         self.suggest_button = QPushButton(tr("Where to label next"), label_next)
         self.suggest_button.setObjectName("Sam2SuggestButton")
         self.suggest_button.setToolTip(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from qgis.core import QgsCoordinateTransform, QgsGeometry, QgsProject, QgsVectorLayer, QgsWkbTypes
 from qgis.gui import QgsRubberBand
+from qgis.PyQt.QtCore import QTimer
 from qgis.PyQt.QtGui import QColor
 
 from .bands import engine_bands
@@ -178,14 +179,17 @@ class FindController:
         labels = review.target.layer
         if labels.id() in ids:
             name = labels.name()
-            self.stop_review()
+            candidates = self.stop_review(remove_layer=False)  # not while QGIS is removing layers: later
+            if candidates is not None:
+                QTimer.singleShot(0, lambda: remove_layer_by_id(candidates))
             self.plugin.report(tr("The review stopped: its label layer {layer} was removed").format(layer=name))
         elif self.layer is not None and self.layer.id() in ids:
-            self.stop_review()
+            self.stop_review(remove_layer=False)  # QGIS is removing it
             self.plugin.report(tr("The review stopped: its candidates were removed (Find again finds them again)"))
 
-    def stop_review(self) -> None:
-        """Leave the review (its layer leaves the project: the next round makes its own)."""
+    def stop_review(self, remove_layer: bool = True) -> str | None:
+        """Leave the review; its candidates layer leaves the project (the next round makes its own) unless
+        ``remove_layer`` is False: then its id is returned, for the caller to remove it."""
         with contextlib.suppress(TypeError, RuntimeError):  # not connected: no review yet
             QgsProject.instance().layersWillBeRemoved.disconnect(self.layers_removed)
         if self.review is not None:
@@ -197,11 +201,14 @@ class FindController:
         if self.highlight is not None:
             canvas.scene().removeItem(self.highlight)
             self.highlight = None
-        if self.layer is not None and QgsProject.instance().mapLayer(self.layer.id()) is not None:
-            QgsProject.instance().removeMapLayer(self.layer.id())
+        kept = self.layer.id() if self.layer is not None else None
+        if kept is not None and remove_layer:
+            remove_layer_by_id(kept)
+            kept = None
         self.review, self.tool, self.layer = None, None, None
         if self.plugin.dock is not None:
             self.plugin.dock.review_row.setVisible(False)
+        return kept
 
     def act(self, action: str) -> None:
         """A review button: accept, reject, next, previous or undo."""
@@ -213,6 +220,12 @@ class FindController:
              "previous": lambda: review.move(-1), "undo": review.undo}[action]()  # fmt: skip
         except OutputError as error:
             self.plugin.report(str(error))
+
+
+def remove_layer_by_id(layer_id: str) -> None:
+    """Remove a layer from the project, if it is still there."""
+    if QgsProject.instance().mapLayer(layer_id) is not None:
+        QgsProject.instance().removeMapLayer(layer_id)
 
 
 __all__ = ["FindController"]

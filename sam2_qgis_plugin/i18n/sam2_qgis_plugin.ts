@@ -340,6 +340,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../dock.py"/>
+        <source>How many places at most, best first, at least 256 pixels apart and clear of your labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../settings_dialog.py"/>
         <source>How the image encoder runs on a CPU, for clicks and predictions: exact gives the model's own results; int8 is about 2x faster on hiera-tiny and approximate: checked close to exact on {sizes}, the engine warns on other sizes. GPUs always run exact</source>
         <translation type="unfinished"></translation>
@@ -830,6 +835,11 @@
     </message>
     <message>
         <location filename="../dock.py"/>
+        <source>The polygons to look in, when Where is the AOI layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
         <source>The polygons to predict inside when Where is AOI layer</source>
         <translation type="unfinished"></translation>
     </message>
@@ -966,6 +976,11 @@
     <message>
         <location filename="../processing_provider.py"/>
         <source>Where to look (polygons)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py"/>
+        <source>Where to look for places to label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -213,6 +213,7 @@ def test_the_review_stops_when_its_layers_leave_the_project(qgis_iface, qgis_app
         review.accept()
         gone = drawn if removed == "labels" else plugin.finding.layer
         QgsProject.instance().removeMapLayer(gone.id())
+        qgis_app.processEvents()  # the candidates go once QGIS has removed the label layer
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
         assert plugin.finding.review is None
         assert not isinstance(canvas.mapTool(), ReviewTool)

@@ -18,6 +18,7 @@ ALGORITHMS = {
     "sam2:createtrainingtiles",
     "sam2:finetune",
     "sam2:findtherest",
+    "sam2:wheretolabelnext",
     "sam2:predictraster",
     "sam2:evaluatesegmentation",
     "sam2:segmentfrompoints",
