@@ -31,6 +31,9 @@ RUN_FILES = (
     "summary.json",
     "report.html",
 )
+#: What a run writes only sometimes: the curve of what labels bought (two runs or more on the same labels).
+SOMETIMES_WRITTEN = ("labels_bought.png",)
+RUN_OUTPUTS = RUN_FILES + SOMETIMES_WRITTEN
 
 
 def check_run_folder(run_dir: Path, inputs: Mapping[str, Path | None], resume: bool, overwrite: bool) -> None:
@@ -40,7 +43,7 @@ def check_run_folder(run_dir: Path, inputs: Mapping[str, Path | None], resume: b
         raise OutputConflictError(f"--out {run_dir} is a file: give a folder for the run")
     for flag, source in inputs.items():
         behind = files_behind(source) if source is not None else []
-        for name in RUN_FILES:
+        for name in RUN_OUTPUTS:
             if any(same_file(run_dir / name, path) for path in behind):
                 raise OutputConflictError(
                     f"the input {flag} {source} is in the run folder {run_dir}, where the run writes {name}: "
@@ -48,7 +51,7 @@ def check_run_folder(run_dir: Path, inputs: Mapping[str, Path | None], resume: b
                 )
     if resume or not run_dir.is_dir():
         return
-    earlier = [name for name in RUN_FILES if (run_dir / name).exists()]
+    earlier = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
     if earlier and not overwrite:
         raise OutputConflictError(
             f"{run_dir} already holds a run ({', '.join(earlier[:4])}): choose a new --out, continue it with "
@@ -58,7 +61,7 @@ def check_run_folder(run_dir: Path, inputs: Mapping[str, Path | None], resume: b
 
 def clear_earlier_run(run_dir: Path) -> None:
     """Remove the files an earlier run left in ``run_dir`` (only the run's own names; nothing else)."""
-    for name in RUN_FILES:
+    for name in RUN_OUTPUTS:
         with contextlib.suppress(FileNotFoundError):
             (run_dir / name).unlink()
 

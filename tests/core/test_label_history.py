@@ -92,3 +92,24 @@ def test_two_runs_on_growing_labels_report_what_the_labels_bought(tiny_checkpoin
     assert "labels_bought.png" in page
     assert "Learned from 6 objects and 0 background examples of my buildings" in page
     assert not (tmp_path / "runs" / "run0" / "labels_bought.png").exists()  # one run is no curve
+
+
+@pytest.mark.quick
+def test_the_labels_curve_is_a_run_output_an_input_may_not_be_and_overwrite_clears(tmp_path) -> None:
+    from core.errors import OutputConflictError
+    from core.training.run_lock import check_run_folder, clear_earlier_run
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    labels = run_dir / "labels_bought.png"  # an input under the name a run writes: it would be overwritten
+    labels.write_bytes(b"not ours to replace")
+    with pytest.raises(OutputConflictError, match=r"where the run writes labels_bought\.png"):
+        check_run_folder(run_dir, {"--labels": labels}, resume=False, overwrite=True)
+    assert labels.read_bytes() == b"not ours to replace"
+    labels.unlink()
+    (run_dir / "labels_bought.png").write_bytes(b"an earlier run's curve")
+    (run_dir / "notes.txt").write_text("the analyst's")
+    with pytest.raises(OutputConflictError, match="already holds a run"):
+        check_run_folder(run_dir, {}, resume=False, overwrite=False)
+    clear_earlier_run(run_dir)  # --overwrite: a stale curve does not outlive its run
+    assert sorted(p.name for p in run_dir.iterdir()) == ["notes.txt"]
