@@ -103,10 +103,7 @@ class FindController:
             if layer is None:
                 raise OutputError(tr("choose the AOI layer to search (or search the visible map extent)"))
             return export_layer(layer, path), None
-        canvas = self.plugin.iface.mapCanvas()
-        to_raster = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), raster.crs(), QgsProject.instance())
-        box = to_raster.transformBoundingBox(canvas.extent())
-        return None, f"{box.xMinimum()},{box.yMinimum()},{box.xMaximum()},{box.yMaximum()}"
+        return None, visible_extent_in(self.plugin.iface.mapCanvas(), raster.crs())
 
     def ended(self) -> None:
         self.task = None
@@ -220,6 +217,14 @@ class FindController:
              "previous": lambda: review.move(-1), "undo": review.undo}[action]()  # fmt: skip
         except OutputError as error:
             self.plugin.report(str(error))
+
+
+def visible_extent_in(canvas: Any, crs: Any) -> str:
+    """The map's visible extent in ``crs`` as the engine's ``"xmin,ymin,xmax,ymax"`` (find's and suggest's
+    ``--extent``)."""
+    to_crs = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), crs, QgsProject.instance())
+    box = to_crs.transformBoundingBox(canvas.extent())
+    return f"{box.xMinimum()},{box.yMinimum()},{box.xMaximum()},{box.yMaximum()}"
 
 
 def remove_layer_by_id(layer_id: str) -> None:

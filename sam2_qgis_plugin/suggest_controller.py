@@ -27,6 +27,7 @@ from qgis.gui import QgsRubberBand
 from qgis.PyQt.QtGui import QColor
 
 from .bands import engine_bands
+from .find_controller import visible_extent_in
 from .i18n import tr
 from .jobs import run_core_job
 from .output import OutputError, export_layer
@@ -132,9 +133,7 @@ class SuggestController:
             return export_layer(layer, path), None, to_map.transformBoundingBox(layer.extent())
         if key == "whole raster":
             return None, None, None
-        to_raster = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), raster.crs(), QgsProject.instance())
-        box = to_raster.transformBoundingBox(canvas.extent())
-        return None, f"{box.xMinimum()},{box.yMinimum()},{box.xMaximum()},{box.yMaximum()}", canvas.extent()
+        return None, visible_extent_in(canvas, raster.crs()), canvas.extent()
 
     def ended(self) -> None:
         self.task = None
