@@ -19,7 +19,7 @@ venv: system-packages  ## create .venv and pip install requirements.txt when it 
 data: venv  ## fetch and verify the sample imagery; build the random-init SAM 2.1 tiny checkpoint (cached)
 	$(PY) -m core sample-data > /dev/null
 	$(PY) -m core weights init > /dev/null
-	@echo "setup: sample data and random-init checkpoint ready in $$($(PY) -c 'from core.cache import cache_root; print(cache_root())')"
+	@echo "setup: sample data and random-init checkpoint ready in $$($(PY) -c 'from core.io.cache import cache_root; print(cache_root())')"
 
 test: setup  ## the default suite: everything but gpu tests
 	scripts/run_tests.sh

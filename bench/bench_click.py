@@ -2,7 +2,7 @@
 
 Model: seeded random-init SAM 2.1 hiera-tiny at 1024 (official input size); image: deepforest's OSBS_029
 (the 1024 tile our engine encodes). Both paths start from the same embedding and end with polygons in the
-raster CRS, produced by the same function (core.polygons.mask_to_polygons, same options). Runs interleaved;
+raster CRS, produced by the same function (core.geometry.polygons.mask_to_polygons, same options). Runs interleaved;
 prints medians and the ratio reference / ours.
 
     .venv/bin/python -m bench.bench_click [--runs 30] [--threads N]
@@ -22,13 +22,13 @@ from rasterio.windows import Window
 from sam2.build_sam import build_sam2
 from sam2.sam2_image_predictor import SAM2ImagePredictor
 
-from core.embeddings import EmbeddingCache, tile_key
+from core.devtools.sample_data import prepare_sample_data
+from core.geometry.polygons import PolygonOptions, mask_to_polygons
+from core.inference.embeddings import EmbeddingCache, tile_key
+from core.inference.segment import ClickSegmenter, Prompts, trim_to_content, upsample_mask
+from core.io.raster import RasterSource
 from core.models.loader import load_model
 from core.models.random_init import RandomInitSpec, write_random_init_checkpoint
-from core.polygons import PolygonOptions, mask_to_polygons
-from core.raster import RasterSource
-from core.sample_data import prepare_sample_data
-from core.segment import ClickSegmenter, Prompts, trim_to_content, upsample_mask
 
 PROMPTS = {  # pixel positions on OSBS_029 (col, row)
     "one point": ([(200.5, 150.5)], [1], None),

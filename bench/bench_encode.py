@@ -8,7 +8,7 @@ the GeoTIFF and keeps the embedding in a memory cache; the reference gets the sa
 fresh process per round (rounds interleave the sides; the median round is kept):
 - ``reference``: ``set_image`` in a plain Python process (glibc's defaults), as its users run it;
 - ``exact`` / ``int8`` under glibc's defaults (``SAM2_QGIS_REUSE_FREED_MEMORY=0``): the code's gain alone;
-- ``exact`` / ``int8`` as shipped (the engine's allocator setting, core/allocator.py): what the analyst gets.
+- ``exact`` / ``int8`` as shipped (the engine's allocator setting, core/models/allocator.py): what the analyst gets.
 Prints tiles/s, each ratio to the reference (>= 1: not slower) and the allocator's own ratio, and exact's
 embedding cosine to the reference's (int8's fidelity per model: bench/bench_int8.py).
 
@@ -32,16 +32,16 @@ from pathlib import Path
 import torch
 from rasterio.windows import Window
 
-from core.allocator import SWITCH, engine_allocator
-from core.embeddings import EmbeddingCache, TileEncoder
+from core.devtools.sample_data import prepare_sample_data
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.inference.embeddings import EmbeddingCache, TileEncoder
+from core.io.raster import RasterSource
+from core.io.tiling import tile_grid
+from core.models.allocator import SWITCH, engine_allocator
 from core.models.device import inference_precision
 from core.models.loader import load_model
 from core.models.random_init import RandomInitSpec, save_random_init
 from core.models.registry import get_model
-from core.raster import RasterSource
-from core.sample_data import prepare_sample_data
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
-from core.tiling import tile_grid
 
 ROOT = Path(__file__).resolve().parent.parent
 SIDES = {  # name: (encoder path or "reference", allocator setting on)

@@ -24,7 +24,7 @@ CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 import numpy as np
-from core.evaluate import evaluate
+from core.evaluation.evaluate import evaluate
 width, height, folder = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 result = {}
 if height:

@@ -11,7 +11,7 @@ half, the way ``predict`` and *Find the rest* use a tuned model. Side by side, p
   other pixel of the west half taught as background, the unlabelled objects included);
 - ``ceiling``: every object of the west half labelled (complete).
 
-Then a simulated review: from 10 examples, 3 rounds of *Find the rest* (``core.find``) on the west half; the
+Then a simulated review: from 10 examples, 3 rounds of *Find the rest* (``core.workflows.find``) on the west half; the
 reviewer accepts the candidates (the 20 best scored) that match a true object (IoU >= 0.5) as objects and
 rejects the others as background; each round's model is scored on the east half.
 
@@ -40,18 +40,18 @@ import rasterio
 from shapely import unary_union
 from shapely.geometry import box, mapping, shape
 
-from core.aoi import write_rectangle
-from core.evaluate import evaluate, match_objects
-from core.find import FindInputs, find_rest
-from core.labels import read_vector_labels
+from core.devtools.sample_data import prepare_sample_data
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.evaluation.evaluate import evaluate, match_objects
+from core.inference.predict import PredictConfig, SamAutoPredictor, predict_raster
+from core.io.aoi import write_rectangle
+from core.io.labels import read_vector_labels
+from core.io.vectors import PolygonFeature, write_polygons
 from core.models.loader import load_model
 from core.models.random_init import RandomInitSpec, save_random_init
-from core.predict import PredictConfig, SamAutoPredictor, predict_raster
-from core.sample_data import prepare_sample_data
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training import run as training
 from core.training.config import TrainConfig
-from core.vector_io import PolygonFeature, write_polygons
+from core.workflows.find import FindInputs, find_rest
 
 POOL_RING = 0.5  # examples are objects whose ring this wide lies in the west half, whatever --ring is
 REVIEW_START = 10  # examples before the first review round (random-init weights learn nothing from 5 on dense)
@@ -171,7 +171,7 @@ def _polygonal(geometry: Any) -> Any:
 
 
 def _features(path: Path) -> list[dict]:
-    from core.vector_io import read_polygons
+    from core.io.vectors import read_polygons
 
     features, _ = read_polygons(path)
     return [{"geometry": f.geometry, **f.attributes} for f in features]

@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import torch
 
-from core.decode import decode, no_prompt
-from core.embeddings import image_features
+from core.inference.decode import decode, no_prompt
+from core.inference.embeddings import image_features
 from core.models.random_init import RandomInitSpec, build_random_init
 from core.training.loss import sam_loss
 from core.training.trainable import configure_trainable

@@ -4,8 +4,8 @@ class, as a perfect model would predict it), as connected regions and as instanc
     .venv/bin/python -m bench.bench_instances [--side 1024] [--seeds 0 1 2]
 
 For each synthetic scene (sparse and dense), each class (buildings, trees) and each seed: the true objects, the
-polygons each way, object precision, recall and F1 at IoU >= 0.5 (core.evaluate.match_objects), and the time of
-each export relative to the plain one in the same process.
+polygons each way, object precision, recall and F1 at IoU >= 0.5
+(core.evaluation.evaluate.match_objects), and the time of each export relative to the plain one in the same process.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import numpy as np
 import rasterio
 from shapely.geometry import shape
 
-from core.evaluate import match_objects
-from core.export import export_polygons
-from core.instances import InstanceOptions
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
-from core.vector_io import read_polygons
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.evaluation.evaluate import match_objects
+from core.geometry.instances import InstanceOptions
+from core.io.polygon_layers import export_polygons
+from core.io.vectors import read_polygons
 
 SCENES = {"sparse": {"buildings_per_ha": 6, "trees_per_ha": 20}, "dense": {"buildings_per_ha": 40, "trees_per_ha": 300}}
 CLASSES = {1: "building", 2: "tree"}

@@ -21,15 +21,15 @@ import numpy as np
 import torch
 from rasterio.windows import Window
 
-from core.decode import decode
-from core.embeddings import EmbeddingCache, TileEncoder, TileFeatures
+from core.devtools.sample_data import prepare_sample_data
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.inference.decode import decode
+from core.inference.embeddings import EmbeddingCache, TileEncoder, TileFeatures
+from core.io.raster import RasterSource
+from core.io.tiling import tile_grid
 from core.models.loader import LoadedModel, load_model
 from core.models.random_init import RandomInitSpec, save_random_init
 from core.models.registry import INT8_TOLERANCE, get_model
-from core.raster import RasterSource
-from core.sample_data import prepare_sample_data
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
-from core.tiling import tile_grid
 
 CLICKS_PER_SIDE = 4
 

@@ -9,7 +9,7 @@ scored on the east half, which never trained (pixel IoU, object F1; promptless p
    blended probability; disagreement of overlapping windows) against its pixel errors there: AUROC, and the
    share of the errors inside the 10 % most uncertain pixels.
 3. Five rounds; in each the analyst labels the 5 unlabelled true objects nearest to
-   - ``suggest``: the 5 places ``core.suggest`` proposes from the current model's uncertainty (entropy),
+   - ``suggest``: the 5 places ``core.workflows.suggest`` proposes from the current model's uncertainty (entropy),
    - ``random``: 5 random places of the west half,
    - ``oracle``: the objects where the current model errs most (a ceiling no analyst has),
    then tunes again from the base model on all labels so far; the east half is scored after each round.
@@ -38,12 +38,12 @@ from rasterio.features import rasterize
 from shapely.geometry import Point, mapping
 
 from bench.bench_few_labels import Halves, Scene, halves, scenes, score, train, west_objects, write_labels
-from core.labels import read_vector_labels
+from core.inference.predict import PredictConfig, SamAutoPredictor, predict_raster
+from core.io.labels import read_vector_labels
 from core.models.loader import load_model
 from core.models.random_init import RandomInitSpec, save_random_init
-from core.predict import PredictConfig, SamAutoPredictor, predict_raster
-from core.suggest import SuggestConfig, suggest_places
 from core.training.config import TrainConfig
+from core.workflows.suggest import SuggestConfig, suggest_places
 
 POOL_RING = 0.5
 START = 5
@@ -241,7 +241,7 @@ def main() -> None:
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
     """Held-out IoU against labelled objects, one panel per scene, a line per strategy (mean over seeds, the
     seeds' range shaded)."""
-    from core.plots import pyplot
+    from core.evaluation.plots import pyplot
 
     plt = pyplot()
     names = sorted({r["scene"] for r in rows if "strategy" in r})

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import rasterio
 
-from core.aoi import write_rectangle
+from core.devtools.sample_data import prepare_sample_data
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.io.aoi import write_rectangle
 from core.models.random_init import RandomInitSpec, save_random_init
-from core.sample_data import prepare_sample_data
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training import run as training
 from core.training.config import TrainConfig
 from core.training.tiles import build_tiles

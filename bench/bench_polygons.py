@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from core.export import export_polygons
-from core.polygons import PolygonOptions, mask_to_polygons
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.geometry.polygons import PolygonOptions, mask_to_polygons
+from core.io.polygon_layers import export_polygons
 
 
 def gdal_polygonize(path: Path) -> int:

@@ -25,11 +25,11 @@ def main() -> None:
     import rasterio
     from affine import Affine
 
+    from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+    from core.inference.predict import PredictConfig, SamAutoPredictor, predict_raster
     from core.models.loader import load_model
     from core.models.random_init import RandomInitSpec, save_random_init
     from core.models.registry import get_model
-    from core.predict import PredictConfig, SamAutoPredictor, predict_raster
-    from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

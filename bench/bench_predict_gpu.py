@@ -28,13 +28,13 @@ import rasterio
 import torch
 from affine import Affine
 
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.inference.predict import PredictConfig, SamAutoPredictor, predict_raster
+from core.inference.preprocess import to_model_input
+from core.inference.stage_clock import StageClock
 from core.models.loader import load_model
 from core.models.random_init import RandomInitSpec, save_random_init
 from core.models.registry import get_model
-from core.predict import PredictConfig, SamAutoPredictor, predict_raster
-from core.preprocess import to_model_input
-from core.stage_clock import StageClock
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
 BLOCK = 2048  # side of the synthetic scene tiled over the raster
 
@@ -70,7 +70,7 @@ def steady_rate(marks: list[tuple[float, int]], pixels_per_window: float) -> flo
 
 def encoder_rate(predictor: SamAutoPredictor, batch_size: int, pixels_per_window: float, repeats: int) -> float:
     """New Mpx/s of the encoder alone (uint8 batch already on the host, normalised on the device)."""
-    from core.embeddings import encode_batch
+    from core.inference.embeddings import encode_batch
 
     loaded = predictor.loaded
     tiles = np.random.default_rng(0).integers(0, 256, (batch_size, loaded.image_size, loaded.image_size, 3))

@@ -21,7 +21,7 @@ CHILD = r"""
 import resource, sys, json, time
 import numpy as np
 from pathlib import Path
-from core.predict import PredictConfig, predict_raster
+from core.inference.predict import PredictConfig, predict_raster
 height = int(sys.argv[1]); folder = Path(sys.argv[2])
 seconds = 0.0
 if height:

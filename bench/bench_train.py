@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from core.decode import decode, no_prompt
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.inference.decode import decode, no_prompt
 from core.models.random_init import RandomInitSpec, save_random_init
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training.config import TrainConfig
 from core.training.loss import sam_loss
 from core.training.run_folder import RunFolder

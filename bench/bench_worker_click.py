@@ -15,12 +15,12 @@ import sys
 import tempfile
 import time
 
-from core.embeddings import EmbeddingCache
+from core.devtools.sample_data import prepare_sample_data
+from core.inference.embeddings import EmbeddingCache
+from core.inference.segment import ClickSegmenter, Prompts
+from core.io.raster import RasterSource
 from core.models.loader import load_model
 from core.models.random_init import RandomInitSpec, write_random_init_checkpoint
-from core.raster import RasterSource
-from core.sample_data import prepare_sample_data
-from core.segment import ClickSegmenter, Prompts
 from sam2_qgis_plugin.engine import WorkerClient
 
 

@@ -25,10 +25,10 @@ from pathlib import Path
 import rasterio
 from rasterio.windows import Window
 
-from core.allocator import SWITCH
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.models.allocator import SWITCH
 from core.models.random_init import RandomInitSpec, write_random_init_checkpoint
 from core.models.registry import get_model
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import rasterio
 
 from bench.bench_worker_memory import Worker
+from core.devtools.sample_data import prepare_sample_data
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.models.random_init import RandomInitSpec, write_random_init_checkpoint
-from core.sample_data import prepare_sample_data
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
 CORES = os.cpu_count() or 1
 POLICIES = {

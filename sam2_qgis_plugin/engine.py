@@ -1,5 +1,5 @@
 """The connection to the engine: find a Python that has torch and sam2, run ``python -m core worker`` in it,
-and talk JSON lines (protocol: core/worker.py). Nothing here imports torch or sam2.
+and talk JSON lines (protocol: core/jobs/worker.py). Nothing here imports torch or sam2.
 
 Requests are synchronous for the caller (a click waits for its polygons, tens of milliseconds) and may be
 made from a QgsTask thread (encoding); a reader thread routes responses and progress events by request id.
@@ -33,7 +33,7 @@ PROBE = (
     "mps = bool(getattr(torch.backends, 'mps', None)) and torch.backends.mps.is_available(); "
     "print(json.dumps({'python': platform.python_version(), 'torch': torch.__version__, "
     "'sam2': m.version('rf-sam-2'), 'cuda': torch.cuda.is_available(), 'mps': mps, "
-    "'cache': str(__import__('core.cache', fromlist=['cache_root']).cache_root())}))"
+    "'cache': str(__import__('core.io.cache', fromlist=['cache_root']).cache_root())}))"
 )
 INSTALL_HINT = (
     "The SAM 2 engine needs a Python with torch, rf-sam-2, rasterio, pyogrio and shapely. The simplest: "

@@ -1,7 +1,7 @@
 """Long engine jobs (fine-tuning, whole-raster prediction, downloads) as their own ``python -m core``
 processes, all through one contract: the job's options go in as data (``--request -``: one JSON line on
-stdin, checked by the engine's own parser, core/requests.py) and its events come out (``--events -``,
-core/events.py).
+stdin, checked by the engine's own parser, core/jobs/requests.py) and its events come out (``--events -``,
+core/jobs/events.py).
 
 The job's stdout is its event stream (``progress``, ``warning``, then ``result`` or ``error``); its stderr goes
 to the SAM 2 log. Cancel writes ``cancel`` on the job's stdin and waits ``grace`` seconds for it to stop at a

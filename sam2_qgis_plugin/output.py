@@ -49,7 +49,7 @@ class SegmentAttributes:
     prompt: str = ""
 
 
-BACKGROUND_VALUES = ("background", "0")  # class values the engine reads as background (core.labels)
+BACKGROUND_VALUES = ("background", "0")  # class values the engine reads as background (core.io.labels)
 
 
 def is_background(value: Any) -> bool:

@@ -656,7 +656,8 @@ class FindTheRest(_EngineAlgorithm):
         return {"OUTPUT": str(out), "CANDIDATES": result.get("candidates")}
 
     def examples_path(self, parameters: dict[str, Any], context: Any, stem: str) -> Path:
-        """LABELS as the engine's examples (core.find: class "1" or "background") in a temporary GeoPackage."""
+        """LABELS as the engine's examples (core.workflows.find: class "1" or "background") in a temporary
+        GeoPackage."""
         source = self.parameterAsSource(parameters, "LABELS", context)
         class_field = self.parameterAsString(parameters, "CLASS_FIELD", context) or None
         path = Path(QgsProcessingUtils.tempFolder()) / f"{stem}_examples.gpkg"

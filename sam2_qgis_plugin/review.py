@@ -40,8 +40,8 @@ STATUS_STYLE = {  # status -> (outline colour, fill, line style)
 
 
 def candidates_layer(path: Path, name: str = "SAM 2 candidates") -> QgsVectorLayer:
-    """The candidates of ``path`` (core.find's candidates.gpkg) copied into a memory layer styled by status, so
-    that the next round can rewrite the file while this layer is shown."""
+    """The candidates of ``path`` (core.workflows.find's candidates.gpkg) copied into a memory layer styled by
+    status, so that the next round can rewrite the file while this layer is shown."""
     source = QgsVectorLayer(f"{path}|layername=candidates", "candidates", "ogr")
     if not source.isValid():
         raise OutputError(tr("cannot read the candidates in {path}").format(path=path))

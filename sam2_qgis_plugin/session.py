@@ -77,7 +77,7 @@ class SegmentSession:
         self.restarts = 0  # workers started again after one had ended (each reloads the model)
         self._restarts_told = 0
         self.last_death = ""  # how the last worker that ended did (exit code or signal, its last line)
-        # the engine's polygon options (core.polygons.PolygonOptions) for a raster: the panel's shape choices
+        # the engine's polygon options (core.geometry.polygons.PolygonOptions) for a raster: the panel's shape choices
         self.polygon_options: Callable[[QgsRasterLayer], dict[str, Any]] = lambda layer: {}
 
     # -- engine state (re-created after a worker restart) ------------------------------------------------

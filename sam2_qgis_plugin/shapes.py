@@ -1,6 +1,6 @@
 """The polygon shapes an analyst chooses in ground units (simplify, fill holes, minimum area, right angles), turned
-into the engine's polygon options (core.polygons.PolygonOptions: pixels and map units) for one raster. The panel
-and Processing both go through ``polygon_options``."""
+into the engine's polygon options (core.geometry.polygons.PolygonOptions: pixels and map units) for one raster.
+The panel and Processing both go through ``polygon_options``."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = "sam2_qgis_plugin"
 SKIP_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".so", ".pyd"}
-DEVELOPMENT_TOOLS = ("synthetic", "demo.py", "sample_data.py")  # under core/: not part of the product
+DEVELOPMENT_TOOLS = ("devtools",)  # under core/: not part of the product
 
 
 #: What plugins.qgis.org requires of metadata.txt (and what QGIS 4 needs to show the plugin at all).

@@ -88,15 +88,15 @@ def train_config(params: dict[str, Any]) -> Any:
 def base_checkpoint(params: dict[str, Any]) -> Path:
     if params.get("checkpoint"):
         return Path(params["checkpoint"])
-    from core.weights import download_model
+    from core.models.weights import download_model
 
     return download_model(f"sam2_hiera_{SIZES[params['model_confg']]}")  # the seed used SAM 2.0 weights
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
+    from core.inference.predict import PredictConfig, SamAutoPredictor, predict_raster, prediction_mode
     from core.models.checkpoint import read_checkpoint
     from core.models.loader import load_model
-    from core.predict import PredictConfig, SamAutoPredictor, predict_raster, prediction_mode
     from core.training import run as training
     from core.training.export import write_seed_layout
     from core.training.tiles import build_tiles

@@ -124,7 +124,7 @@ def _apply_trained(trained: dict[str, torch.Tensor], metadata: dict[str, Any], p
             f"{path.name} holds only fine-tuned weights; their base checkpoint {base_path} is missing: "
             "put it back, or use the run's full checkpoint (best.pt)"
         )
-    from core.atomic import sha256_file
+    from core.io.atomic import sha256_file
 
     if metadata.get("base_sha256") and sha256_file(base_path) != metadata["base_sha256"]:
         raise InvalidCheckpointError(

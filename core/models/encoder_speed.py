@@ -7,7 +7,7 @@
   and the patch embedding's tokens are laid out row-major once, where sam2 leaves a permuted view that every
   LayerNorm and linear layer then copied. The embeddings equal the model's own to float rounding (<= 1e-6
   here); against Meta's ``set_image`` in its own process, hiera-tiny at 1024 on 2 CPU cores: 1.16x under
-  glibc's defaults, 1.33x in the engine's processes, which also reuse freed buffers (core/allocator.py;
+  glibc's defaults, 1.33x in the engine's processes, which also reuse freed buffers (core/models/allocator.py;
   ``bench/bench_encode.py``).
 - ``int8`` (CPU only): the trunk's linear layers (about half of the encoder's time on a CPU) run with int8
   weights and dynamically quantised activations (PyTorch's dynamic quantisation; no new dependency).

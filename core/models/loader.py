@@ -13,9 +13,9 @@ import torch
 from sam2.build_sam import build_sam2
 from sam2.modeling.sam2_base import SAM2Base
 
-from core.allocator import give_back_freed_memory
-from core.cache import sha256_of_file
 from core.errors import InvalidCheckpointError, InvalidInputError
+from core.io.cache import sha256_of_file
+from core.models.allocator import give_back_freed_memory
 from core.models.checkpoint import read_checkpoint
 from core.models.device import choose_device
 from core.models.encoder_speed import encoder_path_for, speed_up_encoder

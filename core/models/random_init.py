@@ -18,9 +18,9 @@ import torch
 from sam2.build_sam import build_sam2
 from sam2.modeling.sam2_base import SAM2Base
 
-from core.atomic import atomic_output, sha256_file
-from core.cache import cache_dir
 from core.errors import InvalidConfigError
+from core.io.atomic import atomic_output, sha256_file
+from core.io.cache import cache_dir
 
 FORMAT = "sam2-qgis/random-init/1"
 

@@ -1,6 +1,6 @@
 """Multi-class training: which classes a run learns, how much each weighs, and where their prompt tokens start.
 
-Design: one model tells K classes apart through K learned prompt tokens (``core.decode.decode_classes``): the
+Design: one model tells K classes apart through K learned prompt tokens (``core.inference.decode.decode_classes``): the
 promptless decoder is asked once per class, with that class's token, and the K answers compete per pixel in a
 softmax with background (its logit fixed at 0). Why this design: it keeps SAM's decoder and its pretrained
 "segment what is there" behaviour intact (each token starts as SAM's own "no point" token, so the base model's
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.classes import ClassList, class_indices
 from core.errors import InvalidInputError
-from core.labels import IGNORE
+from core.io.labels import IGNORE
+from core.models.classes import ClassList, class_indices
 from core.training.config import TrainConfig
 from core.training.tiles import TileSet
 

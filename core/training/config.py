@@ -17,8 +17,8 @@ from core.errors import InvalidConfigError
 
 Mode = Literal["click", "auto"]
 Trainable = Literal["decoder", "lora", "full"]
-LabelsCover = Literal["auto", "complete", "partial"]  # auto: from the AOI (core.labels.LabelsCover: the other two)
-VECTOR_LABELS = (".gpkg", ".shp", ".geojson", ".json")  # core.labels.VECTOR_SUFFIXES (that module needs GDAL)
+LabelsCover = Literal["auto", "complete", "partial"]  # auto: from the AOI (core.io.labels.LabelsCover: the other two)
+VECTOR_LABELS = (".gpkg", ".shp", ".geojson", ".json")  # core.io.labels.VECTOR_SUFFIXES (that module needs GDAL)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import rasterio
 
-from core.atomic import atomic_output
-from core.labels import IGNORE
-from core.raster import RasterSource
+from core.io.atomic import atomic_output
+from core.io.labels import IGNORE
+from core.io.raster import RasterSource
 from core.training.tiles import TileSet
 
 FOLDERS = {"train": "trai", "val": "vali", "test": "test"}

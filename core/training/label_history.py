@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.labels import VECTOR_SUFFIXES, read_vector_labels
+from core.io.labels import VECTOR_SUFFIXES, read_vector_labels
 
 LITTLE = 0.01  # an IoU change below this is "little"
 

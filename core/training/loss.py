@@ -132,7 +132,7 @@ def multiclass_loss(logits: torch.Tensor, target: torch.Tensor, class_weight: to
     indices (0 background, 1..K, 255 unlabelled: counts nowhere), ``class_weight`` (K + 1). A class-weighted
     cross-entropy over the K + 1 choices plus each class's dice over the batch (averaged over the classes), so
     that a rare class counts as much as a common one."""
-    from core.decode import class_probabilities
+    from core.inference.decode import class_probabilities
 
     labelled = target != 255
     index = torch.where(labelled, target, torch.zeros_like(target)).long()

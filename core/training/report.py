@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from core.atomic import atomic_output
+from core.io.atomic import atomic_output
 
 SCORES = ("iou", "f1", "precision", "recall")
 STYLE = (

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.atomic import atomic_output, remove_stale_temporaries
 from core.errors import InvalidInputError, MissingInputError
+from core.io.atomic import atomic_output, remove_stale_temporaries
 from core.training.config import TrainConfig
 from core.training.label_history import LabelRecord, count_labels
 from core.training.run_folder import RunFolder

@@ -21,10 +21,10 @@ from typing import Any, Protocol
 import torch
 import yaml
 
-from core.atomic import atomic_output, sha256_file
-from core.metrics import ClassConfusion, Confusion
+from core.evaluation.metrics import ClassConfusion, Confusion
+from core.evaluation.plots import draw_confusion, pyplot
+from core.io.atomic import atomic_output, sha256_file
 from core.models.random_init import state_dict_sha256
-from core.plots import draw_confusion, pyplot
 from core.training.label_history import LabelRecord, finished_now, labels_bought, runs_on_same_labels
 from core.training.report import write_report
 from core.training.trainable import LoRALinear, trained_state
@@ -57,7 +57,9 @@ class TrainingState(Protocol):
 
     def best(self) -> dict[str, Any]: ...
 
-    def current_classes(self) -> Any: ...  # core.classes.ClassList of a multi-class run, with its tokens; or None
+    def current_classes(
+        self,
+    ) -> Any: ...  # core.models.classes.ClassList of a multi-class run, with its tokens; or None
 
 
 COLUMNS = ["epoch", "train_loss", "iou", "f1", "precision", "recall", "lr", "seconds"]

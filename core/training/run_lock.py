@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from core.errors import OutputConflictError
-from core.output_paths import files_behind, same_file
+from core.io.output_paths import files_behind, same_file
 
 LOCK_NAME = ".sam2-run.lock"
 RUN_FILES = (

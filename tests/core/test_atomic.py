@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.atomic import atomic_output
 from core.errors import InvalidInputError
-from core.vector_io import PolygonFeature, write_polygons
+from core.io.atomic import atomic_output
+from core.io.vectors import PolygonFeature, write_polygons
 
 pytestmark = pytest.mark.quick  # make test-fast
 

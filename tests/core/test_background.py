@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from rasterio.windows import Window
 
-from core.background import ReadAhead, WriteBehind
-from core.raster import RasterSource
-from core.stage_clock import StageClock
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.inference.background import ReadAhead, WriteBehind
+from core.inference.stage_clock import StageClock
+from core.io.raster import RasterSource
 
 pytestmark = pytest.mark.quick  # make test-fast
 

@@ -21,14 +21,14 @@ import torch
 from rasterio.windows import Window
 
 from core.cli import attach_negative_coordinates, build_parser
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.errors import InvalidCheckpointError, InvalidInputError, MissingInputError, OutputWriteError
-from core.events import json_line
-from core.labels import read_vector_labels
+from core.inference.segment import prompt_crs
+from core.io.labels import read_vector_labels
+from core.io.raster import RasterSource
+from core.io.vectors import PolygonFeature, read_polygons, write_polygons
+from core.jobs.events import json_line
 from core.models.loader import load_model
-from core.raster import RasterSource
-from core.segment import prompt_crs
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
-from core.vector_io import PolygonFeature, read_polygons, write_polygons
 
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}
 
@@ -429,7 +429,7 @@ def test_a_checkpoint_that_fills_the_disk_while_saved_keeps_the_previous_one(sma
 
 @pytest.mark.quick
 def test_the_embedding_cache_on_a_full_disk_keeps_the_features_in_memory(small_disk) -> None:
-    from core.embeddings import EmbeddingCache, TileFeatures
+    from core.inference.embeddings import EmbeddingCache, TileFeatures
 
     disk = small_disk("1m")
     fill(disk, 0)

@@ -8,9 +8,9 @@ import pytest
 import rasterio
 from rasterio.windows import Window
 
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.errors import InvalidConfigError
-from core.predict import PredictConfig, predict_raster
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.inference.predict import PredictConfig, predict_raster
 from core.training.config import TrainConfig
 from core.training.tiles import build_tiles
 

@@ -8,9 +8,9 @@ import pathlib
 import pytest
 import torch
 
-from core.atomic import sha256_file
-from core.cache import sha256_of_file
 from core.errors import InvalidCheckpointError, MissingInputError
+from core.io.atomic import sha256_file
+from core.io.cache import sha256_of_file
 from core.models.checkpoint import detect_spec, read_checkpoint
 from core.models.loader import build_for, load_model
 from core.models.registry import MODELS, ModelSpec, get_model

@@ -9,8 +9,8 @@ import sys
 import rasterio
 from rasterio.crs import CRS
 
-from core.atomic import sha256_file
-from core.vector_io import read_polygons
+from core.io.atomic import sha256_file
+from core.io.vectors import read_polygons
 
 
 def run(repo_root, *args: str) -> subprocess.CompletedProcess[str]:

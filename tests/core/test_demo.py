@@ -9,10 +9,10 @@ import rasterio
 from rasterio.windows import bounds as window_bounds
 from shapely.geometry import box, shape
 
-from core.demo import DemoConfig, choose_base_model, scene_plans
+from core.devtools.demo import DemoConfig, choose_base_model, scene_plans
 from core.errors import MissingInputError
+from core.io.vectors import read_polygons
 from core.training.tiles import build_tiles
-from core.vector_io import read_polygons
 
 
 def test_a_missing_sam2_checkpoint_says_what_to_set(monkeypatch, tmp_path) -> None:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
 
 def free_port() -> int:

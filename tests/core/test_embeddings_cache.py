@@ -8,11 +8,11 @@ import pytest
 import torch
 from rasterio.windows import Window
 
-from core.decode import decode
-from core.embeddings import EmbeddingCache, TileEncoder, TileFeatures, tile_key
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.inference.decode import decode
+from core.inference.embeddings import EmbeddingCache, TileEncoder, TileFeatures, tile_key
+from core.io.raster import RasterSource
 from core.models.loader import load_model
-from core.raster import RasterSource
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
 pytestmark = pytest.mark.quick  # make test-fast
 

@@ -11,13 +11,13 @@ import torch
 from rasterio.windows import Window
 from sam2.build_sam import build_sam2
 
-from core.embeddings import image_features, tile_key
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.errors import InvalidConfigError
+from core.inference.embeddings import image_features, tile_key
+from core.io.raster import RasterSource
+from core.jobs.worker import Worker
 from core.models.loader import load_model
 from core.models.registry import INT8_CHECKS, MODELS, SIZES, get_model, int8_warning
-from core.raster import RasterSource
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
-from core.worker import Worker
 
 pytestmark = pytest.mark.quick  # make test-fast
 
@@ -80,7 +80,7 @@ def test_int8_encoder_is_close_to_exact_and_cached_apart(tiny_checkpoint, tmp_pa
     with RasterSource(scene.image) as raster:
         rgb, _ = raster.read_rgb(Window(0, 0, 256, 256))
         assert tile_key(exact, raster, Window(0, 0, 256, 256)) != tile_key(int8, raster, Window(0, 0, 256, 256))
-    from core.preprocess import to_model_input
+    from core.inference.preprocess import to_model_input
 
     with torch.inference_mode():
         a, b = (image_features(m.model, to_model_input(rgb))[0].flatten().double() for m in (exact, int8))

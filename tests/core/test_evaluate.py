@@ -9,8 +9,8 @@ import pytest
 import rasterio
 from affine import Affine
 
-from core.evaluate import evaluate
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.evaluation.evaluate import evaluate
 
 pytestmark = pytest.mark.quick  # make test-fast
 
@@ -106,7 +106,7 @@ def test_command_prints_json_and_writes_csv_and_png(core_cli, tmp_path) -> None:
 
 def test_scores_do_not_depend_on_the_strips_read(monkeypatch, tmp_path) -> None:
     """Evaluation reads the mask in strips (bounded memory): strips cutting through objects change nothing."""
-    import core.evaluate
+    import core.evaluation.evaluate
 
     scene = write_synthetic_scene(SyntheticSceneConfig(width=256, height=256, seed=4), tmp_path)
     with rasterio.open(scene.mask) as src:
@@ -115,9 +115,11 @@ def test_scores_do_not_depend_on_the_strips_read(monkeypatch, tmp_path) -> None:
     path = tmp_path / "pred.tif"
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(pred.astype(np.uint8), 1)
-    monkeypatch.setattr(core.evaluate, "OVERVIEW_SIDE", 100)  # every 2nd pixel in the report's picture
+    monkeypatch.setattr(core.evaluation.evaluate, "OVERVIEW_SIDE", 100)  # every 2nd pixel in the report's picture
     whole, whole_overview = evaluate(path, scene.labels, classes=(1,), class_field="class_id")
-    monkeypatch.setattr(core.evaluate, "STRIP_PIXELS", 37 * 256)  # strips of 37 rows: they cut objects, a short last
+    monkeypatch.setattr(
+        core.evaluation.evaluate, "STRIP_PIXELS", 37 * 256
+    )  # strips of 37 rows: they cut objects, a short last
     striped, striped_overview = evaluate(path, scene.labels, classes=(1,), class_field="class_id")
     assert striped.to_dict() == whole.to_dict()
     assert 0 < whole.objects["matched"] < whole.objects["true"]

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from core.events import JobEvents
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.jobs.events import JobEvents
 
 
 def events_of(stdout: str) -> list[dict]:
@@ -42,7 +42,9 @@ def test_predict_streams_progress_then_its_result(core_cli, scene, tiny_checkpoi
     assert events[-1]["event"] == "result"
     assert events[-1]["mask"] == str(tmp_path / "m.tif")
     assert [e["event"] for e in events].count("result") == 1
-    assert "INFO core.predict: predicting" in done.stderr  # the engine's log, which the plugin copies into QGIS
+    assert (
+        "INFO core.inference.predict: predicting" in done.stderr
+    )  # the engine's log, which the plugin copies into QGIS
 
 
 def test_an_expected_error_is_the_last_event(core_cli, tiny_checkpoint, tmp_path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.fast_decoder import FastMaskDecoder
+from core.inference.fast_decoder import FastMaskDecoder
 from core.models.loader import load_model
 
 pytestmark = pytest.mark.quick  # make test-fast

@@ -9,12 +9,12 @@ import pytest
 from shapely.affinity import translate
 from shapely.geometry import mapping, shape
 
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.errors import InvalidInputError
-from core.find import FIND_DEFAULTS, FindInputs, find_rest
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.io.vectors import PolygonFeature, read_polygons, write_polygons
 from core.training import budget as budget_module
 from core.training.budget import TimeBudget
-from core.vector_io import PolygonFeature, read_polygons, write_polygons
+from core.workflows.find import FIND_DEFAULTS, FindInputs, find_rest
 
 CONFIG = FIND_DEFAULTS.replace(tile_size=128, epochs=2, max_minutes=0.0, device="cpu", class_field="class")
 

@@ -9,12 +9,12 @@ import pytest
 import rasterio
 from osgeo import gdal
 
-import core.evaluate
-import core.predict
-from core.evaluate import evaluate
-from core.predict import predict_raster
-from core.raster import gdal_block_cache
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+import core.evaluation.evaluate
+import core.inference.predict
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.evaluation.evaluate import evaluate
+from core.inference.predict import predict_raster
+from core.io.raster import gdal_block_cache
 
 pytestmark = pytest.mark.quick
 
@@ -50,14 +50,16 @@ def test_prediction_runs_with_its_block_cache_in_megabytes(scene, tmp_path) -> N
     model = CacheWatcher()
     predict_raster(scene.image, model, tmp_path / "mask.tif", probabilities=tmp_path / "probabilities.tif")
     assert model.seen
-    assert min(model.seen) >= core.predict.write_cache_megabytes(256, 1) * MIB
+    assert min(model.seen) >= core.inference.predict.write_cache_megabytes(256, 1) * MIB
 
 
 def test_the_prediction_cache_holds_two_rows_of_blocks_of_every_output() -> None:
-    assert core.predict.write_cache_megabytes(2048, 1) == 32  # the floor
-    assert core.predict.write_cache_megabytes(40_000, 1) == 99  # 2 rows x 157 blocks x (256 KiB float32 + 64 KiB)
-    assert core.predict.write_cache_megabytes(40_000, 3) >= 2 * 157 * 3 * 256 * 1024 // (1 << 20)
-    assert core.predict.write_cache_megabytes(10**6, 8) == 1024  # the ceiling
+    assert core.inference.predict.write_cache_megabytes(2048, 1) == 32  # the floor
+    assert (
+        core.inference.predict.write_cache_megabytes(40_000, 1) == 99
+    )  # 2 rows x 157 blocks x (256 KiB float32 + 64 KiB)
+    assert core.inference.predict.write_cache_megabytes(40_000, 3) >= 2 * 157 * 3 * 256 * 1024 // (1 << 20)
+    assert core.inference.predict.write_cache_megabytes(10**6, 8) == 1024  # the ceiling
 
 
 def test_evaluation_polygonizes_with_its_block_cache_in_megabytes(scene, tmp_path, monkeypatch) -> None:
@@ -66,13 +68,13 @@ def test_evaluation_polygonizes_with_its_block_cache_in_megabytes(scene, tmp_pat
     pred = tmp_path / "pred.tif"
     with rasterio.open(pred, "w", **profile) as dst:
         dst.write(buildings.astype(np.uint8), 1)
-    seen, polygonize = [], core.evaluate.polygons_of_file
+    seen, polygonize = [], core.evaluation.evaluate.polygons_of_file
 
     def watched(path):  # type: ignore[no-untyped-def]
         seen.append(gdal.GetCacheMax())
         return polygonize(path)
 
-    monkeypatch.setattr(core.evaluate, "polygons_of_file", watched)
+    monkeypatch.setattr(core.evaluation.evaluate, "polygons_of_file", watched)
     evaluate(pred, scene.labels, classes=(1,), class_field="class_id")
     assert len(seen) == 2
-    assert min(seen) >= core.evaluate.GDAL_CACHE_MB * MIB
+    assert min(seen) >= core.evaluation.evaluate.GDAL_CACHE_MB * MIB

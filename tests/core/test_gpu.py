@@ -36,7 +36,7 @@ def test_tiny_checkpoint_encodes_on_cuda_like_on_cpu(tiny_checkpoint) -> None:
 
 
 def test_fast_decoder_on_cuda_matches_sam2s_decoder(tiny_checkpoint, sam_decoder_reference) -> None:
-    from core.fast_decoder import FastMaskDecoder
+    from core.inference.fast_decoder import FastMaskDecoder
     from core.models.loader import load_model
 
     model = load_model(tiny_checkpoint.path, device="cuda").model
@@ -55,8 +55,8 @@ def test_fast_decoder_on_cuda_matches_sam2s_decoder(tiny_checkpoint, sam_decoder
 
 
 def test_a_bf16_decoder_training_step_on_cuda_learns(tiny_checkpoint) -> None:
-    from core.decode import decode, no_prompt
-    from core.embeddings import image_features
+    from core.inference.decode import decode, no_prompt
+    from core.inference.embeddings import image_features
     from core.models.loader import load_model
     from core.training.loss import sam_loss
     from core.training.trainable import configure_trainable

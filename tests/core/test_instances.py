@@ -12,10 +12,10 @@ from rasterio.features import rasterize
 from shapely.geometry import box, shape
 
 from core.errors import InvalidConfigError
-from core.export import export_polygons
-from core.instances import InstanceOptions, split_region
-from core.predict import PredictConfig, predict_raster
-from core.vector_io import read_polygons
+from core.geometry.instances import InstanceOptions, split_region
+from core.inference.predict import PredictConfig, predict_raster
+from core.io.polygon_layers import export_polygons
+from core.io.vectors import read_polygons
 
 pytestmark = pytest.mark.quick
 
@@ -119,7 +119,7 @@ def test_a_prediction_of_their_exact_union_gives_one_polygon_per_building(tmp_pa
 def test_predict_command_with_instances_numbers_the_objects(core_cli, tiny_checkpoint, tmp_path) -> None:
     import json
 
-    from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+    from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
     scene = write_synthetic_scene(SyntheticSceneConfig(width=256, height=256, seed=4), tmp_path / "scene")
     vector = tmp_path / "objects.gpkg"

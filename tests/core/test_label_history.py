@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.io.vectors import read_polygons, write_polygons
 from core.training import run
 from core.training.config import TrainConfig
 from core.training.label_history import labels_bought, runs_on_same_labels
-from core.vector_io import read_polygons, write_polygons
 
 
 def row(objects: int, iou: float, finished: str) -> dict:

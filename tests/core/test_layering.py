@@ -1,11 +1,12 @@
-"""Layering of the engine, read from the sources (imports anywhere in a module, lazy ones included; imports
-under ``if TYPE_CHECKING:`` are not imports at run time and are left out):
+"""The engine's folders are its layers, read from the sources (imports anywhere in a module, lazy ones included;
+imports under ``if TYPE_CHECKING:`` are not imports at run time and are left out):
 
-- no import cycle between engine modules (trainer and run folder included);
-- inference and geo I/O never import ``core.training``: only the training package itself, the command line
-  (the composition root), find-the-rest (a short training, then a prediction) and the demo may;
-- the development tools (synthetic scenes, demo, sample data) are imported by no product module, only by the
-  command line, so the plugin zip can leave them out.
+- no import cycle between engine modules;
+- a package imports only packages below it in ``LAYERS`` (so io and geometry never load a model, inference never
+  imports training, and nothing below the command line imports it), plus the shared ``errors`` and ``options``;
+- the development tools (``core.devtools``: synthetic scenes, demo, sample data) are imported by nothing that
+  ships, only by the command line, so the plugin zip leaves them out;
+- the top level holds only the shared modules: every other module lives in the package of its layer.
 
 Each check is shown to fail on a small package built to break it.
 """
@@ -19,9 +20,11 @@ import pytest
 
 pytestmark = pytest.mark.quick  # make test-fast
 
-TRAINING_USERS = ("core.cli", "core.demo", "core.find", "core.training")
-DEV_TOOLS = ("core.synthetic", "core.demo", "core.sample_data")
-DEV_TOOL_USERS = ("core.cli", "core.demo", "core.synthetic", "core.sample_data")
+#: The engine's packages, lowest first: each may import the ones before it.
+LAYERS = ("geometry", "io", "models", "inference", "evaluation", "training", "workflows", "jobs", "cli")
+SHARED = ("errors", "options")  # imported by every layer; import nothing of the engine
+TOP_LEVEL = (*SHARED, "__main__")
+DEV_TOOLS = "devtools"  # may import anything; imported only by the command line
 
 
 def _module_name(path: Path, root: Path) -> str:
@@ -77,19 +80,43 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def _within(name: str, prefixes: tuple[str, ...]) -> bool:
-    return any(name == p or name.startswith(p + ".") for p in prefixes)
+def _package(module: str) -> str:
+    """core.io.raster -> io; core.errors -> errors; core -> ''."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
 
 
-def forbidden_imports(graph: dict[str, set[str]], targets: tuple[str, ...], allowed: tuple[str, ...]) -> list[str]:
-    """'module -> target' for each import of ``targets`` by a module outside ``allowed``."""
-    return [
-        f"{module} -> {target}"
-        for module, imported in sorted(graph.items())
-        if not _within(module, allowed)
-        for target in sorted(imported)
-        if _within(target, targets)
-    ]
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """'module -> target' for each import that goes up or sideways between layers, or into the development tools
+    from outside the command line."""
+    found = []
+    for module, imported in sorted(graph.items()):
+        source = _package(module)
+        for target in sorted(imported):
+            wanted = _package(target)
+            if wanted in ("", source) or (wanted in SHARED and source not in SHARED):
+                continue
+            if wanted == DEV_TOOLS:
+                allowed = source in ("cli", DEV_TOOLS)
+            elif source == DEV_TOOLS or source == "__main__":
+                allowed = True
+            elif source in LAYERS and wanted in LAYERS:
+                allowed = LAYERS.index(wanted) < LAYERS.index(source)
+            else:
+                allowed = False
+            if not allowed:
+                found.append(f"{module} -> {target}")
+    return found
+
+
+def stray_modules(package: Path) -> list[str]:
+    """Modules at the top level of ``package`` that belong in a layer's folder, and folders that are no layer."""
+    known = {*LAYERS, *TOP_LEVEL, DEV_TOOLS, "__init__"}
+    return sorted(
+        p.stem if p.is_file() else p.name + "/"
+        for p in package.iterdir()
+        if (p.suffix == ".py" or (p.is_dir() and (p / "__init__.py").exists())) and p.stem not in known
+    )
 
 
 def test_the_engine_has_no_import_cycle(repo_root) -> None:
@@ -98,35 +125,43 @@ def test_the_engine_has_no_import_cycle(repo_root) -> None:
     assert cycles(graph) == []
 
 
-def test_inference_and_geo_io_never_import_training(repo_root) -> None:
+def test_each_layer_imports_only_the_layers_below_it(repo_root) -> None:
     graph = import_graph(repo_root / "core")
-    assert forbidden_imports(graph, ("core.training",), TRAINING_USERS) == []
+    assert "core.io.labels" in graph["core.inference.predict"] | graph["core.io.aoi"], "the graph misses layers"
+    assert layer_violations(graph) == []
 
 
-def test_no_product_module_imports_the_development_tools(repo_root) -> None:
-    graph = import_graph(repo_root / "core")
-    assert forbidden_imports(graph, DEV_TOOLS, DEV_TOOL_USERS) == []
+def test_every_module_lives_in_the_folder_of_its_layer(repo_root) -> None:
+    assert stray_modules(repo_root / "core") == []
 
 
 @pytest.fixture
 def tangled(tmp_path) -> Path:
     package = tmp_path / "core"
-    (package / "training").mkdir(parents=True)
-    for name in ("__init__.py", "training/__init__.py"):
-        (package / name).write_text("")
+    for folder in ("training", "inference", "io", "devtools", "cli"):
+        (package / folder).mkdir(parents=True)
+        (package / folder / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "errors.py").write_text("")
     (package / "training" / "trainer.py").write_text("def run():\n    from core.training import run_folder\n")
-    (package / "training" / "run_folder.py").write_text("from core.training.trainer import run\n")
-    (package / "predict.py").write_text("import core.training.trainer\n")
-    (package / "evaluate.py").write_text(
+    (package / "training" / "run_folder.py").write_text("from core.training.trainer import run\nimport core.errors\n")
+    (package / "inference" / "predict.py").write_text("import core.training.trainer\nfrom core.io import raster\n")
+    (package / "inference" / "evaluate.py").write_text(
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from core.training import trainer\n"
     )
-    (package / "segment.py").write_text("def later():\n    from core.synthetic import scene\n")
-    (package / "synthetic.py").write_text("")
+    (package / "io" / "raster.py").write_text("def later():\n    from core.devtools import scene\n")
+    (package / "devtools" / "scene.py").write_text("from core.training import trainer\n")
+    (package / "cli" / "demo.py").write_text("from core.devtools import scene\n")
+    (package / "segment.py").write_text("")
     return package
 
 
 def test_the_checks_catch_a_tangled_package(tangled) -> None:
     graph = import_graph(tangled)
     assert [set(cycle) for cycle in cycles(graph)] == [{"core.training.run_folder", "core.training.trainer"}]
-    assert forbidden_imports(graph, ("core.training",), TRAINING_USERS) == ["core.predict -> core.training.trainer"]
-    assert forbidden_imports(graph, DEV_TOOLS, DEV_TOOL_USERS) == ["core.segment -> core.synthetic"]
+    assert layer_violations(graph) == [
+        "core.inference.predict -> core.training.trainer",
+        "core.io.raster -> core.devtools",
+        "core.io.raster -> core.devtools.scene",
+    ]
+    assert stray_modules(tangled) == ["segment"]

@@ -9,10 +9,10 @@ import re
 import pytest
 import torch
 
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.inference.predict_config import PredictConfig
+from core.inference.predict_config import describe as describe_prediction
 from core.models.checkpoint import read_checkpoint
-from core.predict_config import PredictConfig
-from core.predict_config import describe as describe_prediction
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training.config import TrainConfig, describe
 from core.training.run_folder import verdict
 from core.training.selection import best_row
@@ -130,7 +130,7 @@ def test_too_few_validation_objects_are_reported(core_cli, train_args, tiny_chec
 def test_labels_covering_the_whole_training_area_are_refused_before_training(
     core_cli, tiny_checkpoint, tmp_path
 ) -> None:
-    from core.aoi import write_rectangle
+    from core.io.aoi import write_rectangle
 
     scene = write_synthetic_scene(SyntheticSceneConfig(width=256, height=256, seed=1), tmp_path / "s")
     import rasterio
@@ -169,7 +169,7 @@ def test_the_defaults_shown_by_predict_help_are_predictconfigs(core_cli) -> None
 
 def test_the_plugins_job_defaults_file_is_what_the_engine_describes(repo_root) -> None:
     written = json.loads((repo_root / "sam2_qgis_plugin" / "job_defaults.json").read_text())
-    from core.find import describe as describe_find
+    from core.workflows.find import describe as describe_find
 
     expected = {"train": describe(), "predict": describe_prediction(), "find": describe_find()}
     assert written == json.loads(json.dumps(expected)), (

@@ -12,15 +12,15 @@ import pytest
 import rasterio
 import torch
 
-from core.classes import class_indices, classes_of
-from core.decode import class_probabilities, decode, decode_classes, no_prompt
 from core.errors import InvalidConfigError
-from core.metrics import ClassConfusion
+from core.evaluation.metrics import ClassConfusion
+from core.inference.decode import class_probabilities, decode, decode_classes, no_prompt
+from core.io.vectors import read_polygons
+from core.models.classes import class_indices, classes_of
 from core.models.loader import load_model
 from core.training.classes import initial_tokens
 from core.training.config import TrainConfig
 from core.training.loss import multiclass_loss
-from core.vector_io import read_polygons
 
 
 def test_every_class_starts_as_the_base_models_promptless_mask(tiny_checkpoint) -> None:
@@ -75,7 +75,7 @@ def test_class_indices_keep_only_the_classes_learned() -> None:
 @pytest.fixture(scope="module")
 def buildings_and_trees(tmp_path_factory, tiny_checkpoint, repo_root):  # type: ignore[no-untyped-def]
     """A multi-class run (buildings and trees, names from the labels' class_name) on a synthetic scene."""
-    from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+    from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
     folder = tmp_path_factory.mktemp("multiclass")
     scene = write_synthetic_scene(SyntheticSceneConfig(width=512, height=512, seed=5), folder / "scene")

@@ -9,8 +9,8 @@ import os
 import pytest
 from osgeo import gdal
 
-from core.atomic import sha256_file
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.io.atomic import sha256_file
 from core.training.run_lock import LOCK_NAME, run_lock
 
 
@@ -168,7 +168,7 @@ def test_weights_init_never_replaces_an_existing_checkpoint(core_cli, tiny_check
 def test_the_archive_behind_a_vsizip_path_is_an_input(tmp_path) -> None:
     import zipfile
 
-    from core.output_paths import files_behind
+    from core.io.output_paths import files_behind
 
     archive = tmp_path / "labels.zip"
     with zipfile.ZipFile(archive, "w") as packed:

@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.quick  # make test-fast
 
-DEVELOPMENT_FILES = ("core/synthetic/", "core/demo.py", "core/sample_data.py")
+DEVELOPMENT_FILES = ("core/devtools/",)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def packaged(packager, tmp_path_factory) -> tuple[Path, Path]:
 def test_the_zip_ships_the_product_without_development_tools(packaged) -> None:
     archive, _ = packaged
     names = zipfile.ZipFile(archive).namelist()
-    assert "sam2_qgis_plugin/core/predict.py" in names
+    assert "sam2_qgis_plugin/core/inference/predict.py" in names
     assert "sam2_qgis_plugin/metadata.txt" in names
     shipped_tools = [n for n in names if any(n.startswith(f"sam2_qgis_plugin/{d}") for d in DEVELOPMENT_FILES)]
     assert shipped_tools == []

@@ -13,12 +13,12 @@ from affine import Affine
 from rasterio.windows import Window
 from shapely.geometry import box, shape
 
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.errors import InvalidInputError
-from core.labels import BACKGROUND_POINT_PIXELS, IGNORE, LabelReader
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.io.labels import BACKGROUND_POINT_PIXELS, IGNORE, LabelReader
+from core.io.vectors import PolygonFeature, read_polygons, write_polygons
 from core.training.config import TrainConfig
 from core.training.tiles import build_tiles
-from core.vector_io import PolygonFeature, read_polygons, write_polygons
 
 pytestmark = pytest.mark.quick
 
@@ -147,7 +147,7 @@ def test_an_unknown_labels_cover_or_ring_is_refused() -> None:
 def test_labels_cover_auto_is_complete_inside_an_area_of_interest_and_partial_without(
     scene, five_buildings, tmp_path
 ) -> None:
-    from core.aoi import write_rectangle
+    from core.io.aoi import write_rectangle
 
     with rasterio.open(scene.image) as src:
         aoi = write_rectangle(tmp_path / "aoi.gpkg", tuple(src.bounds), src.crs.to_wkt())

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
 
 @pytest.mark.slow

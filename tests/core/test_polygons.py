@@ -8,7 +8,7 @@ from affine import Affine
 from shapely.geometry import shape
 
 from core.errors import InvalidConfigError
-from core.polygons import PolygonOptions, mask_to_polygons
+from core.geometry.polygons import PolygonOptions, mask_to_polygons
 
 pytestmark = pytest.mark.quick  # make test-fast
 
@@ -100,7 +100,7 @@ def l_shaped_building(rotation: float) -> tuple[np.ndarray, Affine]:
 
 @pytest.mark.parametrize("rotation", range(0, 90, 3))
 def test_right_angles_square_every_corner_of_an_l_shaped_building(rotation: float) -> None:
-    from core.right_angles import corner_angles
+    from core.geometry.right_angles import corner_angles
 
     mask, transform = l_shaped_building(rotation)
     (traced,) = mask_to_polygons(mask, transform, PolygonOptions())

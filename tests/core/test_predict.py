@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import rasterio
 
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.errors import CancelledError
+from core.inference.predict import PredictConfig, SamAutoPredictor, predict_raster, taper
+from core.io.vectors import PolygonFeature, write_polygons
 from core.models.loader import load_model
-from core.predict import PredictConfig, SamAutoPredictor, predict_raster, taper
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
-from core.vector_io import PolygonFeature, write_polygons
 
 pytestmark = pytest.mark.quick  # make test-fast
 
@@ -58,7 +58,7 @@ class Brightness:
 def reference_blend(image: np.ndarray, size: int, overlap: float) -> np.ndarray:
     """The blended probabilities (rows, cols) computed the plain way: every window accumulated into whole-raster
     arrays in memory (what predict_raster must equal while holding one band of windows)."""
-    from core.tiling import grid_origins
+    from core.io.tiling import grid_origins
 
     height, width = image.shape[:2]
     stride = size - round(size * overlap)
@@ -146,8 +146,8 @@ def test_real_model_predicts_probabilities(odd_scene, tiny_checkpoint, tmp_path,
 
 @pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp"])
 def test_export_writes_polygons_with_attributes(suffix, tmp_path) -> None:
-    from core.export import export_polygons
-    from core.vector_io import read_polygons
+    from core.io.polygon_layers import export_polygons
+    from core.io.vectors import read_polygons
 
     scene = write_synthetic_scene(SyntheticSceneConfig(width=200, height=200, seed=3), tmp_path / "scene")
     with rasterio.open(scene.mask) as src:
@@ -234,12 +234,12 @@ class DiskPredictor:
 def test_predicted_polygons_have_scores_without_asking_for_probabilities(
     tiny_checkpoint, tmp_path, monkeypatch
 ) -> None:
-    import core.predict
+    import core.inference.predict
     from core.cli import main
-    from core.vector_io import read_polygons
+    from core.io.vectors import read_polygons
 
     scene = write_synthetic_scene(SyntheticSceneConfig(width=256, height=256, seed=1), tmp_path / "scene")
-    monkeypatch.setattr(core.predict, "SamAutoPredictor", DiskPredictor)
+    monkeypatch.setattr(core.inference.predict, "SamAutoPredictor", DiskPredictor)
     out = tmp_path / "out"
     argv = ["predict", "--raster", str(scene.image), "--checkpoint", str(tiny_checkpoint.path), "--out",
             str(out / "mask.tif"), "--vector", str(out / "objects.gpkg"), "--device", "cpu"]  # fmt: skip

@@ -9,8 +9,8 @@ import pytest
 import torch
 from sam2.build_sam import build_sam2
 
-from core.atomic import sha256_file
 from core.errors import InvalidConfigError
+from core.io.atomic import sha256_file
 from core.models.random_init import (
     RandomInitSpec,
     build_random_init,

@@ -14,8 +14,8 @@ from rasterio.windows import Window
 from sam2.utils.transforms import SAM2Transforms
 
 from core.errors import InvalidInputError, MissingInputError
-from core.preprocess import to_model_input
-from core.raster import MissingCrsWarning, RasterSource, to_uint8
+from core.inference.preprocess import to_model_input
+from core.io.raster import MissingCrsWarning, RasterSource, to_uint8
 
 pytestmark = pytest.mark.quick  # make test-fast
 

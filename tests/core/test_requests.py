@@ -11,7 +11,7 @@ import pytest
 
 from core.cli import CLASS_OPTIONS, TILE_OPTIONS, _train_config, build_parser, train_options
 from core.errors import InvalidInputError, UsageError
-from core.requests import expand_request
+from core.jobs.requests import expand_request
 from core.training.config import TrainConfig, describe
 
 pytestmark = pytest.mark.quick  # make test-fast

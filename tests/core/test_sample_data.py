@@ -12,9 +12,9 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.features import rasterize
 
+from core.devtools.sample_data import SampleFile, SampleWheel, fetch_sample_files, pip_download, pixel_boxes_to_features
 from core.errors import DownloadError, IntegrityError, InvalidInputError
-from core.sample_data import SampleFile, SampleWheel, fetch_sample_files, pip_download, pixel_boxes_to_features
-from core.vector_io import read_polygons
+from core.io.vectors import read_polygons
 
 
 def test_deepforest_raster_is_the_documented_orthophoto(sample_data) -> None:

@@ -10,11 +10,11 @@ from sam2.build_sam import build_sam2
 from sam2.sam2_image_predictor import SAM2ImagePredictor
 from torch.nn import functional
 
-from core.embeddings import EmbeddingCache
 from core.errors import InvalidInputError
+from core.inference.embeddings import EmbeddingCache
+from core.inference.segment import ClickSegmenter, Prompts, upsample_mask
+from core.io.raster import RasterSource
 from core.models.loader import load_model
-from core.raster import RasterSource
-from core.segment import ClickSegmenter, Prompts, upsample_mask
 
 
 @pytest.fixture(scope="module")

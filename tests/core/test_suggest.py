@@ -1,5 +1,5 @@
-"""Where to label next (core/suggest.py, the suggest command): the most uncertain places first, a minimum distance
-apart, clear of labels, never on nodata; the command predicts the uncertainty with a real model."""
+"""Where to label next (core/workflows/suggest.py, the suggest command): the most uncertain places first, a
+minimum distance apart, clear of labels, never on nodata; the command predicts the uncertainty with a real model."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import rasterio
 from affine import Affine
 
 from core.errors import InvalidInputError
-from core.suggest import SuggestConfig, SuggestInputs, suggest, suggest_places
-from core.uncertainty import UNCERTAINTY_NODATA
-from core.vector_io import PolygonFeature, read_layer, read_polygons, write_polygons
+from core.inference.uncertainty import UNCERTAINTY_NODATA
+from core.io.vectors import PolygonFeature, read_layer, read_polygons, write_polygons
+from core.workflows.suggest import SuggestConfig, SuggestInputs, suggest, suggest_places
 
 pytestmark = pytest.mark.quick
 
@@ -103,7 +103,7 @@ def test_an_area_limits_where_places_are(sure_but_for_one_block) -> None:
 
 
 def test_suggest_command_predicts_the_uncertainty_with_a_real_model(core_cli, tiny_checkpoint, tmp_path) -> None:
-    from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+    from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
     scene = write_synthetic_scene(SyntheticSceneConfig(width=256, height=256, seed=2, nodata_border=True), tmp_path)
     features, crs_wkt = read_polygons(scene.labels)

@@ -11,11 +11,17 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.features import rasterize
 
+from core.devtools.synthetic import (
+    CLASS_NAMES,
+    MASK_NODATA,
+    SyntheticSceneConfig,
+    generate_scene,
+    write_synthetic_scene,
+)
+from core.devtools.synthetic.config import BUILDING, ROAD, TREE
+from core.devtools.synthetic.scene import STRIP_ROWS
 from core.errors import InvalidConfigError
-from core.synthetic import CLASS_NAMES, MASK_NODATA, SyntheticSceneConfig, generate_scene, write_synthetic_scene
-from core.synthetic.config import BUILDING, ROAD, TREE
-from core.synthetic.scene import STRIP_ROWS
-from core.vector_io import read_polygons
+from core.io.vectors import read_polygons
 
 pytestmark = pytest.mark.quick  # make test-fast
 

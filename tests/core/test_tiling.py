@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasterio.windows import Window
 
-from core.tiling import grid_origins, tile_grid, window_for_prompts
+from core.io.tiling import grid_origins, tile_grid, window_for_prompts
 
 pytestmark = pytest.mark.quick  # make test-fast
 

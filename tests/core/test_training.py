@@ -12,9 +12,10 @@ import torch
 from osgeo import ogr, osr
 from sam2.build_sam import build_sam2
 
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.errors import CancelledError, InvalidCheckpointError, InvalidInputError
+from core.io.vectors import PolygonFeature, read_polygons, write_polygons
 from core.models.loader import load_model
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.training import run
 from core.training.config import TrainConfig
 from core.training.run_folder import RunFolder
@@ -22,7 +23,6 @@ from core.training.run_lock import RUN_FILES
 from core.training.tiles import build_tiles
 from core.training.trainable import add_lora, configure_trainable, merge_lora
 from core.training.trainer import Trainer, restore
-from core.vector_io import PolygonFeature, read_polygons, write_polygons
 
 CONFIG = TrainConfig(
     tile_size=128,

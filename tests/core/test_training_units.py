@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from core.errors import InvalidConfigError
-from core.metrics import Confusion
+from core.evaluation.metrics import Confusion
 from core.training.augment import augment, dihedral
 from core.training.config import TrainConfig
 from core.training.loss import dice_loss, focal_loss, mask_iou, sam_loss

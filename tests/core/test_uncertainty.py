@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import rasterio
 
-from core.predict import PredictConfig, predict_raster, taper
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
-from core.tiling import grid_origins
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.inference.predict import PredictConfig, predict_raster, taper
+from core.io.tiling import grid_origins
 from tests.core.test_predict import Constant
 
 pytestmark = pytest.mark.quick

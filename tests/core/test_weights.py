@@ -13,7 +13,7 @@ import pytest
 
 from core.errors import CancelledError, DownloadError, IntegrityError
 from core.models.registry import get_model
-from core.weights import BASE_URL_ENV, Manifest, download_file, download_model
+from core.models.weights import BASE_URL_ENV, Manifest, download_file, download_model
 
 pytestmark = pytest.mark.quick  # make test-fast
 

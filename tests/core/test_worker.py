@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import rasterio
 
-from core.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 
 
 class WorkerProcess:

@@ -129,8 +129,8 @@ def test_find_review_and_find_again_from_the_panel(qgis_iface, qgis_app, scene, 
 
 
 def three_candidates(scene, path) -> str:  # type: ignore[no-untyped-def]
-    """``path`` (named candidates.gpkg: its layer is "candidates") as core.find writes it: three of the scene's
-    buildings, best score first."""
+    """``path`` (named candidates.gpkg: its layer is "candidates") as core.workflows.find writes it: three of the
+    scene's buildings, best score first."""
     from sam2_qgis_plugin.output import export_layer
 
     labels = QgsVectorLayer(f"{scene / 'scene_labels.gpkg'}|layername=labels", "labels", "ogr")

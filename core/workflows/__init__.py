@@ -1,0 +1,1 @@
+"""Jobs that combine training and inference: find the rest from a few examples, where to label next."""
