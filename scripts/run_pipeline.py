@@ -94,12 +94,12 @@ def base_checkpoint(params: dict[str, Any]) -> Path:
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
-    from core.inference.predict import PredictConfig, SamAutoPredictor, predict_raster, prediction_mode
+    from core.inference.predict_config import PredictConfig
     from core.models.checkpoint import read_checkpoint
-    from core.models.loader import load_model
     from core.training import run as training
     from core.training.export import write_seed_layout
     from core.training.tiles import build_tiles
+    from core.workflows.prediction import PredictionJob, predict_to_files
 
     result: dict[str, Any] = {}
     config = train_config(params)
@@ -130,13 +130,10 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         raster = params.get("predict_path") or params["image_path"]
         model = params.get("predict_model") or best_model
         out = model_dir / f"{Path(raster).stem}_{params.get('AOI', 'aoi')}_{params.get('year', '')}_merged.tif"
-        loaded = load_model(model, device=str(params.get("device", "auto")))
-        mode, _ = prediction_mode(loaded)  # the mode the model was tuned for
-        predictor = SamAutoPredictor(loaded, mode=mode)
-        summary = predict_raster(
-            Path(raster), predictor, out, PredictConfig(mode=mode, threshold=float(params.get("threshold", 0.5)))
-        )
-        result["predict"] = {"merged": str(out), "windows": summary.windows}
+        config = PredictConfig(threshold=float(params.get("threshold", 0.5)))
+        job = PredictionJob(Path(raster), Path(model), out, config=config, device=str(params.get("device", "auto")))
+        predicted = predict_to_files(job)  # in the mode the model was tuned for
+        result["predict"] = {"merged": str(out), "windows": predicted["windows"]}
     return result
 
 

@@ -170,10 +170,9 @@ def fine_tune_and_predict(
     import rasterio
 
     from core.evaluation.evaluate import evaluate
-    from core.inference.predict import PredictConfig, SamAutoPredictor, predict_raster
-    from core.io.polygon_layers import export_polygons
-    from core.models.loader import load_model
+    from core.inference.predict_config import PredictConfig
     from core.training import run as training
+    from core.workflows.prediction import PredictionJob, predict_to_files
 
     run_dir = out / "runs" / name
     if run_dir.exists():
@@ -191,9 +190,11 @@ def fine_tune_and_predict(
 
     started = time.perf_counter()
     mask, polygons = out / f"{name}_mask.tif", out / f"{name}_polygons.gpkg"
-    predictor = SamAutoPredictor(load_model(run_dir / "best.pt", device=train_config.device))
-    predicted = predict_raster(raster, predictor, mask, PredictConfig(overlap=0.25))
-    count = export_polygons(mask, polygons, class_name=name, model=f"demo {name} (tuned)")
+    job = PredictionJob(
+        raster, run_dir / "best.pt", mask, polygons, config=PredictConfig(overlap=0.25), mode="auto",
+        device=train_config.device, label=name, model_name=f"demo {name} (tuned)",
+    )  # fmt: skip
+    predicted = predict_to_files(job)
     predict_seconds = time.perf_counter() - started
     evaluation, *_ = evaluate(
         mask, labels, aoi=heldout_aoi, classes=train_config.classes, class_field=train_config.class_field
@@ -207,13 +208,13 @@ def fine_tune_and_predict(
         "tiles": summary["tiles"],
         "mask": mask,
         "polygons": polygons,
-        "polygon_count": count,
+        "polygon_count": predicted["polygons"],
         "heldout": evaluation.to_dict(),
         "seconds": {"train": round(train_seconds, 1), "predict": round(predict_seconds, 1)},
         "throughput": {
             "train_samples_per_s": round(summary["tiles"]["train"] * train_config.epochs / train_seconds, 2),
             "predict_mpx_per_s": round(megapixels / predict_seconds, 3),
-            "windows": predicted.windows,
+            "windows": predicted["windows"],
         },
     }
 

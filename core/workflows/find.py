@@ -109,11 +109,8 @@ def find_rest(
 ) -> dict[str, Any]:
     """Train on the examples (``config`` with FIND_TRAINING forced), predict the area, write the new candidates;
     returns the summary (also ``out/summary.json``). Progress: training is the first 80 %, prediction the rest."""
-    from core.geometry.instances import InstanceOptions
-    from core.inference.predict import PredictConfig, SamAutoPredictor, predict_raster, prediction_mode
-    from core.io.polygon_layers import export_polygons
-    from core.models.loader import load_model
     from core.training import run as training
+    from core.workflows.prediction import PredictionJob, predict_to_files
 
     config = config.replace(**FIND_TRAINING)
     check_find_folder(out, inputs)
@@ -138,28 +135,19 @@ def find_rest(
         overwrite=True,  # each round replaces the last one's run
     )
     trained = time.monotonic() - began
-    loaded = load_model(run_dir / "best.pt", device=config.device, image_size=config.model_size)
-    mode, _ = prediction_mode(loaded)
-    predictor = SamAutoPredictor(loaded, mode=mode)
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(_scratch(out)))
         area = inputs.area or _extent_area(inputs, scratch)
 
         def predicting(fraction: float, **info: Any) -> None:
-            report(0.2, 0.8)(fraction, stage="finding", **info)
+            report(0.2, 0.8)(fraction, **{**info, "stage": "finding"})
 
-        predict_raster(
-            inputs.raster, predictor, scratch / "mask.tif", PredictConfig(mode=mode), scratch / "prob.tif", area,
-            predicting, cancelled,
+        job = PredictionJob(
+            inputs.raster, run_dir / "best.pt", scratch / "mask.tif", scratch / "found.gpkg", scratch / "prob.tif",
+            aoi=area, device=config.device, image_size=config.model_size, shapes=shapes or PolygonOptions(),
+            instances=True,
         )  # fmt: skip
-        export_polygons(
-            scratch / "mask.tif",
-            scratch / "found.gpkg",
-            scratch / "prob.tif",
-            model=loaded.spec.name,
-            options=shapes or PolygonOptions(),
-            instances=InstanceOptions(),
-        )
+        mode = predict_to_files(job, predicting, cancelled)["mode"]
         kept, dropped = _new_candidates(scratch / "found.gpkg", inputs, config)
     features, crs_wkt = kept
     with atomic_output(out / "candidates.gpkg") as tmp:

@@ -293,24 +293,23 @@ def _predict_uncertainty(
 ) -> None:
     """``inputs.uncertainty`` predicted with the checkpoint, promptless (the mask is scratch). A model not tuned
     for that (a base model, or one tuned for clicking) is refused unless ``inputs.mode`` forces it."""
-    from core.inference.predict import SamAutoPredictor, predict_raster, prediction_mode
-    from core.models.loader import load_model
+    from core.inference.predict import predict_raster
+    from core.workflows.prediction import load_predictor
 
-    loaded = load_model(checkpoint, device=device)
-    mode, _ = prediction_mode(loaded, inputs.mode)
+    ready = load_predictor(checkpoint, inputs.mode, device=device)
+    mode = ready.mode
     if mode != "auto":
         raise InvalidInputError(
             f"{checkpoint.name} is not tuned for whole-raster prediction (a base model, or one tuned for clicking): "
             "its uncertainty does not know what you label; tune it on your labels first (Find the rest, or "
             "fine-tune for the whole raster), or measure it anyway with --mode auto"
         )
-    predictor = SamAutoPredictor(loaded, mode=mode)
 
     def predicting(fraction: float, **info: Any) -> None:
         if progress:
             progress(fraction, stage="predicting the uncertainty", **info)
 
     predict_raster(
-        raster, predictor, scratch / "mask.tif", PredictConfig(mode=mode), aoi=area, progress=predicting,
+        raster, ready.predictor, scratch / "mask.tif", PredictConfig(mode=mode), aoi=area, progress=predicting,
         cancelled=cancelled, bands=inputs.bands, uncertainty=inputs.uncertainty,
     )  # fmt: skip

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from core import cli
+from core.cli import runner as cli
 from core.models.allocator import SWITCH, engine_allocator, reuse_freed_memory, reusing
 
 pytestmark = [

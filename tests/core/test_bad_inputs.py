@@ -20,7 +20,8 @@ import rasterio
 import torch
 from rasterio.windows import Window
 
-from core.cli import attach_negative_coordinates, build_parser
+from core.cli.args import attach_negative_coordinates
+from core.cli.parser import build_parser
 from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.errors import InvalidCheckpointError, InvalidInputError, MissingInputError, OutputWriteError
 from core.inference.segment import prompt_crs

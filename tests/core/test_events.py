@@ -70,12 +70,13 @@ def test_an_unknown_model_is_an_expected_error(core_cli, tmp_path) -> None:
 
 
 def test_a_bug_is_an_unexpected_error_event_and_keeps_its_traceback(monkeypatch, capsys, tmp_path) -> None:
-    from core import cli
+    from core.cli import runner as cli
+    from core.cli import weights
 
     def broken(args):  # type: ignore[no-untyped-def]
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(cli, "_weights_download", broken)
+    monkeypatch.setattr(weights, "download", broken)
     with pytest.raises(ZeroDivisionError):
         cli.main(["weights", "download", "sam2.1_hiera_t", "--cache-dir", str(tmp_path), "--events", "-"])
     last = events_of(capsys.readouterr().out)[-1]

@@ -131,7 +131,7 @@ def test_a_right_angle_tolerance_out_of_range_is_refused(tolerance: float) -> No
 
 @pytest.mark.parametrize("command", ["segment", "predict"])
 def test_the_shape_options_reach_the_polygons_from_the_command_line(command: str) -> None:
-    from core.cli import build_parser
+    from core.cli.parser import build_parser
 
     required = ["--raster", "r.tif", "--checkpoint", "m.pt", "--out", "o.gpkg"]
     args = build_parser().parse_args([command, *required, "--right-angles", "12", "--fill-holes", "--simplify", "2"])

@@ -235,7 +235,7 @@ def test_predicted_polygons_have_scores_without_asking_for_probabilities(
     tiny_checkpoint, tmp_path, monkeypatch
 ) -> None:
     import core.inference.predict
-    from core.cli import main
+    from core.cli.runner import main
     from core.io.vectors import read_polygons
 
     scene = write_synthetic_scene(SyntheticSceneConfig(width=256, height=256, seed=1), tmp_path / "scene")

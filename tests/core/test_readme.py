@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import build_parser
+from core.cli.parser import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

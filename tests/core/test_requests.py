@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import CLASS_OPTIONS, TILE_OPTIONS, _train_config, build_parser, train_options
+from core.cli.parser import build_parser
+from core.cli.train import CLASS_OPTIONS, TILE_OPTIONS, train_config, train_options
 from core.errors import InvalidInputError, UsageError
 from core.jobs.requests import expand_request
 from core.training.config import TrainConfig, describe
@@ -82,7 +83,7 @@ def test_every_training_option_can_be_requested() -> None:
     changed |= {"multiclass": True, "mode": "auto", "name_field": "kind_name", "class_names": ["1=house", "3=tree"]}
     assert set(changed) == set(described)  # nothing of TrainConfig is left out
     args = parsed(["train", "--request", "-"], {"raster": "a.tif", "labels": "l.gpkg", "out": "run", **changed})
-    config = _train_config(args)
+    config = train_config(args)
     expected = TrainConfig().replace(
         **{**changed, "classes": (1, 3), "bands": (4, 1, 2), "class_names": ("1=house", "3=tree")}
     )

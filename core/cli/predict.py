@@ -1,0 +1,78 @@
+"""``predict``: a whole raster into a mask, and optionally polygons, probabilities and uncertainty
+(core.workflows.prediction)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from core.cli.args import bands_flag, config_flags, job_options, shape_options
+from core.geometry.polygons import PolygonOptions
+from core.inference.predict_config import PredictConfig
+from core.inference.predict_config import describe as predict_describe
+from core.models.registry import ENCODER_HELP, ENCODER_PATHS
+
+#: PredictConfig fields given as flags.
+PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", "min_grid_iou", "uncertainty_signal")
+
+
+def predict(args: argparse.Namespace) -> dict[str, Any]:
+    from core.workflows.prediction import PredictionJob, predict_to_files
+
+    chosen = {
+        name: getattr(args, name) for name in PREDICT_OPTIONS if name != "mode" and getattr(args, name) is not None
+    }
+    job = PredictionJob(
+        args.raster,
+        args.checkpoint,
+        args.out,
+        vector=args.vector,
+        probabilities=args.probabilities,
+        uncertainty=args.uncertainty,
+        config=PredictConfig(**chosen),
+        mode=args.mode,
+        aoi=args.aoi,
+        bands=args.bands,
+        device=args.device,
+        image_size=args.image_size,
+        encoder=args.encoder,
+        label=args.label,
+        source=args.source,
+        shapes=PolygonOptions.from_mapping(vars(args)),
+        instances=args.instances,
+    )
+    return predict_to_files(job, progress=args.job, cancelled=args.job.cancelled, warn=args.job.warning)
+
+
+def register(commands: Any) -> None:
+    command = commands.add_parser("predict", help="segment a whole raster into a mask (and polygons)")
+    command.add_argument("--raster", type=Path, required=True)
+    command.add_argument("--checkpoint", type=Path, required=True, help="a fine-tuned run's best.pt (or any SAM 2)")
+    command.add_argument("--out", type=Path, required=True, help="mask GeoTIFF: 1 object, 0 background, 255 nodata")
+    command.add_argument("--vector", type=Path, default=None, help="also write polygons (.gpkg, .geojson, .shp)")
+    command.add_argument("--probabilities", type=Path, default=None, help="also write blended probabilities")
+    command.add_argument(
+        "--uncertainty",
+        type=Path,
+        default=None,
+        help="also write how unsure the model is per pixel (0 sure to 1; --uncertainty-signal): where to label next",
+    )
+    command.add_argument("--aoi", type=Path, default=None, help="polygons limiting the prediction")
+    bands_flag(command)
+    command.add_argument("--source", default=None, help="what the source attribute says (default: the raster's name)")
+    config_flags(command, predict_describe(), PREDICT_OPTIONS, default_from={"mode": "default: from the checkpoint"})
+    command.add_argument("--device", default="auto")
+    command.add_argument("--image-size", type=int, default=None)
+    command.add_argument("--encoder", choices=ENCODER_PATHS, default="exact", help=ENCODER_HELP)
+    command.add_argument(
+        "--label", default="object", help="value of the class attribute (a multi-class model names its own classes)"
+    )
+    command.add_argument(
+        "--instances",
+        action="store_true",
+        help="one polygon per object: split touching objects (buildings sharing a wall, crowns) where they narrow",
+    )
+    shape_options(command)
+    job_options(command)
+    command.set_defaults(run=predict)
