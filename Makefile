@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup system-packages venv data test test-fast test-core test-plugin test-gpu lint format typecheck demo clean distclean package install-plugin qgis
+.PHONY: help setup system-packages venv data test test-fast test-plugin-fast test-core test-plugin test-gpu lint format typecheck demo clean distclean package install-plugin qgis
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,11 +21,15 @@ data: venv  ## fetch and verify the sample imagery; build the random-init SAM 2.
 	$(PY) -m core weights init > /dev/null
 	@echo "setup: sample data and random-init checkpoint ready in $$($(PY) -c 'from core.io.cache import cache_root; print(cache_root())')"
 
-test: setup  ## the default suite: everything but gpu tests
+test: setup  ## what CI runs: lint (ruff), types (mypy), then the default suite (everything but gpu tests)
+	$(MAKE) --no-print-directory lint typecheck
 	scripts/run_tests.sh
 
 test-fast: setup  ## the quick tier while working (under 2 minutes): engine tests marked quick
 	$(PY) -m pytest -p no:pytest_qgis -W "ignore:Unknown config option" -m "quick and not slow and not gpu" -q tests/core
+
+test-plugin-fast: setup  ## the plugin's quick tier (about a minute): plugin tests marked quick, real QGIS
+	$(PY) -m pytest -m "quick and not slow and not gpu" -q tests/plugin
 
 test-core: setup  ## engine tests only (no QGIS in the process)
 	$(PY) -m pytest -p no:pytest_qgis -W "ignore:Unknown config option" -m "not gpu" tests/core
@@ -44,7 +48,7 @@ format:  ## apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-typecheck:  ## mypy on core/
+typecheck:  ## mypy on the engine and the plugin
 	$(PY) -m mypy
 
 demo: setup  ## the whole mission on a real and a synthetic orthophoto: clicks, fine-tuning, prediction, report in demo-output/

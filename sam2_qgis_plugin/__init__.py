@@ -5,7 +5,7 @@ separate worker process (tests/core/test_boundaries.py enforces it).
 """
 
 
-def classFactory(iface):  # type: ignore[no-untyped-def]  # noqa: N802  (the name QGIS looks for)
+def classFactory(iface):  # noqa: N802  (the name QGIS looks for)
     """Create the plugin for QGIS's ``iface``."""
     from .plugin import Sam2Plugin
 

@@ -36,7 +36,7 @@ def remembered_bands(layer: QgsRasterLayer) -> tuple[int, int, int]:
         bands = ()
     if len(bands) != 3 or not all(1 <= band <= layer.bandCount() for band in bands):
         return default_bands(layer)
-    return bands  # type: ignore[return-value]
+    return bands
 
 
 def remember_bands(layer: QgsRasterLayer, bands: tuple[int, int, int]) -> None:

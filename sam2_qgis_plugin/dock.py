@@ -606,7 +606,7 @@ class Sam2Dock(QDockWidget):
 
     def band_choice(self) -> tuple[int, int, int]:
         """The bands chosen as R, G, B (1-based)."""
-        return tuple(combo.currentBand() for combo in self.band_combos)  # type: ignore[return-value]
+        return tuple(combo.currentBand() for combo in self.band_combos)
 
     def offer_classes(self, classes: list[str]) -> None:
         """List ``classes`` (the output layer's) in the class box, keeping the class typed or chosen."""

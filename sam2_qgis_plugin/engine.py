@@ -243,8 +243,8 @@ class WorkerClient:
         if "error" in message:
             error = message["error"]
             if error.get("type") == "WorkerDied":
-                died, self.process = self.process, None
-                raise WorkerDiedError(self.death_detail(died))
+                gone, self.process = self.process, None
+                raise WorkerDiedError(self.death_detail(gone))
             raise EngineError(error.get("type", "Error"), error.get("message", ""), bool(error.get("expected")))
         return dict(message.get("result", {}))
 

@@ -198,8 +198,8 @@ def _run_pip(plan: InstallPlan, events: Events, cancelled: Callable[[], bool]) -
             count = line.count(",") + 1
             packages = "1 package" if count == 1 else f"{count} packages"
             stage, fraction = f"installing {packages} (the largest take minutes)", 0.75
-        elif found or download:
-            name = package_name(download.group(1) if download else found.group(2))
+        elif (match := download or found) is not None:
+            name = package_name(match.group(1 if match is download else 2))
             if name not in seen:
                 seen.append(name)
             if download:

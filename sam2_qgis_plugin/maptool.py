@@ -10,6 +10,7 @@ the tool claims the shortcut on the canvas (``ShortcutOverride``) so that one ke
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -44,7 +45,7 @@ class SegmentMapTool(QgsMapTool):
         accept: Callable[[dict], None],
         report: Callable[[str, bool], None],
         background: Callable[..., object] | None = None,
-        output_layer: Callable[[], object] = lambda: None,
+        output_layer: Callable[[], Any] = lambda: None,
         status: Callable[[str], None] = lambda text: None,
     ) -> None:
         super().__init__(canvas)

@@ -42,7 +42,7 @@ class Sam2Plugin:
     """Menu and toolbar show the dock; the dock's buttons go to the controllers (segmenting, fine-tuning,
     prediction); the plugin itself owns the engine (its Python, the worker, the active model) and the tasks."""
 
-    def __init__(self, iface) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, iface) -> None:
         self.iface = iface
         self.translator = install_translator()  # before any widget: they are labelled through tr()
         self.toolbar: QToolBar | None = None

@@ -9,7 +9,7 @@ from typing import Any
 from qgis.core import Qgis
 
 try:  # Qt 6
-    from qgis.PyQt.QtGui import QAction  # type: ignore[attr-defined]
+    from qgis.PyQt.QtGui import QAction
 except ImportError:  # Qt 5
     from qgis.PyQt.QtWidgets import QAction
 

@@ -267,7 +267,7 @@ class ReviewTool(QgsMapTool):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         """Claim Ctrl+Z on the canvas while this tool is active (else QGIS's Edit > Undo takes it)."""
         overriding = event.type() == QEvent.Type.ShortcutOverride and self.canvas().mapTool() is self
-        if overriding and event.matches(QKeySequence.StandardKey.Undo):  # type: ignore[attr-defined]
+        if overriding and event.matches(QKeySequence.StandardKey.Undo):
             event.accept()
             return True
         return False

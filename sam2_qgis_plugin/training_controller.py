@@ -239,7 +239,7 @@ class TrainingController:
     def stopped(self, run_dir: Path, summary: dict[str, Any]) -> None:
         """A cancelled run stopped at a safe point: say where, offer its best checkpoint so far, allow resuming."""
         self.stopped_run = run_dir
-        best, base = summary.get("best"), summary.get("base")
+        best, base = summary.get("best"), summary.get("base", {})
         text = f"{run_dir.name}: stopped in epoch {summary.get('epoch', '?')}; Resume continues it."
         if best is None:
             text = f"{run_dir.name}: stopped before the first epoch (nothing trained yet); Resume starts it again."

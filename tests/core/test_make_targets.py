@@ -42,3 +42,16 @@ def test_make_qgis_enables_the_plugin_and_opens_the_files(tmp_path) -> None:
     assert (profiles / "profiles" / "default" / "python" / "plugins" / "sam2_qgis_plugin").resolve() == (
         ROOT / "sam2_qgis_plugin"
     )
+
+
+def test_make_test_lints_and_type_checks_before_the_suite() -> None:
+    """CI runs `make test`: what the README says of lint and types is enforced there, before the suite."""
+    done = make("-n", "test")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    steps = [
+        next((i for i, line in enumerate(lines) if needle in line), -1)
+        for needle in ("ruff check", "ruff format --check", "mypy", "scripts/run_tests.sh")
+    ]
+    assert -1 not in steps, done.stdout
+    assert steps == sorted(steps), done.stdout
