@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 
-from qgis.core import Qgis, QgsRasterLayer, QgsSettings
+from qgis.core import Qgis, QgsRasterLayer
 
-BANDS_SETTINGS = "sam2_qgis/bands"
+from .settings import BANDS
 
 
 def needs_choice(layer: QgsRasterLayer | None) -> bool:
@@ -23,13 +23,13 @@ def default_bands(layer: QgsRasterLayer) -> tuple[int, int, int]:
 
 
 def _key(layer: QgsRasterLayer) -> str:
-    return f"{BANDS_SETTINGS}/{hashlib.sha256(layer.source().encode()).hexdigest()[:16]}"
+    return hashlib.sha256(layer.source().encode()).hexdigest()[:16]
 
 
 def remembered_bands(layer: QgsRasterLayer) -> tuple[int, int, int]:
     """The bands chosen for this raster file before (any session), else the default; bands the raster no longer
     has fall back to the default."""
-    saved = QgsSettings().value(_key(layer))
+    saved = BANDS.value(_key(layer))
     try:
         bands = tuple(int(band) for band in str(saved).split(",")) if saved else ()
     except ValueError:
@@ -40,7 +40,7 @@ def remembered_bands(layer: QgsRasterLayer) -> tuple[int, int, int]:
 
 
 def remember_bands(layer: QgsRasterLayer, bands: tuple[int, int, int]) -> None:
-    QgsSettings().setValue(_key(layer), ",".join(str(band) for band in bands))
+    BANDS.set_value(_key(layer), ",".join(str(band) for band in bands))
 
 
 def engine_bands(layer: QgsRasterLayer | None) -> list[int] | None:
@@ -51,4 +51,4 @@ def engine_bands(layer: QgsRasterLayer | None) -> list[int] | None:
     return list(remembered_bands(layer))
 
 
-__all__ = ["BANDS_SETTINGS", "default_bands", "engine_bands", "needs_choice", "remember_bands", "remembered_bands"]
+__all__ = ["default_bands", "engine_bands", "needs_choice", "remember_bands", "remembered_bands"]

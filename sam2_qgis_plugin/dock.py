@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qgis.core import QgsMapLayerProxyModel, QgsSettings
+from qgis.core import QgsMapLayerProxyModel
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox, QgsRasterBandComboBox
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -26,20 +26,10 @@ from qgis.PyQt.QtWidgets import (
 
 from . import job_defaults
 from .i18n import tr, translatable
+from .settings import PANEL
 from .settings_dialog import SettingsDialog
 from .shapes import ShapeChoices
 
-OFFICIAL_MODELS = [
-    "sam2.1_hiera_t",
-    "sam2.1_hiera_s",
-    "sam2.1_hiera_b+",
-    "sam2.1_hiera_l",
-    "sam2_hiera_t",
-    "sam2_hiera_s",
-    "sam2_hiera_b+",
-    "sam2_hiera_l",
-]
-PANEL_SETTINGS = "sam2_qgis/panel"
 #: Where to predict: the key (kept in the settings, read by the prediction) and the label the analyst reads.
 EXTENTS = {
     "whole raster": translatable("whole raster"),
@@ -125,7 +115,9 @@ class Sam2Dock(QDockWidget):
         self.model_label.setObjectName("Sam2ModelLabel")
         self.model_label.setWordWrap(True)
         self.model_combo = QComboBox(model)
-        self.model_combo.addItems(OFFICIAL_MODELS)
+        model_labels = job_defaults.choice_labels("model", "engine")
+        for name in job_defaults.choices("model", "engine"):  # the engine's models, in its order
+            self.model_combo.addItem(f"{model_labels[name]} ({name})", name)
         self.download_button = QPushButton(tr("Download"), model)
         self.checkpoint_widget = QgsFileWidget(model)
         self.checkpoint_widget.setFilter(tr("Checkpoints (*.pt *.pth *.torch)"))
@@ -490,22 +482,20 @@ class Sam2Dock(QDockWidget):
 
     def remember_choices(self) -> None:
         """Restore the analyst's last choices (QgsSettings ``sam2_qgis/panel/*``) and keep each as it changes."""
-        settings = QgsSettings()
-        for key, widget in self.remembered().items():
-            name = f"{PANEL_SETTINGS}/{key}"
-            saved = settings.value(name)
+        for name, widget in self.remembered().items():
+            saved = PANEL.value(name)
             if isinstance(widget, QSpinBox):
                 if saved is not None:
                     widget.setValue(int(saved))
-                widget.valueChanged.connect(lambda value, name=name: QgsSettings().setValue(name, value))
+                widget.valueChanged.connect(lambda value, name=name: PANEL.set_value(name, value))
             elif isinstance(widget, QDoubleSpinBox):
                 if saved is not None:
                     widget.setValue(float(saved))
-                widget.valueChanged.connect(lambda value, name=name: QgsSettings().setValue(name, value))
+                widget.valueChanged.connect(lambda value, name=name: PANEL.set_value(name, value))
             elif isinstance(widget, QComboBox) and widget.isEditable():
                 if saved is not None:
                     widget.setCurrentText(str(saved))
-                widget.currentTextChanged.connect(lambda text, name=name: QgsSettings().setValue(name, text))
+                widget.currentTextChanged.connect(lambda text, name=name: PANEL.set_value(name, text))
             elif isinstance(widget, QComboBox):  # kept by the item's data (its key) where it has one, not its label
                 index = widget.findData(saved) if saved is not None else -1
                 if index < 0 and saved is not None:
@@ -513,16 +503,16 @@ class Sam2Dock(QDockWidget):
                 if index >= 0:
                     widget.setCurrentIndex(index)
                 widget.currentIndexChanged.connect(
-                    lambda _, name=name, widget=widget: QgsSettings().setValue(name, combo_value(widget))
+                    lambda _, name=name, widget=widget: PANEL.set_value(name, combo_value(widget))
                 )
             elif isinstance(widget, QCheckBox):
                 if saved is not None:
                     widget.setChecked(str(saved).lower() == "true")
-                widget.toggled.connect(lambda checked, name=name: QgsSettings().setValue(name, checked))
+                widget.toggled.connect(lambda checked, name=name: PANEL.set_value(name, checked))
             elif isinstance(widget, QLineEdit):
                 if saved is not None:
                     widget.setText(str(saved))
-                widget.textChanged.connect(lambda text, name=name: QgsSettings().setValue(name, text))
+                widget.textChanged.connect(lambda text, name=name: PANEL.set_value(name, text))
 
     def explain(self) -> None:
         """A tooltip on every choice, in the analyst's words (the training options' come from the engine)."""

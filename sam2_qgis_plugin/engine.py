@@ -27,7 +27,6 @@ PLUGIN_DIR = Path(__file__).resolve().parent
 PYTHON_ENV = "SAM2_QGIS_PYTHON"
 #: Engine processes open no console window on Windows.
 NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
-SETTINGS_KEY = "sam2_qgis/python"
 PROBE = (
     "import json, platform, torch, sam2, rasterio, pyogrio, shapely, importlib.metadata as m; "
     "mps = bool(getattr(torch.backends, 'mps', None)) and torch.backends.mps.is_available(); "

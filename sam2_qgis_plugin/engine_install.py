@@ -40,7 +40,7 @@ REQUIREMENTS_ENV = "SAM2_ENGINE_REQUIREMENTS"
 READY = ".sam2-engine-ready"
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"  # Linux's PyPI torch is the CUDA build: GBs more
 CUDA_TORCH_INDEX = "https://download.pytorch.org/whl/cu128"  # Windows' PyPI torch is the CPU build
-DEVICES = ("auto", "cpu", "cuda", "mps")
+TORCH_BUILDS = ("auto", "cpu", "cuda", "mps")  # which torch wheels to install (not where it runs)
 #: What ``DIR``'s Python must import for the engine to run.
 ENGINE_CHECK = (
     "import torch, torchvision, sam2, hydra, rasterio, pyogrio, shapely, yaml, numpy; print(torch.__version__)"
@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--find-links", action="append", default=[], help="a folder of wheels (repeatable)")
     parser.add_argument("--no-index", action="store_true", help="install from --find-links only (offline)")
     parser.add_argument(
-        "--device", choices=DEVICES, default="auto", help="torch build (auto: cuda with an NVIDIA GPU, else cpu)"
+        "--device", choices=TORCH_BUILDS, default="auto", help="torch build (auto: cuda with an NVIDIA GPU, else cpu)"
     )
     parser.add_argument("--proxy", default=None, help="http(s) proxy for pip, e.g. QGIS's")
     parser.add_argument("--requirement", action="append", default=None, help="instead of the engine's (tests)")

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from qgis.core import Qgis, QgsApplication, QgsSettings
 
-from .engine import SETTINGS_KEY
 from .i18n import tr
 from .jobs import run_json_lines
+from .settings import ENGINE_PYTHON
 
 if TYPE_CHECKING:
     from .plugin import Sam2Plugin
@@ -92,7 +92,7 @@ class InstallController:
         """The new environment becomes the engine's Python."""
         self.task = None
         self.plugin.close_install_offer()
-        QgsSettings().setValue(SETTINGS_KEY, result["python"])
+        ENGINE_PYTHON.set_value(result["python"])
         if self.plugin.dock is not None:
             self.plugin.dock.python_widget.setFilePath(result["python"])
             self.plugin.check_engine()  # the panel says what it has: torch, sam2, the device

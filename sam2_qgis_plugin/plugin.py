@@ -7,14 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsApplication, QgsCoordinateTransform, QgsProject, QgsSettings, QgsUnitTypes
+from qgis.core import Qgis, QgsApplication, QgsCoordinateTransform, QgsProject, QgsUnitTypes
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QPushButton, QToolBar
 
 from .bands import engine_bands, needs_choice, remember_bands, remembered_bands
 from .dock import Sam2Dock
-from .engine import SETTINGS_KEY, WorkerClient, candidate_pythons, probe
+from .engine import WorkerClient, candidate_pythons, probe
 from .find_controller import FindController
 from .i18n import install_translator, remove_translator, tr
 from .install_controller import InstallController
@@ -26,6 +26,7 @@ from .qt_compat import QAction
 from .remote import RasterSources, area_for, check_size, is_local_file, is_web_service
 from .segment_controller import SegmentController
 from .session import SegmentSession, SessionError, check_raster
+from .settings import ENGINE_PYTHON
 from .settings_dialog import encoder_path
 from .shapes import polygon_options
 from .suggest_controller import SuggestController
@@ -70,7 +71,7 @@ class Sam2Plugin:
         self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
         self.jobs = JobMonitor(self.dock)
-        configured = QgsSettings().value(SETTINGS_KEY, "") or None
+        configured = ENGINE_PYTHON.value() or None
         found = candidate_pythons(configured)
         self.dock.python_widget.setFilePath(found[0] if found else "")
         self.dock.check_button.clicked.connect(self.check_engine)
@@ -259,7 +260,7 @@ class Sam2Plugin:
 
     def check_engine(self) -> None:
         python = self.python()
-        QgsSettings().setValue(SETTINGS_KEY, python)
+        ENGINE_PYTHON.set_value(python)
 
         def shown(info: Any) -> None:
             if self.dock is not None:
@@ -293,7 +294,7 @@ class Sam2Plugin:
 
     def download_model(self) -> None:
         assert self.dock is not None
-        name, python = self.dock.model_combo.currentText(), self.python()
+        name, python = str(self.dock.model_combo.currentData()), self.python()
 
         def work(task: EngineTask) -> str:
             # cancel keeps the partial file: the next download resumes it

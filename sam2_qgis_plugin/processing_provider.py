@@ -37,12 +37,11 @@ from qgis.core import (
     QgsProcessingUtils,
     QgsRasterBlockFeedback,
     QgsRasterLayer,
-    QgsSettings,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtGui import QIcon
 
-from .engine import SETTINGS_KEY, EngineError, WorkerClient, candidate_pythons
+from .engine import EngineError, WorkerClient, candidate_pythons
 from .i18n import tr, translatable
 from .jobs import run_core_job
 from .output import OutputError, examples_layer, export_layer, geometry_from_mapping
@@ -50,13 +49,14 @@ from .processing_options import option_parameter, option_value
 from .qt_compat import field_type
 from .remote import area_for, is_local_file, is_web_service, render
 from .session import SessionError
+from .settings import ENGINE_PYTHON
 from .shapes import ShapeChoices, polygon_options
 
 ICON = Path(__file__).parent / "icons" / "sam2.svg"
 
 
 def engine_python() -> str:
-    found = candidate_pythons(QgsSettings().value(SETTINGS_KEY, "") or None)
+    found = candidate_pythons(ENGINE_PYTHON.value() or None)
     if not found:
         raise QgsProcessingException(
             tr("no Python with torch and rf-sam-2 is configured: set it in the SAM 2 panel (Settings...)")

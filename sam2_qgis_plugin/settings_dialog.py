@@ -3,7 +3,6 @@ uses (clicks and jobs), and the folder where image embeddings are cached. Kept i
 
 from __future__ import annotations
 
-from qgis.core import QgsSettings
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtWidgets import (
     QComboBox,
@@ -16,19 +15,18 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from . import job_defaults
 from .i18n import tr
+from .settings import CACHE_DIR, DEVICE, ENCODER
 
-DEVICES = ["auto", "cuda", "cpu", "mps"]
-CACHE_KEY = "sam2_qgis/cache_dir"
-DEVICE_KEY = "sam2_qgis/device"
-ENCODER_KEY = "sam2_qgis/encoder"
-ENCODERS = ("exact", "int8")  # core.models.registry.ENCODER_PATHS
+DEVICES = job_defaults.choices("device", "engine")  # core.models.device.DEVICES
+ENCODERS = job_defaults.choices("encoder", "engine")  # core.models.registry.ENCODER_PATHS
 INT8_CHECKED = "tiny, small and large"  # the sizes core.models.registry.INT8_CHECKS finds within its tolerance
 
 
 def encoder_path() -> str:
     """The chosen encoder path for CPUs (``exact`` unless the analyst chose ``int8`` in Settings)."""
-    chosen = str(QgsSettings().value(ENCODER_KEY, "exact"))
+    chosen = str(ENCODER.value())
     return chosen if chosen in ENCODERS else "exact"
 
 
@@ -52,8 +50,9 @@ class SettingsDialog(QDialog):
             tr("Where SAM 2 runs, for clicks and jobs: auto takes a GPU (CUDA, Apple's MPS) when there is one")
         )
         self.encoder_combo = QComboBox(self)
-        self.encoder_combo.addItem(tr("exact"), "exact")
-        self.encoder_combo.addItem(tr("int8: faster, approximate"), "int8")
+        encoder_labels = {"exact": tr("exact"), "int8": tr("int8: faster, approximate")}
+        for encoder in ENCODERS:
+            self.encoder_combo.addItem(encoder_labels.get(encoder, encoder), encoder)
         self.encoder_combo.setToolTip(
             tr(
                 "How the image encoder runs on a CPU, for clicks and predictions: exact gives the model's own "
@@ -103,20 +102,17 @@ class SettingsDialog(QDialog):
 
     def restore(self) -> None:
         """The kept values; each is kept again as it changes."""
-        settings = QgsSettings()
-        device = settings.value(DEVICE_KEY, "auto")
+        device = DEVICE.value()
         if self.device_combo.findText(str(device)) >= 0:
             self.device_combo.setCurrentText(str(device))
         self.encoder_combo.setCurrentIndex(max(0, self.encoder_combo.findData(encoder_path())))
-        self.cache_widget.setFilePath(settings.value(CACHE_KEY, "") or "")
-        self.encoder_combo.currentIndexChanged.connect(
-            lambda _: QgsSettings().setValue(ENCODER_KEY, self.encoder_combo.currentData())
-        )
-        self.device_combo.currentTextChanged.connect(lambda text: QgsSettings().setValue(DEVICE_KEY, text))
-        self.cache_widget.fileChanged.connect(lambda path: QgsSettings().setValue(CACHE_KEY, path))
+        self.cache_widget.setFilePath(CACHE_DIR.value() or "")
+        self.encoder_combo.currentIndexChanged.connect(lambda _: ENCODER.set_value(self.encoder_combo.currentData()))
+        self.device_combo.currentTextChanged.connect(lambda text: DEVICE.set_value(text))
+        self.cache_widget.fileChanged.connect(lambda path: CACHE_DIR.set_value(path))
 
     def cache_dir(self) -> str | None:
         return self.cache_widget.filePath() or None
 
 
-__all__ = ["CACHE_KEY", "DEVICES", "DEVICE_KEY", "ENCODERS", "ENCODER_KEY", "SettingsDialog", "encoder_path"]
+__all__ = ["DEVICES", "ENCODERS", "SettingsDialog", "encoder_path"]

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qgis.core import Qgis, QgsCoordinateTransform, QgsProject, QgsSettings
+from qgis.core import Qgis, QgsCoordinateTransform, QgsProject
 
 from .bands import engine_bands
 from .folders import writable_folder
@@ -18,18 +18,18 @@ from .i18n import tr
 from .jobs import run_core_job
 from .output import OutputError, export_layer
 from .session import SessionError
+from .settings import TUNED_MODELS
 
 if TYPE_CHECKING:
     from .plugin import Sam2Plugin
     from .tasks import EngineTask
 
-TUNED_KEY = "sam2_qgis/tuned_models"
 MAX_TUNED = 20
 
 
 def remembered_models() -> list[str]:
     """Tuned checkpoints of earlier runs that still exist, newest first."""
-    paths = QgsSettings().value(TUNED_KEY, []) or []
+    paths = TUNED_MODELS.value() or []
     return [p for p in ([paths] if isinstance(paths, str) else paths) if Path(p).is_file()]
 
 
@@ -262,7 +262,7 @@ class TrainingController:
     def remember_model(self, checkpoint: Path, title: str | None = None) -> None:
         """Make a tuned checkpoint selectable in the dock, now and in later QGIS sessions."""
         paths = [str(checkpoint), *(p for p in remembered_models() if p != str(checkpoint))][:MAX_TUNED]
-        QgsSettings().setValue(TUNED_KEY, paths)
+        TUNED_MODELS.set_value(paths)
         if self.plugin.dock is not None:
             combo = self.plugin.dock.tuned_combo
             if combo.findData(str(checkpoint)) >= 0:
@@ -296,7 +296,7 @@ class TrainingController:
         return False
 
 
-__all__ = ["MAX_TUNED", "TUNED_KEY", "TrainingController", "remembered_models", "tuned_model_title"]
+__all__ = ["MAX_TUNED", "TrainingController", "remembered_models", "tuned_model_title"]
 
 
 def training_pace(description: str, event: dict[str, Any], iou: float | None) -> str:

@@ -17,11 +17,33 @@ def describe(args: argparse.Namespace) -> dict[str, Any]:
     from core.training.config import describe as train_describe
     from core.workflows.find import describe as find_describe
 
-    described = {"train": train_describe(), "predict": predict_describe(), "find": find_describe()}
+    described = {
+        "train": train_describe(),
+        "predict": predict_describe(),
+        "find": find_describe(),
+        "engine": engine_choices(),
+    }
     if args.out:
         with atomic_output(args.out) as tmp:
             tmp.write_text(json.dumps(described, indent=2, sort_keys=True) + "\n")
     return described
+
+
+def engine_choices() -> dict[str, dict[str, Any]]:
+    """The models, devices and encoder paths the engine offers, as options (default, choices, labels, help)."""
+    from core.models.device import DEVICES
+    from core.models.registry import ENCODER_HELP, ENCODER_PATHS, MODELS
+
+    return {
+        "model": {
+            "default": next(iter(MODELS)),
+            "choices": list(MODELS),
+            "labels": {name: spec.label for name, spec in MODELS.items()},
+            "help": "Meta's official SAM 2 checkpoints: tiny is fastest, large most accurate",
+        },
+        "device": {"default": "auto", "choices": list(DEVICES), "help": "where SAM 2 runs: auto takes a GPU if any"},
+        "encoder": {"default": ENCODER_PATHS[0], "choices": list(ENCODER_PATHS), "help": ENCODER_HELP},
+    }
 
 
 def worker(args: argparse.Namespace) -> dict[str, Any] | None:

@@ -9,6 +9,9 @@ import torch
 
 from core.errors import InvalidConfigError
 
+#: What ``--device`` (and the plugin's settings) offer: auto picks the first available of the others.
+DEVICES = ("auto", "cuda", "mps", "cpu")
+
 
 def choose_device(preference: str = "auto") -> torch.device:
     """``auto`` picks cuda, then mps, then cpu; ``cuda``/``mps``/``cpu`` force one (an error if missing)."""

@@ -13,16 +13,14 @@ import pytest
 def fresh_panel_choices(qgis_app):  # type: ignore[no-untyped-def]
     """Each test meets the panel's defaults: the choices the panel and the settings dialog keep across sessions
     are cleared."""
-    from qgis.core import QgsSettings
 
-    from sam2_qgis_plugin.dock import PANEL_SETTINGS
-    from sam2_qgis_plugin.settings_dialog import CACHE_KEY, DEVICE_KEY
+    from sam2_qgis_plugin.settings import CACHE_DIR, DEVICE, PANEL
 
-    for key in (PANEL_SETTINGS, DEVICE_KEY, CACHE_KEY):
-        QgsSettings().remove(key)
+    for setting in (PANEL, DEVICE, CACHE_DIR):
+        setting.remove()
     yield
-    for key in (PANEL_SETTINGS, DEVICE_KEY, CACHE_KEY):
-        QgsSettings().remove(key)
+    for setting in (PANEL, DEVICE, CACHE_DIR):
+        setting.remove()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
 from qgis.PyQt.QtCore import QEvent
 
 import sam2_qgis_plugin
-from sam2_qgis_plugin.bands import BANDS_SETTINGS, engine_bands
+from sam2_qgis_plugin.bands import engine_bands
+from sam2_qgis_plugin.settings import BANDS
 
 
 def raster(path, count: int, kind=gdal.GDT_Byte) -> QgsRasterLayer:
@@ -30,7 +31,7 @@ def raster(path, count: int, kind=gdal.GDT_Byte) -> QgsRasterLayer:
 
 @pytest.fixture
 def start(qgis_iface, qgis_app):
-    QgsSettings().remove(BANDS_SETTINGS)
+    QgsSettings().remove(BANDS.prefix)
     started = []
 
     def plugin():
@@ -44,7 +45,7 @@ def start(qgis_iface, qgis_app):
         loaded.unload()
     qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
     QgsProject.instance().removeAllMapLayers()
-    QgsSettings().remove(BANDS_SETTINGS)
+    QgsSettings().remove(BANDS.prefix)
 
 
 def test_four_bands_are_offered_chosen_and_remembered_per_file(start, tmp_path) -> None:

@@ -378,7 +378,7 @@ def test_download_task_fetches_an_official_model_and_makes_it_active(
     plugin.initGui()
     try:
         plugin.dock.python_widget.setFilePath(sys.executable)
-        plugin.dock.model_combo.setCurrentText("sam2.1_hiera_t")
+        plugin.dock.model_combo.setCurrentIndex(plugin.dock.model_combo.findData("sam2.1_hiera_t"))
         plugin.download_model()
         qtbot.waitUntil(lambda: "SAM 2.1 tiny" in plugin.dock.model_label.text(), timeout=180_000)
         assert (tmp_path / "cache" / "weights" / "sam2.1_hiera_tiny.pt").exists()
@@ -392,14 +392,14 @@ def test_the_int8_encoder_chosen_in_settings_is_what_the_worker_loads(qgis_iface
     from qgis.core import QgsSettings
 
     import sam2_qgis_plugin
-    from sam2_qgis_plugin.settings_dialog import ENCODER_KEY
+    from sam2_qgis_plugin.settings import ENCODER
 
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     try:
         settings = plugin.dock.settings
         settings.encoder_combo.setCurrentIndex(settings.encoder_combo.findData("int8"))
-        assert QgsSettings().value(ENCODER_KEY) == "int8"
+        assert QgsSettings().value(ENCODER.key) == "int8"
         plugin.dock.python_widget.setFilePath(sys.executable)
         plugin.dock.device_combo.setCurrentText("cpu")
         plugin.use_checkpoint(engine_files["checkpoint"])
@@ -410,7 +410,7 @@ def test_the_int8_encoder_chosen_in_settings_is_what_the_worker_loads(qgis_iface
         qtbot.waitUntil(lambda: "int8" not in plugin.dock.model_label.text(), timeout=120_000)
         assert plugin.session.model["encoder"] == "exact"
     finally:
-        QgsSettings().remove(ENCODER_KEY)
+        QgsSettings().remove(ENCODER.key)
         plugin.unload()
 
 

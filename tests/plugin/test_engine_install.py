@@ -110,11 +110,11 @@ def test_the_panel_installs_the_engine_in_a_task_and_uses_it(qgis_iface, qgis_ap
     from qgis.PyQt.QtCore import QEvent
 
     import sam2_qgis_plugin
-    from sam2_qgis_plugin.engine import SETTINGS_KEY
+    from sam2_qgis_plugin.settings import ENGINE_PYTHON
 
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
-    before = QgsSettings().value(SETTINGS_KEY)
+    before = QgsSettings().value(ENGINE_PYTHON.key)
     try:
         bar = qgis_iface.messageBar()
         bar.clear_messages()
@@ -126,13 +126,13 @@ def test_the_panel_installs_the_engine_in_a_task_and_uses_it(qgis_iface, qgis_ap
         qtbot.waitUntil(lambda: plugin.installing.task is None, timeout=300_000)
         expected = str(plan(venv, wheels).python())
         assert plugin.dock.python_widget.filePath() == expected  # the new environment is the engine now
-        assert QgsSettings().value(SETTINGS_KEY) == expected
+        assert QgsSettings().value(ENGINE_PYTHON.key) == expected
         assert any("the engine is installed" in m for m in bar.get_messages(Qgis.Success))
         assert (venv / READY).exists()
     finally:
         plugin.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
-        QgsSettings().setValue(SETTINGS_KEY, before or "")
+        QgsSettings().setValue(ENGINE_PYTHON.key, before or "")
 
 
 def stand_in_nvidia_smi(folder: Path, output: str, code: int = 0) -> str:
@@ -186,13 +186,14 @@ def test_without_an_engine_the_panel_offers_the_install_and_its_button_installs_
     import sam2_qgis_plugin
     import sam2_qgis_plugin.install_controller as install_controller
     import sam2_qgis_plugin.plugin as plugin_module
-    from sam2_qgis_plugin.engine import SETTINGS_KEY, probe
+    from sam2_qgis_plugin.engine import probe
+    from sam2_qgis_plugin.settings import ENGINE_PYTHON
 
     monkeypatch.setattr(plugin_module, "candidate_pythons", lambda configured=None: [])  # as on a fresh machine
     venv = tmp_path / "profile" / "sam2_engine"
     monkeypatch.setattr(install_controller, "default_engine_folder", lambda: venv)
     monkeypatch.setenv("SAM2_ENGINE_REQUIREMENTS", str(linked_engine_wheels / "requirements.txt"))
-    before = QgsSettings().value(SETTINGS_KEY)
+    before = QgsSettings().value(ENGINE_PYTHON.key)
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     try:
@@ -211,7 +212,7 @@ def test_without_an_engine_the_panel_offers_the_install_and_its_button_installs_
     finally:
         plugin.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
-        QgsSettings().setValue(SETTINGS_KEY, before or "")
+        QgsSettings().setValue(ENGINE_PYTHON.key, before or "")
 
 
 def test_downloads_are_reported_in_bytes(wheels, tmp_path, serve_folder) -> None:

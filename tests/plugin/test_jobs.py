@@ -537,6 +537,6 @@ def test_a_stopped_run_offers_its_best_checkpoint_so_far(qgis_iface, tmp_path) -
         plugin.unload()
         from qgis.core import QgsSettings
 
-        from sam2_qgis_plugin.training_controller import TUNED_KEY
+        from sam2_qgis_plugin.settings import TUNED_MODELS
 
-        QgsSettings().remove(TUNED_KEY)
+        QgsSettings().remove(TUNED_MODELS.key)

@@ -10,7 +10,7 @@ from qgis.gui import QgsMapToolPan
 from qgis.PyQt.QtCore import QEvent
 
 import sam2_qgis_plugin
-from sam2_qgis_plugin.training_controller import TUNED_KEY
+from sam2_qgis_plugin.settings import TUNED_MODELS
 
 
 @pytest.fixture
@@ -49,8 +49,8 @@ def test_remembered_tuned_models_are_selected_after_a_restart(qgis_iface, qgis_a
     (run / "best.pt").write_bytes(b"weights")
     (run / "summary.json").write_text(json.dumps({"best": {"iou": 0.71}}))
     settings = QgsSettings()
-    before = settings.value(TUNED_KEY, [])
-    settings.setValue(TUNED_KEY, [str(run / "best.pt")])
+    before = settings.value(TUNED_MODELS.key, [])
+    settings.setValue(TUNED_MODELS.key, [str(run / "best.pt")])
     loaded = sam2_qgis_plugin.classFactory(qgis_iface)
     loaded.initGui()
     try:
@@ -64,7 +64,7 @@ def test_remembered_tuned_models_are_selected_after_a_restart(qgis_iface, qgis_a
     finally:
         loaded.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
-        settings.setValue(TUNED_KEY, before)
+        settings.setValue(TUNED_MODELS.key, before)
 
 
 def test_the_report_without_a_browser_says_where_it_is(plugin, qgis_iface, tmp_path) -> None:
