@@ -120,7 +120,7 @@ class Sam2Plugin:
 
     def initProcessing(self) -> None:  # noqa: N802  (QGIS's name: qgis_process calls it, without a GUI)
         """Register the Processing algorithms (once)."""
-        from .processing_provider import Sam2Provider
+        from .processing.provider import Sam2Provider
 
         if self.provider is None:
             self.provider = Sam2Provider()

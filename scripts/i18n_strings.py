@@ -86,19 +86,25 @@ def problems_in(path: Path) -> list[str]:
     return found
 
 
+def sources(folder: Path = PLUGIN) -> list[Path]:
+    """The plugin's Python files, its packages' included (processing/)."""
+    return sorted(folder.rglob("*.py"))
+
+
 def messages(folder: Path = PLUGIN) -> dict[str, list[str]]:
     """Every ``tr``/``translatable`` literal and the files it is in (no line numbers: the template changes only
     when the strings do)."""
     found: dict[str, list[str]] = {}
-    for path in sorted(folder.glob("*.py")):
+    for path in sources(folder):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in MARKERS and node.args:
                 text = node.args[0]
                 if isinstance(text, ast.Constant) and isinstance(text.value, str):
                     files = found.setdefault(text.value, [])
-                    if path.name not in files:
-                        files.append(path.name)
+                    name = path.relative_to(folder).as_posix()
+                    if name not in files:
+                        files.append(name)
     return found
 
 
@@ -121,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="report, write nothing; exit 1 on a problem")
     args = parser.parse_args(argv)
-    problems = [problem for path in sorted(PLUGIN.glob("*.py")) for problem in problems_in(path)]
+    problems = [problem for path in sources() for problem in problems_in(path)]
     expected = template(messages())
     if args.check:
         current = TEMPLATE.read_text(encoding="utf-8") if TEMPLATE.exists() else ""

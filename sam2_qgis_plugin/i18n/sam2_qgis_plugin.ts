@@ -59,12 +59,13 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
+        <location filename="../processing/predict.py"/>
         <source>Area of interest (optional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>Area to render a web layer over (default: the area of interest's or labels' extent)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -74,12 +75,13 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>Bands read as red, green, blue (e.g. 4,1,2)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/find_the_rest.py"/>
+        <location filename="../processing/fine_tune.py"/>
         <source>Base checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
@@ -109,12 +111,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/segment.py"/>
         <source>Checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/predict.py"/>
         <source>Checkpoint (a fine-tuned run's best.pt)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -134,12 +136,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/find_the_rest.py"/>
         <source>Class field (0 or 'background' marks background; empty: all are objects)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>Class field (empty: every polygon is an object)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -149,12 +151,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/fine_tune.py"/>
         <source>Class names field (one model for all classes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/predict.py"/>
         <source>Class of the polygons</source>
         <translation type="unfinished"></translation>
     </message>
@@ -174,12 +176,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/tiles.py"/>
         <source>Create training tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/tiles.py"/>
         <source>Cuts the orthophoto and its label polygons into tiles in the seed pipeline's folders (trai, vali: img_tiles and mask_tiles), split by spatial blocks so that validation never touches training pixels.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -254,13 +256,13 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/evaluate.py"/>
         <source>Evaluate segmentation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../dock.py"/>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>Fill holes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -280,17 +282,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/find_the_rest.py"/>
         <source>Find the rest reads a local raster file: save {layer} as a GeoTIFF first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/find_the_rest.py"/>
         <source>Find the rest with SAM 2</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/fine_tune.py"/>
         <source>Fine-tune SAM 2</source>
         <translation type="unfinished"></translation>
     </message>
@@ -310,7 +312,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/fine_tune.py"/>
         <source>Fine-tunes SAM 2 on the orthophoto and its label polygons, scores the base model and every epoch on held-out validation tiles, and keeps the best in the run folder as best.pt (the base weights if no epoch beat them). The tuned checkpoint is an output: chain it into &lt;i&gt;Predict raster with SAM 2&lt;/i&gt; in the Model Builder. &lt;i&gt;Tune the model&lt;/i&gt;: for whole-raster prediction (no prompts) or for clicking on the map.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -325,12 +327,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>Ground pixel of a web layer's render, in the area's map units (e.g. 0.3)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -362,17 +364,17 @@
     </message>
     <message>
         <location filename="../dock.py"/>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/tiles.py"/>
         <source>Labels</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/find_the_rest.py"/>
         <source>Labels (a few examples)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Labels already drawn (kept clear of)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -392,7 +394,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/find_the_rest.py"/>
         <source>Learns from a few outlined objects (3 or more; the others need not be labelled: partial labels) within a time budget, then outlines the other objects of the extent or area of interest as candidates, best score first, leaving out those already labelled (objects, or background marked with class 0 or 'background'). Review the candidates, add the right ones to your labels as objects and the wrong ones as background, and run it again: each round learns from the grown labels.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -422,7 +424,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Maps how unsure a model is over the orthophoto (0 sure to 1) and proposes the places where a label would teach it most: the most uncertain spots, a minimum distance apart, away from what is already labelled, never on nodata, best first, each with its reason. Label there, fine-tune, and run it again.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -432,7 +434,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/predict.py"/>
         <source>Mask</source>
         <translation type="unfinished"></translation>
     </message>
@@ -442,7 +444,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Minimum distance between places (ground units; empty: 256 pixels)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -452,7 +454,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Model (a checkpoint)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -462,7 +464,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>More options ({command} command flags)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -507,7 +509,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/fine_tune.py"/>
         <source>One model for all classes (told apart)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -517,7 +519,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/predict.py"/>
         <source>One polygon per object (split touching objects)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -528,7 +530,12 @@
     </message>
     <message>
         <location filename="../dock.py"/>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/find_the_rest.py"/>
+        <location filename="../processing/fine_tune.py"/>
+        <location filename="../processing/predict.py"/>
+        <location filename="../processing/segment.py"/>
+        <location filename="../processing/tiles.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Orthophoto</source>
         <translation type="unfinished"></translation>
     </message>
@@ -543,7 +550,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/find_the_rest.py"/>
         <source>Output folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -554,17 +561,17 @@
     </message>
     <message>
         <location filename="../dock.py"/>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Places</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Places to label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/segment.py"/>
         <source>Points (one object each)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -574,7 +581,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/predict.py"/>
         <source>Polygons</source>
         <translation type="unfinished"></translation>
     </message>
@@ -589,7 +596,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/predict.py"/>
         <source>Predict raster with SAM 2</source>
         <translation type="unfinished"></translation>
     </message>
@@ -604,7 +611,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/evaluate.py"/>
         <source>Predicted mask (1 object, 0 background)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -634,7 +641,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/evaluate.py"/>
         <source>Report</source>
         <translation type="unfinished"></translation>
     </message>
@@ -649,7 +656,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>Right angles for buildings: tolerance in degrees (0: off; 15 suits most)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -659,12 +666,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/fine_tune.py"/>
         <source>Run folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>SAM 2</source>
         <translation type="unfinished"></translation>
     </message>
@@ -699,7 +706,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/evaluate.py"/>
         <source>Scores a predicted mask against label polygons: pixel IoU, F1, precision and recall over labelled pixels, and object precision, recall and F1 (one-to-one matches at IoU 0.5). Optionally writes a report (.json, .csv and a .png with the confusion matrix and a map of hits and misses).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -714,7 +721,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/segment.py"/>
         <source>Segment from a points layer</source>
         <translation type="unfinished"></translation>
     </message>
@@ -724,17 +731,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/segment.py"/>
         <source>Segments</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/segment.py"/>
         <source>Segments the object under each point of a points layer (one prompt per point), like clicks on the map.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/predict.py"/>
         <source>Segments the whole orthophoto (or the area of interest) with a checkpoint, window by window in bounded memory: a mask (1 object, 0 background, 255 nodata) and optionally polygons with their mean probability as score. A checkpoint tuned for clicking predicts from a grid of clicks.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -749,7 +756,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>Simplify tolerance (m; 0: one pixel)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -759,7 +766,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>Smallest polygon kept (m²)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -879,7 +886,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/tiles.py"/>
         <source>Tile folders (trai/vali)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -904,7 +911,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Uncertainty</source>
         <translation type="unfinished"></translation>
     </message>
@@ -959,22 +966,24 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Where to label next reads a local raster file: save {layer} as a GeoTIFF first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Where to label next with SAM 2</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/find_the_rest.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Where to look (extent)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/find_the_rest.py"/>
+        <location filename="../processing/where_to_label.py"/>
         <source>Where to look (polygons)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1019,7 +1028,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>bands {text} must be band numbers such as 4,1,2</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1149,7 +1158,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>give the ground pixel to render {layer} at (Pixel size, e.g. 0.3 for 30 cm imagery)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1164,7 +1173,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>no Python with torch and rf-sam-2 is configured: set it in the SAM 2 panel (Settings...)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1219,7 +1228,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>rendering {layer} for the engine</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1339,7 +1348,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing_provider.py"/>
+        <location filename="../processing/base.py"/>
         <source>{layer} is a web layer without edges: give the area to render it over (Extent)</source>
         <translation type="unfinished"></translation>
     </message>

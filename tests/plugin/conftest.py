@@ -44,7 +44,7 @@ def processing(qgis_app):  # type: ignore[no-untyped-def]
     from processing.core.Processing import Processing
     from qgis.core import QgsApplication
 
-    from sam2_qgis_plugin.processing_provider import Sam2Provider
+    from sam2_qgis_plugin.processing.provider import Sam2Provider
 
     Processing.initialize()
     provider = Sam2Provider()

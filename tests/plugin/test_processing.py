@@ -254,7 +254,10 @@ def test_fine_tune_defaults_are_trainconfigs(processing) -> None:
 def test_every_option_parameter_is_the_engines(processing, algorithm_id) -> None:
     """Defaults, choices and help of the option parameters come from the engine's description."""
     from sam2_qgis_plugin import job_defaults
-    from sam2_qgis_plugin.processing_provider import CreateTrainingTiles, FindTheRest, FineTune, PredictRaster
+    from sam2_qgis_plugin.processing.find_the_rest import FindTheRest
+    from sam2_qgis_plugin.processing.fine_tune import FineTune
+    from sam2_qgis_plugin.processing.predict import PredictRaster
+    from sam2_qgis_plugin.processing.tiles import CreateTrainingTiles
 
     kind = {"sam2:createtrainingtiles": CreateTrainingTiles, "sam2:finetune": FineTune,
             "sam2:findtherest": FindTheRest}.get(algorithm_id, PredictRaster)  # fmt: skip

@@ -18,7 +18,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from . import job_defaults
+from .. import job_defaults
 
 
 def parameter_name(option: str) -> str:
