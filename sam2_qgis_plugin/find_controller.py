@@ -50,7 +50,7 @@ class FindController:
         if chosen is None:
             return None
         raster, labels, checkpoint = chosen
-        class_field = dock.class_field_combo.currentField() or None
+        class_field = dock.labels.class_field_combo.currentField() or None
         try:
             label_target(labels, class_field)  # decisions need a class field: say so before the wait
         except OutputError as error:
@@ -78,7 +78,7 @@ class FindController:
             **plugin.polygon_options(raster),
         }
         python = plugin.python()
-        minutes = dock.find_minutes_spin.value()
+        minutes = dock.find.find_minutes_spin.value()
 
         def work(task: EngineTask) -> dict[str, Any]:
             def progress(value: float, event: dict[str, Any]) -> None:
@@ -98,8 +98,8 @@ class FindController:
         ``"xmin,ymin,xmax,ymax"``."""
         dock = self.plugin.dock
         assert dock is not None
-        if dock.find_where_combo.currentData() == "AOI layer":
-            layer = dock.find_aoi_combo.currentLayer()
+        if dock.find.find_where_combo.currentData() == "AOI layer":
+            layer = dock.find.find_aoi_combo.currentLayer()
             if layer is None:
                 raise OutputError(tr("choose the AOI layer to search (or search the visible map extent)"))
             return export_layer(layer, path), None
@@ -128,9 +128,9 @@ class FindController:
         canvas = plugin.iface.mapCanvas()
         self.tool = ReviewTool(canvas, self.review)
         canvas.setMapTool(self.tool)
-        dock.review_row.setVisible(True)
+        dock.find.review_row.setVisible(True)
         learned = result.get("labels") or {}
-        dock.find_result_label.setText(
+        dock.find.find_result_label.setText(
             tr(
                 "Candidates: {count}, learned from {objects} examples and {background} background marks ({pixels} "
                 "object pixels); {verdict}"
@@ -149,7 +149,7 @@ class FindController:
         dock, review = self.plugin.dock, self.review
         if dock is None or review is None:
             return
-        dock.review_label.setText(review.describe())
+        dock.find.review_label.setText(review.describe())
         feature = review.current()
         if feature is None or self.layer is None:
             return
@@ -204,7 +204,7 @@ class FindController:
             kept = None
         self.review, self.tool, self.layer = None, None, None
         if self.plugin.dock is not None:
-            self.plugin.dock.review_row.setVisible(False)
+            self.plugin.dock.find.review_row.setVisible(False)
         return kept
 
     def act(self, action: str) -> None:

@@ -94,7 +94,7 @@ class InstallController:
         self.plugin.close_install_offer()
         ENGINE_PYTHON.set_value(result["python"])
         if self.plugin.dock is not None:
-            self.plugin.dock.python_widget.setFilePath(result["python"])
+            self.plugin.dock.engine.python_widget.setFilePath(result["python"])
             self.plugin.check_engine()  # the panel says what it has: torch, sam2, the device
         done = "installed" if result.get("installed") else "already installed"
         self.plugin.iface.messageBar().pushMessage(

@@ -21,7 +21,7 @@ class JobMonitor(QObject):
         super().__init__(dock)
         self.dock = dock
         self.tasks: list[QgsTask] = []
-        dock.job_cancel_button.clicked.connect(self.cancel)
+        dock.job.job_cancel_button.clicked.connect(self.cancel)
         self.show_current()
 
     def follow(self, task: QgsTask) -> None:
@@ -49,14 +49,14 @@ class JobMonitor(QObject):
 
     def show_current(self) -> None:
         task = self.current()
-        self.dock.job_row.setVisible(task is not None)
+        self.dock.job.setVisible(task is not None)
         if task is not None:
-            self.dock.job_label.setText(task.description())
-            self.dock.job_progress.setValue(round(task.progress()))
+            self.dock.job.job_label.setText(task.description())
+            self.dock.job.job_progress.setValue(round(task.progress()))
 
     def cancel(self) -> None:
         """Cancel the job shown (a training stops at a safe point and can be resumed)."""
         task = self.current()
         if task is not None:
             task.cancel()
-            self.dock.job_label.setText(tr("{task}: cancelling...").format(task=task.description()))
+            self.dock.job.job_label.setText(tr("{task}: cancelling...").format(task=task.description()))

@@ -13,7 +13,6 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QPushButton, QToolBar
 
 from .bands import engine_bands, needs_choice, remember_bands, remembered_bands
-from .dock import Sam2Dock
 from .engine import WorkerClient, candidate_pythons, probe
 from .find_controller import FindController
 from .i18n import install_translator, remove_translator, tr
@@ -21,6 +20,7 @@ from .install_controller import InstallController
 from .job_panel import JobMonitor
 from .jobs import run_core_job
 from .output import OutputError
+from .panel.dock import Sam2Dock
 from .prediction_controller import PredictionController
 from .qt_compat import QAction
 from .remote import RasterSources, area_for, check_size, is_local_file, is_web_service
@@ -73,39 +73,44 @@ class Sam2Plugin:
         self.jobs = JobMonitor(self.dock)
         configured = ENGINE_PYTHON.value() or None
         found = candidate_pythons(configured)
-        self.dock.python_widget.setFilePath(found[0] if found else "")
-        self.dock.check_button.clicked.connect(self.check_engine)
-        self.dock.settings_button.clicked.connect(self.dock.settings.show)
-        self.dock.settings.install_button.clicked.connect(self.install_engine)
+        self.dock.engine.python_widget.setFilePath(found[0] if found else "")
+        self.dock.engine.check_button.clicked.connect(self.check_engine)
+        self.dock.engine.settings_button.clicked.connect(self.dock.engine.settings.show)
+        self.dock.engine.settings.install_button.clicked.connect(self.install_engine)
         if not found:
             self.offer_install()
-        self.dock.load_button.clicked.connect(lambda: self.use_checkpoint(self.dock.checkpoint_widget.filePath()))
-        self.dock.download_button.clicked.connect(self.download_model)
-        self.dock.use_tuned_button.clicked.connect(
-            lambda: self.use_checkpoint(self.dock.tuned_combo.currentData() or "") if self.dock else None
+        self.dock.model.load_button.clicked.connect(
+            lambda: self.use_checkpoint(self.dock.model.checkpoint_widget.filePath())
         )
-        self.dock.raster_combo.layerChanged.connect(self.show_bands)
-        for combo in self.dock.band_combos:
+        self.dock.model.download_button.clicked.connect(self.download_model)
+        self.dock.model.use_tuned_button.clicked.connect(
+            lambda: self.use_checkpoint(self.dock.model.tuned_combo.currentData() or "") if self.dock else None
+        )
+        self.dock.raster.raster_combo.layerChanged.connect(self.show_bands)
+        for combo in self.dock.raster.band_combos:
             combo.bandChanged.connect(self.keep_bands)
-        self.show_bands(self.dock.raster_combo.currentLayer())
+        self.show_bands(self.dock.raster.raster_combo.currentLayer())
         segmenting = self.segmenting
-        self.dock.segment_button.toggled.connect(segmenting.toggle_tool)
-        self.dock.output_combo.layerChanged.connect(segmenting.show_output_destination)
+        self.dock.segment.segment_button.toggled.connect(segmenting.toggle_tool)
+        self.dock.segment.output_combo.layerChanged.connect(segmenting.show_output_destination)
         QgsProject.instance().homePathChanged.connect(segmenting.show_output_destination)
         segmenting.show_output_destination()
-        self.dock.encode_button.clicked.connect(segmenting.encode_visible_extent)
-        self.dock.train_button.clicked.connect(lambda: self.tuning.fine_tune())
-        self.dock.report_button.clicked.connect(self.tuning.open_report)
-        self.dock.resume_button.clicked.connect(lambda: self.tuning.resume_stopped())
+        self.dock.segment.encode_button.clicked.connect(segmenting.encode_visible_extent)
+        self.dock.train.train_button.clicked.connect(lambda: self.tuning.fine_tune())
+        self.dock.train.report_button.clicked.connect(self.tuning.open_report)
+        self.dock.train.resume_button.clicked.connect(lambda: self.tuning.resume_stopped())
         self.tuning.fill_tuned_models()
-        self.dock.find_button.clicked.connect(lambda: self.finding.find())
-        self.dock.find_again_button.clicked.connect(lambda: self.finding.find())
-        for action, button in self.dock.review_buttons.items():
+        self.dock.find.find_button.clicked.connect(lambda: self.finding.find())
+        self.dock.find.find_again_button.clicked.connect(lambda: self.finding.find())
+        for action, button in self.dock.find.review_buttons.items():
             button.clicked.connect(lambda _=False, action=action: self.finding.act(action))
-        self.dock.suggest_button.clicked.connect(lambda: self.suggesting.suggest())
-        for step, button in ((-1, self.dock.suggest_buttons["previous"]), (1, self.dock.suggest_buttons["next"])):
+        self.dock.suggest.suggest_button.clicked.connect(lambda: self.suggesting.suggest())
+        for step, button in (
+            (-1, self.dock.suggest.suggest_buttons["previous"]),
+            (1, self.dock.suggest.suggest_buttons["next"]),
+        ):
             button.clicked.connect(lambda _=False, step=step: self.suggesting.move(step))
-        self.dock.predict_button.clicked.connect(lambda: self.prediction.predict_raster())
+        self.dock.predict.predict_button.clicked.connect(lambda: self.prediction.predict_raster())
 
         self.panel_action = QAction(QIcon(str(ICON)), tr("SAM 2 panel"), window)
         self.panel_action.setObjectName("Sam2PanelAction")
@@ -202,7 +207,7 @@ class Sam2Plugin:
         except SessionError as error:
             self.report(str(error))
             return None
-        labels = self.dock.labels_combo.currentLayer()
+        labels = self.dock.labels.labels_combo.currentLayer()
         checkpoint = self.session.checkpoint if self.session else None
         if labels is None or not checkpoint:
             self.report(missing)
@@ -211,13 +216,15 @@ class Sam2Plugin:
 
     def python(self) -> str:
         assert self.dock is not None
-        return self.dock.python_widget.filePath()
+        return self.dock.engine.python_widget.filePath()
 
     def ensure_session(self) -> SegmentSession:
         if self.session is None or self.client is None or self.client.python != self.python():
             if self.client is not None:
                 self.client.stop()
-            self.client = WorkerClient(self.python(), cache_dir=self.dock.settings.cache_dir() if self.dock else None)
+            self.client = WorkerClient(
+                self.python(), cache_dir=self.dock.engine.settings.cache_dir() if self.dock else None
+            )
             self.session = SegmentSession(self.client)
             self.session.polygon_options = self.polygon_options
             self.session.local_source = self.local_source
@@ -255,8 +262,10 @@ class Sam2Plugin:
     def install_engine(self) -> None:
         """The settings dialog's Install engine: into its folder (default: the profile's), from its wheels."""
         assert self.dock is not None
-        folder = self.dock.settings.engine_folder_widget.filePath()
-        self.installing.install(Path(folder) if folder else None, self.dock.settings.wheels_widget.filePath() or None)
+        folder = self.dock.engine.settings.engine_folder_widget.filePath()
+        self.installing.install(
+            Path(folder) if folder else None, self.dock.engine.settings.wheels_widget.filePath() or None
+        )
 
     def check_engine(self) -> None:
         python = self.python()
@@ -264,8 +273,8 @@ class Sam2Plugin:
 
         def shown(info: Any) -> None:
             if self.dock is not None:
-                self.dock.engine_label.setText(tr("Engine: {summary}").format(summary=info.summary))
-                self.dock.settings.engine_label.setText(tr("Engine: {summary}").format(summary=info.summary))
+                self.dock.engine.engine_label.setText(tr("Engine: {summary}").format(summary=info.summary))
+                self.dock.engine.settings.engine_label.setText(tr("Engine: {summary}").format(summary=info.summary))
 
         self.run_task("SAM 2: checking the engine", lambda task: probe(python), shown)
 
@@ -282,19 +291,19 @@ class Sam2Plugin:
                 device = model["device"]
                 if model.get("encoder") == "int8":
                     device = tr("{device}, int8 encoder").format(device=device)
-                self.dock.model_label.setText(
+                self.dock.model.model_label.setText(
                     tr("Active model: {label} ({name}, {size} px, {device})").format(
                         label=model["label"], name=Path(path).name, size=model["image_size"], device=device
                     )
                 )
 
-        device = self.dock.device_combo.currentText() if self.dock is not None else "auto"
+        device = self.dock.engine.device_combo.currentText() if self.dock is not None else "auto"
         encoder = encoder_path()
         self.run_task("SAM 2: loading the model", lambda task: session.load_model(path, device, encoder), loaded)
 
     def download_model(self) -> None:
         assert self.dock is not None
-        name, python = str(self.dock.model_combo.currentData()), self.python()
+        name, python = str(self.dock.model.model_combo.currentData()), self.python()
 
         def work(task: EngineTask) -> str:
             # cancel keeps the partial file: the next download resumes it
@@ -319,7 +328,7 @@ class Sam2Plugin:
 
     def render_resolution(self, crs: Any, map_resolution: float) -> float:
         """Map units of ``crs`` per pixel of a web layer's render: the panel's choice, else the map's."""
-        chosen = self.dock.web_resolution_spin.value() if self.dock is not None else 0.0
+        chosen = self.dock.raster.web_resolution_spin.value() if self.dock is not None else 0.0
         if chosen <= 0:
             return map_resolution
         metres = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), QgsUnitTypes.DistanceUnit.DistanceMeters) or 1.0
@@ -355,17 +364,17 @@ class Sam2Plugin:
     def show_bands(self, layer: Any) -> None:
         """The panel offers the raster's bands when it is not plain 8-bit RGB, as last chosen for that file."""
         if self.dock is not None:
-            self.dock.show_bands(layer, remembered_bands(layer) if needs_choice(layer) else None)
+            self.dock.raster.show_bands(layer, remembered_bands(layer) if needs_choice(layer) else None)
 
     def keep_bands(self, *_: Any) -> None:
-        layer = self.dock.raster_combo.currentLayer() if self.dock is not None else None
+        layer = self.dock.raster.raster_combo.currentLayer() if self.dock is not None else None
         if self.dock is not None and needs_choice(layer):
-            remember_bands(layer, self.dock.band_choice())
+            remember_bands(layer, self.dock.raster.band_choice())
 
     def raster_layer(self) -> Any:
         """The dock's raster, or the active layer."""
         assert self.dock is not None
-        return self.dock.raster_combo.currentLayer() or self.iface.activeLayer()
+        return self.dock.raster.raster_combo.currentLayer() or self.iface.activeLayer()
 
     def outputs_folder(self) -> Path:
         """The project's folder, or the home folder while the project is unsaved."""

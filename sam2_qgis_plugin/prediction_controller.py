@@ -91,10 +91,10 @@ class PredictionController:
         the whole layer."""
         dock, canvas = self.plugin.dock, self.plugin.iface.mapCanvas()
         assert dock is not None
-        where = dock.extent_combo.currentData()
+        where = dock.predict.extent_combo.currentData()
         if where == "visible map extent":
             return QgsRectangle(canvas.extent())
-        layer = dock.predict_aoi_combo.currentLayer()
+        layer = dock.predict.predict_aoi_combo.currentLayer()
         if where == "AOI layer" and layer is not None:
             to_map = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
             return to_map.transformBoundingBox(layer.extent())
@@ -104,13 +104,13 @@ class PredictionController:
         """The AOI file for the panel's "Where" choice (None: the whole raster); written to ``path``."""
         dock = self.plugin.dock
         assert dock is not None
-        where = dock.extent_combo.currentData()
+        where = dock.predict.extent_combo.currentData()
         if where == "visible map extent":
             canvas = self.plugin.iface.mapCanvas()
             export_layer(extent_layer(canvas.extent(), canvas.mapSettings().destinationCrs()), path)
             return path
         if where == "AOI layer":
-            layer = dock.predict_aoi_combo.currentLayer()
+            layer = dock.predict.predict_aoi_combo.currentLayer()
             if layer is None:
                 raise OutputError(tr("choose the AOI layer to predict in (or predict the whole raster)"))
             export_layer(layer, path)

@@ -51,8 +51,8 @@ class SegmentController:
             self.accept,
             plugin.report,
             background=plugin.run_task,
-            output_layer=lambda: plugin.dock.output_combo.currentLayer() if plugin.dock else None,
-            status=lambda text: plugin.dock.preview_label.setText(text) if plugin.dock else None,
+            output_layer=lambda: plugin.dock.segment.output_combo.currentLayer() if plugin.dock else None,
+            status=lambda text: plugin.dock.segment.preview_label.setText(text) if plugin.dock else None,
         )
         self.tool.deactivated.connect(self._tool_left)
         canvas.setMapTool(self.tool)
@@ -69,8 +69,8 @@ class SegmentController:
     def _tool_left(self) -> None:
         """Another map tool was chosen (Pan, say): the button follows."""
         dock = self.plugin.dock
-        if dock is not None and dock.segment_button.isChecked():
-            dock.segment_button.setChecked(False)
+        if dock is not None and dock.segment.segment_button.isChecked():
+            dock.segment.segment_button.setChecked(False)
 
     def remove_tool(self) -> None:
         """On unload: the analyst's previous map tool back if ours is active, and ours gone."""
@@ -89,8 +89,8 @@ class SegmentController:
         dock = self.plugin.dock
         if dock is None:
             return
-        layer = dock.output_combo.currentLayer()
-        dock.offer_classes(class_values(layer))
+        layer = dock.segment.output_combo.currentLayer()
+        dock.segment.offer_classes(class_values(layer))
         if layer is not None:
             text = f"Segments are added to the layer {layer.name()} (as edits: save them, or undo with Ctrl+Z)."
         else:
@@ -98,22 +98,22 @@ class SegmentController:
             verb = "appended to" if path.exists() else "written to a new"
             unsaved = "" if QgsProject.instance().homePath() else " (the project is not saved: your home folder)"
             text = f"Segments are {verb} {path}{unsaved}."
-        dock.output_hint.setText(text)
+        dock.segment.output_hint.setText(text)
 
     def accept(self, result: dict[str, Any]) -> None:
         """Write an accepted segment (the worker's ``predict`` result) to the output layer."""
         plugin, dock = self.plugin, self.plugin.dock
         assert dock is not None
-        layer = dock.output_combo.currentLayer()
+        layer = dock.segment.output_combo.currentLayer()
         source_crs = (
             QgsCoordinateReferenceSystem.fromWkt(result["crs"]) if result.get("crs") else plugin.raster_layer().crs()
         )
         try:
             if layer is None:
                 layer = open_default_segments(plugin.outputs_folder(), source_crs)
-                dock.output_combo.setLayer(layer)
+                dock.segment.output_combo.setLayer(layer)
             attributes = SegmentAttributes(
-                class_name=dock.class_combo.currentText(),
+                class_name=dock.segment.class_combo.currentText(),
                 score=result.get("score"),
                 model=plugin.session.model["model"] if plugin.session and plugin.session.model else "",
                 source=plugin.raster_layer().name() if plugin.raster_layer() is not None else "",

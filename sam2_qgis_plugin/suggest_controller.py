@@ -80,7 +80,7 @@ class SuggestController:
             plugin.report(tr("choose a model first (Model: Use): its uncertainty says where to label"))
             return None
         out_dir = out_dir or plugin.outputs_folder() / "sam2_suggest" / time.strftime("%Y%m%d-%H%M%S")
-        labels = dock.labels_combo.currentLayer()
+        labels = dock.labels.labels_combo.currentLayer()
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             looked_in = self.looked_in if again and self.looked_in else self.where(out_dir / "area.gpkg", raster)
@@ -98,9 +98,9 @@ class SuggestController:
             "labels": out_dir / "labels.gpkg" if labels is not None else None,
             "area": area,
             "extent": extent,
-            "count": dock.suggest_count_spin.value(),
+            "count": dock.suggest.suggest_count_spin.value(),
             "bands": engine_bands(raster),
-            "device": dock.device_combo.currentText() or "auto",
+            "device": dock.engine.device_combo.currentText() or "auto",
         }
         python, self.pixel, self.looked_in = plugin.python(), raster.rasterUnitsPerPixelX() or 1.0, looked_in
 
@@ -124,9 +124,9 @@ class SuggestController:
         dock = self.plugin.dock
         assert dock is not None
         canvas = self.plugin.iface.mapCanvas()
-        key = dock.suggest_where_combo.currentData()
+        key = dock.suggest.suggest_where_combo.currentData()
         if key == "AOI layer":
-            layer = dock.suggest_aoi_combo.currentLayer()
+            layer = dock.suggest.suggest_aoi_combo.currentLayer()
             if layer is None:
                 raise OutputError(tr("choose the AOI layer to look in (or look in the visible map extent)"))
             to_map = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
@@ -163,10 +163,10 @@ class SuggestController:
         self.index = 0
         dock = self.plugin.dock
         if dock is not None:
-            dock.suggest_row.setVisible(bool(self.places))
+            dock.suggest.suggest_row.setVisible(bool(self.places))
         if not self.places:
             if dock is not None:
-                dock.suggest_label.setText(
+                dock.suggest.suggest_label.setText(
                     tr(
                         "No place to suggest: the model is sure everywhere else, or the area is labelled (or has "
                         "no valid pixels away from your labels)"
@@ -184,7 +184,7 @@ class SuggestController:
         """Say which place is current and why, mark it and zoom to it."""
         dock, place = self.plugin.dock, self.places[self.index]
         if dock is not None:
-            dock.suggest_label.setText(
+            dock.suggest.suggest_label.setText(
                 tr("Place {n} of {count}: {reason}").format(
                     n=self.index + 1, count=len(self.places), reason=place["reason"]
                 )
@@ -218,7 +218,7 @@ class SuggestController:
             self.plugin.iface.mapCanvas().scene().removeItem(self.marker)
             self.marker = None
         if self.plugin.dock is not None:
-            self.plugin.dock.suggest_row.setVisible(False)
+            self.plugin.dock.suggest.suggest_row.setVisible(False)
 
 
 def heat_layer(path: Path) -> QgsRasterLayer:

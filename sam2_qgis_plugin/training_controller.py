@@ -87,7 +87,7 @@ class TrainingController:
 
     def fill_tuned_models(self) -> None:
         assert self.plugin.dock is not None
-        combo = self.plugin.dock.tuned_combo
+        combo = self.plugin.dock.model.tuned_combo
         for path in remembered_models():
             combo.addItem(tuned_model_title(Path(path)), path)
         if combo.count():
@@ -114,7 +114,7 @@ class TrainingController:
                 )
             )
             return None
-        aoi = dock.aoi_combo.currentLayer()
+        aoi = dock.train.aoi_combo.currentLayer()
         try:
             engine_raster = plugin.raster_for_job(raster, self.render_extent(labels, aoi))
         except SessionError as error:
@@ -192,7 +192,7 @@ class TrainingController:
         task.taskTerminated.connect(self.ended)
         self.task = task
         if self.plugin.dock is not None:
-            self.plugin.dock.resume_button.setEnabled(False)
+            self.plugin.dock.train.resume_button.setEnabled(False)
         return task
 
     def ended(self) -> None:
@@ -209,7 +209,7 @@ class TrainingController:
         self.last_run = run_dir
         base, best = summary["base"]["iou"], summary["best"]["iou"]
         if plugin.dock is not None:  # the scores once (the verdict says the same in words: it is in the report)
-            plugin.dock.result_label.setText(result_text(run_dir.name, summary))
+            plugin.dock.train.result_label.setText(result_text(run_dir.name, summary))
         for warning in summary.get("warnings", []):
             plugin.report(warning)
         bar = plugin.iface.messageBar()
@@ -253,8 +253,8 @@ class TrainingController:
         else:
             text += f" No epoch had beaten the base model yet (validation IoU {base['iou']:.3f})."
         if self.plugin.dock is not None:
-            self.plugin.dock.result_label.setText(text)
-            self.plugin.dock.resume_button.setEnabled(True)
+            self.plugin.dock.train.result_label.setText(text)
+            self.plugin.dock.train.resume_button.setEnabled(True)
         self.plugin.iface.messageBar().pushMessage(
             "SAM 2", tr("fine-tuning {text}").format(text=text), level=Qgis.MessageLevel.Info, duration=0
         )
@@ -264,7 +264,7 @@ class TrainingController:
         paths = [str(checkpoint), *(p for p in remembered_models() if p != str(checkpoint))][:MAX_TUNED]
         TUNED_MODELS.set_value(paths)
         if self.plugin.dock is not None:
-            combo = self.plugin.dock.tuned_combo
+            combo = self.plugin.dock.model.tuned_combo
             if combo.findData(str(checkpoint)) >= 0:
                 combo.removeItem(combo.findData(str(checkpoint)))  # listed again, first, with its new title
             combo.insertItem(0, title or tuned_model_title(checkpoint), str(checkpoint))

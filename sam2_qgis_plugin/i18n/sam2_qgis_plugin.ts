@@ -9,12 +9,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <source>1 pixel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/segment.py"/>
         <source>&lt;b&gt;Left click&lt;/b&gt; object · &lt;b&gt;right click&lt;/b&gt; background · &lt;b&gt;drag&lt;/b&gt; box&lt;br&gt;&lt;b&gt;Ctrl+Z&lt;/b&gt; undo (a click, then an accepted object) · &lt;b&gt;Esc&lt;/b&gt; clear · &lt;b&gt;Enter&lt;/b&gt; accept</source>
         <translation type="unfinished"></translation>
     </message>
@@ -24,27 +24,30 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>A checkpoint on disk: an official one, or a fine-tuned run's best.pt</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>A model tuned for whole-raster prediction is used without prompts by Predict; one tuned for clicking serves clicks (and a grid of clicks for a whole raster).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
+        <location filename="../panel/predict.py"/>
+        <location filename="../panel/suggest.py"/>
+        <location filename="../panel/widgets.py"/>
         <source>AOI layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Accept (A)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Active model: none</source>
         <translation type="unfinished"></translation>
     </message>
@@ -54,7 +57,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Area of interest</source>
         <translation type="unfinished"></translation>
     </message>
@@ -70,7 +73,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/raster.py"/>
         <source>Bands (R, G, B)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -86,12 +89,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Batch size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/job.py"/>
         <source>Cancel</source>
         <translation type="unfinished"></translation>
     </message>
@@ -121,17 +124,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Checkpoints (*.pt *.pth *.torch)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/segment.py"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/labels.py"/>
         <source>Class field</source>
         <translation type="unfinished"></translation>
     </message>
@@ -146,7 +149,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Class names</source>
         <translation type="unfinished"></translation>
     </message>
@@ -161,17 +164,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/dock.py"/>
+        <source>Click objects on the map</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/segment.py"/>
         <source>Click objects on the map: left click object, right click background, drag a box</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Continue a cancelled fine-tuning from where it stopped (its settings are kept)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -191,22 +199,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Download</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Download the chosen checkpoint (resumable, verified) and make it active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <source>Drop polygons (and parts) smaller than this</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <source>Drop the holes inside each polygon (courtyards, gaps between crowns)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -216,7 +224,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/segment.py"/>
         <source>Encode visible extent</source>
         <translation type="unfinished"></translation>
     </message>
@@ -226,7 +234,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/engine.py"/>
         <source>Engine</source>
         <translation type="unfinished"></translation>
     </message>
@@ -241,7 +249,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/engine.py"/>
         <source>Engine: not connected</source>
         <translation type="unfinished"></translation>
     </message>
@@ -251,7 +259,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Epochs</source>
         <translation type="unfinished"></translation>
     </message>
@@ -261,23 +269,23 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <location filename="../processing/base.py"/>
         <source>Fill holes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Find again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Find the rest</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Find the rest (up to {minutes:g} min)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -297,17 +305,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Fine-tune in the background (cancel it in the task manager); the best epoch is used</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Fine-tune on your labels</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Fine-tuned</source>
         <translation type="unfinished"></translation>
     </message>
@@ -317,12 +325,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <source>For buildings: edges within this many degrees of the building's main directions become straight and meet at right angles (15° suits most; off for trees and fields)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>For one model of all classes: the attribute holding each class's name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -337,12 +345,13 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <source>How accepted clicks and predictions become polygons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/suggest.py"/>
         <source>How many places at most, best first, at least 256 pixels apart and clear of your labels</source>
         <translation type="unfinished"></translation>
     </message>
@@ -363,7 +372,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/labels.py"/>
         <location filename="../processing/tiles.py"/>
         <source>Labels</source>
         <translation type="unfinished"></translation>
@@ -379,17 +388,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/dock.py"/>
+        <source>Learn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/train.py"/>
         <source>Learn the classes as different things (buildings, trees, roads...) in one model, and predict a class raster; without it the classes chosen are learned as one kind of object</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Learning rate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Learns again from your grown labels: accepted candidates are objects, rejected ones background</source>
         <translation type="unfinished"></translation>
     </message>
@@ -399,12 +413,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Learns from your labels' examples within the time budget, then shows the candidates to review</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Local file</source>
         <translation type="unfinished"></translation>
     </message>
@@ -414,12 +428,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Make the checkpoint file above the active model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Make the chosen fine-tuned model the active model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -429,7 +443,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/suggest.py"/>
         <source>Maps how unsure the active model is (a translucent heat layer) and numbers the places to label</source>
         <translation type="unfinished"></translation>
     </message>
@@ -439,8 +453,8 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
-        <source>Meta's official SAM 2 checkpoints: t(iny) is fastest, l(arge) most accurate</source>
+        <location filename="../panel/model.py"/>
+        <source>Meta's official SAM 2 checkpoints: tiny is fastest, large most accurate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -449,7 +463,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -459,7 +473,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Models fine-tuned in earlier runs, newest first, with their validation IoU</source>
         <translation type="unfinished"></translation>
     </message>
@@ -469,17 +483,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>My labels</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Next (N) ▶</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/suggest.py"/>
         <source>Next place ▶</source>
         <translation type="unfinished"></translation>
     </message>
@@ -489,7 +503,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>No fine-tuning in this session yet</source>
         <translation type="unfinished"></translation>
     </message>
@@ -499,7 +513,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Official</source>
         <translation type="unfinished"></translation>
     </message>
@@ -514,7 +528,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/predict.py"/>
         <source>One polygon per object</source>
         <translation type="unfinished"></translation>
     </message>
@@ -524,12 +538,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Open the last report</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/raster.py"/>
         <location filename="../processing/find_the_rest.py"/>
         <location filename="../processing/fine_tune.py"/>
         <location filename="../processing/predict.py"/>
@@ -540,12 +554,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Outline a few objects (3 or more) in your labels, then let SAM 2 learn from them and find the others. Accept or reject each candidate: both teach the next round.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/segment.py"/>
         <source>Output</source>
         <translation type="unfinished"></translation>
     </message>
@@ -560,7 +574,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/suggest.py"/>
         <location filename="../processing/where_to_label.py"/>
         <source>Places</source>
         <translation type="unfinished"></translation>
@@ -576,7 +590,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <source>Polygon shapes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -586,13 +600,18 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/labels.py"/>
         <source>Polygons drawn around the objects to learn (not the model's own output)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Polygons limiting where training tiles are taken (empty: the whole raster)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/dock.py"/>
+        <source>Predict</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -601,12 +620,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/predict.py"/>
         <source>Predict the raster</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/predict.py"/>
         <source>Predict the whole raster, what the map shows, or inside an AOI layer</source>
         <translation type="unfinished"></translation>
     </message>
@@ -616,7 +635,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/segment.py"/>
         <source>Prepare the tiles under the visible map extent, so that clicks there are instant</source>
         <translation type="unfinished"></translation>
     </message>
@@ -631,12 +650,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/raster.py"/>
         <source>Raster</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Reject (R)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -646,12 +665,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Resume the stopped run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <source>Right angles</source>
         <translation type="unfinished"></translation>
     </message>
@@ -661,7 +680,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Run fine-tuning</source>
         <translation type="unfinished"></translation>
     </message>
@@ -711,12 +730,13 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/dock.py"/>
+        <location filename="../panel/segment.py"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/predict.py"/>
         <source>Segment every object of the class with the active model; adds a mask and polygons</source>
         <translation type="unfinished"></translation>
     </message>
@@ -726,7 +746,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/segment.py"/>
         <source>Segment on the map</source>
         <translation type="unfinished"></translation>
     </message>
@@ -746,12 +766,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/engine.py"/>
         <source>Settings...</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/dock.py"/>
+        <source>Shapes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/shapes.py"/>
         <source>Simplify</source>
         <translation type="unfinished"></translation>
     </message>
@@ -761,7 +786,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <source>Smallest part</source>
         <translation type="unfinished"></translation>
     </message>
@@ -771,7 +796,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/predict.py"/>
         <source>Split touching objects of the class (buildings sharing part of a wall, crowns that touch) where they narrow, so that each gets its own polygon and instance_id</source>
         <translation type="unfinished"></translation>
     </message>
@@ -781,92 +806,92 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/job.py"/>
         <source>Stop the running job (a fine-tuning stops at a safe point and can be resumed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <source>Straighten outlines: points closer than this to a line are dropped (1 pixel: the least)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Tell the classes apart</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/labels.py"/>
         <source>The attribute holding each polygon's class number (empty: one class)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/segment.py"/>
         <source>The class written with each accepted segment and predicted polygon: one of the output layer's classes, or type a new one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>The classes to learn, e.g. 1 or 1,3 (empty: every class)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/engine.py"/>
         <source>The engine's Python, the device (GPU or CPU) and the embedding cache</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/raster.py"/>
         <source>The ground size of a pixel when a web layer is rendered for SAM 2 (as the map shows it: the map's current scale); choose the imagery's own, e.g. 0.5 m, for the best masks</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>The last run's report: base model vs tuned, curves, confusion matrix</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/raster.py"/>
         <source>The orthophoto to segment, fine-tune on and predict: a file, or a web layer (WMS, WMTS, XYZ, a GeoTIFF over HTTP), which is rendered over the area needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/suggest.py"/>
         <source>The places where the active model is least sure, away from your labels: a label there teaches it most. Shown again after each fine-tuning.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/segment.py"/>
         <source>The polygon layer accepted segments go to (empty: a GeoPackage beside the project)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/suggest.py"/>
         <source>The polygons to look in, when Where is the AOI layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/predict.py"/>
         <source>The polygons to predict inside when Where is AOI layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>The polygons to search in, when Where is the AOI layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/labels.py"/>
         <source>The polygons you drew: what Find the rest and fine-tuning learn from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/raster.py"/>
         <source>The raster band SAM 2 sees as {colour}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/raster.py"/>
         <source>The raster you segment, fine-tune on and predict</source>
         <translation type="unfinished"></translation>
     </message>
@@ -881,7 +906,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/dock.py"/>
+        <source>The whole raster, the map's extent or an area</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/predict.py"/>
         <source>Threshold</source>
         <translation type="unfinished"></translation>
     </message>
@@ -891,22 +921,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Tile size (px)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Time budget</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Trains</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Tune</source>
         <translation type="unfinished"></translation>
     </message>
@@ -916,22 +946,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Use</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>Use this checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>Validation share</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/raster.py"/>
         <source>Web layer pixel</source>
         <translation type="unfinished"></translation>
     </message>
@@ -941,7 +971,9 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
+        <location filename="../panel/predict.py"/>
+        <location filename="../panel/suggest.py"/>
         <source>Where</source>
         <translation type="unfinished"></translation>
     </message>
@@ -961,7 +993,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/suggest.py"/>
         <source>Where to label next</source>
         <translation type="unfinished"></translation>
     </message>
@@ -988,18 +1020,23 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/suggest.py"/>
         <source>Where to look for places to label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>Where to look for the other objects</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/labels.py"/>
         <source>Your labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/dock.py"/>
+        <source>Your labels: find the rest, where to label next, fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1018,12 +1055,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/train.py"/>
         <source>all (or e.g. 1,3)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/raster.py"/>
         <source>as the map shows it</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1208,7 +1245,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/model.py"/>
         <source>none yet</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1218,7 +1255,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/shapes.py"/>
         <source>off</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1268,12 +1305,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/widgets.py"/>
         <source>visible map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/widgets.py"/>
         <source>whole raster</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1408,12 +1445,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/find.py"/>
         <source>◀ Back (P)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py"/>
+        <location filename="../panel/suggest.py"/>
         <source>◀ Previous place</source>
         <translation type="unfinished"></translation>
     </message>

@@ -48,20 +48,19 @@ def fine_tune_and_predict(plugin, layer, result):
     )
     QgsProject.instance().addMapLayer(labels)
     dock = plugin.dock
-    dock.labels_combo.setLayer(labels)
-    dock.mode_combo.setCurrentIndex(dock.mode_combo.findData("auto"))
-    dock.epochs_spin.setValue(1)
-    dock.tile_spin.setValue(128)
-    dock.device_combo.setCurrentText("cpu")
+    dock.labels.labels_combo.setLayer(labels)
+    dock.train.mode_combo.setCurrentIndex(dock.train.mode_combo.findData("auto"))
+    dock.train.epochs_spin.setValue(1)
+    dock.train.tile_spin.setValue(128)
+    dock.engine.device_combo.setCurrentText("cpu")
     task = plugin.tuning.fine_tune(work / "run")
     result["training_started"] = task is not None
-    result["training_finished"] = wait_for(lambda: "best.pt" in dock.model_label.text(), 300)
-    result["result_label"] = dock.result_label.text()
-    result["tuned_models"] = [dock.tuned_combo.itemData(i) for i in range(dock.tuned_combo.count())]
+    result["training_finished"] = wait_for(lambda: "best.pt" in dock.model.model_label.text(), 300)
+    result["result_label"] = dock.train.result_label.text()
+    result["tuned_models"] = [dock.model.tuned_combo.itemData(i) for i in range(dock.model.tuned_combo.count())]
     result["report_written"] = (work / "run" / "report.html").exists()
     iface.mainWindow().resizeDocks([dock], [460], Qt.Horizontal)
-    dock.widget().ensureWidgetVisible(dock.result_label)  # the panel scrolled to the run's scores
-    dock.widget().horizontalScrollBar().setValue(0)
+    dock.show_section(dock.train, dock.train.result_label)  # the Learn tab, scrolled to the run's scores
     settle(iface.mapCanvas())
     iface.mainWindow().grab().save(str(OUT / "tuned.png"))
 
@@ -84,26 +83,26 @@ def where_to_label_next(plugin, layer, result):
     work = Path(os.environ["SAM2_E2E_WORK"])
     dock, canvas = plugin.dock, iface.mapCanvas()
     canvas.setExtent(layer.extent())
-    dock.suggest_count_spin.setValue(6)
-    dock.labels_combo.setLayer(None)  # the tree boxes cover this small sample whole: no place would be left
+    dock.suggest.suggest_count_spin.setValue(6)
+    dock.labels.labels_combo.setLayer(None)  # the tree boxes cover this small sample whole: no place would be left
     result["suggest_started"] = plugin.suggesting.suggest(work / "places1") is not None
     result["suggest_finished"] = wait_for(lambda: bool(plugin.suggesting.places), 300)
     result["places"] = len(plugin.suggesting.places)
-    result["place_label"] = dock.suggest_label.text()
+    result["place_label"] = dock.suggest.suggest_label.text()
     result["heat_layer"] = bool(QgsProject.instance().mapLayersByName("SAM 2 uncertainty"))
     canvas.setExtent(layer.extent())  # the whole picture first: heat and numbered places
     settle(canvas)
-    dock.widget().ensureWidgetVisible(dock.suggest_row)
+    dock.show_section(dock.suggest, dock.suggest.suggest_row)
     iface.mainWindow().grab().save(str(OUT / "label_next.png"))
-    dock.suggest_buttons["next"].click()
-    result["next_place_label"] = dock.suggest_label.text()
+    dock.suggest.suggest_buttons["next"].click()
+    result["next_place_label"] = dock.suggest.suggest_label.text()
     settle(canvas)
     iface.mainWindow().grab().save(str(OUT / "label_next_place2.png"))
     first = list(plugin.suggesting.layers)
     plugin.tuning.finished(work / "run", json.loads((work / "run" / "summary.json").read_text()))
     result["places_renewed"] = wait_for(lambda: plugin.suggesting.layers not in ([], first), 300)
     result["places_after_tuning"] = len(plugin.suggesting.places)
-    result["place_label_after_tuning"] = dock.suggest_label.text()
+    result["place_label_after_tuning"] = dock.suggest.suggest_label.text()
 
 
 def find_review_and_find_again(plugin, layer, result):
@@ -126,12 +125,12 @@ def find_review_and_find_again(plugin, layer, result):
     )
     QgsProject.instance().addMapLayer(drawn)
     dock = plugin.dock
-    dock.labels_combo.setLayer(drawn)
-    dock.class_field_combo.setField("class")
-    dock.tile_spin.setValue(128)
-    dock.device_combo.setCurrentText("cpu")
-    dock.find_minutes_spin.setValue(1.0)
-    result["find_button"] = dock.find_button.text()
+    dock.labels.labels_combo.setLayer(drawn)
+    dock.labels.class_field_combo.setField("class")
+    dock.train.tile_spin.setValue(128)
+    dock.engine.device_combo.setCurrentText("cpu")
+    dock.find.find_minutes_spin.setValue(1.0)
+    result["find_button"] = dock.find.find_button.text()
     canvas.setExtent(layer.extent())
     settle(canvas)
     work = Path(os.environ["SAM2_E2E_WORK"])
@@ -139,10 +138,10 @@ def find_review_and_find_again(plugin, layer, result):
     result["find_finished"] = wait_for(lambda: plugin.finding.review is not None, 300)
     review = plugin.finding.review
     result["find_candidates"] = len(review.ids)
-    result["find_result"] = dock.find_result_label.text()
-    result["review_label"] = dock.review_label.text()
+    result["find_result"] = dock.find.find_result_label.text()
+    result["review_label"] = dock.find.review_label.text()
     iface.mainWindow().resizeDocks([dock], [460], Qt.Horizontal)
-    dock.widget().ensureWidgetVisible(dock.find_again_button)
+    dock.show_section(dock.find, dock.find.find_again_button)
     settle(canvas)
     iface.mainWindow().grab().save(str(OUT / "find_candidates.png"))
     before = drawn.featureCount()
@@ -162,11 +161,11 @@ def find_review_and_find_again(plugin, layer, result):
     result["added_after_accepting_again"] = drawn.featureCount() - before
     settle(canvas)
     iface.mainWindow().grab().save(str(OUT / "find_reviewed.png"))
-    dock.find_again_button.click()
+    dock.find.find_again_button.click()
     result["find_again_finished"] = wait_for(
         lambda: plugin.finding.review is not None and plugin.finding.review is not review, 300
     )
-    result["find_again_result"] = dock.find_result_label.text()
+    result["find_again_result"] = dock.find.find_result_label.text()
     summaries = sorted((work / "sam2_find").glob("*/summary.json"))
     result["find_again_examples"] = json.loads(summaries[-1].read_text())["examples"] if summaries else None
     settle(canvas)
@@ -207,7 +206,7 @@ def click_on_web_tiles(plugin, tool, canvas, layer, output, result):
     url = os.environ["SAM2_E2E_XYZ"] + "/%7Bz%7D/%7Bx%7D/%7By%7D.png"
     tiles = QgsRasterLayer(f"type=xyz&url={url}&zmin=19&zmax=21", "OSBS_029 as XYZ tiles", "wms")
     QgsProject.instance().addMapLayer(tiles)
-    plugin.dock.raster_combo.setLayer(tiles)
+    plugin.dock.raster.raster_combo.setLayer(tiles)
     before = {feature.id() for feature in output.getFeatures()}
     click_at(tool, canvas, layer.extent().center())
     wait_for(lambda: not tool.preview.asGeometry().isEmpty(), 120)
@@ -219,7 +218,7 @@ def click_on_web_tiles(plugin, tool, canvas, layer, output, result):
     result["xyz_source"] = [feature["source"] for feature in added] == ["OSBS_029 as XYZ tiles"] and added[0]["source"]
     result["xyz_renders"] = len(plugin.sources.renders.get(tiles.id(), []))
     output.commitChanges()
-    plugin.dock.raster_combo.setLayer(layer)
+    plugin.dock.raster.raster_combo.setLayer(layer)
 
 
 def restart_with_the_tuned_model(result):
@@ -230,10 +229,10 @@ def restart_with_the_tuned_model(result):
     plugin = plugins[PLUGIN]
     plugin.panel_action.trigger()
     dock = plugin.dock
-    dock.python_widget.setFilePath(os.environ["SAM2_E2E_PYTHON"])
-    result["tuned_after_restart"] = dock.tuned_combo.currentData()
-    dock.use_tuned_button.click()
-    result["tuned_model_used"] = wait_for(lambda: "best.pt" in dock.model_label.text(), 120)
+    dock.engine.python_widget.setFilePath(os.environ["SAM2_E2E_PYTHON"])
+    result["tuned_after_restart"] = dock.model.tuned_combo.currentData()
+    dock.model.use_tuned_button.click()
+    result["tuned_model_used"] = wait_for(lambda: "best.pt" in dock.model.model_label.text(), 120)
     return plugin
 
 
@@ -260,20 +259,20 @@ def run():
         result["menu_after_start"] = plugin_menu_titles()
         plugin.panel_action.trigger()
         dock = plugin.dock
-        dock.python_widget.setFilePath(os.environ["SAM2_E2E_PYTHON"])
-        dock.raster_combo.setLayer(layer)
-        dock.class_combo.setCurrentText("tree")
+        dock.engine.python_widget.setFilePath(os.environ["SAM2_E2E_PYTHON"])
+        dock.raster.raster_combo.setLayer(layer)
+        dock.segment.class_combo.setCurrentText("tree")
         session = plugin.ensure_session()
         model = session.load_model(os.environ["SAM2_E2E_CHECKPOINT"], device="cpu")
-        dock.model_label.setText(f"Active model: {model['label']} (random-init, {model['image_size']} px, cpu)")
-        dock.engine_label.setText("Engine: " + plugin.client.python)
+        dock.model.model_label.setText(f"Active model: {model['label']} (random-init, {model['image_size']} px, cpu)")
+        dock.engine.engine_label.setText("Engine: " + plugin.client.python)
         result["dock_visible"] = dock.isVisible()
-        result["dock_text"] = dock.engine_label.text()
+        result["dock_text"] = dock.engine.engine_label.text()
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "dock.png"))
-        result["dock_overflow_px"] = dock.widget().horizontalScrollBar().maximum()  # 0: nothing cut off at the right
+        result["dock_overflow_px"] = dock.overflow_px()  # 0: nothing cut off at the right, in any tab
 
-        dock.segment_button.setChecked(True)
+        dock.segment.segment_button.setChecked(True)
         tool = plugin.segmenting.tool
         result["tool_active"] = canvas.mapTool() is tool
         click_at(tool, canvas, layer.extent().center())
@@ -283,7 +282,7 @@ def run():
         iface.mainWindow().grab().save(str(OUT / "preview.png"))
 
         tool.keyPressEvent(QKeyEvent(QEvent.KeyPress, Qt.Key_Return, Qt.NoModifier))
-        output = dock.output_combo.currentLayer()
+        output = dock.segment.output_combo.currentLayer()
         result["output_features"] = output.featureCount() if output else 0
         result["output_crs"] = output.crs().authid() if output else None
         result["output_class"] = next(output.getFeatures())["class"] if output and output.featureCount() else None
@@ -292,7 +291,7 @@ def run():
         undo_with_the_keyboard(tool, canvas, layer, output, result)
         click_on_web_tiles(plugin, tool, canvas, layer, output, result)
 
-        dock.segment_button.setChecked(False)
+        dock.segment.segment_button.setChecked(False)
         find_review_and_find_again(plugin, layer, result)
         fine_tune_and_predict(plugin, layer, result)
         where_to_label_next(plugin, layer, result)

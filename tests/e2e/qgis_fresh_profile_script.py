@@ -41,35 +41,35 @@ def run():
         plugin = plugins[PLUGIN]
         offer = plugin.install_offer
         result["offer"] = offer.text() if offer is not None else None
-        result["engine_before"] = plugin.dock.python_widget.filePath()
+        result["engine_before"] = plugin.dock.engine.python_widget.filePath()
         iface.mainWindow().grab().save(str(OUT / "offer.png"))
 
-        plugin.dock.settings.wheels_widget.setFilePath(os.environ["SAM2_E2E_WHEELS"])  # offline: the wheels
+        plugin.dock.engine.settings.wheels_widget.setFilePath(os.environ["SAM2_E2E_WHEELS"])  # offline: the wheels
         offer.findChild(QPushButton, "sam2_install_engine").click()
         result["install_started"] = plugin.installing.task is not None
         result["installed"] = wait_for(lambda: plugin.installing.task is None, 240)
-        python = plugin.dock.python_widget.filePath()
+        python = plugin.dock.engine.python_widget.filePath()
         result["engine_python"] = python
         result["engine_ready"] = (Path(python).parent.parent / ".sam2-engine-ready").exists()
         result["messages"] = [item.text() for item in iface.messageBar().items()]
 
         plugin.panel_action.trigger()
         dock = plugin.dock
-        wait_for(lambda: "torch" in dock.engine_label.text(), 60)
-        result["engine_label"] = dock.engine_label.text()
-        dock.raster_combo.setLayer(layer)
-        dock.class_combo.setCurrentText("tree")
+        wait_for(lambda: "torch" in dock.engine.engine_label.text(), 60)
+        result["engine_label"] = dock.engine.engine_label.text()
+        dock.raster.raster_combo.setLayer(layer)
+        dock.segment.class_combo.setCurrentText("tree")
         model = plugin.ensure_session().load_model(os.environ["SAM2_E2E_CHECKPOINT"], device="cpu")
-        dock.model_label.setText(f"Active model: {model['label']} ({model['image_size']} px, cpu)")
+        dock.model.model_label.setText(f"Active model: {model['label']} ({model['image_size']} px, cpu)")
         result["worker_python"] = plugin.client.python
-        dock.segment_button.setChecked(True)
+        dock.segment.segment_button.setChecked(True)
         tool = plugin.segmenting.tool
         click_at(tool, canvas, layer.extent().center())
         result["preview"] = wait_for(lambda: not tool.preview.asGeometry().isEmpty(), 120)
         wait_for(lambda: False, 1)
         iface.mainWindow().grab().save(str(OUT / "installed.png"))
         QTest.keyClick(canvas, Qt.Key_Return)
-        output = dock.output_combo.currentLayer()
+        output = dock.segment.output_combo.currentLayer()
         result["features"] = output.featureCount() if output else 0
         if output is not None:
             output.commitChanges()

@@ -51,29 +51,29 @@ def start(qgis_iface, qgis_app):
 def test_four_bands_are_offered_chosen_and_remembered_per_file(start, tmp_path) -> None:
     rgbi = raster(tmp_path / "rgbi.tif", 4)
     first = start()
-    first.dock.raster_combo.setLayer(rgbi)
-    assert not first.dock.bands_row.isHidden()
-    assert first.dock.band_choice() == (1, 2, 3)
-    for combo, band in zip(first.dock.band_combos, (4, 1, 2), strict=True):
+    first.dock.raster.raster_combo.setLayer(rgbi)
+    assert not first.dock.raster.bands_row.isHidden()
+    assert first.dock.raster.band_choice() == (1, 2, 3)
+    for combo, band in zip(first.dock.raster.band_combos, (4, 1, 2), strict=True):
         combo.setBand(band)
     assert engine_bands(rgbi) == [4, 1, 2]  # what predict, train and each click send
     assert first.ensure_session().bands_of(rgbi) == [4, 1, 2]
     first.unload()
     second = start()  # as after restarting QGIS
-    second.dock.raster_combo.setLayer(None)
-    second.dock.raster_combo.setLayer(rgbi)
-    assert second.dock.band_choice() == (4, 1, 2)
+    second.dock.raster.raster_combo.setLayer(None)
+    second.dock.raster.raster_combo.setLayer(rgbi)
+    assert second.dock.raster.band_choice() == (4, 1, 2)
 
 
 def test_plain_rgb_needs_no_choice_and_sixteen_bits_do(start, tmp_path) -> None:
     rgb = raster(tmp_path / "rgb.tif", 3)
     deep = raster(tmp_path / "deep.tif", 3, gdal.GDT_UInt16)
     plugin = start()
-    plugin.dock.raster_combo.setLayer(rgb)
-    assert plugin.dock.bands_row.isHidden()
+    plugin.dock.raster.raster_combo.setLayer(rgb)
+    assert plugin.dock.raster.bands_row.isHidden()
     assert engine_bands(rgb) is None
-    plugin.dock.raster_combo.setLayer(deep)
-    assert not plugin.dock.bands_row.isHidden()
+    plugin.dock.raster.raster_combo.setLayer(deep)
+    assert not plugin.dock.raster.bands_row.isHidden()
     assert engine_bands(deep) == [1, 2, 3]
 
 

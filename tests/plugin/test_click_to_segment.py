@@ -337,8 +337,8 @@ def test_encode_visible_extent_runs_as_a_task_and_says_what_it_did(
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     try:
-        plugin.dock.python_widget.setFilePath(sys.executable)
-        plugin.dock.raster_combo.setLayer(ortho)
+        plugin.dock.engine.python_widget.setFilePath(sys.executable)
+        plugin.dock.raster.raster_combo.setLayer(ortho)
         plugin.ensure_session().load_model(engine_files["checkpoint"], device="cpu")
         show(qgis_canvas, ortho)
         bar = qgis_iface.messageBar()
@@ -377,12 +377,12 @@ def test_download_task_fetches_an_official_model_and_makes_it_active(
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     try:
-        plugin.dock.python_widget.setFilePath(sys.executable)
-        plugin.dock.model_combo.setCurrentIndex(plugin.dock.model_combo.findData("sam2.1_hiera_t"))
+        plugin.dock.engine.python_widget.setFilePath(sys.executable)
+        plugin.dock.model.model_combo.setCurrentIndex(plugin.dock.model.model_combo.findData("sam2.1_hiera_t"))
         plugin.download_model()
-        qtbot.waitUntil(lambda: "SAM 2.1 tiny" in plugin.dock.model_label.text(), timeout=180_000)
+        qtbot.waitUntil(lambda: "SAM 2.1 tiny" in plugin.dock.model.model_label.text(), timeout=180_000)
         assert (tmp_path / "cache" / "weights" / "sam2.1_hiera_tiny.pt").exists()
-        assert "sam2.1_hiera_tiny.pt" in plugin.dock.model_label.text()
+        assert "sam2.1_hiera_tiny.pt" in plugin.dock.model.model_label.text()
     finally:
         plugin.unload()
         server.shutdown()
@@ -397,17 +397,17 @@ def test_the_int8_encoder_chosen_in_settings_is_what_the_worker_loads(qgis_iface
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     try:
-        settings = plugin.dock.settings
+        settings = plugin.dock.engine.settings
         settings.encoder_combo.setCurrentIndex(settings.encoder_combo.findData("int8"))
         assert QgsSettings().value(ENCODER.key) == "int8"
-        plugin.dock.python_widget.setFilePath(sys.executable)
-        plugin.dock.device_combo.setCurrentText("cpu")
+        plugin.dock.engine.python_widget.setFilePath(sys.executable)
+        plugin.dock.engine.device_combo.setCurrentText("cpu")
         plugin.use_checkpoint(engine_files["checkpoint"])
-        qtbot.waitUntil(lambda: "int8 encoder" in plugin.dock.model_label.text(), timeout=120_000)
+        qtbot.waitUntil(lambda: "int8 encoder" in plugin.dock.model.model_label.text(), timeout=120_000)
         assert plugin.session.model["encoder"] == "int8"  # what the worker loaded
         settings.encoder_combo.setCurrentIndex(settings.encoder_combo.findData("exact"))
         plugin.use_checkpoint(engine_files["checkpoint"])
-        qtbot.waitUntil(lambda: "int8" not in plugin.dock.model_label.text(), timeout=120_000)
+        qtbot.waitUntil(lambda: "int8" not in plugin.dock.model.model_label.text(), timeout=120_000)
         assert plugin.session.model["encoder"] == "exact"
     finally:
         QgsSettings().remove(ENCODER.key)
@@ -454,8 +454,8 @@ def test_unloading_while_a_task_runs_cancels_it_and_ends_the_worker(
     QgsProject.instance().addMapLayer(layer)
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
-    plugin.dock.python_widget.setFilePath(sys.executable)
-    plugin.dock.raster_combo.setLayer(layer)
+    plugin.dock.engine.python_widget.setFilePath(sys.executable)
+    plugin.dock.raster.raster_combo.setLayer(layer)
     plugin.ensure_session().load_model(engine_files["checkpoint"], device="cpu")
     show(qgis_canvas, layer)
     process = plugin.client.process

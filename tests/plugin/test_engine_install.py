@@ -125,7 +125,7 @@ def test_the_panel_installs_the_engine_in_a_task_and_uses_it(qgis_iface, qgis_ap
         assert task is not None
         qtbot.waitUntil(lambda: plugin.installing.task is None, timeout=300_000)
         expected = str(plan(venv, wheels).python())
-        assert plugin.dock.python_widget.filePath() == expected  # the new environment is the engine now
+        assert plugin.dock.engine.python_widget.filePath() == expected  # the new environment is the engine now
         assert QgsSettings().value(ENGINE_PYTHON.key) == expected
         assert any("the engine is installed" in m for m in bar.get_messages(Qgis.Success))
         assert (venv / READY).exists()
@@ -200,12 +200,12 @@ def test_without_an_engine_the_panel_offers_the_install_and_its_button_installs_
         offer = plugin.install_offer
         assert offer is not None
         assert "no engine found" in offer.text()
-        plugin.dock.settings.wheels_widget.setFilePath(str(linked_engine_wheels))  # offline: a folder of wheels
+        plugin.dock.engine.settings.wheels_widget.setFilePath(str(linked_engine_wheels))  # offline: a folder of wheels
         offer.findChild(QPushButton, "sam2_install_engine").click()
         assert plugin.install_offer is None  # taken down: the task shows the progress now
         assert plugin.installing.task is not None
         qtbot.waitUntil(lambda: plugin.installing.task is None, timeout=300_000)
-        python = plugin.dock.python_widget.filePath()
+        python = plugin.dock.engine.python_widget.filePath()
         assert python == str(venv / "bin" / "python")
         assert (venv / READY).exists()
         assert probe(python).versions["torch"]  # the installed environment runs the engine's own check

@@ -48,11 +48,11 @@ def panel_on(qgis_iface, scene, examples: int):  # type: ignore[no-untyped-def]
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     dock = plugin.dock
-    dock.python_widget.setFilePath(sys.executable)
-    dock.raster_combo.setLayer(raster)
-    dock.labels_combo.setLayer(drawn)
-    dock.class_field_combo.setField("class")
-    dock.device_combo.setCurrentText("cpu")
+    dock.engine.python_widget.setFilePath(sys.executable)
+    dock.raster.raster_combo.setLayer(raster)
+    dock.labels.labels_combo.setLayer(drawn)
+    dock.labels.class_field_combo.setField("class")
+    dock.engine.device_combo.setCurrentText("cpu")
     canvas = qgis_iface.mapCanvas()
     canvas.setDestinationCrs(raster.crs())
     canvas.setExtent(raster.extent())
@@ -82,17 +82,17 @@ def test_find_review_and_find_again_from_the_panel(qgis_iface, qgis_app, scene, 
     canvas = qgis_iface.mapCanvas()
     try:
         dock = plugin.dock
-        dock.tile_spin.setValue(128)
-        dock.find_minutes_spin.setValue(1.5)
-        assert "up to 1.5 min" in dock.find_button.text()  # the budget is shown before it starts
+        dock.train.tile_spin.setValue(128)
+        dock.find.find_minutes_spin.setValue(1.5)
+        assert "up to 1.5 min" in dock.find.find_button.text()  # the budget is shown before it starts
         plugin.session = type("Chosen", (), {"checkpoint": engine_files["checkpoint"]})()
         assert plugin.finding.find(tmp_path / "round1") is not None
         qtbot.waitUntil(lambda: plugin.finding.review is not None, timeout=300_000)
         review = plugin.finding.review
         assert isinstance(canvas.mapTool(), ReviewTool)
-        assert len(review.ids) >= 2, dock.find_result_label.text()
-        assert "from 10 examples and 0 background marks" in dock.find_result_label.text()
-        assert dock.review_label.text().startswith(f"Candidate 1 of {len(review.ids)}")
+        assert len(review.ids) >= 2, dock.find.find_result_label.text()
+        assert "from 10 examples and 0 background marks" in dock.find.find_result_label.text()
+        assert dock.find.review_label.text().startswith(f"Candidate 1 of {len(review.ids)}")
         shown = plugin.finding.highlight.asGeometry()  # the current candidate outlined on the map
         first = review.candidates.getFeature(review.ids[0]).geometry()
         assert shown.area() == pytest.approx(first.area(), rel=1e-6)
@@ -116,10 +116,10 @@ def test_find_review_and_find_again_from_the_panel(qgis_iface, qgis_app, scene, 
         QTest.keyClick(canvas, Qt.Key.Key_A)  # a decided candidate stays as it is: no second feature
         assert drawn.featureCount() == before + 2
         assert review.candidates.getFeature(review.ids[1])["status"] == "rejected"
-        dock.find_again_button.click()
+        dock.find.find_again_button.click()
         qtbot.waitUntil(lambda: plugin.finding.review is not review and plugin.finding.review is not None,
                         timeout=300_000)  # fmt: skip
-        assert "from 11 examples and 1 background marks" in dock.find_result_label.text()
+        assert "from 11 examples and 1 background marks" in dock.find.find_result_label.text()
         layers = [layer.name() for layer in QgsProject.instance().mapLayers().values()]
         assert layers.count("SAM 2 candidates") == 1  # the new round replaced the last one's layer
     finally:
@@ -217,7 +217,7 @@ def test_the_review_stops_when_its_layers_leave_the_project(qgis_iface, qgis_app
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
         assert plugin.finding.review is None
         assert not isinstance(canvas.mapTool(), ReviewTool)
-        assert not plugin.dock.review_row.isVisible()
+        assert not plugin.dock.find.review_row.isVisible()
         said = qgis_iface.messageBar().get_messages(Qgis.Warning)
         assert any(
             f"The review stopped: its {'label layer' if removed == 'labels' else 'candidates'}" in m for m in said

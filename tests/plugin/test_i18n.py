@@ -85,9 +85,9 @@ def test_a_compiled_translation_changes_what_the_panel_says(
     try:
         plugin.initGui()
         assert plugin.translator is not None
-        assert plugin.dock.settings.install_button.text() == "Engine installieren"
-        assert plugin.dock.model_label.text() == "Aktives Modell: keines"
-        assert plugin.dock.download_button.text() == "Download"  # untranslated strings stay English
+        assert plugin.dock.engine.settings.install_button.text() == "Engine installieren"
+        assert plugin.dock.model.model_label.text() == "Aktives Modell: keines"
+        assert plugin.dock.model.download_button.text() == "Download"  # untranslated strings stay English
     finally:
         plugin.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)

@@ -201,19 +201,19 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
     QDesktopServices.setUrlHandler("file", catcher, "open")
     try:
         dock = plugin.dock
-        dock.python_widget.setFilePath(sys.executable)
-        dock.raster_combo.setLayer(raster)
-        dock.labels_combo.setLayer(drawn)
-        assert dock.class_field_combo.layer() is drawn  # the field list follows the label layer
-        dock.class_field_combo.setField("kind")
-        dock.classes_edit.setText("1")  # buildings only
-        dock.mode_combo.setCurrentIndex(dock.mode_combo.findData("auto"))
-        dock.epochs_spin.setValue(1)
-        dock.tile_spin.setValue(128)
-        dock.batch_spin.setValue(2)
-        dock.lr_spin.setValue(3e-4)
-        dock.val_spin.setValue(0.25)
-        dock.device_combo.setCurrentText("cpu")
+        dock.engine.python_widget.setFilePath(sys.executable)
+        dock.raster.raster_combo.setLayer(raster)
+        dock.labels.labels_combo.setLayer(drawn)
+        assert dock.labels.class_field_combo.layer() is drawn  # the field list follows the label layer
+        dock.labels.class_field_combo.setField("kind")
+        dock.train.classes_edit.setText("1")  # buildings only
+        dock.train.mode_combo.setCurrentIndex(dock.train.mode_combo.findData("auto"))
+        dock.train.epochs_spin.setValue(1)
+        dock.train.tile_spin.setValue(128)
+        dock.train.batch_spin.setValue(2)
+        dock.train.lr_spin.setValue(3e-4)
+        dock.train.val_spin.setValue(0.25)
+        dock.engine.device_combo.setCurrentText("cpu")
         plugin.ensure_session().load_model(engine_files["checkpoint"], device="cpu")
         plugin.session.checkpoint = engine_files["checkpoint"]
         bar = qgis_iface.messageBar()
@@ -225,7 +225,7 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         task.progressChanged.connect(lambda _: paces.append(task.description()))
         assert plugin.tuning.fine_tune(tmp_path / "run2") is None  # one training at a time, and it says so
         assert any("already running" in m for m in bar.get_messages(Qgis.Warning))
-        qtbot.waitUntil(lambda: "best.pt" in dock.model_label.text(), timeout=300_000)
+        qtbot.waitUntil(lambda: "best.pt" in dock.model.model_label.text(), timeout=300_000)
         assert any("fine-tuned: validation IoU" in m for m in bar.get_messages(Qgis.Success))
         assert any(
             re.search(r"epoch 1, (IoU [\d.]+, )?[\d.]+ samples/s, (about \d+ min|under a minute) left", p)
@@ -236,9 +236,9 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         for setting in ("batch_size: 2", "lr: 0.0003", "val_fraction: 0.25", "class_field: kind", "- 1", "device: cpu"):
             assert setting in config
         summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-        assert f"{summary['best']['iou']:.3f} (best" in dock.result_label.text()
-        assert dock.result_label.text().count(f"{summary['best']['iou']:.3f}") == 1  # the gain said once
-        assert dock.tuned_combo.currentData() == str(tmp_path / "run" / "best.pt")  # a selectable model
+        assert f"{summary['best']['iou']:.3f} (best" in dock.train.result_label.text()
+        assert dock.train.result_label.text().count(f"{summary['best']['iou']:.3f}") == 1  # the gain said once
+        assert dock.model.tuned_combo.currentData() == str(tmp_path / "run" / "best.pt")  # a selectable model
         assert plugin.tuning.open_report() is True
         assert catcher.urls == [str(tmp_path / "run" / "report.html")]
 
@@ -247,8 +247,8 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         full = raster.extent()
         top = full.yMaximum() - full.height() / 8
         canvas.setExtent(QgsRectangle(full.xMinimum(), top, full.xMaximum(), full.yMaximum()))  # a northern strip
-        dock.extent_combo.setCurrentText("visible map extent")
-        dock.threshold_spin.setValue(0.3)
+        dock.predict.extent_combo.setCurrentText("visible map extent")
+        dock.predict.threshold_spin.setValue(0.3)
         before = set(QgsProject.instance().mapLayers())
         plugin.prediction.predict_raster(tmp_path / "predictions")
         qtbot.waitUntil(lambda: len(set(QgsProject.instance().mapLayers()) - before) == 2, timeout=300_000)
@@ -273,8 +273,8 @@ def test_a_run_folder_that_cannot_be_written_is_refused(qgis_iface, scene, engin
 
     raster, labels, plugin = plugin_with_scene(qgis_iface, scene)
     try:
-        plugin.dock.raster_combo.setLayer(raster)
-        plugin.dock.labels_combo.setLayer(labels)
+        plugin.dock.raster.raster_combo.setLayer(raster)
+        plugin.dock.labels.labels_combo.setLayer(labels)
         plugin.ensure_session().checkpoint = engine_files["checkpoint"]
         blocker = tmp_path / "a file"
         blocker.write_text("")
@@ -301,9 +301,9 @@ def test_labels_outside_the_raster_are_reported(qgis_iface, scene, engine_files,
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     try:
-        plugin.dock.python_widget.setFilePath(sys.executable)
-        plugin.dock.raster_combo.setLayer(raster)
-        plugin.dock.labels_combo.setLayer(far)
+        plugin.dock.engine.python_widget.setFilePath(sys.executable)
+        plugin.dock.raster.raster_combo.setLayer(raster)
+        plugin.dock.labels.labels_combo.setLayer(far)
         plugin.ensure_session().checkpoint = engine_files["checkpoint"]
         bar = qgis_iface.messageBar()
         bar.clear_messages()
@@ -341,13 +341,13 @@ def test_closing_qgis_during_training_cancels_it_and_ends_the_engine(
     raster, labels, plugin = plugin_with_scene(qgis_iface, scene)
     run_dir = tmp_path / "run"
     try:
-        plugin.dock.python_widget.setFilePath(sys.executable)
-        plugin.dock.raster_combo.setLayer(raster)
-        plugin.dock.labels_combo.setLayer(labels)
-        plugin.dock.mode_combo.setCurrentText("auto")
-        plugin.dock.epochs_spin.setValue(200)
-        plugin.dock.tile_spin.setValue(128)
-        plugin.dock.device_combo.setCurrentText("cpu")
+        plugin.dock.engine.python_widget.setFilePath(sys.executable)
+        plugin.dock.raster.raster_combo.setLayer(raster)
+        plugin.dock.labels.labels_combo.setLayer(labels)
+        plugin.dock.train.mode_combo.setCurrentText("auto")
+        plugin.dock.train.epochs_spin.setValue(200)
+        plugin.dock.train.tile_spin.setValue(128)
+        plugin.dock.engine.device_combo.setCurrentText("cpu")
         plugin.ensure_session().checkpoint = engine_files["checkpoint"]
         task = plugin.tuning.fine_tune(run_dir)
         assert task is not None
@@ -373,9 +373,9 @@ def test_predicting_in_an_aoi_without_a_layer_says_what_to_choose(qgis_iface, sc
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     try:
-        plugin.dock.raster_combo.setLayer(raster)
+        plugin.dock.raster.raster_combo.setLayer(raster)
         plugin.ensure_session().checkpoint = engine_files["checkpoint"]
-        plugin.dock.extent_combo.setCurrentText("AOI layer")
+        plugin.dock.predict.extent_combo.setCurrentText("AOI layer")
         bar = qgis_iface.messageBar()
         bar.clear_messages()
         assert plugin.prediction.predict_raster(tmp_path / "predictions") is None
@@ -394,16 +394,16 @@ def test_a_run_that_does_not_beat_the_base_leaves_the_active_model_and_says_why(
     raster, labels, plugin = plugin_with_scene(qgis_iface, scene)
     try:
         dock = plugin.dock
-        dock.python_widget.setFilePath(sys.executable)
-        dock.raster_combo.setLayer(raster)
-        dock.labels_combo.setLayer(labels)
-        dock.class_field_combo.setField("class_id")
-        dock.classes_edit.setText("1")
-        dock.epochs_spin.setValue(3)
-        dock.device_combo.setCurrentText("cpu")
+        dock.engine.python_widget.setFilePath(sys.executable)
+        dock.raster.raster_combo.setLayer(raster)
+        dock.labels.labels_combo.setLayer(labels)
+        dock.labels.class_field_combo.setField("class_id")
+        dock.train.classes_edit.setText("1")
+        dock.train.epochs_spin.setValue(3)
+        dock.engine.device_combo.setCurrentText("cpu")
         session = plugin.ensure_session()
         session.checkpoint = engine_files["checkpoint"]
-        tuned_before = [dock.tuned_combo.itemData(i) for i in range(dock.tuned_combo.count())]
+        tuned_before = [dock.model.tuned_combo.itemData(i) for i in range(dock.model.tuned_combo.count())]
         bar = qgis_iface.messageBar()
         bar.clear_messages()
         # a learning rate too small to change anything: no epoch can beat the base
@@ -411,8 +411,8 @@ def test_a_run_that_does_not_beat_the_base_leaves_the_active_model_and_says_why(
         qtbot.waitUntil(lambda: plugin.tuning.task is None, timeout=300_000)
         assert any("the active model is unchanged" in m for m in bar.get_messages(Qgis.Warning))
         assert session.checkpoint == engine_files["checkpoint"]  # still the base the analyst chose
-        assert [dock.tuned_combo.itemData(i) for i in range(dock.tuned_combo.count())] == tuned_before
-        assert "the base model stands" in dock.result_label.text()
+        assert [dock.model.tuned_combo.itemData(i) for i in range(dock.model.tuned_combo.count())] == tuned_before
+        assert "the base model stands" in dock.train.result_label.text()
         assert json.loads((tmp_path / "run" / "summary.json").read_text())["improved"] is False
     finally:
         plugin.unload()
@@ -428,18 +428,18 @@ def test_the_panel_defaults_are_trainconfigs(qgis_iface) -> None:
     try:
         dock = plugin.dock
         shown = {
-            "mode": dock.mode_combo.currentData(),
-            "trainable": dock.trainable_combo.currentText(),
-            "epochs": dock.epochs_spin.value(),
-            "lr": dock.lr_spin.value(),
-            "batch_size": dock.batch_spin.value(),
-            "tile_size": dock.tile_spin.value(),
-            "val_fraction": dock.val_spin.value(),
+            "mode": dock.train.mode_combo.currentData(),
+            "trainable": dock.train.trainable_combo.currentText(),
+            "epochs": dock.train.epochs_spin.value(),
+            "lr": dock.train.lr_spin.value(),
+            "batch_size": dock.train.batch_spin.value(),
+            "tile_size": dock.train.tile_spin.value(),
+            "val_fraction": dock.train.val_spin.value(),
         }
         assert shown == {name: job_defaults.default(name) for name in shown}
-        assert dock.threshold_spin.value() == job_defaults.default("threshold", "predict")
-        assert dock.mode_combo.currentText() == "for whole-raster prediction"  # the analyst's words
-        assert "promptless" in dock.mode_combo.toolTip() or "prompts" in dock.mode_combo.toolTip()
+        assert dock.predict.threshold_spin.value() == job_defaults.default("threshold", "predict")
+        assert dock.train.mode_combo.currentText() == "for whole-raster prediction"  # the analyst's words
+        assert "promptless" in dock.train.mode_combo.toolTip() or "prompts" in dock.train.mode_combo.toolTip()
     finally:
         plugin.unload()
 
@@ -468,39 +468,39 @@ def test_a_fine_tune_cancelled_before_its_first_epoch_completes_says_so_and_resu
     run_dir = tmp_path / "run"
     try:
         dock = plugin.dock
-        dock.python_widget.setFilePath(sys.executable)
-        dock.raster_combo.setLayer(raster)
-        dock.labels_combo.setLayer(labels)
-        dock.epochs_spin.setValue(1)
-        dock.tile_spin.setValue(128)
-        dock.device_combo.setCurrentText("cpu")
+        dock.engine.python_widget.setFilePath(sys.executable)
+        dock.raster.raster_combo.setLayer(raster)
+        dock.labels.labels_combo.setLayer(labels)
+        dock.train.epochs_spin.setValue(1)
+        dock.train.tile_spin.setValue(128)
+        dock.engine.device_combo.setCurrentText("cpu")
         plugin.ensure_session().checkpoint = engine_files["checkpoint"]
         bar = qgis_iface.messageBar()
         bar.clear_messages()
-        assert not dock.resume_button.isEnabled()
+        assert not dock.train.resume_button.isEnabled()
         task = plugin.tuning.fine_tune(run_dir)
         outcome: list[str] = []
         task.taskCompleted.connect(lambda: outcome.append("completed"))
         task.taskTerminated.connect(lambda: outcome.append("terminated"))
         qtbot.waitUntil(lambda: task.status() == task.Running, timeout=30_000)  # else QGIS drops it unstarted
-        qtbot.waitUntil(lambda: not dock.job_row.isHidden(), timeout=10_000)  # the panel shows the job...
-        assert "SAM 2 fine-tuning" in dock.job_label.text()
-        dock.job_cancel_button.click()  # ...and cancels it: at once, before anything is trained
+        qtbot.waitUntil(lambda: not dock.job.isHidden(), timeout=10_000)  # the panel shows the job...
+        assert "SAM 2 fine-tuning" in dock.job.job_label.text()
+        dock.job.job_cancel_button.click()  # ...and cancels it: at once, before anything is trained
         qtbot.waitUntil(lambda: plugin.tuning.task is None, timeout=120_000)
-        qtbot.waitUntil(lambda: dock.job_row.isHidden(), timeout=10_000)
+        qtbot.waitUntil(lambda: dock.job.isHidden(), timeout=10_000)
         assert outcome == ["completed"]  # stopped at a safe point: QGIS does not report "Task failed"
-        assert "stopped before the first epoch" in dock.result_label.text()
+        assert "stopped before the first epoch" in dock.train.result_label.text()
         assert any("Resume" in m for m in bar.get_messages(Qgis.Info))
-        assert dock.resume_button.isEnabled()
+        assert dock.train.resume_button.isEnabled()
         assert (run_dir / "resume.pt").exists()
 
-        dock.resume_button.click()
+        dock.train.resume_button.click()
         assert plugin.tuning.task is not None
-        assert not dock.resume_button.isEnabled()
+        assert not dock.train.resume_button.isEnabled()
         qtbot.waitUntil(lambda: plugin.tuning.task is None, timeout=300_000)
         summary = json.loads((run_dir / "summary.json").read_text())
         assert summary["epochs"] == 1
-        assert "validation IoU" in dock.result_label.text()
+        assert "validation IoU" in dock.train.result_label.text()
         assert plugin.tuning.stopped_run is None
     finally:
         plugin.unload()
@@ -527,12 +527,12 @@ def test_a_stopped_run_offers_its_best_checkpoint_so_far(qgis_iface, tmp_path) -
         }
         plugin.tuning.finished(best.parent, stopped)
         dock = plugin.dock
-        assert "stopped in epoch 3" in dock.result_label.text()
-        assert "0.410 -> 0.630" in dock.result_label.text()
-        assert dock.tuned_combo.currentData() == str(best)  # chosen: "Use" makes it active
-        assert "stopped" in dock.tuned_combo.currentText()
+        assert "stopped in epoch 3" in dock.train.result_label.text()
+        assert "0.410 -> 0.630" in dock.train.result_label.text()
+        assert dock.model.tuned_combo.currentData() == str(best)  # chosen: "Use" makes it active
+        assert "stopped" in dock.model.tuned_combo.currentText()
         assert plugin.tuning.stopped_run == best.parent
-        assert dock.resume_button.isEnabled()
+        assert dock.train.resume_button.isEnabled()
     finally:
         plugin.unload()
         from qgis.core import QgsSettings

@@ -28,18 +28,18 @@ def test_segmenting_off_gives_back_the_analysts_map_tool(plugin, qgis_iface) -> 
     canvas = qgis_iface.mapCanvas()
     pan = QgsMapToolPan(canvas)
     canvas.setMapTool(pan)
-    plugin.dock.segment_button.setChecked(True)
+    plugin.dock.segment.segment_button.setChecked(True)
     assert canvas.mapTool() is plugin.segmenting.tool
-    plugin.dock.segment_button.setChecked(False)
+    plugin.dock.segment.segment_button.setChecked(False)
     assert canvas.mapTool() is pan
 
 
 def test_choosing_another_map_tool_releases_the_segment_button(plugin, qgis_iface) -> None:
     canvas = qgis_iface.mapCanvas()
-    plugin.dock.segment_button.setChecked(True)
+    plugin.dock.segment.segment_button.setChecked(True)
     pan = QgsMapToolPan(canvas)
     canvas.setMapTool(pan)  # the analyst picks Pan in QGIS's toolbar
-    assert not plugin.dock.segment_button.isChecked()
+    assert not plugin.dock.segment.segment_button.isChecked()
     assert canvas.mapTool() is pan  # and keeps it
 
 
@@ -56,10 +56,10 @@ def test_remembered_tuned_models_are_selected_after_a_restart(qgis_iface, qgis_a
     try:
         used: list[str] = []
         loaded.use_checkpoint = used.append
-        combo = loaded.dock.tuned_combo
+        combo = loaded.dock.model.tuned_combo
         assert combo.currentIndex() == 0
         assert combo.currentText() == "run (IoU 0.71)"
-        loaded.dock.use_tuned_button.click()
+        loaded.dock.model.use_tuned_button.click()
         assert used == [str(run / "best.pt")]
     finally:
         loaded.unload()
@@ -85,20 +85,28 @@ def test_the_report_without_a_browser_says_where_it_is(plugin, qgis_iface, tmp_p
 def test_the_panel_fits_the_default_dock_width_and_explains_every_choice(qgis_app) -> None:
     from qgis.PyQt.QtWidgets import QWidget
 
-    from sam2_qgis_plugin.dock import Sam2Dock
+    from sam2_qgis_plugin.panel.dock import Sam2Dock
 
     dock = Sam2Dock()  # floating, so that its width is the one given here
-    dock.model_label.setText("Active model: SAM 2.1 tiny (sam2.1_hiera_t-img256-seed0.pt, 256 px, cpu)")  # long words
+    dock.model.model_label.setText(
+        "Active model: SAM 2.1 tiny (sam2.1_hiera_t-img256-seed0.pt, 256 px, cpu)"
+    )  # long words
     dock.resize(300, 900)  # about QGIS's default width for a right-hand dock
     dock.show()
     qgis_app.processEvents()
-    scroll = dock.widget()
-    assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
-    assert scroll.horizontalScrollBar().maximum() == 0  # nothing cut off, nothing to scroll sideways
+    for index in range(dock.tabs.count()):  # every task's tab, as the analyst opens it
+        dock.tabs.setCurrentIndex(index)
+        qgis_app.processEvents()
+        assert dock.overflow_px() == 0, dock.tabs.tabText(index)  # nothing cut off, nothing to scroll sideways
     kinds = ("_combo", "_button", "_spin", "_edit", "_widget", "_check")
-    choices = [name for name, value in vars(dock).items() if isinstance(value, QWidget) and name.endswith(kinds)]
+    choices = [
+        (type(section).__name__, name, value)
+        for section in dock.sections()
+        for name, value in vars(section).items()
+        if isinstance(value, QWidget) and name.endswith(kinds)
+    ]
     assert len(choices) > 20
-    assert [name for name in choices if not getattr(dock, name).toolTip()] == []
+    assert [(owner, name) for owner, name, widget in choices if not widget.toolTip()] == []
     dock.deleteLater()
 
 
@@ -110,7 +118,7 @@ def test_the_label_layer_is_chosen_not_guessed(qgis_iface, qgis_app) -> None:
     loaded = sam2_qgis_plugin.classFactory(qgis_iface)
     loaded.initGui()
     try:
-        assert loaded.dock.labels_combo.currentLayer() is None
+        assert loaded.dock.labels.labels_combo.currentLayer() is None
     finally:
         loaded.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
@@ -121,26 +129,26 @@ def test_the_panels_choices_are_kept_across_sessions(qgis_iface, qgis_app) -> No
     first = sam2_qgis_plugin.classFactory(qgis_iface)
     first.initGui()
     dock = first.dock
-    dock.epochs_spin.setValue(37)
-    dock.lr_spin.setValue(0.0005)
-    dock.trainable_combo.setCurrentText("lora")
-    dock.extent_combo.setCurrentText("visible map extent")
-    dock.class_combo.setCurrentText("building")
-    dock.right_angles_spin.setValue(15)
-    dock.fill_holes_check.setChecked(True)
+    dock.train.epochs_spin.setValue(37)
+    dock.train.lr_spin.setValue(0.0005)
+    dock.train.trainable_combo.setCurrentText("lora")
+    dock.predict.extent_combo.setCurrentText("visible map extent")
+    dock.segment.class_combo.setCurrentText("building")
+    dock.shapes.right_angles_spin.setValue(15)
+    dock.shapes.fill_holes_check.setChecked(True)
     first.unload()
     qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
     second = sam2_qgis_plugin.classFactory(qgis_iface)  # as after restarting QGIS
     second.initGui()
     try:
         dock = second.dock
-        assert dock.epochs_spin.value() == 37
-        assert dock.lr_spin.value() == pytest.approx(0.0005)
-        assert dock.trainable_combo.currentText() == "lora"
-        assert dock.extent_combo.currentText() == "visible map extent"
-        assert dock.class_combo.currentText() == "building"
-        assert dock.right_angles_spin.value() == 15
-        assert dock.fill_holes_check.isChecked()
+        assert dock.train.epochs_spin.value() == 37
+        assert dock.train.lr_spin.value() == pytest.approx(0.0005)
+        assert dock.train.trainable_combo.currentText() == "lora"
+        assert dock.predict.extent_combo.currentText() == "visible map extent"
+        assert dock.segment.class_combo.currentText() == "building"
+        assert dock.shapes.right_angles_spin.value() == 15
+        assert dock.shapes.fill_holes_check.isChecked()
     finally:
         second.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
@@ -161,10 +169,10 @@ def test_the_panels_shapes_reach_clicks_and_predictions(qgis_iface, qgis_app, tm
     loaded.initGui()
     try:
         dock = loaded.dock
-        dock.simplify_spin.setValue(1.0)
-        dock.min_area_spin.setValue(2.0)
-        dock.right_angles_spin.setValue(15)
-        dock.fill_holes_check.setChecked(True)
+        dock.shapes.simplify_spin.setValue(1.0)
+        dock.shapes.min_area_spin.setValue(2.0)
+        dock.shapes.right_angles_spin.setValue(15)
+        dock.shapes.fill_holes_check.setChecked(True)
         expected = {"simplify": 2.0, "min_area": 2.0, "right_angles": 15.0, "fill_holes": True}
         assert loaded.polygon_options(ortho) == expected
         assert loaded.ensure_session().polygon_options(ortho) == expected  # what each click sends
@@ -180,14 +188,14 @@ def test_engine_settings_live_in_their_dialog_and_are_kept(qgis_iface, qgis_app,
     first.initGui()
     try:
         dock = first.dock
-        assert dock.python_widget.window() is dock.settings  # not in the panel
-        assert dock.device_combo.window() is dock.settings
-        dock.settings_button.click()
-        assert dock.settings.isVisible()
-        dock.python_widget.setFilePath(sys.executable)
-        dock.device_combo.setCurrentText("cpu")
-        dock.settings.cache_widget.setFilePath(str(tmp_path / "embeddings"))
-        dock.settings.close()
+        assert dock.engine.python_widget.window() is dock.engine.settings  # not in the panel
+        assert dock.engine.device_combo.window() is dock.engine.settings
+        dock.engine.settings_button.click()
+        assert dock.engine.settings.isVisible()
+        dock.engine.python_widget.setFilePath(sys.executable)
+        dock.engine.device_combo.setCurrentText("cpu")
+        dock.engine.settings.cache_widget.setFilePath(str(tmp_path / "embeddings"))
+        dock.engine.settings.close()
     finally:
         first.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
@@ -195,11 +203,11 @@ def test_engine_settings_live_in_their_dialog_and_are_kept(qgis_iface, qgis_app,
     second.initGui()
     try:
         dock = second.dock
-        assert dock.device_combo.currentText() == "cpu"
-        assert dock.settings.cache_dir() == str(tmp_path / "embeddings")
-        dock.python_widget.setFilePath(sys.executable)
+        assert dock.engine.device_combo.currentText() == "cpu"
+        assert dock.engine.settings.cache_dir() == str(tmp_path / "embeddings")
+        dock.engine.python_widget.setFilePath(sys.executable)
         second.use_checkpoint(engine_files["checkpoint"])
-        qtbot.waitUntil(lambda: "Active model: SAM" in dock.model_label.text(), timeout=120_000)
+        qtbot.waitUntil(lambda: "Active model: SAM" in dock.model.model_label.text(), timeout=120_000)
         assert second.session.device == "cpu"  # clicks run where the settings say
         assert second.client.cache_dir == str(tmp_path / "embeddings")
         assert dock.training_options()["device"] == "cpu"  # and jobs too
@@ -211,17 +219,17 @@ def test_engine_settings_live_in_their_dialog_and_are_kept(qgis_iface, qgis_app,
 def test_one_model_for_all_classes_goes_to_the_training_request(qgis_app) -> None:
     from qgis.core import QgsProject, QgsVectorLayer
 
-    from sam2_qgis_plugin.dock import Sam2Dock
+    from sam2_qgis_plugin.panel.dock import Sam2Dock
 
     labels = QgsVectorLayer("Polygon?crs=EPSG:32633&field=class_id:integer&field=class_name:string", "labels", "memory")
     QgsProject.instance().addMapLayer(labels)
     dock = Sam2Dock()
-    dock.labels_combo.setLayer(labels)
-    dock.class_field_combo.setField("class_id")
-    dock.name_field_combo.setField("class_name")
+    dock.labels.labels_combo.setLayer(labels)
+    dock.labels.class_field_combo.setField("class_id")
+    dock.train.name_field_combo.setField("class_name")
     assert dock.training_options()["multiclass"] is False
     assert dock.training_options()["name_field"] is None  # names matter only to one model of all classes
-    dock.multiclass_check.setChecked(True)
+    dock.train.multiclass_check.setChecked(True)
     options = dock.training_options()
     assert options["multiclass"] is True
     assert options["name_field"] == "class_name"

@@ -176,8 +176,8 @@ def plugin_on_tiles(qgis_iface, qgis_app, served, engine_files):
     QgsProject.instance().addMapLayer(tiles)
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
-    plugin.dock.python_widget.setFilePath(sys.executable)
-    plugin.dock.raster_combo.setLayer(tiles)
+    plugin.dock.engine.python_widget.setFilePath(sys.executable)
+    plugin.dock.raster.raster_combo.setLayer(tiles)
     plugin.ensure_session().checkpoint = engine_files["checkpoint"]
     canvas = qgis_iface.mapCanvas()
     canvas.setDestinationCrs(WEB_MERCATOR)
@@ -194,10 +194,10 @@ def test_predicting_a_web_layer_needs_an_area_and_a_sensible_size(plugin_on_tile
     plugin, tiles = plugin_on_tiles
     bar = qgis_iface.messageBar()
     bar.clear_messages()
-    plugin.dock.extent_combo.setCurrentText("whole raster")
+    plugin.dock.predict.extent_combo.setCurrentText("whole raster")
     assert plugin.prediction.predict_raster() is None
     assert any("web layer without edges" in m for m in bar.get_messages(Qgis.Warning))
-    plugin.dock.web_resolution_spin.setValue(0.01)  # 1 cm pixels over a 10 km extent
+    plugin.dock.raster.web_resolution_spin.setValue(0.01)  # 1 cm pixels over a 10 km extent
     centre = tiles.extent().center() if not tiles.extent().isEmpty() else QgsPointXY(0, 0)
     huge = QgsRectangle(centre.x() - 5000, centre.y() - 5000, centre.x() + 5000, centre.y() + 5000)
     with pytest.raises(SessionError, match="zoom in, or choose a coarser ground resolution"):
@@ -206,8 +206,8 @@ def test_predicting_a_web_layer_needs_an_area_and_a_sensible_size(plugin_on_tile
 
 def test_the_visible_extent_of_a_web_layer_is_predicted(plugin_on_tiles, engine_files, tmp_path, qtbot) -> None:
     plugin, _ = plugin_on_tiles
-    plugin.dock.extent_combo.setCurrentText("visible map extent")
-    plugin.dock.web_resolution_spin.setValue(0.15)
+    plugin.dock.predict.extent_combo.setCurrentText("visible map extent")
+    plugin.dock.raster.web_resolution_spin.setValue(0.15)
     before = set(QgsProject.instance().mapLayers())
     assert plugin.prediction.predict_raster(tmp_path / "predictions") is not None
     qtbot.waitUntil(lambda: len(set(QgsProject.instance().mapLayers()) - before) == 2, timeout=300_000)

@@ -34,9 +34,9 @@ def features_in(path, layer_name="sam2_segments") -> int:
 
 def accept_one(plugin) -> None:
     """Accept a segment into the default layer and save the edits, as the analyst would."""
-    plugin.dock.output_combo.setLayer(None)
+    plugin.dock.segment.output_combo.setLayer(None)
     plugin.segmenting.accept({"polygons": [SQUARE], "crs": CRS.toWkt(), "score": 0.9, "prompt": "fg=1;bg=0;box=0"})
-    assert plugin.dock.output_combo.currentLayer().commitChanges()
+    assert plugin.dock.segment.output_combo.currentLayer().commitChanges()
 
 
 def test_segments_of_an_earlier_session_are_kept_and_appended_to(plugin, tmp_path) -> None:
@@ -46,7 +46,7 @@ def test_segments_of_an_earlier_session_are_kept_and_appended_to(plugin, tmp_pat
     assert earlier.commitChanges()
     QgsProject.instance().removeMapLayer(earlier.id())  # as after restarting QGIS
     del earlier
-    assert "appended to" in plugin.dock.output_hint.text()
+    assert "appended to" in plugin.dock.segment.output_hint.text()
     accept_one(plugin)
     assert features_in(tmp_path / "sam2_segments.gpkg") == 3
     accept_one(plugin)  # the layer is in the project now: the same file again
@@ -58,19 +58,19 @@ def test_a_file_of_that_name_that_is_not_ours_is_left_alone(plugin, tmp_path) ->
     foreign = tmp_path / "sam2_segments.gpkg"
     foreign.write_bytes(b"an analyst's file that happens to have this name")
     plugin.segmenting.show_output_destination()
-    assert str(tmp_path / "sam2_segments_2.gpkg") in plugin.dock.output_hint.text()
+    assert str(tmp_path / "sam2_segments_2.gpkg") in plugin.dock.segment.output_hint.text()
     accept_one(plugin)
     assert foreign.read_bytes() == b"an analyst's file that happens to have this name"
     assert features_in(tmp_path / "sam2_segments_2.gpkg") == 1
 
 
 def test_the_panel_says_where_segments_go_and_when_the_project_is_unsaved(plugin, tmp_path) -> None:
-    assert str(tmp_path / "sam2_segments.gpkg") in plugin.dock.output_hint.text()
-    assert "written to a new" in plugin.dock.output_hint.text()
+    assert str(tmp_path / "sam2_segments.gpkg") in plugin.dock.segment.output_hint.text()
+    assert "written to a new" in plugin.dock.segment.output_hint.text()
     QgsProject.instance().setPresetHomePath("")
     QgsProject.instance().setFileName("")
     plugin.segmenting.show_output_destination()
-    assert "not saved" in plugin.dock.output_hint.text()
+    assert "not saved" in plugin.dock.segment.output_hint.text()
 
 
 def test_create_geopackage_refuses_an_existing_file(tmp_path) -> None:
@@ -85,9 +85,9 @@ FAR_SQUARE = {"type": "Polygon", "coordinates": [[[20, 0], [30, 0], [30, 10], [2
 
 
 def test_one_object_of_several_parts_is_one_feature_drawn_as_outlines(plugin, tmp_path) -> None:
-    plugin.dock.output_combo.setLayer(None)
+    plugin.dock.segment.output_combo.setLayer(None)
     plugin.segmenting.accept({"polygons": [SQUARE, FAR_SQUARE], "crs": CRS.toWkt(), "score": 0.9})
-    layer = plugin.dock.output_combo.currentLayer()
+    layer = plugin.dock.segment.output_combo.currentLayer()
     features = list(layer.getFeatures())
     assert len(features) == 1
     assert features[0].geometry().constGet().numGeometries() == 2
@@ -102,12 +102,12 @@ def test_an_accepted_segment_is_an_undoable_edit_with_its_attributes(plugin, tmp
 
     ortho = QgsRasterLayer(str(tmp_path / "none.tif"), "my orthophoto")  # only its name is written
     QgsProject.instance().addMapLayer(ortho, False)
-    plugin.dock.raster_combo.setLayer(ortho)
-    plugin.dock.class_combo.setCurrentText("building")
-    plugin.dock.output_combo.setLayer(None)
+    plugin.dock.raster.raster_combo.setLayer(ortho)
+    plugin.dock.segment.class_combo.setCurrentText("building")
+    plugin.dock.segment.output_combo.setLayer(None)
     for prompt in ("fg=2;bg=1;box=0", "fg=0;bg=0;box=1"):
         plugin.segmenting.accept({"polygons": [SQUARE], "crs": CRS.toWkt(), "score": 0.87, "prompt": prompt})
-    layer = plugin.dock.output_combo.currentLayer()
+    layer = plugin.dock.segment.output_combo.currentLayer()
     assert layer.isEditable()
     assert layer.featureCount() == 2
     assert features_in(tmp_path / "sam2_segments.gpkg") == 0
@@ -121,7 +121,7 @@ def test_an_accepted_segment_is_an_undoable_edit_with_its_attributes(plugin, tmp
     assert (row["class"], row["source"], row["prompt"]) == ("building", "my orthophoto", "fg=2;bg=1;box=0")
     assert row["score"] == pytest.approx(0.87)
     assert row["created"]
-    assert plugin.dock.class_combo.findText("building") >= 0  # the layer's classes are offered
+    assert plugin.dock.segment.class_combo.findText("building") >= 0  # the layer's classes are offered
 
 
 def test_a_default_file_of_an_earlier_version_gets_the_new_fields(plugin, tmp_path) -> None:

@@ -67,13 +67,13 @@ def test_a_setting_keeps_its_value_and_falls_back_to_its_default(qgis_app) -> No
 
 
 def test_the_panels_lists_are_the_engines(qgis_iface) -> None:  # type: ignore[no-untyped-def]
-    from sam2_qgis_plugin.dock import Sam2Dock
+    from sam2_qgis_plugin.panel.dock import Sam2Dock
     from sam2_qgis_plugin.settings_dialog import SettingsDialog
 
     dock = Sam2Dock(qgis_iface.mainWindow())
     dialog = SettingsDialog()
     try:
-        models = [dock.model_combo.itemData(i) for i in range(dock.model_combo.count())]
+        models = [dock.model.model_combo.itemData(i) for i in range(dock.model.model_combo.count())]
         devices = [dialog.device_combo.itemText(i) for i in range(dialog.device_combo.count())]
         encoders = [dialog.encoder_combo.itemData(i) for i in range(dialog.encoder_combo.count())]
     finally:

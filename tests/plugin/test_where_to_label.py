@@ -39,7 +39,7 @@ def test_places_to_label_are_shown_visited_and_renewed_after_fine_tuning(
     canvas = qgis_iface.mapCanvas()
     try:
         dock = plugin.dock
-        dock.suggest_count_spin.setValue(4)
+        dock.suggest.suggest_count_spin.setValue(4)
         plugin.session = type("Chosen", (), {"checkpoint": tuned})()
         assert plugin.suggesting.suggest(tmp_path / "round1") is not None
         qtbot.waitUntil(lambda: bool(plugin.suggesting.places), timeout=300_000)
@@ -53,17 +53,19 @@ def test_places_to_label_are_shown_visited_and_renewed_after_fine_tuning(
         assert 1 <= places.featureCount() <= 4
         assert places.labelsEnabled()
         shown = plugin.suggesting.places
-        assert dock.suggest_label.text().startswith(f"Place 1 of {len(shown)}: the model cannot tell object from ")
-        assert dock.suggest_row.isVisible() or not dock.isVisible()
+        assert dock.suggest.suggest_label.text().startswith(
+            f"Place 1 of {len(shown)}: the model cannot tell object from "
+        )
+        assert dock.suggest.suggest_row.isVisible() or not dock.isVisible()
         assert canvas.center().distance(QgsPointXY(shown[0]["x"], shown[0]["y"])) < 1.0  # the map went to it
         for drawn_object in drawn.getFeatures():  # no place on what is labelled
             for place in shown:
                 assert not drawn_object.geometry().contains(QgsPointXY(place["x"], place["y"]))
         if len(shown) > 1:
-            dock.suggest_buttons["next"].click()
-            assert dock.suggest_label.text().startswith(f"Place 2 of {len(shown)}: ")
+            dock.suggest.suggest_buttons["next"].click()
+            assert dock.suggest.suggest_label.text().startswith(f"Place 2 of {len(shown)}: ")
             assert canvas.center().distance(QgsPointXY(shown[1]["x"], shown[1]["y"])) < 1.0
-            dock.suggest_buttons["previous"].click()
+            dock.suggest.suggest_buttons["previous"].click()
             assert canvas.center().distance(QgsPointXY(shown[0]["x"], shown[0]["y"])) < 1.0
         first_layers = list(plugin.suggesting.layers)
         run_dir = tmp_path / "sam2_runs" / "tuned"  # a fine-tuning that beat the base: its best.pt is active
@@ -74,7 +76,7 @@ def test_places_to_label_are_shown_visited_and_renewed_after_fine_tuning(
             "labels_bought": "the last 3 objects added +0.06 IoU (validation IoU 0.24 with 2 objects, 0.30 with 5)",
         }  # fmt: skip
         plugin.tuning.finished(run_dir, summary)
-        assert "The last 3 objects added +0.06 IoU" in dock.result_label.text()
+        assert "The last 3 objects added +0.06 IoU" in dock.train.result_label.text()
         qtbot.waitUntil(lambda: plugin.suggesting.model == str(run_dir / "best.pt"), timeout=300_000)
         assert plugin.suggesting.layers != first_layers
         assert plugin.suggesting.places  # looked where the first round looked, not at the place shown last
