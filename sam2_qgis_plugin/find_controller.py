@@ -23,15 +23,28 @@ from .review import CandidateReview, ReviewTool, candidates_layer, label_target
 from .session import SessionError
 
 if TYPE_CHECKING:
-    from .plugin import Sam2Plugin
+    from collections.abc import Callable
+
+    from .host import Host
+    from .panel.find import FindSection
+    from .panel.labels import LabelsSection
     from .tasks import EngineTask
 
 
 class FindController:
     """One find at a time; ``review`` is the round being reviewed."""
 
-    def __init__(self, plugin: Sam2Plugin) -> None:
-        self.plugin = plugin
+    def __init__(
+        self,
+        host: Host,
+        section: Callable[[], FindSection | None],
+        labels: Callable[[], LabelsSection | None],
+        options: Callable[[], dict[str, Any]],
+    ) -> None:
+        self.host = host
+        self.section = section  # the panel's Find the rest section, where the review shows
+        self.labels = labels  # the panel's label layer and class field
+        self.options = options  # find's options from the panel (time budget, tile size, device)
         self.task: EngineTask | None = None
         self.review: CandidateReview | None = None
         self.tool: ReviewTool | None = None
@@ -41,30 +54,31 @@ class FindController:
     def find(self, out_dir: Path | None = None) -> EngineTask | None:
         """Start a find into ``out_dir`` (default: sam2_find/<time> beside the project); None (and a message)
         when it cannot start."""
-        plugin, dock = self.plugin, self.plugin.dock
-        assert dock is not None
+        host, section, labels_section = self.host, self.section(), self.labels()
+        assert section is not None
+        assert labels_section is not None
         if self.task is not None:
-            plugin.report(tr("finding is already running: wait for it or cancel it"))
+            host.report(tr("finding is already running: wait for it or cancel it"))
             return None
-        chosen = plugin.labelled_job_inputs(tr("choose a label layer with a few outlined objects, and a model, first"))
+        chosen = host.labelled_job_inputs(tr("choose a label layer with a few outlined objects, and a model, first"))
         if chosen is None:
             return None
         raster, labels, checkpoint = chosen
-        class_field = dock.labels.class_field_combo.currentField() or None
+        class_field = labels_section.class_field()
         try:
             label_target(labels, class_field)  # decisions need a class field: say so before the wait
         except OutputError as error:
-            plugin.report(str(error))
+            host.report(str(error))
             return None
-        out_dir = out_dir or plugin.outputs_folder() / "sam2_find" / time.strftime("%Y%m%d-%H%M%S")
-        canvas = plugin.iface.mapCanvas()
+        out_dir = out_dir or host.outputs_folder() / "sam2_find" / time.strftime("%Y%m%d-%H%M%S")
+        canvas = host.iface.mapCanvas()
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             export_layer(examples_layer(labels, class_field), out_dir.parent / f"{out_dir.name}_examples.gpkg")
             area, extent = self.search_area(out_dir.parent / f"{out_dir.name}_area.gpkg", raster)
-            engine_raster = plugin.raster_for_job(raster, canvas.extent())
+            engine_raster = host.raster_for_job(raster, canvas.extent())
         except (OSError, OutputError, SessionError) as error:
-            plugin.report(str(getattr(error, "strerror", None) or error))
+            host.report(str(getattr(error, "strerror", None) or error))
             return None
         request = {
             "labels": out_dir.parent / f"{out_dir.name}_examples.gpkg",
@@ -74,11 +88,11 @@ class FindController:
             "bands": engine_bands(raster),
             "area": area,
             "extent": extent,
-            **dock.find_options(),
-            **plugin.polygon_options(raster),
+            **self.options(),
+            **host.polygon_options(raster),
         }
-        python = plugin.python()
-        minutes = dock.find.find_minutes_spin.value()
+        python = host.python()
+        minutes = section.find_minutes_spin.value()
 
         def work(task: EngineTask) -> dict[str, Any]:
             def progress(value: float, event: dict[str, Any]) -> None:
@@ -88,7 +102,7 @@ class FindController:
 
             return run_core_job(python, "find", {**request, "raster": engine_raster(task)}, progress, task.isCanceled)
 
-        task = plugin.run_task(tr("SAM 2: find the rest"), work, lambda result: self.found(result, labels, class_field))
+        task = host.run_task(tr("SAM 2: find the rest"), work, lambda result: self.found(result, labels, class_field))
         task.taskTerminated.connect(self.ended)
         self.task = task
         return task
@@ -96,41 +110,41 @@ class FindController:
     def search_area(self, path: Path, raster: Any) -> tuple[Path | None, str | None]:
         """Where to look: an AOI file (written to ``path``), or the visible extent in the raster's CRS as
         ``"xmin,ymin,xmax,ymax"``."""
-        dock = self.plugin.dock
-        assert dock is not None
-        if dock.find.find_where_combo.currentData() == "AOI layer":
-            layer = dock.find.find_aoi_combo.currentLayer()
+        section = self.section()
+        assert section is not None
+        if section.where() == "AOI layer":
+            layer = section.find_aoi_combo.currentLayer()
             if layer is None:
                 raise OutputError(tr("choose the AOI layer to search (or search the visible map extent)"))
             return export_layer(layer, path), None
-        return None, visible_extent_in(self.plugin.iface.mapCanvas(), raster.crs())
+        return None, visible_extent_in(self.host.iface.mapCanvas(), raster.crs())
 
     def ended(self) -> None:
         self.task = None
 
     def found(self, result: dict[str, Any], labels: QgsVectorLayer, class_field: str | None) -> None:
         """Show the candidates as the review layer (replacing the last round's) and start reviewing them."""
-        plugin, dock = self.plugin, self.plugin.dock
+        host, section = self.host, self.section()
         self.task = None
-        assert dock is not None
+        assert section is not None
         try:
             layer = candidates_layer(Path(result["candidates"]))
             target = label_target(labels, class_field)
         except OutputError as error:
-            plugin.report(str(error))
+            host.report(str(error))
             return
         self.stop_review()
         QgsProject.instance().addMapLayer(layer)
         self.layer = layer
-        self.review = CandidateReview(layer, target, dock)
+        self.review = CandidateReview(layer, target, section)
         QgsProject.instance().layersWillBeRemoved.connect(self.layers_removed)
         self.review.changed.connect(self.show_current)
-        canvas = plugin.iface.mapCanvas()
+        canvas = host.iface.mapCanvas()
         self.tool = ReviewTool(canvas, self.review)
         canvas.setMapTool(self.tool)
-        dock.find.review_row.setVisible(True)
+        section.review_row.setVisible(True)
         learned = result.get("labels") or {}
-        dock.find.find_result_label.setText(
+        section.find_result_label.setText(
             tr(
                 "Candidates: {count}, learned from {objects} examples and {background} background marks ({pixels} "
                 "object pixels); {verdict}"
@@ -146,14 +160,14 @@ class FindController:
 
     def show_current(self) -> None:
         """Say which candidate is current, select it and zoom to it."""
-        dock, review = self.plugin.dock, self.review
-        if dock is None or review is None:
+        section, review = self.section(), self.review
+        if section is None or review is None:
             return
-        dock.find.review_label.setText(review.describe())
+        section.review_label.setText(review.describe())
         feature = review.current()
         if feature is None or self.layer is None:
             return
-        canvas = self.plugin.iface.mapCanvas()
+        canvas = self.host.iface.mapCanvas()
         to_map = QgsCoordinateTransform(self.layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
         outline = QgsGeometry(feature.geometry())
         outline.transform(to_map)
@@ -179,10 +193,10 @@ class FindController:
             candidates = self.stop_review(remove_layer=False)  # not while QGIS is removing layers: later
             if candidates is not None:
                 QTimer.singleShot(0, lambda: remove_layer_by_id(candidates))
-            self.plugin.report(tr("The review stopped: its label layer {layer} was removed").format(layer=name))
+            self.host.report(tr("The review stopped: its label layer {layer} was removed").format(layer=name))
         elif self.layer is not None and self.layer.id() in ids:
             self.stop_review(remove_layer=False)  # QGIS is removing it
-            self.plugin.report(tr("The review stopped: its candidates were removed (Find again finds them again)"))
+            self.host.report(tr("The review stopped: its candidates were removed (Find again finds them again)"))
 
     def stop_review(self, remove_layer: bool = True) -> str | None:
         """Leave the review; its candidates layer leaves the project (the next round makes its own) unless
@@ -192,7 +206,7 @@ class FindController:
         if self.review is not None:
             self.review.close()
             self.review.deleteLater()
-        canvas = self.plugin.iface.mapCanvas()
+        canvas = self.host.iface.mapCanvas()
         if self.tool is not None and canvas.mapTool() is self.tool:
             canvas.unsetMapTool(self.tool)
         if self.highlight is not None:
@@ -203,8 +217,9 @@ class FindController:
             remove_layer_by_id(kept)
             kept = None
         self.review, self.tool, self.layer = None, None, None
-        if self.plugin.dock is not None:
-            self.plugin.dock.find.review_row.setVisible(False)
+        section = self.section()
+        if section is not None:
+            section.review_row.setVisible(False)
         return kept
 
     def act(self, action: str) -> None:
@@ -216,7 +231,7 @@ class FindController:
             {"accept": review.accept, "reject": review.reject, "next": lambda: review.move(1),
              "previous": lambda: review.move(-1), "undo": review.undo}[action]()  # fmt: skip
         except OutputError as error:
-            self.plugin.report(str(error))
+            self.host.report(str(error))
 
 
 def visible_extent_in(canvas: Any, crs: Any) -> str:

@@ -17,7 +17,9 @@ from .jobs import run_json_lines
 from .settings import ENGINE_PYTHON
 
 if TYPE_CHECKING:
-    from .plugin import Sam2Plugin
+    from collections.abc import Callable
+
+    from .host import Host
     from .tasks import EngineTask
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent  # where ``-m sam2_qgis_plugin.engine_install`` resolves
@@ -56,8 +58,9 @@ def qgis_proxy() -> str | None:
 class InstallController:
     """One engine install at a time, started from the settings dialog."""
 
-    def __init__(self, plugin: Sam2Plugin) -> None:
-        self.plugin = plugin
+    def __init__(self, host: Host, use_engine: Callable[[str], None]) -> None:
+        self.host = host
+        self.use_engine = use_engine  # make an installed Python the engine: the panel checks and shows it
         self.task: EngineTask | None = None
 
     def install(
@@ -66,7 +69,7 @@ class InstallController:
         """Install into ``venv`` (default: the profile's sam2_engine), from PyPI or only from the folder of
         ``wheels``; ``options`` go to engine_install as they are."""
         if self.task is not None:
-            self.plugin.report(tr("the engine is being installed already: wait for it or cancel it"))
+            self.host.report(tr("the engine is being installed already: wait for it or cancel it"))
             return None
         venv = venv or default_engine_folder()
         command = [installer_python(), "-m", "sam2_qgis_plugin.engine_install", "--venv", str(venv)]
@@ -80,7 +83,7 @@ class InstallController:
         def work(task: EngineTask) -> dict[str, Any]:
             return run_installer(command, task)
 
-        task = self.plugin.run_task("SAM 2: installing the engine", work, self.installed)
+        task = self.host.run_task("SAM 2: installing the engine", work, self.installed)
         task.taskTerminated.connect(self.ended)
         self.task = task
         return task
@@ -91,13 +94,10 @@ class InstallController:
     def installed(self, result: dict[str, Any]) -> None:
         """The new environment becomes the engine's Python."""
         self.task = None
-        self.plugin.close_install_offer()
         ENGINE_PYTHON.set_value(result["python"])
-        if self.plugin.dock is not None:
-            self.plugin.dock.engine.python_widget.setFilePath(result["python"])
-            self.plugin.check_engine()  # the panel says what it has: torch, sam2, the device
+        self.use_engine(result["python"])  # the offer goes; the panel says what it has: torch, sam2, the device
         done = "installed" if result.get("installed") else "already installed"
-        self.plugin.iface.messageBar().pushMessage(
+        self.host.iface.messageBar().pushMessage(
             "SAM 2",
             tr("the engine is {done}: {python}").format(done=done, python=result["python"]),
             level=Qgis.MessageLevel.Success,

@@ -55,13 +55,28 @@ class Sam2Plugin:
         self.jobs: JobMonitor | None = None
         self.provider: Any = None  # the Processing provider, registered by initProcessing
         self.sources = RasterSources(Path(QgsApplication.qgisSettingsDirPath()) / "cache" / "sam2_renders")
-        self.segmenting = SegmentController(self)
-        self.tuning = TrainingController(self)
-        self.prediction = PredictionController(self)
-        self.finding = FindController(self)
-        self.suggesting = SuggestController(self)
-        self.installing = InstallController(self)
+        # Each controller gets this plugin as its Host (host.py: messages, tasks, the engine, the raster) and its
+        # own sections of the panel, which exist between initGui and unload (None otherwise).
+        self.segmenting = SegmentController(self, self.section("segment"))
+        self.suggesting = SuggestController(self, self.section("suggest"), self.section("labels"))
+        self.tuning = TrainingController(
+            self, self.section("train"), self.section("model"), self.panel_options("training_options"),
+            self.suggesting.after_tuning,
+        )  # fmt: skip
+        self.prediction = PredictionController(self, self.section("predict"), self.panel_options("prediction_options"))
+        self.finding = FindController(
+            self, self.section("find"), self.section("labels"), self.panel_options("find_options")
+        )
+        self.installing = InstallController(self, self.use_engine)
         self.install_offer: Any = None  # the message bar's "Install engine" offer, while shown
+
+    def section(self, name: str) -> Callable[[], Any]:
+        """A getter of the panel's section ``name`` (None while there is no panel)."""
+        return lambda: getattr(self.dock, name) if self.dock is not None else None
+
+    def panel_options(self, name: str) -> Callable[[], dict[str, Any]]:
+        """A getter of a job's options gathered by the panel (``Sam2Dock.<name>()``; empty without a panel)."""
+        return lambda: getattr(self.dock, name)() if self.dock is not None else {}
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -84,7 +99,7 @@ class Sam2Plugin:
         )
         self.dock.model.download_button.clicked.connect(self.download_model)
         self.dock.model.use_tuned_button.clicked.connect(
-            lambda: self.use_checkpoint(self.dock.model.tuned_combo.currentData() or "") if self.dock else None
+            lambda: self.use_checkpoint(self.dock.model.chosen_tuned()) if self.dock else None
         )
         self.dock.raster.raster_combo.layerChanged.connect(self.show_bands)
         for combo in self.dock.raster.band_combos:
@@ -267,11 +282,21 @@ class Sam2Plugin:
             Path(folder) if folder else None, self.dock.engine.settings.wheels_widget.filePath() or None
         )
 
+    def use_engine(self, python: str) -> None:
+        """Make ``python`` the engine's interpreter and check it (the panel then says what it has)."""
+        if self.dock is not None:
+            self.dock.engine.python_widget.setFilePath(python)
+            self.check_engine()
+
+    def device(self) -> str:
+        return self.dock.engine.device() if self.dock is not None else "auto"
+
     def check_engine(self) -> None:
         python = self.python()
         ENGINE_PYTHON.set_value(python)
 
         def shown(info: Any) -> None:
+            self.close_install_offer()  # an engine answered: the offer to install one is stale
             if self.dock is not None:
                 self.dock.engine.engine_label.setText(tr("Engine: {summary}").format(summary=info.summary))
                 self.dock.engine.settings.engine_label.setText(tr("Engine: {summary}").format(summary=info.summary))

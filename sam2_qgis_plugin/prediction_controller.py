@@ -18,49 +18,60 @@ from .session import SessionError, check_raster
 from .settings_dialog import encoder_path
 
 if TYPE_CHECKING:
-    from .plugin import Sam2Plugin
+    from collections.abc import Callable
+
+    from .host import Host
+    from .panel.predict import PredictSection
     from .tasks import EngineTask
 
 
 class PredictionController:
-    """Predicts the dock's raster with the active model."""
+    """Predicts the panel's raster with the active model."""
 
-    def __init__(self, plugin: Sam2Plugin) -> None:
-        self.plugin = plugin
+    def __init__(
+        self, host: Host, section: Callable[[], PredictSection | None], options: Callable[[], dict[str, Any]]
+    ) -> None:
+        self.host = host
+        self.section = section  # the panel's Predict section
+        self.options = options  # the prediction's options from the panel (threshold, class, instances)
+
+    def _section(self) -> PredictSection:
+        section = self.section()
+        assert section is not None, "no panel"
+        return section
 
     def predict_raster(self, out_dir: Path | None = None) -> EngineTask | None:
         """Start a prediction into ``out_dir`` (default: sam2_predictions beside the project); None (and a
         message) when it cannot start."""
-        plugin = self.plugin
-        assert plugin.dock is not None
+        host = self.host
         try:
-            raster = check_raster(plugin.raster_layer())
+            raster = check_raster(host.raster_layer())
         except SessionError as error:
-            plugin.report(str(error))
+            host.report(str(error))
             return None
-        checkpoint = plugin.session.checkpoint if plugin.session else None
+        checkpoint = host.session.checkpoint if host.session else None
         if not checkpoint:
-            plugin.report(tr("choose a model first (a fine-tuned run's best.pt works best)"))
+            host.report(tr("choose a model first (a fine-tuned run's best.pt works best)"))
             return None
-        out_dir = out_dir or plugin.outputs_folder() / "sam2_predictions"
+        out_dir = out_dir or host.outputs_folder() / "sam2_predictions"
         stem = f"{safe_name(raster.name())}_{time.strftime('%Y%m%d-%H%M%S')}"
         try:
-            engine_raster = plugin.raster_for_job(raster, self.render_extent())
+            engine_raster = host.raster_for_job(raster, self.render_extent())
         except SessionError as error:
-            plugin.report(str(error))
+            host.report(str(error))
             return None
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             aoi = self.prediction_area(out_dir / f"{stem}_area.gpkg")
         except OSError as error:
-            plugin.report(
+            host.report(
                 tr("cannot write predictions to {out_dir} ({strerror}): choose another folder").format(
                     out_dir=out_dir, strerror=error.strerror
                 )
             )
             return None
         except OutputError as error:
-            plugin.report(str(error))
+            host.report(str(error))
             return None
         request = {
             "checkpoint": checkpoint,
@@ -69,11 +80,11 @@ class PredictionController:
             "out": out_dir / f"{stem}_mask.tif",
             "vector": out_dir / f"{stem}.gpkg",
             "aoi": aoi,
-            **plugin.dock.prediction_options(),
-            **plugin.polygon_options(raster),
+            **self.options(),
+            **host.polygon_options(raster),
             "encoder": encoder_path(),
         }
-        python = plugin.python()
+        python = host.python()
 
         def work(task: EngineTask) -> dict[str, Any]:
             progress = lambda value, event: task.setProgress(value)  # noqa: E731
@@ -84,17 +95,16 @@ class PredictionController:
         def done(result: dict[str, Any]) -> None:
             add_prediction_layers(result["mask"], result.get("vector"), stem)
 
-        return plugin.run_task("SAM 2: predicting the raster", work, done)
+        return host.run_task("SAM 2: predicting the raster", work, done)
 
     def render_extent(self) -> QgsRectangle | None:
         """The area a layer that is no local file is rendered over (map CRS), for the panel's "Where"; None:
         the whole layer."""
-        dock, canvas = self.plugin.dock, self.plugin.iface.mapCanvas()
-        assert dock is not None
-        where = dock.predict.extent_combo.currentData()
+        section, canvas = self._section(), self.host.iface.mapCanvas()
+        where = section.where()
         if where == "visible map extent":
             return QgsRectangle(canvas.extent())
-        layer = dock.predict.predict_aoi_combo.currentLayer()
+        layer = section.aoi_layer()
         if where == "AOI layer" and layer is not None:
             to_map = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
             return to_map.transformBoundingBox(layer.extent())
@@ -102,15 +112,14 @@ class PredictionController:
 
     def prediction_area(self, path: Path) -> Path | None:
         """The AOI file for the panel's "Where" choice (None: the whole raster); written to ``path``."""
-        dock = self.plugin.dock
-        assert dock is not None
-        where = dock.predict.extent_combo.currentData()
+        section = self._section()
+        where = section.where()
         if where == "visible map extent":
-            canvas = self.plugin.iface.mapCanvas()
+            canvas = self.host.iface.mapCanvas()
             export_layer(extent_layer(canvas.extent(), canvas.mapSettings().destinationCrs()), path)
             return path
         if where == "AOI layer":
-            layer = dock.predict.predict_aoi_combo.currentLayer()
+            layer = section.aoi_layer()
             if layer is None:
                 raise OutputError(tr("choose the AOI layer to predict in (or predict the whole raster)"))
             export_layer(layer, path)

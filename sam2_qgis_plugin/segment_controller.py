@@ -21,22 +21,27 @@ from .output import (
 from .session import SessionError, check_raster
 
 if TYPE_CHECKING:
-    from .plugin import Sam2Plugin
+    from collections.abc import Callable
+
+    from .host import Host
+    from .panel.segment import SegmentSection
     from .tasks import EngineTask
 
 
 class SegmentController:
     """The map tool while it is on, and the layer accepted segments are written to."""
 
-    def __init__(self, plugin: Sam2Plugin) -> None:
-        self.plugin = plugin
+    def __init__(self, host: Host, section: Callable[[], SegmentSection | None]) -> None:
+        self.host = host
+        self.section = section  # the panel's Segment section (None: no panel yet, or gone)
+        self.accepted = 0  # objects accepted since QGIS started (each message says what changed)
         self.tool: SegmentMapTool | None = None
         self.previous_tool: Any = None  # the analyst's map tool before segmenting: given back afterwards
 
     def toggle_tool(self, active: bool) -> None:
         """The "Segment on the map" button: our map tool on, or the analyst's previous tool back."""
-        plugin = self.plugin
-        canvas = plugin.iface.mapCanvas()
+        host = self.host
+        canvas = host.iface.mapCanvas()
         if not active:
             if self.tool is not None and canvas.mapTool() is self.tool:
                 self._give_back_previous_tool(canvas)
@@ -46,16 +51,25 @@ class SegmentController:
             self.previous_tool = current
         self.tool = SegmentMapTool(
             canvas,
-            plugin.ensure_session(),
-            plugin.raster_layer,
+            host.ensure_session(),
+            host.raster_layer,
             self.accept,
-            plugin.report,
-            background=plugin.run_task,
-            output_layer=lambda: plugin.dock.segment.output_combo.currentLayer() if plugin.dock else None,
-            status=lambda text: plugin.dock.segment.preview_label.setText(text) if plugin.dock else None,
+            host.report,
+            background=host.run_task,
+            output_layer=self.output_layer,
+            status=self.show_preview,
         )
         self.tool.deactivated.connect(self._tool_left)
         canvas.setMapTool(self.tool)
+
+    def output_layer(self) -> Any:
+        section = self.section()
+        return section.output_combo.currentLayer() if section is not None else None
+
+    def show_preview(self, text: str) -> None:
+        section = self.section()
+        if section is not None:
+            section.preview_label.setText(text)
 
     def _give_back_previous_tool(self, canvas: Any) -> None:
         try:
@@ -68,15 +82,15 @@ class SegmentController:
 
     def _tool_left(self) -> None:
         """Another map tool was chosen (Pan, say): the button follows."""
-        dock = self.plugin.dock
-        if dock is not None and dock.segment.segment_button.isChecked():
-            dock.segment.segment_button.setChecked(False)
+        section = self.section()
+        if section is not None and section.segment_button.isChecked():
+            section.segment_button.setChecked(False)
 
     def remove_tool(self) -> None:
         """On unload: the analyst's previous map tool back if ours is active, and ours gone."""
         if self.tool is None:
             return
-        canvas = self.plugin.iface.mapCanvas()
+        canvas = self.host.iface.mapCanvas()
         with contextlib.suppress(TypeError, RuntimeError):
             self.tool.deactivated.disconnect(self._tool_left)
         if canvas.mapTool() is self.tool:
@@ -86,65 +100,58 @@ class SegmentController:
 
     def show_output_destination(self, *_: Any) -> None:
         """Tell the analyst where accepted segments will be written."""
-        dock = self.plugin.dock
-        if dock is None:
+        section = self.section()
+        if section is None:
             return
-        layer = dock.segment.output_combo.currentLayer()
-        dock.segment.offer_classes(class_values(layer))
+        layer = section.output_combo.currentLayer()
+        section.offer_classes(class_values(layer))
         if layer is not None:
             text = f"Segments are added to the layer {layer.name()} (as edits: save them, or undo with Ctrl+Z)."
         else:
-            path = default_segments_file(self.plugin.outputs_folder())
+            path = default_segments_file(self.host.outputs_folder())
             verb = "appended to" if path.exists() else "written to a new"
             unsaved = "" if QgsProject.instance().homePath() else " (the project is not saved: your home folder)"
             text = f"Segments are {verb} {path}{unsaved}."
-        dock.segment.output_hint.setText(text)
+        section.output_hint.setText(text)
 
     def accept(self, result: dict[str, Any]) -> None:
         """Write an accepted segment (the worker's ``predict`` result) to the output layer."""
-        plugin, dock = self.plugin, self.plugin.dock
-        assert dock is not None
-        layer = dock.segment.output_combo.currentLayer()
+        host, section = self.host, self.section()
+        assert section is not None
+        layer = section.output_combo.currentLayer()
         source_crs = (
-            QgsCoordinateReferenceSystem.fromWkt(result["crs"]) if result.get("crs") else plugin.raster_layer().crs()
+            QgsCoordinateReferenceSystem.fromWkt(result["crs"]) if result.get("crs") else host.raster_layer().crs()
         )
         try:
             if layer is None:
-                layer = open_default_segments(plugin.outputs_folder(), source_crs)
-                dock.segment.output_combo.setLayer(layer)
+                layer = open_default_segments(host.outputs_folder(), source_crs)
+                section.output_combo.setLayer(layer)
             attributes = SegmentAttributes(
-                class_name=dock.segment.class_combo.currentText(),
+                class_name=section.class_name(),
                 score=result.get("score"),
-                model=plugin.session.model["model"] if plugin.session and plugin.session.model else "",
-                source=plugin.raster_layer().name() if plugin.raster_layer() is not None else "",
+                model=host.session.model["model"] if host.session and host.session.model else "",
+                source=host.raster_layer().name() if host.raster_layer() is not None else "",
                 prompt=result.get("prompt", ""),
             )
             count = append_segments(layer, result["polygons"], source_crs, attributes)
         except OutputError as error:
-            plugin.report(str(error))
+            host.report(str(error))
             return
-        plugin.iface.messageBar().pushMessage(
-            "SAM 2",
-            tr("{added} added to {layer} ({file}); Ctrl+Z takes it back, save the layer's edits to keep it").format(
-                added=tr("1 object") if count == 1 else tr("{count} polygons").format(count=count),
-                layer=layer.name(),
-                file=layer.source().split("|")[0],
-            ),
-            level=Qgis.MessageLevel.Info,
-            duration=3,
-        )
+        self.accepted += 1
+        host.iface.messageBar().pushMessage("SAM 2", accepted_message(layer, count, self.accepted),
+                                            level=Qgis.MessageLevel.Info, duration=3)  # fmt: skip
         self.show_output_destination()
 
     def encode_visible_extent(self) -> EngineTask | None:
         """Encode the tiles under the visible map extent in the background, so clicks there are instant."""
-        plugin = self.plugin
+        host = self.host
         try:
-            layer = check_raster(plugin.raster_layer())
-            session = plugin.ensure_session()
+            layer = check_raster(host.raster_layer())
+            session = host.ensure_session()
         except SessionError as error:
-            plugin.report(str(error))
+            host.report(str(error))
             return None
-        canvas = plugin.iface.mapCanvas()
+        canvas = host.iface.mapCanvas()
         extent = canvas.extent()
         crs = canvas.mapSettings().destinationCrs()
         crs_wkt = crs.toWkt()
@@ -165,8 +172,8 @@ class SegmentController:
         def done(result: dict[str, Any]) -> None:
             notice = session.take_restart_notice()
             if notice:
-                plugin.report(notice)
-            plugin.iface.messageBar().pushMessage(
+                host.report(notice)
+            host.iface.messageBar().pushMessage(
                 "SAM 2",
                 tr("{encoded} of {tiles} tiles encoded: clicks there are now instant").format(
                     encoded=result["encoded"], tiles=result["tiles"]
@@ -175,7 +182,25 @@ class SegmentController:
                 duration=4,
             )
 
-        return plugin.run_task("SAM 2: encoding the visible extent", work, done)
+        return host.run_task("SAM 2: encoding the visible extent", work, done)
 
 
 __all__ = ["SegmentController"]
+
+
+def accepted_message(layer: Any, polygons: int, accepted: int) -> str:
+    """What an accept changed, in words that differ each time (QGIS shows a repeated message only once): the
+    object added, where (the layer's name, and its file unless it is a memory layer), and how many objects were
+    accepted since QGIS started."""
+    where = layer.name()
+    if layer.providerType() != "memory":
+        where = tr("{layer} ({file})").format(layer=where, file=layer.source().split("|")[0])
+    added = tr("1 object") if polygons == 1 else tr("1 object in {count} polygons").format(count=polygons)
+    return tr(
+        "{added} added to {where}: {accepted} since QGIS started. Ctrl+Z takes it back; save the layer's edits to "
+        "keep it"
+    ).format(
+        added=added,
+        where=where,
+        accepted=tr("1 object") if accepted == 1 else tr("{count} objects").format(count=accepted),
+    )

@@ -34,7 +34,11 @@ from .output import OutputError, export_layer
 from .session import SessionError, check_raster
 
 if TYPE_CHECKING:
-    from .plugin import Sam2Plugin
+    from collections.abc import Callable
+
+    from .host import Host
+    from .panel.labels import LabelsSection
+    from .panel.suggest import SuggestSection
     from .tasks import EngineTask
 
 HEAT_LAYER = "SAM 2 uncertainty"
@@ -47,8 +51,12 @@ VIEW_PIXELS = 400  # the map shows this many raster pixels across around a place
 class SuggestController:
     """One suggest job at a time; the places shown and the current one."""
 
-    def __init__(self, plugin: Sam2Plugin) -> None:
-        self.plugin = plugin
+    def __init__(
+        self, host: Host, section: Callable[[], SuggestSection | None], labels: Callable[[], LabelsSection | None]
+    ) -> None:
+        self.host = host
+        self.section = section  # the panel's Where to label next section
+        self.labels = labels  # the panel's label layer (kept clear of)
         self.task: EngineTask | None = None
         self.layers: list[str] = []  # the heat and places layers' ids
         self.places: list[dict[str, Any]] = []  # {"x", "y", "score", "reason"} in the places layer's CRS
@@ -65,31 +73,32 @@ class SuggestController:
         """Start a suggest job into ``out_dir`` (default: sam2_suggest/<time> beside the project) for
         ``checkpoint`` (default: the active model) where the panel says, or, ``again``, where the last job looked
         (the map has moved to its places since); None (and a message) when it cannot start."""
-        plugin, dock = self.plugin, self.plugin.dock
-        assert dock is not None
+        host, section, labels_section = self.host, self.section(), self.labels()
+        assert section is not None
+        assert labels_section is not None
         if self.task is not None:
-            plugin.report(tr("places to label are already being found: wait for them or cancel"))
+            host.report(tr("places to label are already being found: wait for them or cancel"))
             return None
-        checkpoint = checkpoint or (plugin.session.checkpoint if plugin.session else None)
+        checkpoint = checkpoint or (host.session.checkpoint if host.session else None)
         try:
-            raster = check_raster(plugin.raster_layer())
+            raster = check_raster(host.raster_layer())
         except SessionError as error:
-            plugin.report(str(error))
+            host.report(str(error))
             return None
         if not checkpoint:
-            plugin.report(tr("choose a model first (Model: Use): its uncertainty says where to label"))
+            host.report(tr("choose a model first (Model: Use): its uncertainty says where to label"))
             return None
-        out_dir = out_dir or plugin.outputs_folder() / "sam2_suggest" / time.strftime("%Y%m%d-%H%M%S")
-        labels = dock.labels.labels_combo.currentLayer()
+        out_dir = out_dir or host.outputs_folder() / "sam2_suggest" / time.strftime("%Y%m%d-%H%M%S")
+        labels = labels_section.layer()
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             looked_in = self.looked_in if again and self.looked_in else self.where(out_dir / "area.gpkg", raster)
             area, extent, render = looked_in
             if labels is not None:
                 export_layer(labels, out_dir / "labels.gpkg")
-            engine_raster = plugin.raster_for_job(raster, render)
+            engine_raster = host.raster_for_job(raster, render)
         except (OSError, OutputError, SessionError) as error:
-            plugin.report(str(getattr(error, "strerror", None) or error))
+            host.report(str(getattr(error, "strerror", None) or error))
             return None
         request = {
             "out": out_dir / "places.gpkg",
@@ -98,11 +107,11 @@ class SuggestController:
             "labels": out_dir / "labels.gpkg" if labels is not None else None,
             "area": area,
             "extent": extent,
-            "count": dock.suggest.suggest_count_spin.value(),
+            "count": section.suggest_count_spin.value(),
             "bands": engine_bands(raster),
-            "device": dock.engine.device_combo.currentText() or "auto",
+            "device": host.device() or "auto",
         }
-        python, self.pixel, self.looked_in = plugin.python(), raster.rasterUnitsPerPixelX() or 1.0, looked_in
+        python, self.pixel, self.looked_in = host.python(), raster.rasterUnitsPerPixelX() or 1.0, looked_in
 
         def work(task: EngineTask) -> dict[str, Any]:
             def progress(value: float, event: dict[str, Any]) -> None:
@@ -112,7 +121,7 @@ class SuggestController:
                 python, "suggest", {**request, "raster": engine_raster(task)}, progress, task.isCanceled
             )
 
-        task = plugin.run_task(tr("SAM 2: where to label next"), work, lambda result: self.found(result, checkpoint))
+        task = host.run_task(tr("SAM 2: where to label next"), work, lambda result: self.found(result, checkpoint))
         task.taskTerminated.connect(self.ended)
         self.task = task
         return task
@@ -121,12 +130,12 @@ class SuggestController:
         """Where to look: an AOI file (written to ``path``), the visible extent in the raster's CRS as
         ``"xmin,ymin,xmax,ymax"``, or neither (the whole raster); and the map extent a raster that is no local file
         is rendered over (None: the whole layer)."""
-        dock = self.plugin.dock
-        assert dock is not None
-        canvas = self.plugin.iface.mapCanvas()
-        key = dock.suggest.suggest_where_combo.currentData()
+        section = self.section()
+        assert section is not None
+        canvas = self.host.iface.mapCanvas()
+        key = section.suggest_where_combo.currentData()
         if key == "AOI layer":
-            layer = dock.suggest.suggest_aoi_combo.currentLayer()
+            layer = section.suggest_aoi_combo.currentLayer()
             if layer is None:
                 raise OutputError(tr("choose the AOI layer to look in (or look in the visible map extent)"))
             to_map = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
@@ -146,7 +155,7 @@ class SuggestController:
         heat = heat_layer(Path(result["uncertainty"]))
         places = places_layer(Path(result["suggestions"]))
         if not heat.isValid() or not places.isValid():
-            self.plugin.report(tr("cannot read the places found in {path}").format(path=result["suggestions"]))
+            self.host.report(tr("cannot read the places found in {path}").format(path=result["suggestions"]))
             return
         QgsProject.instance().addMapLayers([heat, places])
         self.layers = [heat.id(), places.id()]
@@ -161,12 +170,12 @@ class SuggestController:
             for f in sorted(places.getFeatures(), key=lambda f: f["rank"])
         ]
         self.index = 0
-        dock = self.plugin.dock
-        if dock is not None:
-            dock.suggest.suggest_row.setVisible(bool(self.places))
+        section = self.section()
+        if section is not None:
+            section.suggest_row.setVisible(bool(self.places))
         if not self.places:
-            if dock is not None:
-                dock.suggest.suggest_label.setText(
+            if section is not None:
+                section.suggest_label.setText(
                     tr(
                         "No place to suggest: the model is sure everywhere else, or the area is labelled (or has "
                         "no valid pixels away from your labels)"
@@ -182,14 +191,14 @@ class SuggestController:
 
     def show_current(self) -> None:
         """Say which place is current and why, mark it and zoom to it."""
-        dock, place = self.plugin.dock, self.places[self.index]
-        if dock is not None:
-            dock.suggest.suggest_label.setText(
+        section, place = self.section(), self.places[self.index]
+        if section is not None:
+            section.suggest_label.setText(
                 tr("Place {n} of {count}: {reason}").format(
                     n=self.index + 1, count=len(self.places), reason=place["reason"]
                 )
             )
-        canvas = self.plugin.iface.mapCanvas()
+        canvas = self.host.iface.mapCanvas()
         to_map = QgsCoordinateTransform(self.crs, canvas.mapSettings().destinationCrs(), QgsProject.instance())
         point = QgsGeometry.fromPointXY(to_map.transform(place["x"], place["y"]))
         if self.marker is None:
@@ -215,10 +224,11 @@ class SuggestController:
                 QgsProject.instance().removeMapLayer(layer_id)
         self.layers, self.places = [], []
         if self.marker is not None:
-            self.plugin.iface.mapCanvas().scene().removeItem(self.marker)
+            self.host.iface.mapCanvas().scene().removeItem(self.marker)
             self.marker = None
-        if self.plugin.dock is not None:
-            self.plugin.dock.suggest.suggest_row.setVisible(False)
+        section = self.section()
+        if section is not None:
+            section.suggest_row.setVisible(False)
 
 
 def heat_layer(path: Path) -> QgsRasterLayer:

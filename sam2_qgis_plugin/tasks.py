@@ -31,6 +31,7 @@ class EngineTask(QgsTask):
         on_cancel: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(description, QgsTask.Flag.CanCancel)
+        self.title = description  # the description changes with progress; this is what the job is
         self.work, self.on_done, self.on_error, self.on_cancel = work, on_done, on_error, on_cancel
         # for QGIS work inside ``work`` (rendering a web layer): its progress is the task's, cancel reaches it
         self.feedback = QgsRasterBlockFeedback()
@@ -47,6 +48,7 @@ class EngineTask(QgsTask):
             return False
 
     def cancel(self) -> None:
+        self.setDescription(tr("{task}: stopping...").format(task=self.title))  # no stale time left on show
         self.feedback.cancel()
         if self.on_cancel is not None:
             self.on_cancel()

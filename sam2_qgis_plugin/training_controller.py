@@ -21,7 +21,11 @@ from .session import SessionError
 from .settings import TUNED_MODELS
 
 if TYPE_CHECKING:
-    from .plugin import Sam2Plugin
+    from collections.abc import Callable
+
+    from .host import Host
+    from .panel.model import ModelSection
+    from .panel.train import TrainSection
     from .tasks import EngineTask
 
 MAX_TUNED = 20
@@ -79,53 +83,62 @@ def result_text(name: str, summary: dict[str, Any]) -> str:
 class TrainingController:
     """One fine-tuning at a time, started from the dock; ``last_run`` is the folder of the last finished one."""
 
-    def __init__(self, plugin: Sam2Plugin) -> None:
-        self.plugin = plugin
+    def __init__(
+        self,
+        host: Host,
+        section: Callable[[], TrainSection | None],
+        model: Callable[[], ModelSection | None],
+        options: Callable[[], dict[str, Any]],
+        tuned: Callable[[str], None],
+    ) -> None:
+        self.host = host
+        self.section = section  # the panel's Fine-tune section: options, result, report, resume
+        self.model = model  # the panel's Model section, where tuned models are offered
+        self.options = options  # the training options from the panel (train, labels, engine sections)
+        self.tuned = tuned  # told of each checkpoint that became the active model (where to label next)
         self.task: EngineTask | None = None
         self.last_run: Path | None = None
         self.stopped_run: Path | None = None  # a cancelled run that can be resumed
 
     def fill_tuned_models(self) -> None:
-        assert self.plugin.dock is not None
-        combo = self.plugin.dock.model.tuned_combo
-        for path in remembered_models():
-            combo.addItem(tuned_model_title(Path(path)), path)
-        if combo.count():
-            combo.setCurrentIndex(0)  # the newest: "Use" works at once (a placeholder would leave it at -1)
+        model = self.model()
+        assert model is not None
+        for path in reversed(remembered_models()):  # offered first-to-last: the newest ends first and chosen
+            model.offer_tuned(Path(path), tuned_model_title(Path(path)))
 
     def fine_tune(self, run_dir: Path | None = None, options: dict[str, Any] | None = None) -> EngineTask | None:
         """Start a run in ``run_dir`` (default: sam2_runs/<time> beside the project) with the panel's options
         and ``options`` over them; None (and a message) when it cannot start."""
-        plugin, dock = self.plugin, self.plugin.dock
-        assert dock is not None
+        host, section = self.host, self.section()
+        assert section is not None
         if self.task is not None:
-            plugin.report(tr("a fine-tuning is already running: wait for it or cancel it in the task manager"))
+            host.report(tr("a fine-tuning is already running: wait for it or cancel it in the task manager"))
             return None
-        chosen = plugin.labelled_job_inputs(tr("choose a label layer and a model (the base to fine-tune) first"))
+        chosen = host.labelled_job_inputs(tr("choose a label layer and a model (the base to fine-tune) first"))
         if chosen is None:
             return None
         raster, labels, checkpoint = chosen
-        run_dir = run_dir or plugin.outputs_folder() / "sam2_runs" / time.strftime("%Y%m%d-%H%M%S")
+        run_dir = run_dir or host.outputs_folder() / "sam2_runs" / time.strftime("%Y%m%d-%H%M%S")
         problem = writable_folder(run_dir)
         if problem:
-            plugin.report(
+            host.report(
                 tr("the run folder {run_dir} is not writable ({problem}): save the project elsewhere").format(
                     run_dir=run_dir, problem=problem
                 )
             )
             return None
-        aoi = dock.train.aoi_combo.currentLayer()
+        aoi = section.aoi_layer()
         try:
-            engine_raster = plugin.raster_for_job(raster, self.render_extent(labels, aoi))
+            engine_raster = host.raster_for_job(raster, self.render_extent(labels, aoi))
         except SessionError as error:
-            plugin.report(str(error))
+            host.report(str(error))
             return None
         try:
             export_layer(labels, run_dir / "labels.gpkg")
             if aoi is not None:
                 export_layer(aoi, run_dir / "aoi.gpkg")
         except OutputError as error:
-            plugin.report(str(error))
+            host.report(str(error))
             return None
         request = {
             "raster": engine_raster,
@@ -135,7 +148,7 @@ class TrainingController:
             "checkpoint": checkpoint,
             "out": run_dir,
             "aoi": run_dir / "aoi.gpkg" if aoi is not None else None,
-            **dock.training_options(),
+            **self.options(),
             **(options or {}),
         }
         return self._start(run_dir, request, "SAM 2 fine-tuning")
@@ -143,7 +156,7 @@ class TrainingController:
     def render_extent(self, labels: Any, aoi: Any) -> Any:
         """The area a raster that is no local file is rendered over: the AOI's extent, else the labels', a little
         wider (map CRS)."""
-        canvas = self.plugin.iface.mapCanvas()
+        canvas = self.host.iface.mapCanvas()
         layer = aoi if aoi is not None else labels
         to_map = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
         extent = to_map.transformBoundingBox(layer.extent())
@@ -152,20 +165,23 @@ class TrainingController:
     def resume_stopped(self) -> EngineTask | None:
         """Continue the run that was cancelled, from its saved state (the engine's ``train --resume``)."""
         if self.stopped_run is None:
-            self.plugin.report(tr("no stopped fine-tuning to resume in this session"))
+            self.host.report(tr("no stopped fine-tuning to resume in this session"))
             return None
         if self.task is not None:
-            self.plugin.report(tr("a fine-tuning is already running: wait for it or cancel it in the task manager"))
+            self.host.report(tr("a fine-tuning is already running: wait for it or cancel it in the task manager"))
             return None
         return self._start(self.stopped_run, {"resume": self.stopped_run}, "SAM 2 fine-tuning (resumed)")
 
     def _start(self, run_dir: Path, request: dict[str, Any], description: str) -> EngineTask:
-        python = self.plugin.python()
+        python = self.host.python()
 
         def work(task: EngineTask) -> dict[str, Any]:
-            scores: dict[str, float] = {}
+            scored: list[tuple[int, float]] = []  # (epoch, validation IoU) of the last validation; epoch 0: start
 
             def progress(value: float, event: dict[str, Any]) -> None:
+                if task.isCanceled():  # stopping at a safe point: no pace or time left any more
+                    task.setProgress(value)
+                    return
                 if "tiles" in event:
                     tiles = event["tiles"]
                     task.setDescription(
@@ -174,25 +190,22 @@ class TrainingController:
                         )
                     )
                 if "iou" in event:
-                    scores["iou"] = event["iou"]
-                    task.setDescription(
-                        tr("{description}: epoch {epoch}, IoU {iou:.3f}").format(
-                            description=description, epoch=event.get("epoch"), iou=event["iou"]
-                        )
-                    )
+                    scored[:] = [(int(event.get("epoch") or 0), float(event["iou"]))]
+                    task.setDescription(f"{description}: {validated(*scored[0])}")
                 if "samples_per_second" in event:
-                    task.setDescription(training_pace(description, event, scores.get("iou")))
+                    task.setDescription(training_pace(description, event, scored[0] if scored else None))
                 task.setProgress(value)  # after the description: whoever follows the progress reads the new one
 
             raster = request.get("raster")
             ready = {**request, "raster": raster(task)} if callable(raster) else request  # rendered in the task
             return run_core_job(python, "train", ready, progress, task.isCanceled)
 
-        task = self.plugin.run_task(description, work, lambda summary: self.finished(run_dir, summary))
+        task = self.host.run_task(description, work, lambda summary: self.finished(run_dir, summary))
         task.taskTerminated.connect(self.ended)
         self.task = task
-        if self.plugin.dock is not None:
-            self.plugin.dock.train.resume_button.setEnabled(False)
+        section = self.section()
+        if section is not None:
+            section.resume_button.setEnabled(False)
         return task
 
     def ended(self) -> None:
@@ -200,7 +213,7 @@ class TrainingController:
 
     def finished(self, run_dir: Path, summary: dict[str, Any]) -> None:
         """Show the scores; a run that beat the base becomes the active model."""
-        plugin = self.plugin
+        host = self.host
         self.task = None
         if summary.get("stopped"):
             self.stopped(run_dir, summary)
@@ -208,11 +221,12 @@ class TrainingController:
         self.stopped_run = None
         self.last_run = run_dir
         base, best = summary["base"]["iou"], summary["best"]["iou"]
-        if plugin.dock is not None:  # the scores once (the verdict says the same in words: it is in the report)
-            plugin.dock.train.result_label.setText(result_text(run_dir.name, summary))
+        section = self.section()
+        if section is not None:  # the scores once (the verdict says the same in words: it is in the report)
+            section.show_result(result_text(run_dir.name, summary))
         for warning in summary.get("warnings", []):
-            plugin.report(warning)
-        bar = plugin.iface.messageBar()
+            host.report(warning)
+        bar = host.iface.messageBar()
         if not summary.get("improved", True):
             bar.pushMessage(
                 "SAM 2",
@@ -233,8 +247,8 @@ class TrainingController:
             level=Qgis.MessageLevel.Success,
             duration=10,
         )
-        plugin.use_checkpoint(str(run_dir / "best.pt"))
-        plugin.suggesting.after_tuning(str(run_dir / "best.pt"))  # where to label next, for the new model
+        host.use_checkpoint(str(run_dir / "best.pt"))
+        self.tuned(str(run_dir / "best.pt"))  # where to label next, for the new model
 
     def stopped(self, run_dir: Path, summary: dict[str, Any]) -> None:
         """A cancelled run stopped at a safe point: say where, offer its best checkpoint so far, allow resuming."""
@@ -252,10 +266,10 @@ class TrainingController:
             )
         else:
             text += f" No epoch had beaten the base model yet (validation IoU {base['iou']:.3f})."
-        if self.plugin.dock is not None:
-            self.plugin.dock.train.result_label.setText(text)
-            self.plugin.dock.train.resume_button.setEnabled(True)
-        self.plugin.iface.messageBar().pushMessage(
+        section = self.section()
+        if section is not None:
+            section.show_result(text, resumable=True)
+        self.host.iface.messageBar().pushMessage(
             "SAM 2", tr("fine-tuning {text}").format(text=text), level=Qgis.MessageLevel.Info, duration=0
         )
 
@@ -263,12 +277,9 @@ class TrainingController:
         """Make a tuned checkpoint selectable in the dock, now and in later QGIS sessions."""
         paths = [str(checkpoint), *(p for p in remembered_models() if p != str(checkpoint))][:MAX_TUNED]
         TUNED_MODELS.set_value(paths)
-        if self.plugin.dock is not None:
-            combo = self.plugin.dock.model.tuned_combo
-            if combo.findData(str(checkpoint)) >= 0:
-                combo.removeItem(combo.findData(str(checkpoint)))  # listed again, first, with its new title
-            combo.insertItem(0, title or tuned_model_title(checkpoint), str(checkpoint))
-            combo.setCurrentIndex(combo.findData(str(checkpoint)))
+        model = self.model()
+        if model is not None:  # listed again, first, with its new title
+            model.offer_tuned(checkpoint, title or tuned_model_title(checkpoint))
 
     def open_report(self) -> bool:
         """Open the last run's report.html (scores base vs tuned, curves) in the system's browser; without one,
@@ -277,13 +288,13 @@ class TrainingController:
         from qgis.PyQt.QtGui import QDesktopServices
 
         if self.last_run is None or not (self.last_run / "report.html").exists():
-            self.plugin.report(tr("no finished fine-tuning in this session yet"))
+            self.host.report(tr("no finished fine-tuning in this session yet"))
             return False
         report = self.last_run / "report.html"
         if QDesktopServices.openUrl(QUrl.fromLocalFile(str(report))):
             return True
         opened_folder = QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_run)))
-        self.plugin.iface.messageBar().pushMessage(
+        self.host.iface.messageBar().pushMessage(
             "SAM 2",
             (
                 tr("no browser opened the report: it is {report} (its folder is open)")
@@ -299,17 +310,22 @@ class TrainingController:
 __all__ = ["MAX_TUNED", "TrainingController", "remembered_models", "tuned_model_title"]
 
 
-def training_pace(description: str, event: dict[str, Any], iou: float | None) -> str:
-    """'<description>: epoch 2, IoU 0.412, 35.1 samples/s, about 4 min left' from a training step's event."""
+def validated(epoch: int, iou: float) -> str:
+    """A validation IoU named by what was scored: the model the run started from (epoch 0), or an epoch."""
+    if epoch == 0:
+        return tr("the starting model's IoU {iou:.3f}").format(iou=iou)
+    return tr("IoU {iou:.3f} after epoch {epoch}").format(iou=iou, epoch=epoch)
+
+
+def training_pace(description: str, event: dict[str, Any], scored: tuple[int, float] | None) -> str:
+    """'<description>: epoch 2, 35.1 samples/s, about 4 min left; IoU 0.412 after epoch 1' from a training
+    step's event and the last validation (epoch, IoU)."""
     pace = tr("{description}: epoch {epoch}, {rate:.1f} samples/s").format(
         description=description, epoch=event.get("epoch"), rate=event["samples_per_second"]
     )
-    if iou is not None:
-        pace = tr("{description}: epoch {epoch}, IoU {iou:.3f}, {rate:.1f} samples/s").format(
-            description=description, epoch=event.get("epoch"), iou=iou, rate=event["samples_per_second"]
-        )
     eta = event.get("eta_seconds")
-    return pace if eta is None else f"{pace}, {time_left(float(eta))}"
+    pace = pace if eta is None else f"{pace}, {time_left(float(eta))}"
+    return pace if scored is None else f"{pace}; {validated(*scored)}"
 
 
 def time_left(seconds: float) -> str:

@@ -11,18 +11,23 @@ from typing import Any
 from core.io.atomic import atomic_output
 
 
-def describe(args: argparse.Namespace) -> dict[str, Any]:
-    """The jobs' options (defaults, choices, help) as the plugin reads them from job_defaults.json."""
+def describe_jobs() -> dict[str, dict[str, dict[str, Any]]]:
+    """The jobs' options (defaults, choices, help) and the engine's models, devices and encoders, as the plugin
+    reads them from job_defaults.json."""
     from core.inference.predict_config import describe as predict_describe
     from core.training.config import describe as train_describe
     from core.workflows.find import describe as find_describe
 
-    described = {
+    return {
         "train": train_describe(),
         "predict": predict_describe(),
         "find": find_describe(),
         "engine": engine_choices(),
     }
+
+
+def describe(args: argparse.Namespace) -> dict[str, Any]:
+    described = describe_jobs()
     if args.out:
         with atomic_output(args.out) as tmp:
             tmp.write_text(json.dumps(described, indent=2, sort_keys=True) + "\n")

@@ -9,6 +9,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../segment_controller.py"/>
+        <source>1 object in {count} polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/shapes.py"/>
         <source>1 pixel</source>
         <translation type="unfinished"></translation>
@@ -369,6 +374,11 @@
     <message>
         <location filename="../training_controller.py"/>
         <source>IoU by class: {classes}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>IoU {iou:.3f} after epoch {epoch}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1301,6 +1311,11 @@
     </message>
     <message>
         <location filename="../training_controller.py"/>
+        <source>the starting model's IoU {iou:.3f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
         <source>under a minute left</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1316,22 +1331,12 @@
     </message>
     <message>
         <location filename="../segment_controller.py"/>
-        <source>{added} added to {layer} ({file}); Ctrl+Z takes it back, save the layer's edits to keep it</source>
+        <source>{added} added to {where}: {accepted} since QGIS started. Ctrl+Z takes it back; save the layer's edits to keep it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../segment_controller.py"/>
-        <source>{count} polygons</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../training_controller.py"/>
-        <source>{description}: epoch {epoch}, IoU {iou:.3f}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../training_controller.py"/>
-        <source>{description}: epoch {epoch}, IoU {iou:.3f}, {rate:.1f} samples/s</source>
+        <source>{count} objects</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1357,6 +1362,11 @@
     <message>
         <location filename="../output.py"/>
         <source>{folder} holds too many {SEGMENTS_NAME}_N.gpkg files: choose an output layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../segment_controller.py"/>
+        <source>{layer} ({file})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1442,6 +1452,11 @@
     <message>
         <location filename="../job_panel.py"/>
         <source>{task}: cancelling...</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../tasks.py"/>
+        <source>{task}: stopping...</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.gui import QgsFileWidget
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QLabel, QPushButton, QWidget
 
 from .. import job_defaults
@@ -23,15 +24,16 @@ class ModelSection(Section):
         self.model_combo = QComboBox(self)
         model_labels = job_defaults.choice_labels("model", "engine")
         for name in job_defaults.choices("model", "engine"):  # the engine's models, in its order
-            self.model_combo.addItem(f"{model_labels[name]} ({name})", name)
+            self.model_combo.addItem(model_labels[name], name)  # "SAM 2.1 large": fits a narrow dock
+            self.model_combo.setItemData(self.model_combo.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
         self.download_button = QPushButton(tr("Download"), self)
         self.checkpoint_widget = QgsFileWidget(self)
         self.checkpoint_widget.setFilter(tr("Checkpoints (*.pt *.pth *.torch)"))
         self.load_button = QPushButton(tr("Use this checkpoint"), self)
         self.tuned_combo = QComboBox(self)
         self.tuned_combo.setObjectName("Sam2TunedModels")
-        self.tuned_combo.setPlaceholderText(tr("none yet"))
         self.use_tuned_button = QPushButton(tr("Use"), self)
+        self.show_no_tuned()
         form.addRow(self.model_label)
         form.addRow(tr("Official"), widget_and_button(self.model_combo, self.download_button))
         form.addRow(tr("Local file"), self.checkpoint_widget)
@@ -52,9 +54,20 @@ class ModelSection(Section):
         """The official model chosen, e.g. sam2.1_hiera_l."""
         return str(self.model_combo.currentData())
 
+    def show_no_tuned(self) -> None:
+        """An empty Fine-tuned list says so ("none yet": QGIS 3.22's Qt draws no placeholder) and Use is off."""
+        self.tuned_combo.clear()
+        self.tuned_combo.addItem(tr("none yet"))  # no data: not a model
+        self.tuned_combo.setEnabled(False)
+        self.use_tuned_button.setEnabled(False)
+
     def offer_tuned(self, checkpoint: Path, title: str) -> None:
         """List a fine-tuned checkpoint first under Fine-tuned, with ``title`` (again, if listed), and choose it."""
         combo = self.tuned_combo
+        if not combo.isEnabled():  # the "none yet" line goes
+            combo.clear()
+            combo.setEnabled(True)
+            self.use_tuned_button.setEnabled(True)
         if combo.findData(str(checkpoint)) >= 0:
             combo.removeItem(combo.findData(str(checkpoint)))
         combo.insertItem(0, title, str(checkpoint))

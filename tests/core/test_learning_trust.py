@@ -169,9 +169,15 @@ def test_the_defaults_shown_by_predict_help_are_predictconfigs(core_cli) -> None
 
 def test_the_plugins_job_defaults_file_is_what_the_engine_describes(repo_root) -> None:
     written = json.loads((repo_root / "sam2_qgis_plugin" / "job_defaults.json").read_text())
+    from core.cli.service import describe_jobs
+    from core.models.registry import MODELS
     from core.workflows.find import describe as describe_find
 
-    expected = {"train": describe(), "predict": describe_prediction(), "find": describe_find()}
+    expected = describe_jobs()
+    assert expected["train"] == describe()
+    assert expected["predict"] == describe_prediction()
+    assert expected["find"] == describe_find()
+    assert expected["engine"]["model"]["choices"] == list(MODELS)  # the plugin's model list is the registry's
     assert written == json.loads(json.dumps(expected)), (
         "run: .venv/bin/python -m core describe --out sam2_qgis_plugin/job_defaults.json"
     )

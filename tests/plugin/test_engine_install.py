@@ -215,6 +215,36 @@ def test_without_an_engine_the_panel_offers_the_install_and_its_button_installs_
         QgsSettings().setValue(ENGINE_PYTHON.key, before or "")
 
 
+def test_a_successful_check_of_the_engine_takes_the_install_offer_down(
+    qgis_iface, qgis_app, qtbot, monkeypatch
+) -> None:
+    """No engine found at start: the offer shows; the analyst then points Settings at a working Python and presses
+    Check the engine: the offer must not stay up once an engine answered."""
+    import sys
+
+    from qgis.core import QgsSettings
+    from qgis.PyQt.QtCore import QEvent
+
+    import sam2_qgis_plugin
+    import sam2_qgis_plugin.plugin as plugin_module
+    from sam2_qgis_plugin.settings import ENGINE_PYTHON
+
+    monkeypatch.setattr(plugin_module, "candidate_pythons", lambda configured=None: [])  # as on a fresh machine
+    before = QgsSettings().value(ENGINE_PYTHON.key)
+    plugin = sam2_qgis_plugin.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        assert plugin.install_offer is not None
+        plugin.dock.engine.python_widget.setFilePath(sys.executable)  # this venv: torch and sam2
+        plugin.dock.engine.check_button.click()
+        qtbot.waitUntil(lambda: "torch" in plugin.dock.engine.engine_label.text(), timeout=120_000)
+        assert plugin.install_offer is None
+    finally:
+        plugin.unload()
+        qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
+        QgsSettings().setValue(ENGINE_PYTHON.key, before or "")
+
+
 def test_downloads_are_reported_in_bytes(wheels, tmp_path, serve_folder) -> None:
     """From a wheel index served over HTTP (127.0.0.1), as from PyPI: the progress says what is downloaded."""
     events: list[dict] = []

@@ -228,9 +228,10 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         qtbot.waitUntil(lambda: "best.pt" in dock.model.model_label.text(), timeout=300_000)
         assert any("fine-tuned: validation IoU" in m for m in bar.get_messages(Qgis.Success))
         assert any(
-            re.search(r"epoch 1, (IoU [\d.]+, )?[\d.]+ samples/s, (about \d+ min|under a minute) left", p)
+            re.search(r"epoch 1, [\d.]+ samples/s, (about \d+ min|under a minute) left; the starting model's IoU", p)
             for p in paces
         )
+        assert not [p for p in paces if re.search(r"epoch 1, IoU", p)]  # the start's score is not epoch 1's
 
         config = (tmp_path / "run" / "config.yaml").read_text()
         for setting in ("batch_size: 2", "lr: 0.0003", "val_fraction: 0.25", "class_field: kind", "- 1", "device: cpu"):
@@ -486,6 +487,7 @@ def test_a_fine_tune_cancelled_before_its_first_epoch_completes_says_so_and_resu
         qtbot.waitUntil(lambda: not dock.job.isHidden(), timeout=10_000)  # the panel shows the job...
         assert "SAM 2 fine-tuning" in dock.job.job_label.text()
         dock.job.job_cancel_button.click()  # ...and cancels it: at once, before anything is trained
+        assert task.description() == "SAM 2 fine-tuning: stopping..."  # no stale "about 4 min left"
         qtbot.waitUntil(lambda: plugin.tuning.task is None, timeout=120_000)
         qtbot.waitUntil(lambda: dock.job.isHidden(), timeout=10_000)
         assert outcome == ["completed"]  # stopped at a safe point: QGIS does not report "Task failed"

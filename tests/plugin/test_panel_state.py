@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from qgis.core import QgsProject, QgsSettings
@@ -41,6 +42,20 @@ def test_choosing_another_map_tool_releases_the_segment_button(plugin, qgis_ifac
     canvas.setMapTool(pan)  # the analyst picks Pan in QGIS's toolbar
     assert not plugin.dock.segment.segment_button.isChecked()
     assert canvas.mapTool() is pan  # and keeps it
+
+
+def test_an_empty_fine_tuned_list_says_none_yet(qgis_app) -> None:
+    from sam2_qgis_plugin.panel.model import ModelSection
+
+    model = ModelSection()
+    assert model.tuned_combo.currentText() == "none yet"  # Qt 5.15 draws no placeholder: an item says it
+    assert not model.use_tuned_button.isEnabled()
+    assert model.chosen_tuned() == ""
+    model.offer_tuned(Path("/runs/a/best.pt"), "a (IoU 0.50)")
+    assert [model.tuned_combo.itemText(i) for i in range(model.tuned_combo.count())] == ["a (IoU 0.50)"]
+    assert model.use_tuned_button.isEnabled()
+    assert model.chosen_tuned() == "/runs/a/best.pt"
+    model.deleteLater()
 
 
 def test_remembered_tuned_models_are_selected_after_a_restart(qgis_iface, qgis_app, tmp_path) -> None:

@@ -145,3 +145,27 @@ def test_a_default_file_of_an_earlier_version_gets_the_new_fields(plugin, tmp_pa
     saved = QgsVectorLayer(f"{tmp_path / 'sam2_segments.gpkg'}|layername=sam2_segments", "check", "ogr")
     assert {"class", "score", "prompt", "source"} <= set(saved.fields().names())
     assert next(saved.getFeatures())["prompt"] == "fg=1;bg=0;box=0"
+
+
+def test_each_accept_says_what_changed_and_names_a_memory_layer_by_its_name(tmp_path) -> None:
+    """QGIS shows a repeated message once: each accept's message differs (the count since QGIS started), and a
+    memory layer is named, not shown as its provider string."""
+    from qgis.core import QgsVectorLayer
+
+    from sam2_qgis_plugin.segment_controller import accepted_message
+
+    memory = QgsVectorLayer("MultiPolygon?crs=EPSG:32633", "buildings", "memory")
+    first, second = accepted_message(memory, 1, 1), accepted_message(memory, 1, 2)
+    assert first != second
+    assert "buildings" in first
+    assert "MultiPolygon?" not in first
+    assert "uid=" not in first
+    assert "2 objects since QGIS started" in second
+    path = tmp_path / "segments.gpkg"
+    memory.dataProvider()  # a file layer shows its file
+    from sam2_qgis_plugin.output import export_layer
+
+    export_layer(memory, path)
+    on_disk = QgsVectorLayer(str(path), "segments", "ogr")
+    assert str(path) in accepted_message(on_disk, 3, 3)
+    assert "1 object in 3 polygons" in accepted_message(on_disk, 3, 3)
