@@ -81,13 +81,24 @@ class EngineInfo:
     versions: dict[str, Any]
 
     @property
-    def summary(self) -> str:
+    def device(self) -> str:
         v = self.versions
-        device = "CUDA" if v.get("cuda") else "Apple MPS" if v.get("mps") else "CPU only"
+        return "CUDA" if v.get("cuda") else "Apple MPS" if v.get("mps") else "CPU only"
+
+    @property
+    def summary(self) -> str:
+        """Everything, for the Settings window and tooltips: versions, the device and the cache folder."""
+        v = self.versions
         return (
-            f"Python {v.get('python')}, torch {v.get('torch')}, sam2 {v.get('sam2')}, {device}; "
+            f"Python {v.get('python')}, torch {v.get('torch')}, sam2 {v.get('sam2')}, {self.device}; "
             f"weights and embeddings cached in {v.get('cache')}"
         )
+
+    @property
+    def short(self) -> str:
+        """What the panel's one line says: torch, sam2 and the device (a path would not wrap in a narrow dock)."""
+        v = self.versions
+        return f"torch {v.get('torch')}, sam2 {v.get('sam2')}, {self.device}"
 
 
 def probe(python: str, timeout: float = 120) -> EngineInfo:

@@ -298,7 +298,8 @@ class Sam2Plugin:
         def shown(info: Any) -> None:
             self.close_install_offer()  # an engine answered: the offer to install one is stale
             if self.dock is not None:
-                self.dock.engine.engine_label.setText(tr("Engine: {summary}").format(summary=info.summary))
+                self.dock.engine.engine_label.setText(tr("Engine: {summary}").format(summary=info.short))
+                self.dock.engine.engine_label.setToolTip(info.summary)
                 self.dock.engine.settings.engine_label.setText(tr("Engine: {summary}").format(summary=info.summary))
 
         self.run_task("SAM 2: checking the engine", lambda task: probe(python), shown)
@@ -310,6 +311,7 @@ class Sam2Plugin:
         session = self.ensure_session()
 
         def loaded(model: dict[str, Any]) -> None:
+            self.close_install_offer()  # the engine runs a model: the offer to install one is stale
             if model.get("warning"):  # the engine's own words: int8 not checked close to exact on this model
                 self.report(model["warning"])
             if self.dock is not None:
@@ -322,7 +324,7 @@ class Sam2Plugin:
                     )
                 )
 
-        device = self.dock.engine.device_combo.currentText() if self.dock is not None else "auto"
+        device = self.device()
         encoder = encoder_path()
         self.run_task("SAM 2: loading the model", lambda task: session.load_model(path, device, encoder), loaded)
 

@@ -259,13 +259,17 @@ def run():
         result["menu_after_start"] = plugin_menu_titles()
         plugin.panel_action.trigger()
         dock = plugin.dock
-        dock.engine.python_widget.setFilePath(os.environ["SAM2_E2E_PYTHON"])
+        result["offer_at_start"] = plugin.install_offer is not None  # SAM2_QGIS_PYTHON is not set in this profile
+        dock.engine.python_widget.setFilePath(os.environ["SAM2_E2E_PYTHON"])  # as the analyst does in Settings
+        dock.engine.device_combo.setCurrentText("cpu")
+        dock.engine.check_button.click()
+        result["engine_checked"] = wait_for(lambda: "torch" in dock.engine.engine_label.text(), 120)
         dock.raster.raster_combo.setLayer(layer)
         dock.segment.class_combo.setCurrentText("tree")
-        session = plugin.ensure_session()
-        model = session.load_model(os.environ["SAM2_E2E_CHECKPOINT"], device="cpu")
-        dock.model.model_label.setText(f"Active model: {model['label']} (random-init, {model['image_size']} px, cpu)")
-        dock.engine.engine_label.setText("Engine: " + plugin.client.python)
+        dock.model.checkpoint_widget.setFilePath(os.environ["SAM2_E2E_CHECKPOINT"])
+        dock.model.load_button.click()  # Use this checkpoint
+        result["model_loaded"] = wait_for(lambda: "img256" in dock.model.model_label.text(), 120)
+        result["offer_after_engine_works"] = plugin.install_offer is not None
         result["dock_visible"] = dock.isVisible()
         result["dock_text"] = dock.engine.engine_label.text()
         settle(canvas)

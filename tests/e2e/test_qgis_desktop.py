@@ -94,6 +94,9 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     assert result["started"]
     assert "&SAM 2" in result["menu_after_start"]
     assert result["dock_visible"]
+    assert result["engine_checked"]  # Settings > Check the engine, then Use this checkpoint, as an analyst does
+    assert result["model_loaded"]
+    assert result["offer_after_engine_works"] is False  # no stale "no engine found. Install it now?" bar
     assert result["dock_overflow_px"] == 0  # the panel fits the dock QGIS gives it: nothing cut off at the right
     assert result["tool_active"]
     assert result["preview_empty"] is False

@@ -239,6 +239,9 @@ def test_a_successful_check_of_the_engine_takes_the_install_offer_down(
         plugin.dock.engine.check_button.click()
         qtbot.waitUntil(lambda: "torch" in plugin.dock.engine.engine_label.text(), timeout=120_000)
         assert plugin.install_offer is None
+        label = plugin.dock.engine.engine_label
+        assert "cached in" not in label.text()  # one short line in the panel: a path cannot wrap in a narrow dock
+        assert "cached in" in label.toolTip()  # everything else on hover and in Settings
     finally:
         plugin.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
