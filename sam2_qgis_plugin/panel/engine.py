@@ -8,7 +8,6 @@ from qgis.PyQt.QtWidgets import QFormLayout, QLabel, QPushButton, QWidget
 from ..i18n import tr
 from ..settings_dialog import SettingsDialog
 from .section import Section
-from .widgets import widget_and_button
 
 
 class EngineSection(Section):
@@ -24,7 +23,9 @@ class EngineSection(Section):
         self.engine_label.setWordWrap(True)
         self.settings_button = QPushButton(tr("Settings..."), self)
         self.settings_button.setToolTip(tr("The engine's Python, the device (GPU or CPU) and the embedding cache"))
-        form.addRow(widget_and_button(self.engine_label, self.settings_button))
+        # own rows: a word-wrapped label beside a button gets a wrong height from Qt (blank space, cut text)
+        form.addRow(self.engine_label)
+        form.addRow(self.settings_button)
 
     def device(self) -> str:
         """Where SAM 2 runs: auto, cuda, mps or cpu (chosen in Settings)."""

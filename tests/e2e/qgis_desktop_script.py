@@ -29,7 +29,7 @@ from qgis.PyQt.QtWidgets import QAction, QApplication
 from qgis.utils import iface, loadPlugin, pluginMetadata, plugins, startPlugin, unloadPlugin
 
 sys.path.insert(0, os.environ["SAM2_E2E_SCRIPTS"])
-from desktop_helpers import click_at, settle, wait_for
+from desktop_helpers import click_at, panel_fingerprint, settle, wait_for
 
 OUT = Path(os.environ["SAM2_E2E_OUT"])
 PLUGIN = "sam2_qgis_plugin"
@@ -72,6 +72,7 @@ def fine_tune_and_predict(plugin, layer, result):
     wait_for(lambda: len(set(QgsProject.instance().mapLayers()) - before) == 2, 300)
     added = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before]
     result["predicted_layers"] = sorted(f"{added.crs().authid()} {added.name()}" for added in added)
+    dock.show_section(dock.predict)  # the tab the prediction was started from
     settle(iface.mapCanvas())
     iface.mainWindow().grab().save(str(OUT / "predicted.png"))
 
@@ -275,6 +276,7 @@ def run():
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "dock.png"))
         result["dock_overflow_px"] = dock.overflow_px()  # 0: nothing cut off at the right, in any tab
+        result["panel"] = panel_fingerprint(dock)
 
         dock.segment.segment_button.setChecked(True)
         tool = plugin.segmenting.tool

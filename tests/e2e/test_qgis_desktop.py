@@ -63,6 +63,39 @@ def _run_qgis(profiles: Path, script: Path, env: dict[str, str]) -> tuple[dict, 
     return json.loads(result_file.read_text()), stderr, hung, process.returncode
 
 
+#: The README's screenshots, from the end-to-end test's: regenerated whenever the panel shows something else.
+README_SCREENSHOTS = {
+    "preview.png": "qgis-click-preview.png",
+    "tuned.png": "qgis-fine-tuned.png",
+    "predicted.png": "qgis-predicted.png",
+}
+
+
+def refresh_readme_screenshots(repo_root: Path, taken: Path, panel: list[str]) -> list[str]:
+    """Copy the screenshots just ``taken`` over the README's when the panel (``panel``: what it shows, as text)
+    differs from the one they show (docs/screenshots/panel.json); returns the files written (none: current)."""
+    folder = repo_root / "docs" / "screenshots"
+    recorded = folder / "panel.json"
+    if recorded.exists() and json.loads(recorded.read_text()) == panel:
+        return []
+    for source, target in README_SCREENSHOTS.items():
+        shutil.copyfile(taken / source, folder / target)
+    recorded.write_text(json.dumps(panel, indent=1) + "\n")
+    return [*README_SCREENSHOTS.values(), recorded.name]
+
+
+def test_the_screenshots_are_refreshed_only_when_the_panel_changes(tmp_path) -> None:
+    taken, repo = tmp_path / "taken", tmp_path / "repo"
+    taken.mkdir()
+    (repo / "docs" / "screenshots").mkdir(parents=True)
+    for name in README_SCREENSHOTS:
+        (taken / name).write_bytes(name.encode())
+    assert refresh_readme_screenshots(repo, taken, ["tab Segment"])  # nothing recorded: written
+    assert (repo / "docs" / "screenshots" / "qgis-fine-tuned.png").read_bytes() == b"tuned.png"
+    assert refresh_readme_screenshots(repo, taken, ["tab Segment"]) == []  # the same panel: left alone
+    assert refresh_readme_screenshots(repo, taken, ["tab Segment", "tab Learn"])  # changed: written again
+
+
 @needs_desktop
 def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     repo_root, tmp_path, engine_files, serve_folder
@@ -98,6 +131,7 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     assert result["model_loaded"]
     assert result["offer_after_engine_works"] is False  # no stale "no engine found. Install it now?" bar
     assert result["dock_overflow_px"] == 0  # the panel fits the dock QGIS gives it: nothing cut off at the right
+    assert "tab Learn" in result["panel"]
     assert result["tool_active"]
     assert result["preview_empty"] is False
     assert result["output_features"] >= 1
@@ -151,6 +185,11 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
                  "find_again.png", "label_next.png", "label_next_place2.png", "tuned.png",
                  "predicted.png"):  # fmt: skip
         assert (out / name).stat().st_size > 10_000
+    regenerated = refresh_readme_screenshots(repo_root, out, result["panel"])
+    assert not regenerated, (
+        "the panel changed since the README's screenshots were taken: they were regenerated in "
+        f"docs/screenshots ({', '.join(regenerated)}): look at them and commit them"
+    )
 
 
 @needs_desktop
