@@ -222,7 +222,7 @@ class Sam2Plugin:
         except SessionError as error:
             self.report(str(error))
             return None
-        labels = self.dock.labels.labels_combo.currentLayer()
+        labels = self.dock.labels.layer()
         checkpoint = self.session.checkpoint if self.session else None
         if labels is None or not checkpoint:
             self.report(missing)
@@ -330,7 +330,7 @@ class Sam2Plugin:
 
     def download_model(self) -> None:
         assert self.dock is not None
-        name, python = str(self.dock.model.model_combo.currentData()), self.python()
+        name, python = self.dock.model.official_model(), self.python()
 
         def work(task: EngineTask) -> str:
             # cancel keeps the partial file: the next download resumes it
@@ -386,7 +386,7 @@ class Sam2Plugin:
 
     def polygon_options(self, layer: Any) -> dict[str, Any]:
         """The engine's polygon options for ``layer`` from the panel's shape choices."""
-        return polygon_options(layer, self.dock.shape_choices()) if self.dock is not None else {}
+        return polygon_options(layer, self.dock.shapes.shape_choices()) if self.dock is not None else {}
 
     def show_bands(self, layer: Any) -> None:
         """The panel offers the raster's bands when it is not plain 8-bit RGB, as last chosen for that file."""

@@ -10,7 +10,6 @@ from qgis.PyQt.QtWidgets import QDockWidget, QScrollArea, QTabWidget, QVBoxLayou
 
 from .. import job_defaults
 from ..i18n import tr
-from ..shapes import ShapeChoices
 from .engine import EngineSection
 from .find import FindSection
 from .job import JobSection
@@ -123,6 +122,3 @@ class Sam2Dock(QDockWidget):
     def prediction_options(self) -> dict[str, Any]:
         """Prediction's options under the engine's names (no paths): the class is the one clicks write."""
         return {"label": self.segment.class_name(), **self.predict.options()}
-
-    def shape_choices(self) -> ShapeChoices:
-        return self.shapes.shape_choices()
