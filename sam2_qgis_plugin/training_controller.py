@@ -57,10 +57,16 @@ def result_text(name: str, summary: dict[str, Any]) -> str:
     """What the panel says of a finished run: validation IoU and F1, base -> best (each class's IoU for one
     model of several classes), and how much was scored."""
     base, best = summary["base"], summary["best"]
+    again = summary.get("started_from") == "tuned"  # a tuned model tuned again: epoch 0 is no base model
     if summary.get("improved", True):
-        text = tr("{name}: validation IoU {base:.3f} (base) -> {best:.3f} (best, epoch {epoch}); F1 {f1_base:.3f} -> "
-                  "{f1_best:.3f}").format(name=name, base=base["iou"], best=best["iou"], epoch=best["epoch"],
-                                          f1_base=base["f1"], f1_best=best["f1"])  # fmt: skip
+        start = tr("start") if again else tr("base")
+        text = tr("{name}: validation IoU {base:.3f} ({start}) -> {best:.3f} (best, epoch {epoch}); F1 {f1_base:.3f} "
+                  "-> {f1_best:.3f}").format(name=name, base=base["iou"], start=start, best=best["iou"],
+                                             epoch=best["epoch"], f1_base=base["f1"], f1_best=best["f1"])  # fmt: skip
+    elif again:
+        text = tr("{name}: the model you started from stands (validation IoU {base:.3f}: no epoch beat it)").format(
+            name=name, base=base["iou"]
+        )
     else:
         text = tr("{name}: the base model stands (validation IoU {base:.3f}: no epoch beat it)").format(
             name=name, base=base["iou"]
@@ -230,9 +236,16 @@ class TrainingController:
         if not summary.get("improved", True):
             bar.pushMessage(
                 "SAM 2",
-                tr(
-                    "no epoch beat the base model's validation IoU of {base:.3f}: the active model is "
-                    "unchanged; label more objects or change the settings, and see the run's report"
+                (
+                    tr(
+                        "no epoch beat the validation IoU of the model you started from, {base:.3f}: the active "
+                        "model is unchanged; label more objects or change the settings, and see the run's report"
+                    )
+                    if summary.get("started_from") == "tuned"
+                    else tr(
+                        "no epoch beat the base model's validation IoU of {base:.3f}: the active model is "
+                        "unchanged; label more objects or change the settings, and see the run's report"
+                    )
                 ).format(base=base),
                 level=Qgis.MessageLevel.Warning,
                 duration=0,

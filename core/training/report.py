@@ -37,7 +37,8 @@ def render_report(
     """The page's HTML from the run's ``summary.json`` content, its per-epoch history, its config, and the runs
     on the same labels (core.training.label_history: what the labels bought)."""
     base, best = summary["base"], summary["best"]
-    scores = [_row(["score", "base model", f"tuned (epoch {best['epoch']})", "change"], "th")]
+    start = "starting model" if summary.get("started_from") == "tuned" else "base model"  # a run tuned again
+    scores = [_row(["score", start, f"tuned (epoch {best['epoch']})", "change"], "th")]
     for key in SCORES:
         change = best[key] - base[key]
         css = "up" if change > 0 else "down" if change < 0 else ""
@@ -88,7 +89,7 @@ def render_report(
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>SAM 2 fine-tuning report</title><style>{STYLE}</style></head><body>
 <h1>SAM 2 fine-tuning report</h1>
-<p>Validation scores of the base model (epoch 0) and of the best epoch, on held-out tiles ({html.escape(tiles)}).
+<p>Validation scores of the {start} (epoch 0) and of the best epoch, on held-out tiles ({html.escape(tiles)}).
 Scored: {scored}.{stopped}</p>
 <p class="verdict"><b>{verdict}</b></p>{warnings}
 <table>{"".join(scores)}</table>

@@ -66,18 +66,28 @@ COLUMNS = ["epoch", "train_loss", "iou", "f1", "precision", "recall", "lr", "sec
 SCORES = ("iou", "f1", "precision", "recall")
 
 
-def verdict(base: dict[str, Any], best: dict[str, Any], metric: str, min_gain: float = 0.0) -> str:
-    """One line for the analyst: did fine-tuning beat the base model on validation?"""
+FINE_TUNED_FORMAT = "sam2-qgis/fine-tuned/1"  # "format" in the meta of every checkpoint a run writes
+
+
+def starting_model(metadata: dict[str, Any]) -> str:
+    """What a run starts from, in words: "the base model", or "the model you started from" when the checkpoint
+    is itself a fine-tuned one (its meta says so: a run tuned again)."""
+    return "the model you started from" if metadata.get("format") == FINE_TUNED_FORMAT else "the base model"
+
+
+def verdict(
+    base: dict[str, Any], best: dict[str, Any], metric: str, min_gain: float = 0.0, start: str = "the base model"
+) -> str:
+    """One line for the analyst: did fine-tuning beat ``start`` (the starting model, epoch 0) on validation?"""
     if best["epoch"] >= 1:
         return (
-            f"fine-tuning improved validation {metric} from {base[metric]:.3f} (base) to {best[metric]:.3f} "
+            f"fine-tuning improved validation {metric} from {base[metric]:.3f} ({start}) to {best[metric]:.3f} "
             f"(epoch {best['epoch']}); best.pt holds the tuned weights"
         )
     return (
-        f"the base model stands: no epoch beat its validation {metric} of {base[metric]:.3f}"
+        f"{start} stands: no epoch beat its validation {metric} of {base[metric]:.3f}"
         + (f" by more than {min_gain:g}" if min_gain > 0 else "")
-        + "; best.pt holds the "
-        "base weights (keep using the base model, or label more objects and try again)"
+        + f"; best.pt holds its weights (keep using {start}, or label more objects and try again)"
     )
 
 
@@ -113,7 +123,7 @@ class RunFolder:
         a multi-class run's, which are promptless with their class tokens)."""
         tuned = epoch >= 1 or trainer.config.multiclass
         return {
-            "format": "sam2-qgis/fine-tuned/1",
+            "format": FINE_TUNED_FORMAT,
             "model": trainer.loaded.spec.name,
             "image_size": trainer.config.model_size,
             "mode": trainer.config.mode if tuned else trainer.loaded.metadata.get("mode"),
@@ -200,6 +210,7 @@ class RunFolder:
         if not self.writes:
             return {"rank": trainer.rank, "epochs": trainer.epoch, "weights_sha256": weights}
         best = trainer.best()
+        start = starting_model(trainer.loaded.metadata)
         self._write_curves(trainer.history)
         with atomic_output(self.path / "config.yaml") as tmp:
             tmp.write_text(yaml.safe_dump(trainer.config.to_dict(), sort_keys=False))
@@ -207,7 +218,8 @@ class RunFolder:
             "base": {k: base[k] for k in SCORES},
             "best": {k: best[k] for k in ("epoch", *SCORES)},
             "improved": best["epoch"] >= 1,
-            "verdict": verdict(base, best, trainer.config.best_metric, trainer.config.min_gain),
+            "verdict": verdict(base, best, trainer.config.best_metric, trainer.config.min_gain, start),
+            "started_from": "tuned" if start != "the base model" else "base",
             "epochs": trainer.epoch,
             "stopped_early": trainer.stopped_early,
             "mode": trainer.config.mode,

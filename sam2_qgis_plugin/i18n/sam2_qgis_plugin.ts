@@ -1080,6 +1080,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../training_controller.py"/>
+        <source>base</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../jobs.py"/>
         <source>cancelled: {message}</source>
         <translation type="unfinished"></translation>
@@ -1246,6 +1251,11 @@
     </message>
     <message>
         <location filename="../training_controller.py"/>
+        <source>no epoch beat the validation IoU of the model you started from, {base:.3f}: the active model is unchanged; label more objects or change the settings, and see the run's report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
         <source>no finished fine-tuning in this session yet</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1287,6 +1297,11 @@
     <message>
         <location filename="../session.py"/>
         <source>select a raster layer (an orthophoto) in the Layers panel first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1431,7 +1446,12 @@
     </message>
     <message>
         <location filename="../training_controller.py"/>
-        <source>{name}: validation IoU {base:.3f} (base) -&gt; {best:.3f} (best, epoch {epoch}); F1 {f1_base:.3f} -&gt; {f1_best:.3f}</source>
+        <source>{name}: the model you started from stands (validation IoU {base:.3f}: no epoch beat it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../training_controller.py"/>
+        <source>{name}: validation IoU {base:.3f} ({start}) -&gt; {best:.3f} (best, epoch {epoch}); F1 {f1_base:.3f} -&gt; {f1_best:.3f}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -46,6 +46,15 @@ def test_the_base_model_stands_when_no_epoch_beats_it(core_cli, train_args, scen
     assert all(torch.equal(base[k], best[k]) for k in base)  # best.pt holds the base weights
     assert read_checkpoint(run / "best.pt").metadata["improved"] is False
     assert "the base model stands" in (run / "report.html").read_text()
+    assert summary["started_from"] == "base"
+
+    again = train(core_cli, train_args, scene, run / "best.pt", tmp_path / "again", 1, "--lr", "1e-12")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["started_from"] == "tuned"  # a tuned model tuned again: no "base model"
+    assert "the model you started from stands" in again.stderr
+    report = (tmp_path / "again" / "report.html").read_text()
+    assert "starting model" in report
+    assert "base model" not in report
 
 
 def test_best_is_the_first_row_with_the_highest_score_the_base_included() -> None:

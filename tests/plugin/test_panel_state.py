@@ -269,3 +269,17 @@ def test_the_panel_says_how_each_class_scored() -> None:
     assert "40 objects in 6 validation tiles" in text
     del summary["classes"]
     assert "by class" not in result_text("buildings", summary)
+
+
+def test_a_run_from_a_tuned_model_never_calls_it_the_base_model() -> None:
+    from sam2_qgis_plugin.training_controller import result_text
+
+    summary = {
+        "base": {"iou": 0.5, "f1": 0.6}, "best": {"iou": 0.7, "f1": 0.8, "epoch": 1}, "improved": True,
+        "validation": {"objects": 9, "tiles": 2}, "started_from": "tuned",
+    }  # fmt: skip
+    assert "validation IoU 0.500 (start) -> 0.700" in result_text("again", summary)
+    summary |= {"improved": False, "best": {"iou": 0.5, "f1": 0.6, "epoch": 0}}
+    text = result_text("again", summary)
+    assert "the model you started from stands" in text
+    assert "base" not in text
