@@ -13,15 +13,34 @@ if TYPE_CHECKING:
     from .tasks import EngineTask
 
 
-class Host(Protocol):
+class Messages(Protocol):
+    """Messages and background tasks: what every controller needs."""
+
     iface: Any
-    session: SegmentSession | None  # the click session with the active model (None: no engine yet)
 
     def report(self, message: str, expected: bool = True) -> None:
         """Say ``message`` in QGIS's message bar (``expected``: the analyst can fix it)."""
 
     def run_task(self, description: str, work: Any, on_done: Any) -> EngineTask:
         """Run ``work(task)`` in the background with progress and cancel; ``on_done(result)`` on success."""
+
+
+class EngineHost(Messages, Protocol):
+    """What the engine controller needs besides: how the click session reads rasters and shapes polygons."""
+
+    def polygon_options(self, layer: Any) -> dict[str, Any]:
+        """The panel's polygon shapes as the engine's options for ``layer``'s pixel size."""
+
+    def local_source(self, layer: Any, *area: Any, **options: Any) -> str:
+        """The file the engine opens for ``layer`` over an area (a web layer rendered)."""
+
+
+class Host(Messages, Protocol):
+    """What a task's controller may use of the plugin."""
+
+    @property
+    def session(self) -> SegmentSession | None:
+        """The click session with the active model (None: no engine yet)."""
 
     def python(self) -> str:
         """The engine's Python."""

@@ -19,7 +19,7 @@ from .settings import ENGINE_PYTHON
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .host import Host
+    from .host import Messages
     from .tasks import EngineTask
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent  # where ``-m sam2_qgis_plugin.engine_install`` resolves
@@ -58,7 +58,7 @@ def qgis_proxy() -> str | None:
 class InstallController:
     """One engine install at a time, started from the settings dialog."""
 
-    def __init__(self, host: Host, use_engine: Callable[[str], None]) -> None:
+    def __init__(self, host: Messages, use_engine: Callable[[str], None]) -> None:
         self.host = host
         self.use_engine = use_engine  # make an installed Python the engine: the panel checks and shows it
         self.task: EngineTask | None = None

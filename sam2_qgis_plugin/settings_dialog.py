@@ -69,6 +69,7 @@ class SettingsDialog(QDialog):
             )
         )
         self.engine_label = QLabel(tr("Engine: not checked yet"), self)
+        self.engine_label.setObjectName("Sam2SettingsEngineLabel")
         self.engine_label.setWordWrap(True)
         self.engine_folder_widget = QgsFileWidget(self)
         self.engine_folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
@@ -87,17 +88,18 @@ class SettingsDialog(QDialog):
         )
         form.addRow(tr("Python"), self.python_widget)
         form.addRow(self.check_button)
-        form.addRow(tr("Engine folder"), self.engine_folder_widget)
-        form.addRow(tr("Wheels (offline)"), self.wheels_widget)
-        form.addRow(self.install_button)
         form.addRow(self.engine_label)
         form.addRow(tr("Device"), self.device_combo)
         form.addRow(tr("Encoder on a CPU"), self.encoder_combo)
         form.addRow(tr("Embedding cache"), self.cache_widget)
+        form.addRow(tr("Engine folder"), self.engine_folder_widget)
+        form.addRow(tr("Wheels (offline)"), self.wheels_widget)
+        form.addRow(self.install_button)
         layout.addLayout(form)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.close)
         layout.addWidget(buttons)
+        self.python_widget.fileChanged.connect(lambda _: self.fit())
         self.restore()
 
     def restore(self) -> None:
@@ -110,6 +112,22 @@ class SettingsDialog(QDialog):
         self.encoder_combo.currentIndexChanged.connect(lambda _: ENCODER.set_value(self.encoder_combo.currentData()))
         self.device_combo.currentTextChanged.connect(lambda text: DEVICE.set_value(text))
         self.cache_widget.fileChanged.connect(lambda path: CACHE_DIR.set_value(path))
+
+    def show_engine(self, text: str) -> None:
+        """What the engine has, or its state; the window grows to show all of it."""
+        self.engine_label.setText(text)
+        self.fit()
+
+    def fit(self) -> None:
+        """Wide enough for the Python's whole path (up to 800 px) and tall enough for every line: the engine's
+        summary wraps, and a window sized before it changed would cut its last lines."""
+        edit = self.python_widget.lineEdit()
+        path_px = edit.fontMetrics().horizontalAdvance(self.python_widget.filePath()) + 40
+        edit.setMinimumWidth(min(max(path_px, 240), 800))
+        self.layout().activate()
+        width = max(self.width(), self.sizeHint().width())
+        height = self.heightForWidth(width) if self.hasHeightForWidth() else self.sizeHint().height()
+        self.resize(width, max(height, self.sizeHint().height()))
 
     def cache_dir(self) -> str | None:
         return self.cache_widget.filePath() or None

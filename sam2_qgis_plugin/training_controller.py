@@ -275,7 +275,7 @@ class TrainingController:
             self.remember_model(checkpoint, f"{run_dir.name} (stopped, IoU {best['iou']:.2f})")
             text += (
                 f" Its best so far (epoch {best['epoch']}: validation IoU {base['iou']:.3f} -> {best['iou']:.3f}) "
-                "is chosen under Model > Fine-tuned: press Use to make it active."
+                "is chosen in Model's list: press Use to make it active."
             )
         else:
             text += f" No epoch had beaten the base model yet (validation IoU {base['iou']:.3f})."

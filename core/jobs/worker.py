@@ -98,6 +98,7 @@ class Worker:
         import sam2  # noqa: F401
         import torch
 
+        from core.io.cache import cache_root
         from core.models.device import choose_device
 
         mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
@@ -109,6 +110,7 @@ class Worker:
             "mps": mps,
             "device": str(choose_device("auto")),
             "threads": {"torch": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")},
+            "cache": str(cache_root()),  # as the engine's probe says it (sam2_qgis_plugin.engine.PROBE)
         }
 
     def load_model(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:

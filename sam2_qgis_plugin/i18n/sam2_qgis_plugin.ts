@@ -29,11 +29,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../panel/model.py"/>
-        <source>A checkpoint on disk: an official one, or a fine-tuned run's best.pt</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../panel/train.py"/>
         <source>A model tuned for whole-raster prediction is used without prompts by Predict; one tuned for clicking serves clicks (and a grid of clicks for a whole raster).</source>
         <translation type="unfinished"></translation>
@@ -57,7 +52,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin.py"/>
+        <location filename="../panel/model.py"/>
         <source>Active model: {label} ({name}, {size} px, {device})</source>
         <translation type="unfinished"></translation>
     </message>
@@ -130,7 +125,17 @@
     </message>
     <message>
         <location filename="../panel/model.py"/>
+        <source>Checkpoint file...</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/model.py"/>
         <source>Checkpoints (*.pt *.pth *.torch)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/model.py"/>
+        <source>Choose a checkpoint file on disk: an official one, or a fine-tuned run's best.pt</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -204,16 +209,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../panel/model.py"/>
-        <source>Download</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../panel/model.py"/>
-        <source>Download the chosen checkpoint (resumable, verified) and make it active</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../panel/shapes.py"/>
         <source>Drop polygons (and parts) smaller than this</source>
         <translation type="unfinished"></translation>
@@ -249,17 +244,23 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../engine_controller.py"/>
+        <source>Engine: checking...</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../engine_controller.py"/>
+        <source>Engine: none found (Settings... &gt; Install engine)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/engine.py"/>
         <location filename="../settings_dialog.py"/>
         <source>Engine: not checked yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../panel/engine.py"/>
-        <source>Engine: not connected</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin.py"/>
         <source>Engine: {summary}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -320,11 +321,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../panel/model.py"/>
-        <source>Fine-tuned</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../processing/fine_tune.py"/>
         <source>Fine-tunes SAM 2 on the orthophoto and its label polygons, scores the base model and every epoch on held-out validation tiles, and keeps the best in the run folder as best.pt (the base weights if no epoch beat them). The tuned checkpoint is an output: chain it into &lt;i&gt;Predict raster with SAM 2&lt;/i&gt; in the Model Builder. &lt;i&gt;Tune the model&lt;/i&gt;: for whole-raster prediction (no prompts) or for clicking on the map.</source>
         <translation type="unfinished"></translation>
@@ -366,7 +362,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin.py"/>
+        <location filename="../engine_controller.py"/>
         <location filename="../settings_dialog.py"/>
         <source>Install engine</source>
         <translation type="unfinished"></translation>
@@ -428,23 +424,13 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../panel/model.py"/>
-        <source>Local file</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../settings_dialog.py"/>
         <source>Make a Python environment with torch and SAM 2 (about 1 GB; a few GB with CUDA on an NVIDIA GPU) and use it; it runs in the background and, cancelled, continues where it stopped the next time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../panel/model.py"/>
-        <source>Make the checkpoint file above the active model</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../panel/model.py"/>
-        <source>Make the chosen fine-tuned model the active model</source>
+        <source>Make the chosen model active: an official one is downloaded first (once; resumable, verified)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -460,11 +446,6 @@
     <message>
         <location filename="../processing/predict.py"/>
         <source>Mask</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../panel/model.py"/>
-        <source>Meta's official SAM 2 checkpoints: tiny is fastest, large most accurate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -484,7 +465,7 @@
     </message>
     <message>
         <location filename="../panel/model.py"/>
-        <source>Models fine-tuned in earlier runs, newest first, with their validation IoU</source>
+        <source>Models fine-tuned in earlier runs (newest first, with their validation IoU), Meta's official SAM 2 models (tiny is fastest, large most accurate) and checkpoint files on disk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -520,11 +501,6 @@
     <message>
         <location filename="../suggest_controller.py"/>
         <source>No place to suggest: the model is sure everywhere else, or the area is labelled (or has no valid pixels away from your labels)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../panel/model.py"/>
-        <source>Official</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -702,6 +678,11 @@
     <message>
         <location filename="../processing/base.py"/>
         <source>SAM 2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/model.py"/>
+        <source>SAM 2 checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -961,11 +942,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../panel/model.py"/>
-        <source>Use this checkpoint</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../panel/train.py"/>
         <source>Validation share</source>
         <translation type="unfinished"></translation>
@@ -1130,7 +1106,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin.py"/>
+        <location filename="../engine_controller.py"/>
         <source>choose a checkpoint file first</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1240,7 +1216,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin.py"/>
+        <location filename="../engine_controller.py"/>
         <source>no engine found. Install it now? torch and SAM 2 go into their own environment, in the background (about 1 GB, a few GB with CUDA; minutes)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1262,11 +1238,6 @@
     <message>
         <location filename="../training_controller.py"/>
         <source>no stopped fine-tuning to resume in this session</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../panel/model.py"/>
-        <source>none yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1365,7 +1336,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin.py"/>
+        <location filename="../engine_controller.py"/>
         <source>{device}, int8 encoder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1415,7 +1386,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin.py"/>
+        <location filename="../raster_controller.py"/>
         <source>{layer} is a web layer without edges: predict the visible map extent or inside an AOI layer (SAM 2 panel &gt; Where)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1437,6 +1408,11 @@
     <message>
         <location filename="../training_controller.py"/>
         <source>{name} {base:.2f} -&gt; {best:.2f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/model.py"/>
+        <source>{name}: Meta's official checkpoint, downloaded when first used</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qgis.PyQt.QtCore import QEvent
 from qgis.PyQt.QtWidgets import QDockWidget, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from .. import job_defaults
@@ -51,8 +52,12 @@ class Sam2Dock(QDockWidget):
         self.raster = RasterSection(top)
         for widget in (self.job, self.engine, self.model, self.raster):
             top_layout.addWidget(widget)
+        for section in (self.engine, self.model, self.raster):  # tight: the tabs below need the height
+            section.layout().setContentsMargins(6, 2, 6, 2)
+            section.layout().setSpacing(4)
         fit_narrow(top)  # before a scroll area asks for its size (Qt keeps the first answer)
         self.top = scrolled(top, body)  # scrolls only when the dock is shorter than these four
+        top.installEventFilter(self)  # its height follows its lines: fit_top
 
         self.tabs = QTabWidget(body)
         self.tabs.setObjectName("Sam2Tasks")
@@ -90,6 +95,19 @@ class Sam2Dock(QDockWidget):
         for section in self.sections():
             section.keep_choices()
         self.setWidget(body)
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802  (Qt's name)
+        if watched is self.top.widget() and event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Resize):
+            self.fit_top()
+        return False
+
+    def fit_top(self) -> None:
+        """The top area as tall as its lines need at the dock's width, no taller: a scroll area asks for its
+        content's height at the narrowest width (every status line wrapped many times), which left blank space
+        and took the tabs' room."""
+        content, width = self.top.widget(), self.top.viewport().width()
+        needed = content.heightForWidth(width) if content.hasHeightForWidth() else content.sizeHint().height()
+        self.top.setMaximumHeight(needed + 2 * self.top.frameWidth())
 
     def sections(self) -> list[Section]:
         return [self.engine, self.model, self.raster, *self.pages]

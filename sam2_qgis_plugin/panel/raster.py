@@ -68,6 +68,14 @@ class RasterSection(Section):
             combo.setBand(band)
             combo.blockSignals(False)
 
+    def show_web_resolution(self, shown: bool) -> None:
+        """The web layer's pixel size only for a layer that is rendered (no local file): one row less otherwise."""
+        form = self.layout()
+        label = form.labelForField(self.web_resolution_spin) if isinstance(form, QFormLayout) else None
+        for widget in (self.web_resolution_spin, label):
+            if widget is not None:
+                widget.setVisible(shown)
+
     def band_choice(self) -> tuple[int, int, int]:
         """The bands chosen as R, G, B (1-based)."""
         return tuple(combo.currentBand() for combo in self.band_combos)

@@ -29,7 +29,7 @@ from qgis.PyQt.QtWidgets import QAction, QApplication
 from qgis.utils import iface, loadPlugin, pluginMetadata, plugins, startPlugin, unloadPlugin
 
 sys.path.insert(0, os.environ["SAM2_E2E_SCRIPTS"])
-from desktop_helpers import click_at, panel_fingerprint, settle, wait_for
+from desktop_helpers import click_at, cut_texts, panel_fingerprint, settle, wait_for
 
 OUT = Path(os.environ["SAM2_E2E_OUT"])
 PLUGIN = "sam2_qgis_plugin"
@@ -57,7 +57,7 @@ def fine_tune_and_predict(plugin, layer, result):
     result["training_started"] = task is not None
     result["training_finished"] = wait_for(lambda: "best.pt" in dock.model.model_label.text(), 300)
     result["result_label"] = dock.train.result_label.text()
-    result["tuned_models"] = [dock.model.tuned_combo.itemData(i) for i in range(dock.model.tuned_combo.count())]
+    result["tuned_models"] = [choice.value for choice in dock.model.tuned]
     result["report_written"] = (work / "run" / "report.html").exists()
     iface.mainWindow().resizeDocks([dock], [460], Qt.Horizontal)
     dock.show_section(dock.train, dock.train.result_label)  # the Learn tab, scrolled to the run's scores
@@ -217,7 +217,7 @@ def click_on_web_tiles(plugin, tool, canvas, layer, output, result):
     QTest.keyClick(canvas, Qt.Key_Return)
     added = [feature for feature in output.getFeatures() if feature.id() not in before]
     result["xyz_source"] = [feature["source"] for feature in added] == ["OSBS_029 as XYZ tiles"] and added[0]["source"]
-    result["xyz_renders"] = len(plugin.sources.renders.get(tiles.id(), []))
+    result["xyz_renders"] = len(plugin.rasters.sources.renders.get(tiles.id(), []))
     output.commitChanges()
     plugin.dock.raster.raster_combo.setLayer(layer)
 
@@ -231,9 +231,12 @@ def restart_with_the_tuned_model(result):
     plugin.panel_action.trigger()
     dock = plugin.dock
     dock.engine.python_widget.setFilePath(os.environ["SAM2_E2E_PYTHON"])
-    result["tuned_after_restart"] = dock.model.tuned_combo.currentData()
-    dock.model.use_tuned_button.click()
+    result["engine_after_restart"] = dock.engine.engine_label.text()
+    result["tuned_after_restart"] = dock.model.chosen_tuned()
+    dock.model.use_button.click()
     result["tuned_model_used"] = wait_for(lambda: "best.pt" in dock.model.model_label.text(), 120)
+    settle()
+    result["engine_with_tuned_model"] = dock.engine.engine_label.text()  # no Check pressed after the restart
     return plugin
 
 
@@ -260,23 +263,31 @@ def run():
         result["menu_after_start"] = plugin_menu_titles()
         plugin.panel_action.trigger()
         dock = plugin.dock
-        result["offer_at_start"] = plugin.install_offer is not None  # SAM2_QGIS_PYTHON is not set in this profile
+        result["offer_at_start"] = plugin.engine.install_offer is not None  # no SAM2_QGIS_PYTHON in this profile
         dock.engine.python_widget.setFilePath(os.environ["SAM2_E2E_PYTHON"])  # as the analyst does in Settings
         dock.engine.device_combo.setCurrentText("cpu")
         dock.engine.check_button.click()
         result["engine_checked"] = wait_for(lambda: "torch" in dock.engine.engine_label.text(), 120)
+        settings = dock.engine.settings
+        dock.engine.settings_button.click()
+        settle()
+        settings.grab().save(str(OUT / "settings.png"))
+        result["settings_cut_texts"] = cut_texts(settings)  # its last line, the Python's whole path
+        settings.close()
         dock.raster.raster_combo.setLayer(layer)
         dock.segment.class_combo.setCurrentText("tree")
-        dock.model.checkpoint_widget.setFilePath(os.environ["SAM2_E2E_CHECKPOINT"])
-        dock.model.load_button.click()  # Use this checkpoint
-        result["model_loaded"] = wait_for(lambda: "img256" in dock.model.model_label.text(), 120)
-        result["offer_after_engine_works"] = plugin.install_offer is not None
+        dock.model.offer_file(os.environ["SAM2_E2E_CHECKPOINT"])  # what "Checkpoint file..." lists and chooses
+        dock.model.use_button.click()
+        result["model_loaded"] = wait_for(lambda: "img256" in dock.model.model_label.toolTip(), 120)
+        result["offer_after_engine_works"] = plugin.engine.install_offer is not None
         result["dock_visible"] = dock.isVisible()
         result["dock_text"] = dock.engine.engine_label.text()
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "dock.png"))
         result["dock_overflow_px"] = dock.overflow_px()  # 0: nothing cut off at the right, in any tab
         result["panel"] = panel_fingerprint(dock)
+        result["cut_texts"] = cut_texts(dock)
+        result["top_share"] = round(dock.top.height() / dock.height(), 2)  # engine, model, raster: always in view
 
         dock.segment.segment_button.setChecked(True)
         tool = plugin.segmenting.tool
@@ -303,7 +314,7 @@ def run():
         where_to_label_next(plugin, layer, result)
         plugin = restart_with_the_tuned_model(result)
 
-        worker = plugin.client.process
+        worker = plugin.engine.client.process
         result["unloaded"] = unloadPlugin(PLUGIN)
         result["worker_ended"] = worker is not None and worker.poll() is not None
         result["menu_after_unload"] = plugin_menu_titles()

@@ -39,15 +39,15 @@ def run():
 
         result["started"] = loadPlugin(PLUGIN) and startPlugin(PLUGIN)
         plugin = plugins[PLUGIN]
-        offer = plugin.install_offer
+        offer = plugin.engine.install_offer
         result["offer"] = offer.text() if offer is not None else None
         result["engine_before"] = plugin.dock.engine.python_widget.filePath()
         iface.mainWindow().grab().save(str(OUT / "offer.png"))
 
         plugin.dock.engine.settings.wheels_widget.setFilePath(os.environ["SAM2_E2E_WHEELS"])  # offline: the wheels
         offer.findChild(QPushButton, "sam2_install_engine").click()
-        result["install_started"] = plugin.installing.task is not None
-        result["installed"] = wait_for(lambda: plugin.installing.task is None, 240)
+        result["install_started"] = plugin.engine.installing.task is not None
+        result["installed"] = wait_for(lambda: plugin.engine.installing.task is None, 240)
         python = plugin.dock.engine.python_widget.filePath()
         result["engine_python"] = python
         result["engine_ready"] = (Path(python).parent.parent / ".sam2-engine-ready").exists()
@@ -61,7 +61,7 @@ def run():
         dock.segment.class_combo.setCurrentText("tree")
         model = plugin.ensure_session().load_model(os.environ["SAM2_E2E_CHECKPOINT"], device="cpu")
         dock.model.model_label.setText(f"Active model: {model['label']} ({model['image_size']} px, cpu)")
-        result["worker_python"] = plugin.client.python
+        result["worker_python"] = plugin.engine.client.python
         dock.segment.segment_button.setChecked(True)
         tool = plugin.segmenting.tool
         click_at(tool, canvas, layer.extent().center())

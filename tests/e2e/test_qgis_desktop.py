@@ -132,6 +132,9 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     assert result["offer_after_engine_works"] is False  # no stale "no engine found. Install it now?" bar
     assert result["dock_overflow_px"] == 0  # the panel fits the dock QGIS gives it: nothing cut off at the right
     assert "tab Learn" in result["panel"]
+    assert result["settings_cut_texts"] == []  # the Settings window shows all it says
+    assert result["cut_texts"] == []  # no choice or status line cut off ("SAM 2.1 t", half a line)
+    assert result["top_share"] <= 0.4, result["top_share"]  # the tabs get most of the dock at a 900 px window
     assert result["tool_active"]
     assert result["preview_empty"] is False
     assert result["output_features"] >= 1
@@ -176,6 +179,8 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     assert result["xyz_renders"] == 1
     assert result["tuned_after_restart"] == str(tmp_path / "work" / "run" / "best.pt")
     assert result["tuned_model_used"]
+    assert result["engine_after_restart"] == "Engine: not checked yet"  # honest before it answers
+    assert result["engine_with_tuned_model"].startswith("Engine: torch ")  # not "not connected" with a model
     assert [entry.split()[0] for entry in result["predicted_layers"]] == ["EPSG:32617", "EPSG:32617"]
     assert result["unloaded"]
     assert result["worker_ended"], "unloading must end the engine worker"

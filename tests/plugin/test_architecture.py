@@ -27,8 +27,26 @@ def reaches_past_host(path: Path) -> list[str]:
 
 def test_controllers_use_only_their_host_and_sections() -> None:
     controllers = sorted(PLUGIN.glob("*_controller.py"))
-    assert len(controllers) == 6
+    assert len(controllers) == 8
     assert [line for path in controllers for line in reaches_past_host(path)] == []
+
+
+def logic_imports(path: Path) -> list[str]:
+    """The modules of engine, task or raster logic ``path`` imports (the plugin object only wires them)."""
+    logic = {"engine", "jobs", "remote", "bands", "install_controller", "settings_dialog", "settings"}
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return sorted(
+        str(node.module) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module in logic
+    )
+
+
+def test_the_plugin_object_is_wiring() -> None:
+    assert logic_imports(PLUGIN / "plugin.py") == []
+
+
+def test_the_wiring_check_catches_engine_logic(tmp_path) -> None:
+    (tmp_path / "plugin.py").write_text("from .engine import WorkerClient, probe\nfrom .panel.dock import Sam2Dock\n")
+    assert logic_imports(tmp_path / "plugin.py") == ["engine"]
 
 
 def test_the_check_catches_a_controller_reaching_into_the_dock(tmp_path) -> None:

@@ -350,7 +350,7 @@ def test_encode_visible_extent_runs_as_a_task_and_says_what_it_did(
         assert re.search(r"[0-4] of 4 tiles encoded", message)
     finally:
         plugin.unload()
-    assert plugin.client is None  # the worker was ended on unload
+    assert plugin.engine.client is None  # the worker was ended on unload
 
 
 def test_download_task_fetches_an_official_model_and_makes_it_active(
@@ -378,8 +378,9 @@ def test_download_task_fetches_an_official_model_and_makes_it_active(
     plugin.initGui()
     try:
         plugin.dock.engine.python_widget.setFilePath(sys.executable)
-        plugin.dock.model.model_combo.setCurrentIndex(plugin.dock.model.model_combo.findData("sam2.1_hiera_t"))
-        plugin.download_model()
+        combo = plugin.dock.model.choice_combo
+        combo.setCurrentIndex(combo.findData("sam2.1_hiera_t"))
+        plugin.dock.model.use_button.click()  # an official model: downloaded, then made active
         qtbot.waitUntil(lambda: "SAM 2.1 tiny" in plugin.dock.model.model_label.text(), timeout=180_000)
         assert (tmp_path / "cache" / "weights" / "sam2.1_hiera_tiny.pt").exists()
         assert "sam2.1_hiera_tiny.pt" in plugin.dock.model.model_label.text()
@@ -458,11 +459,11 @@ def test_unloading_while_a_task_runs_cancels_it_and_ends_the_worker(
     plugin.dock.raster.raster_combo.setLayer(layer)
     plugin.ensure_session().load_model(engine_files["checkpoint"], device="cpu")
     show(qgis_canvas, layer)
-    process = plugin.client.process
+    process = plugin.engine.client.process
     plugin.segmenting.encode_visible_extent()  # 100 tiles of 256 px: seconds of work
     qtbot.wait(1500)
     plugin.unload()  # what QGIS does when it closes
     qtbot.waitUntil(lambda: process.poll() is not None, timeout=30_000)
-    assert plugin.client is None
+    assert plugin.engine.client is None
     assert plugin.tasks == []
     QgsProject.instance().removeMapLayer(layer.id())

@@ -119,11 +119,11 @@ def test_the_panel_installs_the_engine_in_a_task_and_uses_it(qgis_iface, qgis_ap
         bar = qgis_iface.messageBar()
         bar.clear_messages()
         venv = tmp_path / "engine"
-        task = plugin.installing.install(
+        task = plugin.engine.installing.install(
             venv, str(wheels), ["--requirement", "tinyengine==1.0", "--check", "import tinyengine"]
         )
         assert task is not None
-        qtbot.waitUntil(lambda: plugin.installing.task is None, timeout=300_000)
+        qtbot.waitUntil(lambda: plugin.engine.installing.task is None, timeout=300_000)
         expected = str(plan(venv, wheels).python())
         assert plugin.dock.engine.python_widget.filePath() == expected  # the new environment is the engine now
         assert QgsSettings().value(ENGINE_PYTHON.key) == expected
@@ -184,12 +184,12 @@ def test_without_an_engine_the_panel_offers_the_install_and_its_button_installs_
     from qgis.PyQt.QtWidgets import QPushButton
 
     import sam2_qgis_plugin
+    import sam2_qgis_plugin.engine_controller as engine_controller
     import sam2_qgis_plugin.install_controller as install_controller
-    import sam2_qgis_plugin.plugin as plugin_module
     from sam2_qgis_plugin.engine import probe
     from sam2_qgis_plugin.settings import ENGINE_PYTHON
 
-    monkeypatch.setattr(plugin_module, "candidate_pythons", lambda configured=None: [])  # as on a fresh machine
+    monkeypatch.setattr(engine_controller, "candidate_pythons", lambda configured=None: [])  # as on a fresh machine
     venv = tmp_path / "profile" / "sam2_engine"
     monkeypatch.setattr(install_controller, "default_engine_folder", lambda: venv)
     monkeypatch.setenv("SAM2_ENGINE_REQUIREMENTS", str(linked_engine_wheels / "requirements.txt"))
@@ -197,14 +197,14 @@ def test_without_an_engine_the_panel_offers_the_install_and_its_button_installs_
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     try:
-        offer = plugin.install_offer
+        offer = plugin.engine.install_offer
         assert offer is not None
         assert "no engine found" in offer.text()
         plugin.dock.engine.settings.wheels_widget.setFilePath(str(linked_engine_wheels))  # offline: a folder of wheels
         offer.findChild(QPushButton, "sam2_install_engine").click()
-        assert plugin.install_offer is None  # taken down: the task shows the progress now
-        assert plugin.installing.task is not None
-        qtbot.waitUntil(lambda: plugin.installing.task is None, timeout=300_000)
+        assert plugin.engine.install_offer is None  # taken down: the task shows the progress now
+        assert plugin.engine.installing.task is not None
+        qtbot.waitUntil(lambda: plugin.engine.installing.task is None, timeout=300_000)
         python = plugin.dock.engine.python_widget.filePath()
         assert python == str(venv / "bin" / "python")
         assert (venv / READY).exists()
@@ -226,19 +226,20 @@ def test_a_successful_check_of_the_engine_takes_the_install_offer_down(
     from qgis.PyQt.QtCore import QEvent
 
     import sam2_qgis_plugin
-    import sam2_qgis_plugin.plugin as plugin_module
+    import sam2_qgis_plugin.engine_controller as engine_controller
     from sam2_qgis_plugin.settings import ENGINE_PYTHON
 
-    monkeypatch.setattr(plugin_module, "candidate_pythons", lambda configured=None: [])  # as on a fresh machine
+    monkeypatch.setattr(engine_controller, "candidate_pythons", lambda configured=None: [])  # as on a fresh machine
     before = QgsSettings().value(ENGINE_PYTHON.key)
     plugin = sam2_qgis_plugin.classFactory(qgis_iface)
     plugin.initGui()
     try:
-        assert plugin.install_offer is not None
+        assert plugin.engine.install_offer is not None
+        assert plugin.dock.engine.engine_label.text() == "Engine: none found (Settings... > Install engine)"
         plugin.dock.engine.python_widget.setFilePath(sys.executable)  # this venv: torch and sam2
         plugin.dock.engine.check_button.click()
         qtbot.waitUntil(lambda: "torch" in plugin.dock.engine.engine_label.text(), timeout=120_000)
-        assert plugin.install_offer is None
+        assert plugin.engine.install_offer is None
         label = plugin.dock.engine.engine_label
         assert "cached in" not in label.text()  # one short line in the panel: a path cannot wrap in a narrow dock
         assert "cached in" in label.toolTip()  # everything else on hover and in Settings

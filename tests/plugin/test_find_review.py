@@ -85,7 +85,7 @@ def test_find_review_and_find_again_from_the_panel(qgis_iface, qgis_app, scene, 
         dock.train.tile_spin.setValue(128)
         dock.find.find_minutes_spin.setValue(1.5)
         assert "up to 1.5 min" in dock.find.find_button.text()  # the budget is shown before it starts
-        plugin.session = type("Chosen", (), {"checkpoint": engine_files["checkpoint"]})()
+        plugin.engine.session = type("Chosen", (), {"checkpoint": engine_files["checkpoint"]})()
         assert plugin.finding.find(tmp_path / "round1") is not None
         qtbot.waitUntil(lambda: plugin.finding.review is not None, timeout=300_000)
         review = plugin.finding.review

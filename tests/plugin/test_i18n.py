@@ -87,7 +87,8 @@ def test_a_compiled_translation_changes_what_the_panel_says(
         assert plugin.translator is not None
         assert plugin.dock.engine.settings.install_button.text() == "Engine installieren"
         assert plugin.dock.model.model_label.text() == "Aktives Modell: keines"
-        assert plugin.dock.model.download_button.text() == "Download"  # untranslated strings stay English
+        choices = plugin.dock.model.choice_combo
+        assert choices.itemText(choices.count() - 1) == "Checkpoint file..."  # untranslated strings stay English
     finally:
         plugin.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)

@@ -239,7 +239,7 @@ def test_fine_tune_and_predict_from_the_panel(qgis_iface, scene, engine_files, t
         summary = json.loads((tmp_path / "run" / "summary.json").read_text())
         assert f"{summary['best']['iou']:.3f} (best" in dock.train.result_label.text()
         assert dock.train.result_label.text().count(f"{summary['best']['iou']:.3f}") == 1  # the gain said once
-        assert dock.model.tuned_combo.currentData() == str(tmp_path / "run" / "best.pt")  # a selectable model
+        assert dock.model.chosen_tuned() == str(tmp_path / "run" / "best.pt")  # listed first and chosen
         assert plugin.tuning.open_report() is True
         assert catcher.urls == [str(tmp_path / "run" / "report.html")]
 
@@ -404,7 +404,7 @@ def test_a_run_that_does_not_beat_the_base_leaves_the_active_model_and_says_why(
         dock.engine.device_combo.setCurrentText("cpu")
         session = plugin.ensure_session()
         session.checkpoint = engine_files["checkpoint"]
-        tuned_before = [dock.model.tuned_combo.itemData(i) for i in range(dock.model.tuned_combo.count())]
+        tuned_before = [choice.value for choice in dock.model.tuned]
         bar = qgis_iface.messageBar()
         bar.clear_messages()
         # a learning rate too small to change anything: no epoch can beat the base
@@ -412,7 +412,7 @@ def test_a_run_that_does_not_beat_the_base_leaves_the_active_model_and_says_why(
         qtbot.waitUntil(lambda: plugin.tuning.task is None, timeout=300_000)
         assert any("the active model is unchanged" in m for m in bar.get_messages(Qgis.Warning))
         assert session.checkpoint == engine_files["checkpoint"]  # still the base the analyst chose
-        assert [dock.model.tuned_combo.itemData(i) for i in range(dock.model.tuned_combo.count())] == tuned_before
+        assert [choice.value for choice in dock.model.tuned] == tuned_before
         assert "the base model stands" in dock.train.result_label.text()
         assert json.loads((tmp_path / "run" / "summary.json").read_text())["improved"] is False
     finally:
@@ -531,8 +531,8 @@ def test_a_stopped_run_offers_its_best_checkpoint_so_far(qgis_iface, tmp_path) -
         dock = plugin.dock
         assert "stopped in epoch 3" in dock.train.result_label.text()
         assert "0.410 -> 0.630" in dock.train.result_label.text()
-        assert dock.model.tuned_combo.currentData() == str(best)  # chosen: "Use" makes it active
-        assert "stopped" in dock.model.tuned_combo.currentText()
+        assert dock.model.chosen_tuned() == str(best)  # chosen: "Use" makes it active
+        assert "stopped" in dock.model.choice().title
         assert plugin.tuning.stopped_run == best.parent
         assert dock.train.resume_button.isEnabled()
     finally:

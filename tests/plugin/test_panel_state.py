@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from qgis.core import QgsProject, QgsSettings
 from qgis.gui import QgsMapToolPan
-from qgis.PyQt.QtCore import QEvent
+from qgis.PyQt.QtCore import QEvent, Qt
 
 import sam2_qgis_plugin
 from sam2_qgis_plugin.settings import TUNED_MODELS
@@ -44,17 +44,34 @@ def test_choosing_another_map_tool_releases_the_segment_button(plugin, qgis_ifac
     assert canvas.mapTool() is pan  # and keeps it
 
 
-def test_an_empty_fine_tuned_list_says_none_yet(qgis_app) -> None:
-    from sam2_qgis_plugin.panel.model import ModelSection
+def test_one_list_offers_tuned_official_and_file_models(qgis_app, monkeypatch, tmp_path) -> None:
+    from qgis.PyQt.QtWidgets import QFileDialog
 
-    model = ModelSection()
-    assert model.tuned_combo.currentText() == "none yet"  # Qt 5.15 draws no placeholder: an item says it
-    assert not model.use_tuned_button.isEnabled()
-    assert model.chosen_tuned() == ""
+    from sam2_qgis_plugin.panel import model as model_panel
+
+    model = model_panel.ModelSection()
+    combo = model.choice_combo
+    titles = lambda: [combo.itemText(i) for i in range(combo.count()) if combo.itemText(i)]  # noqa: E731
+    assert model.choice().kind == "official"  # nothing tuned yet: an official model is the choice
+    assert titles()[-1] == "Checkpoint file..."
     model.offer_tuned(Path("/runs/a/best.pt"), "a (IoU 0.50)")
-    assert [model.tuned_combo.itemText(i) for i in range(model.tuned_combo.count())] == ["a (IoU 0.50)"]
-    assert model.use_tuned_button.isEnabled()
+    assert titles()[0] == "a (IoU 0.50)"  # fine-tuned models first, the newest chosen
     assert model.chosen_tuned() == "/runs/a/best.pt"
+    assert model.official_model() == ""
+
+    checkpoint = tmp_path / "a folder with a long name" / "sam2.1_hiera_t-img256-seed0.pt"
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(checkpoint), ""))
+    browse = combo.findText("Checkpoint file...")
+    combo.setCurrentIndex(browse)
+    combo.activated.emit(browse)  # as the analyst picks it: the file dialog answers
+    assert model.choice() == model_panel.ModelChoice("file", str(checkpoint), "sam2.1_hiera\u202656-seed0.pt")
+    assert combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole) == str(checkpoint)  # whole path
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: ("", ""))
+    combo.setCurrentIndex(combo.findText("Checkpoint file..."))
+    combo.activated.emit(combo.currentIndex())  # cancelled: a model, not "Checkpoint file...", is chosen
+    assert model.choice().kind == "tuned"
+    model.show_active("SAM 2.1 tiny", "/runs/a/best.pt", 256, "cpu")
+    assert model.model_label.text() == "Active model: SAM 2.1 tiny (a/best.pt, 256 px, cpu)"
     model.deleteLater()
 
 
@@ -70,11 +87,11 @@ def test_remembered_tuned_models_are_selected_after_a_restart(qgis_iface, qgis_a
     loaded.initGui()
     try:
         used: list[str] = []
-        loaded.use_checkpoint = used.append
-        combo = loaded.dock.model.tuned_combo
+        loaded.engine.use_checkpoint = used.append
+        combo = loaded.dock.model.choice_combo
         assert combo.currentIndex() == 0
         assert combo.currentText() == "run (IoU 0.71)"
-        loaded.dock.model.use_tuned_button.click()
+        loaded.dock.model.use_button.click()
         assert used == [str(run / "best.pt")]
     finally:
         loaded.unload()
@@ -196,6 +213,12 @@ def test_the_panels_shapes_reach_clicks_and_predictions(qgis_iface, qgis_app, tm
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)
 
 
+def fully_shown(label) -> bool:  # type: ignore[no-untyped-def]
+    """A word-wrapped label is as tall as its text needs and inside its window."""
+    bottom = label.mapTo(label.window(), label.rect().bottomLeft()).y()
+    return label.height() >= label.heightForWidth(label.width()) and bottom <= label.window().height()
+
+
 def test_engine_settings_live_in_their_dialog_and_are_kept(qgis_iface, qgis_app, engine_files, tmp_path, qtbot) -> None:
     import sys
 
@@ -221,11 +244,22 @@ def test_engine_settings_live_in_their_dialog_and_are_kept(qgis_iface, qgis_app,
         assert dock.engine.device_combo.currentText() == "cpu"
         assert dock.engine.settings.cache_dir() == str(tmp_path / "embeddings")
         dock.engine.python_widget.setFilePath(sys.executable)
+        settings = dock.engine.settings
+        settings.show()  # open while the engine answers: the window grows with what it says
         second.use_checkpoint(engine_files["checkpoint"])
         qtbot.waitUntil(lambda: "Active model: SAM" in dock.model.model_label.text(), timeout=120_000)
         assert second.session.device == "cpu"  # clicks run where the settings say
-        assert second.client.cache_dir == str(tmp_path / "embeddings")
+        assert second.engine.client.cache_dir == str(tmp_path / "embeddings")
         assert dock.training_options()["device"] == "cpu"  # and jobs too
+        # reloaded, the analyst only chose a model: the engine line says what runs it, not "not checked"
+        assert dock.engine.engine_label.text().startswith("Engine: torch ")
+        assert "CPU only" in dock.engine.engine_label.text()
+        qgis_app.processEvents()
+        assert "weights and embeddings cached in" in settings.engine_label.text()
+        assert fully_shown(settings.engine_label)  # its last line is not cut
+        edit = dock.engine.python_widget.lineEdit()
+        assert edit.width() >= edit.fontMetrics().horizontalAdvance(sys.executable)  # the whole path, not its end
+        settings.close()
     finally:
         second.unload()
         qgis_app.sendPostedEvents(None, QEvent.DeferredDelete)

@@ -73,8 +73,10 @@ def test_the_panels_lists_are_the_engines(qgis_iface) -> None:  # type: ignore[n
     dock = Sam2Dock(qgis_iface.mainWindow())
     dialog = SettingsDialog()
     try:
-        models = [dock.model.model_combo.itemData(i) for i in range(dock.model.model_combo.count())]
-        shown = [dock.model.model_combo.itemText(i) for i in range(dock.model.model_combo.count())]
+        models = [choice.value for choice in dock.model.official]
+        shown = [choice.title for choice in dock.model.official]
+        listed = [dock.model.choice_combo.itemData(i) for i in range(dock.model.choice_combo.count())]
+        assert [name for name in listed if name in models] == models  # the list shows them, in that order
         devices = [dialog.device_combo.itemText(i) for i in range(dialog.device_combo.count())]
         encoders = [dialog.encoder_combo.itemData(i) for i in range(dialog.encoder_combo.count())]
     finally:

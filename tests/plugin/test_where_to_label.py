@@ -40,7 +40,7 @@ def test_places_to_label_are_shown_visited_and_renewed_after_fine_tuning(
     try:
         dock = plugin.dock
         dock.suggest.suggest_count_spin.setValue(4)
-        plugin.session = type("Chosen", (), {"checkpoint": tuned})()
+        plugin.engine.session = type("Chosen", (), {"checkpoint": tuned})()
         assert plugin.suggesting.suggest(tmp_path / "round1") is not None
         qtbot.waitUntil(lambda: bool(plugin.suggesting.places), timeout=300_000)
         names = [layer.name() for layer in QgsProject.instance().mapLayers().values()]
