@@ -176,6 +176,11 @@ def find_review_and_find_again(plugin, layer, result):
     QgsProject.instance().removeMapLayer(drawn.id())
 
 
+def accept_messages():
+    """What the message bar says of accepted objects now (QGIS shows a message once: each must differ)."""
+    return [item.text() for item in iface.messageBar().items() if "added to" in item.text()]
+
+
 def undo_with_the_keyboard(tool, canvas, layer, output, result):
     """A second accepted click, then a pending click, then Ctrl+Z twice typed on the canvas of the real desktop,
     with the segments layer active and in edit mode, so that QGIS's own Edit > Undo also wants Ctrl+Z: the first
@@ -187,6 +192,7 @@ def undo_with_the_keyboard(tool, canvas, layer, output, result):
         wait_for(lambda: not tool.preview.asGeometry().isEmpty(), 120)
         if fraction == 0.3:
             QTest.keyClick(canvas, Qt.Key_Return)
+            result["accept_messages"] = list(dict.fromkeys(result["accept_messages"] + accept_messages()))
     result["features_after_second_click"] = output.featureCount() - before
     iface.setActiveLayer(output)  # Edit > Undo is enabled for it now
     QApplication.setActiveWindow(iface.mainWindow())  # QGIS's shortcuts work in the active window only
@@ -303,6 +309,8 @@ def run():
         result["output_features"] = output.featureCount() if output else 0
         result["output_crs"] = output.crs().authid() if output else None
         result["output_class"] = next(output.getFeatures())["class"] if output and output.featureCount() else None
+        result["output_name"] = output.name() if output else None
+        result["accept_messages"] = accept_messages()
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "accepted.png"))
         undo_with_the_keyboard(tool, canvas, layer, output, result)

@@ -141,6 +141,9 @@ def test_real_qgis_segments_fine_tunes_and_predicts_with_the_packaged_plugin(
     assert result["output_crs"] == "EPSG:32617"
     assert result["output_class"] == "tree"
     assert result["features_after_second_click"] == 1
+    messages = result["accept_messages"]  # distinct texts shown: each accept says what changed (QGIS shows
+    assert len(messages) >= 2, messages  # a repeated message once)
+    assert all(result["output_name"] in m and "?" not in m for m in messages), messages  # the layer's name
     assert result["qgis_undo_listens"] == [[True, "Ctrl+Z"]]  # the conflict is real there
     assert result["after_first_undo"] == [0, 1]  # the pending click went, not QGIS's last edit
     assert result["features_after_undo"] == 0  # Ctrl+Z on the canvas took back the last accepted segment
