@@ -17,14 +17,31 @@ from core.models.registry import ENCODER_HELP, ENCODER_PATHS
 PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", "min_grid_iou", "uncertainty_signal")
 
 
+def is_region(args: argparse.Namespace) -> bool:
+    """Several rasters, a folder, a pattern, a list, a VRT mosaic or --resume: a region (--out is a folder)."""
+    from core.io.catalog import GLOB_CHARACTERS, vrt_sources
+
+    if len(args.raster) > 1 or args.resume:
+        return True
+    source = args.raster[0]
+    path = Path(source)
+    if path.is_dir() or path.suffix.lower() == ".txt":
+        return True
+    if any(character in source for character in GLOB_CHARACTERS) and not path.exists():
+        return True
+    return path.suffix.lower() == ".vrt" and path.is_file() and len(vrt_sources(path)) > 1
+
+
 def predict(args: argparse.Namespace) -> dict[str, Any]:
     from core.workflows.prediction import PredictionJob, predict_to_files
 
     chosen = {
         name: getattr(args, name) for name in PREDICT_OPTIONS if name != "mode" and getattr(args, name) is not None
     }
+    if is_region(args):
+        return predict_region(args, PredictConfig(**chosen))
     job = PredictionJob(
-        args.raster,
+        Path(args.raster[0]),
         args.checkpoint,
         args.out,
         vector=args.vector,
@@ -45,12 +62,67 @@ def predict(args: argparse.Namespace) -> dict[str, Any]:
     return predict_to_files(job, progress=args.job, cancelled=args.job.cancelled, warn=args.job.warning)
 
 
+def predict_region(args: argparse.Namespace, config: PredictConfig) -> dict[str, Any]:
+    from core.errors import UsageError
+    from core.workflows.region import RegionJob
+    from core.workflows.region import predict_region as run_region
+
+    for flag, value in (
+        ("--probabilities", args.probabilities),
+        ("--uncertainty", args.uncertainty),
+        ("--source", args.source),
+    ):
+        if value is not None:
+            raise UsageError(
+                f"{flag} is for one raster: a region writes a mask per raster, their mosaic and one polygon "
+                "layer (predict a raster alone for its probabilities or uncertainty)"
+            )
+    job = RegionJob(
+        tuple(args.raster),
+        args.checkpoint,
+        args.out,
+        vector=args.vector,
+        config=config,
+        mode=args.mode,
+        aoi=args.aoi,
+        bands=args.bands,
+        device=args.device,
+        image_size=args.image_size,
+        encoder=args.encoder,
+        label=args.label,
+        shapes=PolygonOptions.from_mapping(vars(args)),
+        instances=args.instances,
+        resume=args.resume,
+    )
+    return run_region(job, progress=args.job, cancelled=args.job.cancelled, warn=args.job.warning)
+
+
 def register(commands: Any) -> None:
-    command = commands.add_parser("predict", help="segment a whole raster into a mask (and polygons)")
-    command.add_argument("--raster", type=Path, required=True)
+    command = commands.add_parser(
+        "predict", help="segment a whole raster, or a region of many, into masks (and polygons)"
+    )
+    command.add_argument(
+        "--raster",
+        action="append",
+        required=True,
+        help="a raster; repeat it, or give a folder, a glob pattern, a .txt list or a VRT mosaic, for a region "
+        "(then --out is a folder; under torchrun the ranks share its rasters)",
+    )
     command.add_argument("--checkpoint", type=Path, required=True, help="a fine-tuned run's best.pt (or any SAM 2)")
-    command.add_argument("--out", type=Path, required=True, help="mask GeoTIFF: 1 object, 0 background, 255 nodata")
-    command.add_argument("--vector", type=Path, default=None, help="also write polygons (.gpkg, .geojson, .shp)")
+    command.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="mask GeoTIFF: 1 object, 0 background, 255 nodata (a region: a folder of masks, parts and region.vrt)",
+    )
+    command.add_argument(
+        "--vector", type=Path, default=None, help="also write polygons (.gpkg, .geojson, .shp; a region: one layer)"
+    )
+    command.add_argument(
+        "--resume",
+        action="store_true",
+        help="a region: finish what an interrupted run of the same command left (finished rasters are kept)",
+    )
     command.add_argument("--probabilities", type=Path, default=None, help="also write blended probabilities")
     command.add_argument(
         "--uncertainty",

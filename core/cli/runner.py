@@ -83,8 +83,11 @@ def _check_events_file(args: argparse.Namespace) -> None:
     target = getattr(args, "events", None)
     if target in (None, "-"):
         return
-    files = {f"--{name.replace('_', '-')}": value for name, value in vars(args).items() if isinstance(value, Path)}
-    check_outputs({"--events": Path(target)}, files)
+    for name, value in vars(args).items():
+        items = value if isinstance(value, list) else [value]  # a repeated flag (--raster of a region)
+        for item in items:
+            if isinstance(item, Path) or (isinstance(value, list) and isinstance(item, str)):
+                check_outputs({"--events": Path(target)}, {f"--{name.replace('_', '-')}": item})
 
 
 def flag_value(argv: Sequence[str], flag: str) -> str | None:

@@ -88,10 +88,6 @@ def predict_to_files(
     per stage). Every output is written beside its target and moved in place only when all of them are done: a
     failure (a full disk, a cancel) leaves every previous output as it was. Outputs that would overwrite an
     input are refused before anything runs."""
-    from core.geometry.instances import InstanceOptions
-    from core.inference.predict import predict_raster
-    from core.io.polygon_layers import export_polygons
-
     check_outputs(
         {
             "--out": job.out,
@@ -105,6 +101,21 @@ def predict_to_files(
     for said in ready.warnings:
         if warn:
             warn(said)
+    return predict_loaded(ready, job, progress, cancelled)
+
+
+def predict_loaded(
+    ready: LoadedPredictor,
+    job: PredictionJob,
+    progress: Callable[..., None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """``predict_to_files`` with the model loaded once (``ready``): a region predicts many rasters with it.
+    The outputs are checked by the caller."""
+    from core.geometry.instances import InstanceOptions
+    from core.inference.predict import predict_raster
+    from core.io.polygon_layers import export_polygons
+
     config = dataclasses.replace(job.config, mode=ready.mode)
     class_names: dict[int, str] = getattr(ready.predictor, "class_names", {})  # a multi-class model's classes
 
@@ -162,5 +173,5 @@ def _probabilities_for_scores(probabilities: Path | None, vector: Path | None, o
         yield probabilities
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".sam2-scores-", dir=out.parent) as folder:
+    with tempfile.TemporaryDirectory(prefix=f".{out.stem}.scores-", dir=out.parent) as folder:
         yield Path(folder) / "probabilities.tif"

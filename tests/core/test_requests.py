@@ -42,7 +42,7 @@ def test_a_request_file_sets_the_options_like_flags(tmp_path) -> None:
     )
     parser = build_parser()
     args = parser.parse_args(expand_request(parser, ["predict", "--request", str(request)]))
-    assert args.raster == Path("my ortho.tif")
+    assert args.raster == ["my ortho.tif"]  # repeatable: one raster, or a region of several
     assert args.threshold == 0.3
     assert args.fill_holes is True
     assert args.label == "-roof-"  # a value that looks like a flag stays a value
