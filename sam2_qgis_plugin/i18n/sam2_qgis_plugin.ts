@@ -120,6 +120,7 @@
     </message>
     <message>
         <location filename="../processing/predict.py"/>
+        <location filename="../processing/predict_region.py"/>
         <source>Checkpoint (a fine-tuned run's best.pt)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -170,6 +171,7 @@
     </message>
     <message>
         <location filename="../processing/predict.py"/>
+        <location filename="../processing/predict_region.py"/>
         <source>Class of the polygons</source>
         <translation type="unfinished"></translation>
     </message>
@@ -326,6 +328,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/predict_region.py"/>
+        <source>Folder of orthophoto tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/shapes.py"/>
         <source>For buildings: edges within this many degrees of the building's main directions become straight and meet at right angles (15° suits most; off for trees and fields)</source>
         <translation type="unfinished"></translation>
@@ -474,6 +481,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/predict_region.py"/>
+        <source>Mosaic of the masks (region.vrt)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/train.py"/>
         <source>My labels</source>
         <translation type="unfinished"></translation>
@@ -520,6 +532,7 @@
     </message>
     <message>
         <location filename="../processing/predict.py"/>
+        <location filename="../processing/predict_region.py"/>
         <source>One polygon per object (split touching objects)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -537,6 +550,11 @@
         <location filename="../processing/tiles.py"/>
         <location filename="../processing/where_to_label.py"/>
         <source>Orthophoto</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/predict_region.py"/>
+        <source>Orthophoto tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -582,6 +600,7 @@
     </message>
     <message>
         <location filename="../processing/predict.py"/>
+        <location filename="../processing/predict_region.py"/>
         <source>Polygons</source>
         <translation type="unfinished"></translation>
     </message>
@@ -603,6 +622,11 @@
     <message>
         <location filename="../processing/predict.py"/>
         <source>Predict raster with SAM 2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/predict_region.py"/>
+        <source>Predict region (many rasters) with SAM 2</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -641,6 +665,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/predict_region.py"/>
+        <source>Region folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/find.py"/>
         <source>Reject (R)</source>
         <translation type="unfinished"></translation>
@@ -653,6 +682,11 @@
     <message>
         <location filename="../panel/train.py"/>
         <source>Resume the stopped run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/predict_region.py"/>
+        <source>Resume: finish the region already in the output folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -744,6 +778,11 @@
     <message>
         <location filename="../processing/segment.py"/>
         <source>Segments</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/predict_region.py"/>
+        <source>Segments a region given as many orthophoto tiles (raster layers, a folder of GeoTIFFs, or both; one CRS) with one model load: a mask per tile in the output folder, region.vrt over them, and one polygon layer in which objects cut by tile edges are joined. Resume finishes an interrupted region without predicting the finished tiles again. On several GPUs, run the same job with torchrun (see the README).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1136,6 +1175,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/predict_region.py"/>
+        <source>choose orthophoto tiles, a folder of them, or both</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../suggest_controller.py"/>
         <source>choose the AOI layer to look in (or look in the visible map extent)</source>
         <translation type="unfinished"></translation>
@@ -1341,6 +1385,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/predict_region.py"/>
+        <source>{done} rasters predicted, {kept} kept from before</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../segment_controller.py"/>
         <source>{encoded} of {tiles} tiles encoded: clicks there are now instant</source>
         <translation type="unfinished"></translation>
@@ -1348,6 +1397,11 @@
     <message>
         <location filename="../output.py"/>
         <source>{folder} holds too many {SEGMENTS_NAME}_N.gpkg files: choose an output layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/predict_region.py"/>
+        <source>{layers}: a region is predicted from raster files; save web layers as GeoTIFFs first, or predict them one at a time with Predict raster</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -11,6 +11,7 @@ from .evaluate import EvaluateSegmentation
 from .find_the_rest import FindTheRest
 from .fine_tune import FineTune
 from .predict import PredictRaster
+from .predict_region import PredictRegion
 from .segment import SegmentFromPoints
 from .tiles import CreateTrainingTiles
 from .where_to_label import WhereToLabelNext
@@ -28,7 +29,7 @@ class Sam2Provider(QgsProcessingProvider):
 
     def loadAlgorithms(self) -> None:  # noqa: N802
         algorithms = (
-            CreateTrainingTiles(), FineTune(), FindTheRest(), WhereToLabelNext(), PredictRaster(),
+            CreateTrainingTiles(), FineTune(), FindTheRest(), WhereToLabelNext(), PredictRaster(), PredictRegion(),
             EvaluateSegmentation(), SegmentFromPoints(),
         )  # fmt: skip
         for algorithm in algorithms:

@@ -27,6 +27,7 @@ def test_provider_lists_the_algorithms_each_with_help(processing) -> None:
         "sam2:findtherest",
         "sam2:wheretolabelnext",
         "sam2:predictraster",
+        "sam2:predictregion",
         "sam2:evaluatesegmentation",
         "sam2:segmentfrompoints",
     }
@@ -123,6 +124,47 @@ def test_predict_raster_runs_in_batch(processing, scene, engine_files, tmp_path)
         outputs.append(QgsRasterLayer(result["OUTPUT"], "mask"))
     assert all(layer.isValid() and layer.width() == 256 for layer in outputs)
     assert outputs[0].crs().authid() == "EPSG:32633"
+
+
+def test_predict_region_from_layers_and_a_folder_then_resume(processing, scene, engine_files, tmp_path) -> None:
+    from osgeo import gdal
+
+    tiles = tmp_path / "tiles"
+    tiles.mkdir()
+    for index, (x, y) in enumerate(((0, 0), (128, 0), (0, 128), (128, 128))):  # four 128 px tiles of the scene
+        gdal.Translate(str(tiles / f"tile_{index}.tif"), str(scene / "scene_image.tif"), srcWin=[x, y, 128, 128])
+    first = QgsRasterLayer(str(tiles / "tile_0.tif"), "tile 0")
+    parameters = {
+        "RASTERS": [first],
+        "FOLDER": str(tiles),  # tile_0 again among the folder's: predicted once
+        "CHECKPOINT": engine_files["checkpoint"],
+        "THRESHOLD": 0.3,
+        "EXTRA": "--device cpu",
+        "SIMPLIFY": 1.0,
+        "OUTPUT": str(tmp_path / "region"),
+        "POLYGONS": str(tmp_path / "region.gpkg"),
+    }
+    result = processing.run("sam2:predictregion", parameters)
+    assert sorted(p.name for p in (tmp_path / "region" / "masks").iterdir()) == [f"tile_{i}.tif" for i in range(4)]
+    mosaic = gdal.Open(result["MOSAIC"])
+    assert (mosaic.RasterXSize, mosaic.RasterYSize) == (256, 256)
+    assert QgsVectorLayer(result["POLYGONS"], "region", "ogr").isValid()
+    before = (tmp_path / "region" / "masks" / "tile_2.tif").stat().st_mtime_ns
+    (tmp_path / "region" / "parts" / "tile_3.json").unlink()  # as if the run had stopped before its last tile
+    processing.run("sam2:predictregion", {**parameters, "RESUME": True})
+    assert (tmp_path / "region" / "masks" / "tile_2.tif").stat().st_mtime_ns == before  # kept, not redone
+    assert (tmp_path / "region" / "parts" / "tile_3.json").exists()
+
+
+def test_predict_region_refuses_web_layers(processing, engine_files, tmp_path) -> None:
+    from qgis.core import QgsProcessingException
+
+    web = QgsRasterLayer("type=xyz&url=http://127.0.0.1:9/%7Bz%7D/%7Bx%7D/%7By%7D.png", "tiles", "wms")
+    with pytest.raises(QgsProcessingException, match="a region is predicted from raster files"):
+        processing.run(
+            "sam2:predictregion",
+            {"RASTERS": [web], "CHECKPOINT": engine_files["checkpoint"], "OUTPUT": str(tmp_path / "region")},
+        )
 
 
 def test_predict_raster_in_an_aoi_with_polygons(processing, scene, engine_files, tmp_path) -> None:
