@@ -72,7 +72,8 @@ def masks_of(folder: Path) -> dict[str, str]:
 def one_process(catalog, tiny_checkpoint, core_cli, tmp_path_factory):  # type: ignore[no-untyped-def]
     """The region predicted by one process, from its folder."""
     out = tmp_path_factory.mktemp("one") / "region"
-    done = core_cli(*region_args([catalog[0].parent], tiny_checkpoint.path, out), timeout=600)
+    events = out.parent / "events.jsonl"
+    done = core_cli(*region_args([catalog[0].parent], tiny_checkpoint.path, out), "--events", events, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return out, json.loads(done.stdout)
 
@@ -85,6 +86,13 @@ def test_a_region_has_the_masks_of_each_raster_alone(one_process, catalog, tiny_
     assert result["rasters"] == len(catalog) == 6
     assert sorted(result["predicted"]) == sorted(path.stem for path in catalog)
     assert result["skipped"] == []
+    lines = [json.loads(line) for line in (out.parent / "events.jsonl").read_text().splitlines()]
+    region = [e for e in lines if e.get("stage") == "predicting the region"]
+    assert [e["fraction"] for e in region] == sorted(e["fraction"] for e in region)  # the region's, rising
+    assert region[-1]["fraction"] == 1.0
+    assert region[-1]["parts_finished"] == region[-1]["parts"] == 6
+    assert region[-1]["mpx_per_s"] > 0
+    assert region[-1]["seconds_left"] == 0.0
     for raster in catalog:  # as `predict --raster <one>` does
         alone = PredictionJob(
             raster, tiny_checkpoint.path, tmp_path / f"{raster.stem}.tif", vector=tmp_path / f"{raster.stem}.gpkg",
