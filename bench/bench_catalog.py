@@ -25,34 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, cut_into_tiles, write_synthetic_scene
 from core.io.atomic import sha256_file
 from core.io.vectors import read_polygons
 from core.models.random_init import RandomInitSpec, write_random_init_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cut(image: Path, folder: Path, tile: int) -> list[Path]:
-    import rasterio
-    from rasterio.windows import Window
-
-    folder.mkdir(parents=True)
-    tiles = []
-    with rasterio.open(image) as source:
-        for row in range(source.height // tile):
-            for col in range(source.width // tile):
-                window = Window(col * tile, row * tile, tile, tile)
-                profile = {
-                    **source.profile,
-                    "width": tile,
-                    "height": tile,
-                    "transform": source.window_transform(window),
-                }
-                tiles.append(folder / f"tile_{row:02d}_{col:02d}.tif")
-                with rasterio.open(tiles[-1], "w", **profile) as out:
-                    out.write(source.read(window=window))
-    return tiles
 
 
 def run(command: list[str], threads: int) -> float:
@@ -84,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         scene = write_synthetic_scene(
             SyntheticSceneConfig(width=side * args.tile, height=side * args.tile, seed=3), work / "scene"
         )
-        tiles = cut(scene.image, work / "tiles", args.tile)
+        tiles = cut_into_tiles(scene.image, work / "tiles", args.tile)
         megapixels = len(tiles) * args.tile * args.tile / 1e6
         common = ["--checkpoint", str(checkpoint), "--device", "cpu", "--mode", "auto", "--threshold", "0.53"]
         core = [sys.executable, "-m", "core", "predict"]

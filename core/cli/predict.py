@@ -32,37 +32,38 @@ def is_region(args: argparse.Namespace) -> bool:
     return path.suffix.lower() == ".vrt" and path.is_file() and len(vrt_sources(path)) > 1
 
 
-def predict(args: argparse.Namespace) -> dict[str, Any]:
-    from core.workflows.prediction import PredictionJob, predict_to_files
-
+def each_raster(args: argparse.Namespace) -> dict[str, Any]:
+    """What every raster's prediction takes from the command line, one raster's or a region's."""
     chosen = {
         name: getattr(args, name) for name in PREDICT_OPTIONS if name != "mode" and getattr(args, name) is not None
     }
+    return {
+        "config": PredictConfig(**chosen),
+        "mode": args.mode,
+        "aoi": args.aoi,
+        "bands": args.bands,
+        "device": args.device,
+        "image_size": args.image_size,
+        "encoder": args.encoder,
+        "label": args.label,
+        "shapes": PolygonOptions.from_mapping(vars(args)),
+        "instances": args.instances,
+    }
+
+
+def predict(args: argparse.Namespace) -> dict[str, Any]:
+    from core.workflows.prediction import PredictionJob, predict_to_files
+
     if is_region(args):
-        return predict_region(args, PredictConfig(**chosen))
+        return predict_region(args)
     job = PredictionJob(
-        Path(args.raster[0]),
-        args.checkpoint,
-        args.out,
-        vector=args.vector,
-        probabilities=args.probabilities,
-        uncertainty=args.uncertainty,
-        config=PredictConfig(**chosen),
-        mode=args.mode,
-        aoi=args.aoi,
-        bands=args.bands,
-        device=args.device,
-        image_size=args.image_size,
-        encoder=args.encoder,
-        label=args.label,
-        source=args.source,
-        shapes=PolygonOptions.from_mapping(vars(args)),
-        instances=args.instances,
-    )
+        Path(args.raster[0]), args.checkpoint, args.out, vector=args.vector, probabilities=args.probabilities,
+        uncertainty=args.uncertainty, source=args.source, **each_raster(args),
+    )  # fmt: skip
     return predict_to_files(job, progress=args.job, cancelled=args.job.cancelled, warn=args.job.warning)
 
 
-def predict_region(args: argparse.Namespace, config: PredictConfig) -> dict[str, Any]:
+def predict_region(args: argparse.Namespace) -> dict[str, Any]:
     from core.errors import UsageError
     from core.workflows.region import RegionJob
     from core.workflows.region import predict_region as run_region
@@ -78,21 +79,7 @@ def predict_region(args: argparse.Namespace, config: PredictConfig) -> dict[str,
                 "layer (predict a raster alone for its probabilities or uncertainty)"
             )
     job = RegionJob(
-        tuple(args.raster),
-        args.checkpoint,
-        args.out,
-        vector=args.vector,
-        config=config,
-        mode=args.mode,
-        aoi=args.aoi,
-        bands=args.bands,
-        device=args.device,
-        image_size=args.image_size,
-        encoder=args.encoder,
-        label=args.label,
-        shapes=PolygonOptions.from_mapping(vars(args)),
-        instances=args.instances,
-        resume=args.resume,
+        tuple(args.raster), args.checkpoint, args.out, vector=args.vector, resume=args.resume, **each_raster(args)
     )
     return run_region(job, progress=args.job, cancelled=args.job.cancelled, warn=args.job.warning)
 

@@ -17,7 +17,7 @@ import rasterio
 from rasterio.windows import Window
 from shapely.geometry import shape
 
-from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
+from core.devtools.synthetic import SyntheticSceneConfig, cut_into_tiles, write_synthetic_scene
 from core.io.atomic import sha256_file
 from core.io.catalog import describe_catalog, resolve_catalog
 from core.io.polygon_layers import export_polygons
@@ -29,32 +29,11 @@ TILE = 128
 THRESHOLD = 0.53  # random-init promptless probabilities lie about 0.46-0.57: blobs that cross raster edges
 
 
-def cut_into_tiles(image: Path, folder: Path, tile: int = TILE) -> list[Path]:
-    """``image`` cut into tile x tile GeoTIFFs (row-major names), each on its own grid."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tiles = []
-    with rasterio.open(image) as source:
-        for row in range(source.height // tile):
-            for col in range(source.width // tile):
-                window = Window(col * tile, row * tile, tile, tile)
-                profile = {
-                    **source.profile,
-                    "width": tile,
-                    "height": tile,
-                    "transform": source.window_transform(window),
-                }
-                path = folder / f"tile_{row}_{col}.tif"
-                with rasterio.open(path, "w", **profile) as out:
-                    out.write(source.read(window=window))
-                tiles.append(path)
-    return tiles
-
-
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory) -> list[Path]:  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("region")
     scene = write_synthetic_scene(SyntheticSceneConfig(width=3 * TILE, height=2 * TILE, seed=5), folder / "scene")
-    return cut_into_tiles(scene.image, folder / "tiles")
+    return cut_into_tiles(scene.image, folder / "tiles", TILE)
 
 
 def region_args(sources, checkpoint, out: Path, *extra: object) -> list[str]:  # type: ignore[no-untyped-def]

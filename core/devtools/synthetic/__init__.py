@@ -14,6 +14,7 @@ from core.devtools.synthetic.scene import (
     write_scene,
     write_synthetic_scene,
 )
+from core.devtools.synthetic.tiles import cut_into_tiles
 
 __all__ = [
     "CLASS_NAMES",
@@ -22,6 +23,7 @@ __all__ = [
     "ScenePaths",
     "SyntheticScene",
     "SyntheticSceneConfig",
+    "cut_into_tiles",
     "generate_scene",
     "write_scene",
     "write_synthetic_scene",
