@@ -18,10 +18,10 @@ polygons. A rank that dies leaves its unfinished parts for ``--resume`` (torchru
 from __future__ import annotations
 
 import dataclasses
-import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -273,10 +273,14 @@ class RegionFolder:
                 tmp.write_text(json.dumps({"fingerprint": fingerprint}))
 
     def clear_leftovers(self, name: str) -> None:
-        """Remove what a killed process left of part ``name`` mid-write (its temporary files and score folder,
-        all named ``.<name>.``): only the rank that predicts the part calls this, just before it does."""
+        """Remove what a killed process left of part ``name`` mid-write: its temporary files and score folder,
+        named ``.<name>.`` (and ``..<name>.`` for a temporary of a temporary). Only the rank that predicts the
+        part calls this, just before it does."""
+        ours = re.compile(rf"\.+{re.escape(name)}\..+")
         for sub in ("masks", "parts"):
-            for leftover in (self.path / sub).glob(f".{glob.escape(name)}.*"):
+            for leftover in (self.path / sub).iterdir():
+                if not ours.fullmatch(leftover.name):
+                    continue
                 if leftover.is_dir():
                     shutil.rmtree(leftover, ignore_errors=True)
                 else:
