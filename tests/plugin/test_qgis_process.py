@@ -20,6 +20,7 @@ ALGORITHMS = {
     "sam2:findtherest",
     "sam2:wheretolabelnext",
     "sam2:predictraster",
+    "sam2:predictregion",
     "sam2:evaluatesegmentation",
     "sam2:segmentfrompoints",
 }
