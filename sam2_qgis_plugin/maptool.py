@@ -1,6 +1,7 @@
 """The click-to-segment map tool: left click adds a foreground point, right click (or Shift+click) a
 background point, a drag draws a box; the mask preview follows each prompt. Esc clears, Enter accepts the
-preview into the output layer's edit buffer.
+preview into the output layer's edit buffer. With the hover preview on, the outline a click would give follows
+the resting mouse (hover.py), and a click there takes it without asking the engine again.
 
 Ctrl+Z belongs to the tool while it is active: it takes back the last prompt while there are prompts, else the
 last edit of the output layer (an accepted segment); Ctrl+Shift+Z redoes that edit. QGIS's own Edit > Undo
@@ -14,6 +15,7 @@ from typing import Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
     QgsDistanceArea,
     QgsGeometry,
     QgsPointXY,
@@ -23,15 +25,18 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand
-from qgis.PyQt.QtCore import QEvent, QObject, Qt
+from qgis.PyQt.QtCore import QEvent, QObject, QPoint, Qt, QTimer
 from qgis.PyQt.QtGui import QColor, QKeyEvent, QKeySequence
 
 from .engine import EngineError
+from .hover import HoverRequests
 from .i18n import tr
 from .output import geometry_from_mapping
 from .session import SegmentSession, SessionError, check_raster
 
 DRAG_PIXELS = 6
+REST_MS = 30  # the mouse is resting when it has not moved for this long: ask for the outline under it
+SAME_PLACE_PIXELS = 2  # a click this close to the hovered point takes the hover's outline
 
 
 class SegmentMapTool(QgsMapTool):
@@ -47,6 +52,7 @@ class SegmentMapTool(QgsMapTool):
         background: Callable[..., object] | None = None,
         output_layer: Callable[[], Any] = lambda: None,
         status: Callable[[str], None] = lambda text: None,
+        hover: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__(canvas)
         self.session, self.raster_layer, self.accept_result, self.report = session, raster_layer, accept, report
@@ -68,6 +74,24 @@ class SegmentMapTool(QgsMapTool):
         self.box_band.setWidth(2)
         self._press: QgsPointXY | None = None
         self._press_pixel = None
+        # the hover preview: whether it is on, the outline under the resting mouse, and its requests
+        self.hover_enabled = hover
+        self.hover_band = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
+        self.hover_band.setColor(QColor(0, 190, 255, 50))  # apart from the preview's orange; solid and thin: a
+        self.hover_band.setStrokeColor(QColor(0, 150, 230))  # wide or dashed outline of many vertices paints slowly
+        self.hover_band.setWidth(1)  # a cosmetic pen: the fast path of Qt's painter
+        self.hovers = HoverRequests(lambda params: self.session.hover(params))
+        self.hovers.answered.connect(self.show_hover)
+        self.rest = QTimer(self)
+        self.rest.setSingleShot(True)
+        self.rest.setInterval(REST_MS)
+        self.rest.timeout.connect(self.ask_hover)
+        self.hover_seq = 0
+        self._resting: tuple[QgsPointXY, QPoint] | None = None  # where the mouse rests (map point, pixel)
+        self._asked: tuple[int, QgsPointXY, QPoint, int] | None = None  # the newest hover: seq, where, history length
+        self.hovered: tuple[QgsPointXY, QPoint, int, dict] | None = None  # the outline shown: where, history, result
+        self.encoding: set[tuple[int, ...]] = set()  # windows being encoded for the hover
+        self.clicks_from_hover = 0  # clicks that took the hover's outline (no second decode)
 
     # -- mouse and keys -----------------------------------------------------------------------------------
 
@@ -75,8 +99,11 @@ class SegmentMapTool(QgsMapTool):
         self._press, self._press_pixel = event.mapPoint(), event.pos()
 
     def canvasMoveEvent(self, event: QgsMapMouseEvent) -> None:  # noqa: N802
-        """While a box is dragged, draw it."""
+        """While a box is dragged, draw it; otherwise wait for the mouse to rest (the hover preview)."""
         if self._press is None or self._press_pixel is None:
+            if self.hover_enabled():
+                self._resting = (event.mapPoint(), event.pos())
+                self.rest.start()
             return
         if (event.pos() - self._press_pixel).manhattanLength() > DRAG_PIXELS:
             self.box_band.setToGeometry(QgsGeometry.fromRect(QgsRectangle(self._press, event.mapPoint())), None)
@@ -88,6 +115,8 @@ class SegmentMapTool(QgsMapTool):
         moved = (event.pos() - self._press_pixel).manhattanLength() if self._press_pixel is not None else 0
         if moved > DRAG_PIXELS and event.button() == Qt.MouseButton.LeftButton:
             self.session.set_box(QgsRectangle(start, event.mapPoint()))
+        elif self.take_hover(event):
+            return
         else:
             background = event.button() == Qt.MouseButton.RightButton or bool(
                 event.modifiers() & Qt.KeyboardModifier.ShiftModifier
@@ -100,10 +129,13 @@ class SegmentMapTool(QgsMapTool):
         super().activate()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        """Claim Ctrl+Z and Ctrl+Shift+Z on the canvas (else QGIS's Edit > Undo takes them)."""
+        """Claim Ctrl+Z and Ctrl+Shift+Z on the canvas (else QGIS's Edit > Undo takes them); the mouse leaving
+        the map clears the hover's outline."""
         if event.type() == QEvent.Type.ShortcutOverride and is_undo_or_redo(event):
             event.accept()
             return True
+        if event.type() == QEvent.Type.Leave:
+            self.clear_hover()
         return False
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
@@ -166,7 +198,14 @@ class SegmentMapTool(QgsMapTool):
         if not result:
             self.status("")
             return
-        crs = QgsCoordinateReferenceSystem.fromWkt(result["crs"]) if result.get("crs") else layer.crs()
+        self.show_result(result, layer)
+
+    def show_result(self, result: dict, layer: Any) -> None:
+        """Draw the engine's polygons as the preview and say their area and score."""
+        if result.get("crs"):
+            crs = QgsCoordinateReferenceSystem.fromWkt(result["crs"])
+        else:  # a raster without a CRS: the polygons are in its pixel coordinates
+            crs = layer.crs() if layer is not None else QgsCoordinateReferenceSystem()
         parts = [geometry_from_mapping(polygon) for polygon in result["polygons"]]
         for geometry in parts:
             self.preview.addGeometry(geometry, crs)
@@ -206,7 +245,103 @@ class SegmentMapTool(QgsMapTool):
             stack.redo()
             layer.triggerRepaint()
 
+    # -- the hover preview ----------------------------------------------------------------------------------
+
+    def ask_hover(self) -> None:
+        """The mouse rests: ask for the outline a click here would give (on the GUI thread only the request is
+        made; the engine answers in hover.py's thread)."""
+        if self._resting is None or not self.hover_enabled():
+            return
+        point, pixel = self._resting
+        try:
+            layer = check_raster(self.raster_layer())
+        except SessionError:
+            return
+        params = self.session.hover_params(layer, self.canvas().mapSettings().destinationCrs(), point)
+        if params is None:  # no model or raster opened yet: the first click does it
+            return
+        self.hover_seq += 1
+        self._asked = (self.hover_seq, point, pixel, len(self.session.history))
+        self.hovers.ask(self.hover_seq, params, outline_in(self.canvas().mapSettings().destinationCrs()))
+
+    def show_hover(self, seq: int, answer: tuple[dict, Any] | None) -> None:
+        """The engine's answer for hover ``seq`` and its outline (in the map's CRS): drawn if it is still the newest
+        and the prompts did not change; on a tile not encoded yet, the tile is encoded in the background and the
+        panel says so."""
+        if self._asked is None or seq != self._asked[0] or answer is None or answer[0].get("superseded"):
+            return
+        result, outline = answer
+        _, point, pixel, history = self._asked
+        if history != len(self.session.history):
+            return  # a click came in between: its own preview is shown
+        if not result.get("encoded", True):
+            self.hovered = None
+            self.hover_band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+            self.encode_for_hover(tuple(result.get("window", [])))
+            return
+        if outline is not None:  # made in the hover thread, in the map's CRS: no parsing or reprojecting here
+            self.hover_band.setToGeometry(outline, None)
+            self.status(tr("Under the cursor: score {score:.2f}; click to take this outline").format(
+                score=result.get("score") or 0.0
+            ))  # fmt: skip
+        else:
+            self.hover_band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+            self.status(tr("Under the cursor: nothing (no object here)"))
+        self.hovered = (point, pixel, history, result)
+
+    def encode_for_hover(self, window: tuple[int, ...]) -> None:
+        """Encode the tile under the resting mouse in the background (once); its outline follows when ready."""
+        if self.background is None or window in self.encoding or self._resting is None:
+            return
+        try:
+            layer = check_raster(self.raster_layer())
+        except SessionError:
+            return
+        params = self.session.hover_params(layer, self.canvas().mapSettings().destinationCrs(), self._resting[0])
+        if params is None:
+            return
+        self.encoding.add(window)
+        self.status(tr("Encoding the tile under the cursor... the outline follows the mouse once it is ready"))
+
+        def done(_: object) -> None:
+            self.encoding.discard(window)
+            self.status("")
+            self.ask_hover()
+
+        self.background("SAM 2: encoding the tile under the cursor", lambda task: self.session.encode_for(params), done)
+
+    def take_hover(self, event: QgsMapMouseEvent) -> bool:
+        """A plain left click where the hover's outline is shown takes it (no second decode); False otherwise."""
+        if (
+            self.hovered is None
+            or event.button() != Qt.MouseButton.LeftButton
+            or event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        ):
+            return False
+        point, pixel, history, result = self.hovered
+        if history != len(self.session.history) or (event.pos() - pixel).manhattanLength() > SAME_PLACE_PIXELS:
+            return False
+        self.session.take_hover(point, result)
+        self.clicks_from_hover += 1
+        self.clear_hover()
+        self.preview.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+        self.show_prompts()
+        self.show_result(result, None)
+        return True
+
+    def close(self) -> None:
+        """The tool is done with (replaced or the plugin unloaded): its hover thread ends."""
+        self.clear_hover()
+        self.hovers.stop()
+
+    def clear_hover(self) -> None:
+        self.rest.stop()
+        self._resting = None
+        self.hovered = None
+        self.hover_band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+
     def deactivate(self) -> None:
+        self.clear_hover()
         self.canvas().removeEventFilter(self)
         self.preview.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
         for band in (self.object_markers, self.background_markers):
@@ -229,6 +364,20 @@ def preview_summary(parts: list[QgsGeometry], crs: QgsCoordinateReferenceSystem,
     pieces = f" in {len(parts)} parts" if len(parts) > 1 else ""
     scored = f", score {score:.2f}" if score is not None else ""
     return f"Preview: {shown}{pieces}{scored}"
+
+
+def outline_in(target: QgsCoordinateReferenceSystem) -> Callable[[dict], QgsGeometry]:
+    """A function (for the hover thread) from the engine's answer to one geometry in ``target`` (the map's CRS)."""
+    context = QgsProject.instance().transformContext()
+
+    def outline(result: dict) -> QgsGeometry:
+        geometry = QgsGeometry.collectGeometry([geometry_from_mapping(p) for p in result["polygons"]])
+        source = QgsCoordinateReferenceSystem.fromWkt(result.get("crs") or "")
+        if source.isValid() and target.isValid() and source != target:
+            geometry.transform(QgsCoordinateTransform(source, target, context))
+        return geometry
+
+    return outline
 
 
 def point_markers(canvas: QgsMapCanvas, colour: QColor, icon: int) -> QgsRubberBand:

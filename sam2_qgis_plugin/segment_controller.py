@@ -49,6 +49,8 @@ class SegmentController:
         current = canvas.mapTool()
         if current is not None and current is not self.tool:
             self.previous_tool = current
+        if self.tool is not None:
+            self.tool.close()
         self.tool = SegmentMapTool(
             canvas,
             host.ensure_session(),
@@ -58,9 +60,15 @@ class SegmentController:
             background=host.run_task,
             output_layer=self.output_layer,
             status=self.show_preview,
+            hover=self.hover_on,
         )
         self.tool.deactivated.connect(self._tool_left)
         canvas.setMapTool(self.tool)
+
+    def hover_on(self) -> bool:
+        """Whether the outline under the resting mouse is shown (the panel's choice)."""
+        section = self.section()
+        return section is not None and section.hover_check.isChecked()
 
     def output_layer(self) -> Any:
         section = self.section()
@@ -96,6 +104,7 @@ class SegmentController:
         if canvas.mapTool() is self.tool:
             self._give_back_previous_tool(canvas)
         self.tool.deactivate()
+        self.tool.close()
         self.tool = None
 
     def show_output_destination(self, *_: Any) -> None:

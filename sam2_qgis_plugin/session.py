@@ -179,6 +179,45 @@ class SegmentSession:
             params["box"] = [prompt.box.xMinimum(), prompt.box.yMinimum(), prompt.box.xMaximum(), prompt.box.yMaximum()]
         return params
 
+    # -- the hover preview ------------------------------------------------------------------------------
+
+    def hover_params(
+        self, layer: QgsRasterLayer, crs: QgsCoordinateReferenceSystem, point: QgsPointXY
+    ) -> dict[str, Any] | None:
+        """A hover's request: the current prompts and an object click at ``point``. None where a hover would
+        cost more than a decode: no model yet, or a raster the engine has not opened (the first click opens it;
+        a web layer would be rendered first)."""
+        if self.checkpoint is None or not self.client.alive() or self.client.starts != getattr(self, "_starts", None):
+            return None
+        raster_id = self._rasters.get(f"{layer.source()}|{self.bands_of(layer)}")
+        if raster_id is None:
+            return None
+        prompt = self.prompt
+        params: dict[str, Any] = {
+            "raster_id": raster_id,
+            "points": [[p.x(), p.y()] for p in prompt.points] + [[point.x(), point.y()]],
+            "labels": [*prompt.labels, 1],
+            "crs": crs.toWkt(),
+            **self.polygon_options(layer),
+        }
+        if prompt.box is not None:
+            params["box"] = [prompt.box.xMinimum(), prompt.box.yMinimum(), prompt.box.xMaximum(), prompt.box.yMaximum()]
+        return params
+
+    def hover(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The engine's answer for a hover (off the GUI thread): polygons, or ``encoded: false``."""
+        return self.client.request("hover", params, timeout=60)
+
+    def encode_for(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Encode the tile a hover needs (for a background task)."""
+        return self.client.request("prepare", params)
+
+    def take_hover(self, point: QgsPointXY, result: dict[str, Any]) -> None:
+        """A click at ``point`` where the hover's ``result`` is shown: the prompt grows, the result is kept, and
+        the engine is not asked again."""
+        self.add_point(point, 1)
+        self.result = result
+
     def prepare(
         self, layer: QgsRasterLayer, crs: QgsCoordinateReferenceSystem, progress: Callable[[float], None] | None = None
     ) -> dict[str, Any] | None:

@@ -86,6 +86,16 @@ class Segmentation:
     low_res_logits: np.ndarray
 
 
+@dataclass(frozen=True)
+class DecodedPrompts:
+    """The decoder's answer before it becomes polygons: the window, low-resolution logits (m, h, w) and the
+    predicted IoU of each mask (m,)."""
+
+    window: Window
+    low_res: torch.Tensor
+    iou: torch.Tensor
+
+
 def upsample_mask(low_res: torch.Tensor, size: tuple[int, int], threshold: float) -> tuple[np.ndarray, int, int]:
     """``low_res`` logits (h, w) bilinearly upsampled to ``size`` and thresholded, computed only around the
     positive cells: returns (mask crop, row offset, col offset). Equal, pixel for pixel, to upsampling the
@@ -220,8 +230,19 @@ class ClickSegmenter:
             low_res, iou = self.decoder.decode(tile, coords, point_labels, multimask)
         return low_res[0].float(), iou[0].float()
 
+    def encoded_window(self, prompts: Prompts) -> tuple[Window, bool]:
+        """The window a ``segment`` with ``prompts`` would use, and whether its embedding is cached already (a
+        hover is answered only then: encoding takes seconds, a hover must not)."""
+        points, box = self.to_pixels(prompts)
+        window = self.window_for(points, box)
+        return window, self.encoder.cache.get(tile_key(self.loaded, self.raster, window)) is not None
+
     def segment(self, prompts: Prompts, polygons: PolygonOptions | None = None) -> Segmentation:
         """Polygons for one prompt set; the best of the masks by predicted IoU."""
+        return self.outline(self.decode_prompts(prompts), polygons)
+
+    def decode_prompts(self, prompts: Prompts) -> DecodedPrompts:
+        """The model's masks for ``prompts`` (the encoder's features from the cache, or encoded now)."""
         points, box = self.to_pixels(prompts)
         window = self.window_for(points, box)
         features = self.encoder.features(window)
@@ -233,6 +254,11 @@ class ClickSegmenter:
         if multimask is None:
             multimask = len(prompts.points) == 1 and prompts.box is None
         low_res, iou = self.decode(key, features, local_points, np.asarray(prompts.labels), local_box, multimask)
+        return DecodedPrompts(window, low_res, iou)
+
+    def outline(self, decoded: DecodedPrompts, polygons: PolygonOptions | None = None) -> Segmentation:
+        """The best decoded mask as polygons (raster CRS): upsampled, cut to valid pixels, traced, cleaned."""
+        window, low_res, iou = decoded.window, decoded.low_res, decoded.iou
         best = int(torch.argmax(iou))
         chosen = low_res[best]
         crop, row0, col0 = upsample_mask(chosen, (int(window.height), int(window.width)), self.config.threshold)

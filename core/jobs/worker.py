@@ -75,6 +75,10 @@ class Worker:
         self.cache: Any = None
         self._ids = itertools.count(1)
         self.cancel_flags: dict[Any, threading.Event] = {}
+        self.latest_hover: Any = None  # the newest hover read (its id); older ones are answered superseded
+        # hovers answered with an outline, dropped before decoding, dropped after decoding (the mouse moved on
+        # meanwhile: a stale decode), and answered "not encoded"
+        self.hovers = {"decoded": 0, "superseded": 0, "stale_decoded": 0, "not_encoded": 0}
 
     # -- output ---------------------------------------------------------------------------------------
 
@@ -111,6 +115,7 @@ class Worker:
             "device": str(choose_device("auto")),
             "threads": {"torch": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")},
             "cache": str(cache_root()),  # as the engine's probe says it (sam2_qgis_plugin.engine.PROBE)
+            "hovers": dict(self.hovers),
         }
 
     def load_model(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
@@ -168,19 +173,41 @@ class Worker:
         return {"tiles": len(windows), "encoded": encoded}
 
     def predict(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        segmenter = self._segmenter(_require(params, "raster_id"))
+        return self._outline(params, segmenter, segmenter.decode_prompts(self._prompts(params)))
+
+    def _outline(self, params: dict[str, Any], segmenter: Any, decoded: Any) -> dict[str, Any]:
         from core.geometry.polygons import PolygonOptions
 
-        raster_id = _require(params, "raster_id")
-        segmenter = self._segmenter(raster_id)
-        prompts = self._prompts(params)
-        result = segmenter.segment(prompts, PolygonOptions.from_mapping(params))
-        raster = self.rasters[raster_id]
+        result = segmenter.outline(decoded, PolygonOptions.from_mapping(params))
+        raster = self.rasters[params["raster_id"]]
         return {
             "polygons": result.polygons,
             "score": result.score,
             "window": [int(v) for v in result.window.flatten()],
             "crs": raster.crs.to_wkt() if raster.crs else None,
         }
+
+    def hover(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        """``predict``'s answer for the mouse's resting place, newest only: a hover that a newer hover (or a
+        click) has followed is answered ``{"superseded": true}`` without decoding (or, when the newer one came
+        during its decode, without tracing its outline); one on a tile not encoded yet ``{"encoded": false,
+        "window": ...}`` without encoding (the caller encodes in the background)."""
+        if request_id != self.latest_hover:
+            self.hovers["superseded"] += 1
+            return {"superseded": True}
+        segmenter = self._segmenter(_require(params, "raster_id"))
+        prompts = self._prompts(params)
+        window, encoded = segmenter.encoded_window(prompts)
+        if not encoded:
+            self.hovers["not_encoded"] += 1
+            return {"encoded": False, "window": [int(v) for v in window.flatten()]}
+        decoded = segmenter.decode_prompts(prompts)
+        if request_id != self.latest_hover:  # the mouse moved on while it decoded: its outline is not traced
+            self.hovers["stale_decoded"] += 1
+            return {"superseded": True}
+        self.hovers["decoded"] += 1
+        return {"encoded": True, **self._outline(params, segmenter, decoded)}
 
     def prepare(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
         """Encode (with progress events) the window a ``predict`` with these prompts would use."""
@@ -239,6 +266,7 @@ class Worker:
         "encode_extent",
         "prepare",
         "predict",
+        "hover",
         "shutdown",
     )
 
@@ -323,6 +351,8 @@ def serve(stdin: TextIO | None = None, cache_folder: Path | None = None) -> int:
                     target = (request.get("params") or {}).get("id")
                     worker.cancel_flags.setdefault(target, threading.Event()).set()
                     continue
+                if request.get("method") in ("hover", "predict"):  # what the mouse did last: older hovers are stale
+                    worker.latest_hover = request.get("id") if request.get("method") == "hover" else None
                 requests.put(request)
         finally:
             requests.put(None)  # end of input (or a reader that failed): the worker ends instead of hanging

@@ -236,6 +236,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../maptool.py"/>
+        <source>Encoding the tile under the cursor... the outline follows the mouse once it is ready</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/engine.py"/>
         <source>Engine</source>
         <translation type="unfinished"></translation>
@@ -560,6 +565,11 @@
     <message>
         <location filename="../panel/find.py"/>
         <source>Outline a few objects (3 or more) in your labels, then let SAM 2 learn from them and find the others. Accept or reject each candidate: both teach the next round.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/segment.py"/>
+        <source>Outline under the cursor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -976,6 +986,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../maptool.py"/>
+        <source>Under the cursor: nothing (no object here)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../maptool.py"/>
+        <source>Under the cursor: score {score:.2f}; click to take this outline</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/model.py"/>
         <source>Use</source>
         <translation type="unfinished"></translation>
@@ -1052,6 +1072,11 @@
     <message>
         <location filename="../panel/find.py"/>
         <source>Where to look for the other objects</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/segment.py"/>
+        <source>While segmenting, resting the mouse shows the outline a click there would give (on a tile already encoded; a click then takes it at once)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

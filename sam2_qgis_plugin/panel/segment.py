@@ -3,7 +3,7 @@ area and score, and encoding the visible extent ahead of clicks."""
 
 from __future__ import annotations
 
-from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QLabel, QPushButton, QWidget
+from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QPushButton, QWidget
 
 from ..i18n import tr, translatable
 from .section import Section
@@ -25,6 +25,8 @@ class SegmentSection(Section):
         self.output_combo = polygon_layer_combo(self)
         self.segment_button = QPushButton(tr("Segment on the map"), self)
         self.segment_button.setCheckable(True)
+        self.hover_check = QCheckBox(tr("Outline under the cursor"), self)
+        self.hover_check.setChecked(True)
         self.encode_button = QPushButton(tr("Encode visible extent"), self)
         self.output_hint = QLabel("", self)
         self.output_hint.setWordWrap(True)
@@ -36,6 +38,7 @@ class SegmentSection(Section):
         form.addRow(tr("Output"), self.output_combo)
         form.addRow(self.output_hint)
         form.addRow(self.segment_button)
+        form.addRow(self.hover_check)
         form.addRow(self.preview_label)
         form.addRow(self.encode_button)
         form.addRow(help_label)
@@ -51,6 +54,10 @@ class SegmentSection(Section):
                 self.segment_button: tr(
                     "Click objects on the map: left click object, right click background, drag a box"
                 ),
+                self.hover_check: tr(
+                    "While segmenting, resting the mouse shows the outline a click there would give (on a tile "
+                    "already encoded; a click then takes it at once)"
+                ),
                 self.encode_button: tr(
                     "Prepare the tiles under the visible map extent, so that clicks there are instant"
                 ),
@@ -58,7 +65,7 @@ class SegmentSection(Section):
         )
 
     def remembered(self) -> dict[str, QWidget]:
-        return {"class": self.class_combo}
+        return {"class": self.class_combo, "hover_preview": self.hover_check}
 
     def class_name(self) -> str:
         """The class written with accepted segments and predicted polygons."""

@@ -201,3 +201,37 @@ def test_the_worker_sleeps_its_idle_threads_unless_told_otherwise(repo_root, tmp
             process.process.kill()
             process.process.wait(timeout=10)
     assert policies == {"default": "PASSIVE", "ACTIVE": "ACTIVE"}
+
+
+def test_a_burst_of_hovers_is_answered_newest_only(worker, tiny_checkpoint, tmp_path) -> None:
+    scene = write_synthetic_scene(SyntheticSceneConfig(width=512, height=512, seed=3), tmp_path / "scene")
+    worker.request("load_model", checkpoint=str(tiny_checkpoint.path), device="cpu")
+    raster = worker.request("open_raster", path=str(scene.image))[0]["result"]["raster_id"]
+    with rasterio.open(scene.image) as source:
+        x, y = source.xy(100, 100)
+    far_x, far_y = source.xy(450, 450)
+    hover = {"raster_id": raster, "points": [[x, y]], "labels": [1]}
+    first, _ = worker.request("hover", **hover)
+    assert first["result"]["encoded"] is False  # not encoded yet: answered at once, nothing encoded
+    worker.request("prepare", **hover)  # the caller encodes it in the background
+
+    # a burst while the worker is busy encoding another tile: 20 moves, then the mouse rests
+    worker.next_id += 1
+    busy = worker.next_id
+    burst = list(range(busy + 1, busy + 21))
+    lines = [{"id": busy, "method": "prepare", "params": {**hover, "points": [[far_x, far_y]]}}]
+    lines += [{"id": request_id, "method": "hover", "params": hover} for request_id in burst]
+    worker.write("\n".join(json.dumps(line) for line in lines))  # one write: all read while the encode runs
+    worker.next_id = burst[-1]
+    answers = {}
+    while len(answers) < len(burst):
+        message = worker.read()
+        if message.get("id") in burst and "result" in message:
+            answers[message["id"]] = message["result"]
+    assert all(answers[i] == {"superseded": True} for i in burst[:-1])  # left behind: never decoded
+    assert answers[burst[-1]]["encoded"] is True
+    assert answers[burst[-1]]["polygons"]  # the outline a click there would give
+    counts = worker.request("info")[0]["result"]["hovers"]
+    assert counts == {"decoded": 1, "superseded": 19, "stale_decoded": 0, "not_encoded": 1}
+    click = worker.request("predict", **hover)[0]["result"]
+    assert click["polygons"] == answers[burst[-1]]["polygons"]  # the click confirms what the hover showed

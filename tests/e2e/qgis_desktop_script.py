@@ -7,6 +7,7 @@ preview.png, accepted.png, find_*.png, label_next*.png, tuned.png, predicted.png
 QGIS.
 """
 
+import itertools
 import json
 import os
 import sys
@@ -22,7 +23,8 @@ from qgis.core import (
     QgsSingleSymbolRenderer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QEvent, Qt, QTimer
+from qgis.gui import QgsMapMouseEvent
+from qgis.PyQt.QtCore import QElapsedTimer, QEvent, QPoint, Qt, QThread, QTimer
 from qgis.PyQt.QtGui import QKeyEvent
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QAction, QApplication
@@ -208,6 +210,90 @@ def undo_with_the_keyboard(tool, canvas, layer, output, result):
     result["edits_saved"] = output.commitChanges()
 
 
+def pause(milliseconds):
+    """Let QGIS work for ``milliseconds`` (events processed every few ms), as time passes between mouse moves."""
+    clock = QElapsedTimer()
+    clock.start()
+    while clock.elapsed() < milliseconds:
+        QApplication.processEvents()
+        QThread.msleep(2)
+
+
+def plugin_dock_status():
+    """The Segment section's preview line."""
+    return plugins[PLUGIN].dock.segment.preview_label.text()
+
+
+def hover_over_the_map(tool, canvas, layer, result):
+    """The mouse crosses the encoded tile at 20 moves a second and rests: the outline a click would give shows,
+    the map's event loop keeps running (its longest stall is measured by a 2 ms timer), a click there takes the
+    outline without another decode, and leaving the map clears it."""
+    tool.session.clear()
+    tool.refresh()
+    settle(canvas)
+    spent = {"ask_hover": [], "show_hover": []}  # ms the GUI thread spends in each hover step
+    for name in spent:
+        step = getattr(tool, name)
+
+        def timed(*args, step=step, name=name):
+            started = QElapsedTimer()
+            started.start()
+            marks.append((name, clock.elapsed()))
+            step(*args)
+            spent[name].append(started.elapsed())
+
+        setattr(tool, name, timed)
+    tool.rest.timeout.disconnect()
+    tool.rest.timeout.connect(tool.ask_hover)
+    tool.hovers.answered.disconnect()
+    tool.hovers.answered.connect(tool.show_hover)
+    ticks = []
+    marks = []
+    clock = QElapsedTimer()
+    clock.start()
+    timer = QTimer()
+    timer.setInterval(2)
+    timer.timeout.connect(lambda: ticks.append(clock.elapsed()))
+    timer.start()
+    extent = layer.extent()
+    for step in range(10):
+        point = QgsPointXY(extent.center().x() + (step - 5) * extent.width() * 0.01, extent.center().y())
+        pixel = canvas.getCoordinateTransform().transform(point)
+        position = QPoint(round(pixel.x()), round(pixel.y()))
+        tool.canvasMoveEvent(QgsMapMouseEvent(canvas, QEvent.MouseMove, position, Qt.NoButton))
+        pause(50)
+    waited = QElapsedTimer()
+    waited.start()
+    while tool.hovered is None and waited.elapsed() < 60_000:  # wait_for would sleep 100 ms: a stall of its own
+        pause(5)
+    result["hover_shown"] = tool.hovered is not None
+    pause(100)
+    timer.stop()
+    result["hover_longest_stall_ms"] = max((b - a for a, b in itertools.pairwise(ticks)), default=None)
+    result["hover_gui_ms"] = {name: max(times, default=0) for name, times in spent.items()}
+    gaps = sorted(((b - a, a) for a, b in itertools.pairwise(ticks)), reverse=True)[:3]
+    result["hover_stalls"] = {"gaps (ms, at)": gaps, "marks": marks, "end": clock.elapsed()}
+    root = QgsProject.instance().layerTreeRoot()
+    accepted = [root.findLayer(other.id()) for other in canvas.layers() if other is not layer]
+    for node in filter(None, accepted):  # the picture shows the outline under the cursor, not accepted objects
+        node.setItemVisibilityChecked(False)
+    settle(canvas)
+    iface.mainWindow().grab().save(str(OUT / "hover.png"))
+    for node in filter(None, accepted):
+        node.setItemVisibilityChecked(True)
+    result["hover_status"] = plugin_dock_status()
+    if tool.hovered is not None:
+        _, pixel, _, shown = tool.hovered
+        tool.canvasPressEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonPress, pixel, Qt.LeftButton))
+        tool.canvasReleaseEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonRelease, pixel, Qt.LeftButton))
+        result["click_took_hover"] = tool.clicks_from_hover == 1 and tool.session.result == shown
+        tool.keyPressEvent(QKeyEvent(QEvent.KeyPress, Qt.Key_Escape, Qt.NoModifier))
+        tool.canvasMoveEvent(QgsMapMouseEvent(canvas, QEvent.MouseMove, pixel, Qt.NoButton))
+        wait_for(lambda: tool.hovered is not None, 60)
+        QApplication.sendEvent(canvas, QEvent(QEvent.Leave))  # the mouse leaves the map
+        result["hover_cleared"] = tool.hover_band.asGeometry().isEmpty() and tool.hovered is None
+
+
 def click_on_web_tiles(plugin, tool, canvas, layer, output, result):
     """The same orthophoto as XYZ tiles from a web server: a click renders the visible map and segments."""
     url = os.environ["SAM2_E2E_XYZ"] + "/%7Bz%7D/%7Bx%7D/%7By%7D.png"
@@ -314,6 +400,7 @@ def run():
         settle(canvas)
         iface.mainWindow().grab().save(str(OUT / "accepted.png"))
         undo_with_the_keyboard(tool, canvas, layer, output, result)
+        hover_over_the_map(tool, canvas, layer, result)
         click_on_web_tiles(plugin, tool, canvas, layer, output, result)
 
         dock.segment.segment_button.setChecked(False)

@@ -467,3 +467,85 @@ def test_unloading_while_a_task_runs_cancels_it_and_ends_the_worker(
     assert plugin.engine.client is None
     assert plugin.tasks == []
     QgsProject.instance().removeMapLayer(layer.id())
+
+
+def move(tool, canvas, layer, fraction_x: float, fraction_y: float) -> QPoint:
+    """A mouse move to a point given as a fraction of the raster's extent; its pixel."""
+    extent = layer.extent()
+    point = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance()).transform(
+        extent.xMinimum() + fraction_x * extent.width(), extent.yMaximum() - fraction_y * extent.height()
+    )
+    pixel = canvas.getCoordinateTransform().transform(point)
+    position = QPoint(round(pixel.x()), round(pixel.y()))
+    tool.canvasMoveEvent(QgsMapMouseEvent(canvas, QEvent.MouseMove, position, Qt.NoButton))
+    return position
+
+
+def test_the_outline_follows_the_resting_mouse_and_a_click_takes_it(qgis_canvas, session, ortho, qtbot) -> None:
+    show(qgis_canvas, ortho)
+    statuses: list[str] = []
+    tool = SegmentMapTool(
+        qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None, status=statuses.append,
+        hover=lambda: True,
+    )  # fmt: skip
+    try:
+        click(tool, qgis_canvas, ortho, 0.5, 0.4)  # the first click opens the raster and encodes its tile
+        key(tool, Qt.Key_Escape)
+        for step in range(10):  # the hand moves, then rests
+            move(tool, qgis_canvas, ortho, 0.40 + step * 0.01, 0.4)
+        qtbot.waitUntil(lambda: tool.hovered is not None, timeout=60_000)
+        assert not tool.hover_band.asGeometry().isEmpty()  # the outline a click there would give
+        assert tool.hovers.sent <= 2  # moves left behind were never sent: the mouse did not rest there
+        shown = tool.hovered[3]
+        decoded = session.client.request("info")["hovers"]["decoded"]
+        release_at = tool.hovered[1]
+        tool.canvasPressEvent(QgsMapMouseEvent(qgis_canvas, QEvent.MouseButtonPress, release_at, Qt.LeftButton))
+        tool.canvasReleaseEvent(QgsMapMouseEvent(qgis_canvas, QEvent.MouseButtonRelease, release_at, Qt.LeftButton))
+        assert tool.clicks_from_hover == 1
+        assert session.result == shown  # the click took the hover's outline...
+        assert session.client.request("info")["hovers"]["decoded"] == decoded  # ...without another decode
+        assert not tool.preview.asGeometry().isEmpty()
+        assert len(session.prompt.points) == 1
+
+        tool.eventFilter(qgis_canvas, QEvent(QEvent.Leave))  # the mouse leaves the map: the outline goes
+        assert tool.hover_band.asGeometry().isEmpty()
+        tool.hover_enabled = lambda: False  # the panel's choice off: resting shows nothing
+        move(tool, qgis_canvas, ortho, 0.45, 0.4)
+        qtbot.wait(300)
+        assert tool.hovered is None
+    finally:
+        tool.close()
+
+
+def test_a_hover_on_a_tile_not_encoded_encodes_it_in_the_background(
+    qgis_canvas, engine_files, ortho, qtbot, tmp_path
+) -> None:
+    from sam2_qgis_plugin.engine import WorkerClient
+    from sam2_qgis_plugin.session import SegmentSession
+    from sam2_qgis_plugin.tasks import EngineTask
+
+    session = SegmentSession(WorkerClient(sys.executable, cache_dir=str(tmp_path / "embeddings")))  # nothing encoded
+    session.load_model(engine_files["checkpoint"], device="cpu")
+    show(qgis_canvas, ortho)
+    statuses: list[str] = []
+    tasks = []
+
+    def background(description, work, on_done):  # type: ignore[no-untyped-def]
+        task = EngineTask(description, work, on_done, lambda error: statuses.append(str(error)))
+        tasks.append(task)
+        QgsApplication.taskManager().addTask(task)
+
+    tool = SegmentMapTool(
+        qgis_canvas, session, lambda: ortho, lambda r: None, lambda m, e: None, background, status=statuses.append,
+        hover=lambda: True,
+    )  # fmt: skip
+    try:
+        session.raster_id(ortho)  # opened (as by an earlier click), nothing encoded
+        move(tool, qgis_canvas, ortho, 0.5, 0.5)
+        qtbot.waitUntil(lambda: any("Encoding the tile under the cursor" in s for s in statuses), timeout=60_000)
+        assert tasks  # encoded in a background task, never on the map's thread
+        qtbot.waitUntil(lambda: tool.hovered is not None, timeout=120_000)  # then the outline follows
+        assert session.client.request("info")["hovers"]["not_encoded"] == 1
+    finally:
+        tool.close()
+        session.client.stop()

@@ -1,0 +1,121 @@
+"""The hover preview through the real worker protocol: from the mouse's last move to the outline's polygons.
+
+A fresh ``python -m core worker`` (as the plugin starts it) loads seeded random-init hiera-tiny and hiera-large
+at 1024 px on the CPU (no real weights can be downloaded here: latency does not depend on the weights' values),
+encodes one tile of the OSBS sample orthophoto, then the mouse moves over it at ``--rate`` moves per second for
+``--seconds`` and rests; each move sends a ``hover`` as the map tool does, without waiting. Measured per rest:
+the time from the last move's request to its polygons (p50/p95 over ``--rests`` rests), and how many hovers the
+worker decoded against how many it answered superseded (left behind by the mouse: never decoded) and how many
+it decoded but dropped before tracing (stale: the mouse moved on during the decode).
+
+    .venv/bin/python -m bench.bench_hover [--rests 20] [--rate 20] [--seconds 1] [--sizes t,l]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import rasterio
+
+from bench.bench_worker_memory import Worker
+from core.devtools.sample_data import prepare_sample_data
+from core.models.random_init import RandomInitSpec, write_random_init_checkpoint
+
+
+class HoverWorker(Worker):
+    """A worker whose answers are collected by a reader thread, so that hovers are sent without waiting."""
+
+    def __init__(self, cache: Path) -> None:
+        super().__init__(True, cache, {"OMP_WAIT_POLICY": "PASSIVE"})
+        self.answers: dict[int, tuple[float, dict]] = {}
+        self.arrived = threading.Condition()
+        threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            message = json.loads(line)
+            if "id" in message and "event" not in message:
+                with self.arrived:
+                    self.answers[message["id"]] = (time.perf_counter(), message.get("result") or message)
+                    self.arrived.notify_all()
+
+    def send(self, method: str, params: dict) -> int:
+        self.ids += 1
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"id": self.ids, "method": method, "params": params}) + "\n")
+        self.process.stdin.flush()
+        return self.ids
+
+    def wait(self, request_id: int, timeout: float = 600) -> tuple[float, dict]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: request_id in self.answers, timeout)
+            return self.answers[request_id]
+
+    def request(self, method: str, params: dict) -> dict:
+        return self.wait(self.send(method, params))[1]
+
+
+def measure(size: str, image: Path, rests: int, rate: float, seconds: float) -> dict:
+    spec = RandomInitSpec(config=f"configs/sam2.1/sam2.1_hiera_{size}.yaml", image_size=1024)
+    checkpoint = write_random_init_checkpoint(spec).path
+    with tempfile.TemporaryDirectory(prefix="bench-hover-") as cache:
+        worker = HoverWorker(Path(cache))
+        worker.request("load_model", {"checkpoint": str(checkpoint), "device": "cpu"})
+        raster = worker.request("open_raster", {"path": str(image)})["raster_id"]
+        with rasterio.open(image) as source:
+            centre = source.xy(source.height // 2, source.width // 2)
+            pixel = abs(source.transform.a)
+        worker.request("prepare", {"raster_id": raster, "points": [list(centre)], "labels": [1]})  # encoded once
+        latencies = []
+        for rest in range(rests):
+            moves = max(1, round(rate * seconds))
+            last = 0
+            for move in range(moves):  # a short path across the tile, as a hand moves
+                x = centre[0] + (move - moves / 2 + rest % 5) * 3 * pixel
+                y = centre[1] + (rest % 7 - 3) * 5 * pixel
+                last = worker.send("hover", {"raster_id": raster, "points": [[x, y]], "labels": [1]})
+                sent = time.perf_counter()
+                time.sleep(1 / rate)
+            answered, result = worker.wait(last)
+            assert result.get("encoded") is True, result
+            latencies.append((answered - sent) * 1000)
+        counts = worker.request("info", {})["hovers"]
+        worker.stop()
+    latencies.sort()
+    return {
+        "model": f"hiera-{size} 1024",
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))], 1),
+        "hovers": rests * max(1, round(rate * seconds)),
+        **counts,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rests", type=int, default=20, help="times the mouse comes to rest")
+    parser.add_argument("--rate", type=float, default=20.0, help="mouse moves per second")
+    parser.add_argument("--seconds", type=float, default=1.0, help="how long the mouse moves before each rest")
+    parser.add_argument("--sizes", default="t,l", help="model sizes: t, s, b+, l")
+    args = parser.parse_args(argv)
+    image = prepare_sample_data().osbs_image
+    rows = [measure(size, image, args.rests, args.rate, args.seconds) for size in args.sizes.split(",")]
+    print(f"hover on an encoded tile, {args.rate:g} moves/s for {args.seconds:g} s then a rest, x{args.rests}")
+    print(f"{'model':<18} {'p50 ms':>7} {'p95 ms':>7} {'hovers':>7} {'decoded':>8} {'superseded':>11} {'stale':>6}")
+    for row in rows:
+        print(
+            f"{row['model']:<18} {row['p50_ms']:7.1f} {row['p95_ms']:7.1f} {row['hovers']:7d} {row['decoded']:8d} "
+            f"{row['superseded']:11d} {row['stale_decoded']:6d}"
+        )
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
