@@ -19,17 +19,9 @@ PREDICT_OPTIONS = ("mode", "threshold", "overlap", "batch_size", "grid_points", 
 
 def is_region(args: argparse.Namespace) -> bool:
     """Several rasters, a folder, a pattern, a list, a VRT mosaic or --resume: a region (--out is a folder)."""
-    from core.io.catalog import GLOB_CHARACTERS, vrt_sources
+    from core.io.catalog import names_several
 
-    if len(args.raster) > 1 or args.resume:
-        return True
-    source = args.raster[0]
-    path = Path(source)
-    if path.is_dir() or path.suffix.lower() == ".txt":
-        return True
-    if any(character in source for character in GLOB_CHARACTERS) and not path.exists():
-        return True
-    return path.suffix.lower() == ".vrt" and path.is_file() and len(vrt_sources(path)) > 1
+    return len(args.raster) > 1 or args.resume or names_several(args.raster[0])
 
 
 def each_raster(args: argparse.Namespace) -> dict[str, Any]:

@@ -65,6 +65,17 @@ def resolve_catalog(sources: Sequence[str | Path]) -> list[Path]:
     return unique
 
 
+def names_several(source: str) -> bool:
+    """Whether ``source`` names several rasters by its kind (a folder, a pattern, a list, a VRT mosaic), before
+    any of them is read."""
+    path = Path(source)
+    if path.is_dir() or path.suffix.lower() == ".txt":
+        return True
+    if any(character in source for character in GLOB_CHARACTERS) and not path.exists():
+        return True
+    return path.suffix.lower() == ".vrt" and path.is_file() and len(vrt_sources(path)) > 1
+
+
 def _files_of(source: str) -> list[Path]:
     path = Path(source)
     if any(character in source for character in GLOB_CHARACTERS) and not path.exists():
@@ -215,4 +226,12 @@ def write_mosaic_vrt(vrt: Path, masks: Sequence[Path], nodata: int) -> None:
     vrt.write_text(text, encoding="utf-8")
 
 
-__all__ = ["CatalogRaster", "describe_catalog", "part_names", "resolve_catalog", "vrt_sources", "write_mosaic_vrt"]
+__all__ = [
+    "CatalogRaster",
+    "describe_catalog",
+    "names_several",
+    "part_names",
+    "resolve_catalog",
+    "vrt_sources",
+    "write_mosaic_vrt",
+]

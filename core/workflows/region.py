@@ -128,7 +128,8 @@ def predict_region(
     }
     if rank.rank != 0:
         return result
-    folder.wait_for(names, rasters, fingerprint, job, cancelled)
+    others = [i for i, name in enumerate(names) if name not in finished and name not in predicted]
+    folder.wait_for([names[i] for i in others], [rasters[i] for i in others], fingerprint, job, cancelled)
     masks = [folder.mask(name) for name in names]
     with atomic_output(job.out / "region.vrt") as vrt:
         write_mosaic_vrt(vrt, masks, MASK_NODATA)
@@ -320,7 +321,8 @@ class RegionFolder:
         job: RegionJob,
         cancelled: Callable[[], bool] | None,
     ) -> None:
-        """Until every part is recorded (the other ranks' shares), then check them all."""
+        """Until the other ranks' parts ``names`` are recorded, then check them (this rank checked or wrote the
+        rest itself: they are not hashed again)."""
         while not all(self.recorded(name) for name in names):
             if cancelled and cancelled():
                 raise CancelledError("the region stopped while other ranks worked: run again with --resume")
