@@ -33,16 +33,28 @@ def scoped(owner: type, scope: str, name: str) -> object:
     return getattr(getattr(owner, scope, owner), name)
 
 
+def in_own_window(widget: QWidget, body: QWidget) -> bool:
+    """Whether ``widget`` is drawn in ``body``'s window, not in a window of its own below it (Settings...)."""
+    while widget is not None and widget is not body:
+        if widget.isWindow():
+            return False
+        widget = widget.parentWidget()
+    return True
+
+
 def fit_narrow(body: QWidget) -> None:
     """Let the panel fit QGIS's default dock width: long form rows wrap their field under the label, and combo
-    boxes stop asking for the width of their longest entry (a layer name, a path)."""
+    boxes stop asking for the width of their longest entry (a layer name, a path). Windows opened from the panel
+    (Settings...) keep their own layout: a wrapped form row there gives a word-wrapped label too few lines."""
     for form in body.findChildren(QFormLayout):
-        form.setRowWrapPolicy(scoped(QFormLayout, "RowWrapPolicy", "WrapLongRows"))
+        if in_own_window(form.parentWidget(), body):
+            form.setRowWrapPolicy(scoped(QFormLayout, "RowWrapPolicy", "WrapLongRows"))
     for combo in body.findChildren(QComboBox):
-        combo.setSizeAdjustPolicy(scoped(QComboBox, "SizeAdjustPolicy", "AdjustToMinimumContentsLengthWithIcon"))
-        combo.setMinimumContentsLength(4)
+        if in_own_window(combo, body):
+            combo.setSizeAdjustPolicy(scoped(QComboBox, "SizeAdjustPolicy", "AdjustToMinimumContentsLengthWithIcon"))
+            combo.setMinimumContentsLength(4)
     for label in body.findChildren(QLabel):
-        if label.wordWrap():  # status texts: wrap at spaces in the width there is (a long path is clipped)
+        if label.wordWrap() and in_own_window(label, body):  # status texts: wrap at spaces in the width there is
             label.setMinimumWidth(80)
 
 

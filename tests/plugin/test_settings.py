@@ -87,3 +87,35 @@ def test_the_panels_lists_are_the_engines(qgis_iface) -> None:  # type: ignore[n
     assert devices == job_defaults.choices("device", "engine") == ["auto", "cuda", "mps", "cpu"]
     assert encoders == job_defaults.choices("encoder", "engine")
     assert shown[models.index("sam2.1_hiera_l")] == "SAM 2.1 large"  # words that fit, not "sam2.1_h..."
+
+
+@pytest.mark.parametrize("python", ["/a/.venv/bin/python", "/check/work/main/.venv/bin/python", "/x" * 40 + "/python"])
+def test_the_settings_window_shows_every_line_of_the_engine(qgis_iface, python) -> None:  # type: ignore[no-untyped-def]
+    """The panel narrows its own forms (long rows wrap under their label); the Settings window, a child window of
+    the panel, keeps whole rows, so that the engine's word-wrapped summary gets all its lines whatever the path."""
+    from qgis.PyQt.QtWidgets import QApplication, QFormLayout
+
+    from sam2_qgis_plugin.panel.dock import Sam2Dock
+
+    dock = Sam2Dock(qgis_iface.mainWindow())
+    settings_window = dock.engine.settings
+    try:
+        settings_window.python_widget.setFilePath(python)
+        settings_window.show_engine(
+            "Engine: Python 3.11.2, torch 2.14.1+cu130, sam2 1.0.3, CPU only; weights and embeddings cached in "
+            "/root/.cache/sam2-qgis"
+        )
+        settings_window.show()
+        for _ in range(10):
+            QApplication.processEvents()
+        label = settings_window.engine_label
+        assert label.height() >= label.heightForWidth(label.width()) > 0
+        forms = settings_window.findChildren(QFormLayout)
+        assert forms
+        assert all(form.rowWrapPolicy() == QFormLayout.RowWrapPolicy.DontWrapRows for form in forms)
+        wrapped = [form for form in dock.findChildren(QFormLayout) if form not in forms]
+        assert wrapped
+        assert all(form.rowWrapPolicy() == QFormLayout.RowWrapPolicy.WrapLongRows for form in wrapped)
+    finally:
+        settings_window.close()
+        dock.deleteLater()
