@@ -15,7 +15,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.features import shapes, sieve
-from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry import MultiPolygon, Polygon, mapping
 
 from core.errors import InvalidConfigError
 from core.geometry.right_angles import square_corners
@@ -56,10 +56,17 @@ class PolygonOptions:
 _FIELD_TYPES = {"min_pixels": int, "simplify": float, "min_area": float, "fill_holes": bool, "right_angles": float}
 
 
+def _polygon(geometry: dict[str, Any]) -> Polygon:
+    """A GeoJSON polygon (shell, then holes) as shapely's, built from arrays: ``shape()`` reads every vertex in
+    Python, which on a noisy mask (hundreds of holes) costs more than tracing it."""
+    rings = [np.asarray(ring, dtype=np.float64) for ring in geometry["coordinates"]]
+    return Polygon(rings[0], rings[1:])
+
+
 def _polygonize(mask: np.ndarray, transform: Affine) -> list[Polygon]:
     """Polygons of the True pixels of ``mask`` (rows, cols), 4-connected, in the CRS of ``transform``."""
     values = mask.astype(np.uint8)
-    return [shape(geometry) for geometry, _ in shapes(values, mask=values, connectivity=4, transform=transform)]
+    return [_polygon(geometry) for geometry, _ in shapes(values, mask=values, connectivity=4, transform=transform)]
 
 
 def polygons_of_file(path: str | os.PathLike[str]) -> dict[int, list[Polygon]]:
@@ -68,7 +75,7 @@ def polygons_of_file(path: str | os.PathLike[str]) -> dict[int, list[Polygon]]:
     with rasterio.open(path) as source:
         band = rasterio.band(source, 1)  # GDAL reads it block by block; the band is its own mask
         for geometry, value in shapes(band, mask=band, connectivity=4, transform=source.transform):
-            found.setdefault(int(value), []).append(shape(geometry))
+            found.setdefault(int(value), []).append(_polygon(geometry))
     return found
 
 
