@@ -107,12 +107,12 @@ def bands_flag(command: argparse.ArgumentParser) -> None:
     command.add_argument("--bands", type=bands_arg, default=None, metavar="R,G,B", help=train_help("bands"))
 
 
-def shape_options(command: argparse.ArgumentParser) -> None:
-    """How masks become polygons (core.geometry.polygons.PolygonOptions), the same for every command."""
+def shape_options(command: argparse.ArgumentParser, clicks: bool = False) -> None:
+    """How masks become polygons and which are kept (core.geometry.polygons.PolygonOptions), the same for every
+    command; ``clicks``: a command that segments prompted objects (``--largest-part``)."""
     shapes = command.add_argument_group("polygon shapes")
     shapes.add_argument("--min-pixels", type=int, default=8, help="merge specks and holes smaller than this")
     shapes.add_argument("--simplify", type=float, default=1.0, help="simplification tolerance in pixels (0: none)")
-    shapes.add_argument("--min-area", type=float, default=0.0, help="drop parts smaller than this (map units²)")
     shapes.add_argument("--fill-holes", action="store_true", help="drop the holes inside each polygon")
     shapes.add_argument(
         "--right-angles",
@@ -121,6 +121,23 @@ def shape_options(command: argparse.ArgumentParser) -> None:
         metavar="DEGREES",
         help="square the corners of edges within this many degrees of a right angle, e.g. 15 for buildings (0: off)",
     )
+    kept = command.add_argument_group(
+        "objects kept, measured on the ground (m, m²) in any CRS (geographic: on the ellipsoid); 0: no limit"
+    )
+    kept.add_argument("--min-area", type=float, default=0.0, metavar="M2", help="drop objects smaller than this")
+    kept.add_argument("--max-area", type=float, default=0.0, metavar="M2", help="drop objects larger than this")
+    across = "the diameter of the smallest circle around the object"
+    kept.add_argument("--min-diameter", type=float, default=0.0, metavar="M", help=f"drop narrower objects ({across})")
+    kept.add_argument("--max-diameter", type=float, default=0.0, metavar="M", help=f"drop wider objects ({across})")
+    kept.add_argument(
+        "--min-compactness",
+        type=float,
+        default=0.0,
+        metavar="0-1",
+        help="drop objects less compact than this: 4πA/P², 1 a circle, 0.79 a square, near 0 a hedge row",
+    )
+    if clicks:
+        kept.add_argument("--largest-part", action="store_true", help="keep only the largest polygon of the object")
 
 
 def job_options(command: argparse.ArgumentParser) -> None:

@@ -53,7 +53,7 @@ def register(commands: Any) -> None:
     command.add_argument("--image-size", type=int, default=None, help="model input size (default: the checkpoint's)")
     command.add_argument("--encoder", choices=ENCODER_PATHS, default="exact", help=ENCODER_HELP)
     bands_flag(command)
-    shape_options(command)
+    shape_options(command, clicks=True)
     command.add_argument("--label", default="object", help="value of the class attribute")
     job_options(command)
     command.set_defaults(run=segment)

@@ -269,7 +269,8 @@ class ClickSegmenter:
             )  # polygonize only the rows and columns with mask pixels
         crop_window = Window(window.col_off + col0, window.row_off + row0, crop.shape[1], crop.shape[0])
         transform = self.raster.window_transform(crop_window)
-        shapes = mask_to_polygons(crop, transform, polygons or self.config.polygons) if crop.any() else []
+        options = polygons or self.config.polygons
+        shapes = mask_to_polygons(crop, transform, options, self.raster.crs) if crop.any() else []
         return Segmentation(
             shapes, float(iou[best]), window, int(crop.sum()), torch.clamp(chosen, -32.0, 32.0).cpu().numpy()
         )

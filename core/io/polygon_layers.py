@@ -13,20 +13,17 @@ import time
 from pathlib import Path
 
 import rasterio
-from rasterio.crs import CRS
 from rasterio.features import rasterize, shapes
-from rasterio.warp import transform_geom
 from rasterio.windows import Window, from_bounds
 from rasterio.windows import transform as window_transform
 from shapely import unary_union
 from shapely.geometry import mapping, shape
 
 from core.geometry.instances import InstanceOptions, split_region
-from core.geometry.polygons import Polygonal, PolygonOptions, clean_polygon
+from core.geometry.polygons import GroundFilter, Polygonal, PolygonOptions, clean_polygon
 from core.io.vectors import PolygonFeature, write_polygons
 
 SOLID = 0.95  # a region filling this share of its convex hull is one object
-EQUAL_AREA = CRS.from_epsg(6933)  # areas of polygons in geographic coordinates: WGS 84 / NSIDC EASE-Grid 2.0
 FIELDS = {
     "instance_id": int,
     "class": str,
@@ -37,12 +34,6 @@ FIELDS = {
     "source": str,
     "created": str,
 }
-
-
-def _area_m2(polygon: Polygonal, crs: CRS | None) -> float:
-    if crs is None or not crs.is_geographic:
-        return float(polygon.area)
-    return float(shape(transform_geom(crs, EQUAL_AREA, mapping(polygon))).area)
 
 
 def _mean_probability(probabilities: rasterio.io.DatasetReader, geometry: dict, band: int = 1) -> float | None:
@@ -96,6 +87,7 @@ def export_polygons(
     try:
         with rasterio.open(mask_path) as source:
             crs, pixel = source.crs, abs(source.transform.a)
+            ground = GroundFilter(options, crs)
             band = rasterio.band(source, 1)  # read block by block; zeros (background) are left out by the mask
             for raw, value in shapes(band, mask=band, connectivity=4, transform=source.transform):
                 if int(value) not in names:
@@ -105,7 +97,7 @@ def export_polygons(
                 objects = objects_of(region, source.transform, instances) if instances else [region]
                 for found in objects:
                     polygon = clean_polygon(found, options, pixel, min_area=options.min_pixels * pixel * pixel)
-                    if polygon is None:
+                    if polygon is None or not ground.keeps(polygon):
                         continue
                     geometry = mapping(polygon)
                     score = (
@@ -118,7 +110,7 @@ def export_polygons(
                         "class": names[class_id],
                         "class_id": class_id,
                         "score": score,
-                        "area_m2": round(_area_m2(polygon, crs), 3),
+                        "area_m2": round(ground.measure.area_m2(polygon), 3),
                         "model": model,
                         "source": source_name,
                         "created": created,

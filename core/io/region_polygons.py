@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from shapely.geometry import Polygon, box, mapping, shape
 
+from core.geometry.polygons import Polygonal
 from core.geometry.seams import join_parts, seam_groups
 from core.io.polygon_layers import FIELDS
 from core.io.vectors import PolygonFeature, read_polygons, write_polygons
@@ -19,11 +20,12 @@ def write_region_polygons(
     pixel: float,
     out: Path,
     crs_wkt: str,
+    keep: Callable[[Polygonal], bool] | None = None,
 ) -> int:
     """Write ``out`` from the rasters' polygon layers ``parts`` (``footprints``: each raster's bounds, left,
     bottom, right, top; ``pixel``: the finest pixel size); returns the number of objects. A joined object's
     ``score`` is its parts' area-weighted mean, its ``area_m2`` their sum, its ``source`` the rasters it
-    spans (largest share first, ``;`` between)."""
+    spans (largest share first, ``;`` between). ``keep``: which joined objects are written (all: None)."""
     features: list[PolygonFeature] = []
     owners: list[int] = []
     for index, part in enumerate(parts):
@@ -37,6 +39,8 @@ def write_region_polygons(
     joined = {index for group in groups for index in group}
     merged: list[PolygonFeature] = [features[i] for i in range(len(features)) if i not in joined]
     merged += [_joined(group, features, polygons, pixel) for group in groups]
+    if keep is not None:
+        merged = [feature for feature in merged if keep(shape(feature.geometry))]
     merged.sort(key=lambda f: (shape(f.geometry).bounds[3] * -1, shape(f.geometry).bounds[0]))  # north to south
     numbered = [
         PolygonFeature(feature.geometry, {**feature.attributes, "instance_id": number})

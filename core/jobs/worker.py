@@ -26,8 +26,9 @@ raster's CRS, GeoJSON-like, (x, y) order):
 - ``prepare`` (same params as ``predict``; progress events) -> ``{"window", "encoded"}``: encodes the window
   a predict with these prompts will use, so that the predict itself is quick
 - ``predict`` ``{"raster_id", "points": [[x, y], ...], "labels": [1|0, ...], "box"?: [xmin, ymin, xmax, ymax],
-  "crs"?, "min_pixels"?, "simplify"?, "min_area"?, "fill_holes"?, "right_angles"?}`` -> ``{"polygons": [...], "score",
-  "window": [col, row, width, height], "crs"}``
+  "crs"?, "min_pixels"?, "simplify"?, "fill_holes"?, "right_angles"?, "min_area"?, "max_area"? (m²),
+  "min_diameter"?, "max_diameter"? (m), "min_compactness"?, "largest_part"?}`` (core.geometry.polygons.PolygonOptions)
+  -> ``{"polygons": [...], "score", "window": [col, row, width, height], "crs"}``
 - ``close_raster`` ``{"raster_id"}`` -> ``{"closed": true}``
 - ``shutdown`` -> ``{"bye": true}``, then the process exits 0 (it also exits at end of input).
 """

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.geometry.polygons import PolygonOptions
+from core.geometry.polygons import GroundFilter, PolygonOptions
 from core.inference.predict_config import PredictConfig, PredictMode
 from core.io.atomic import atomic_output
 from core.io.output_paths import check_outputs, parts_of
@@ -97,6 +97,11 @@ def predict_to_files(
         },
         {"--raster": job.raster, "--checkpoint": job.checkpoint, "--aoi": job.aoi},
     )
+    if job.vector and job.shapes.filters_by_size():
+        import rasterio
+
+        with rasterio.open(job.raster) as source:
+            GroundFilter(job.shapes, source.crs)  # a raster without a CRS is refused before, not after, predicting
     ready = load_predictor(job.checkpoint, job.mode, job.config, job.device, job.image_size, job.encoder)
     for said in ready.warnings:
         if warn:

@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rasterio.crs import CRS
+
 from core.errors import CancelledError, InvalidConfigError, OutputConflictError
-from core.geometry.polygons import PolygonOptions
+from core.geometry.polygons import GroundFilter, PolygonOptions
 from core.inference.predict_config import PredictConfig, PredictMode
 from core.io.atomic import atomic_output, sha256_file
 from core.io.catalog import CatalogRaster, describe_catalog, part_names, resolve_catalog, write_mosaic_vrt
@@ -108,6 +110,7 @@ def predict_region(
     rasters = describe_catalog(paths)
     names = part_names(paths)
     check_region_outputs(job, paths)
+    ground = GroundFilter(job.shapes, CRS.from_wkt(rasters[0].crs) if rasters[0].crs else None)  # refused early
     fingerprint = job_fingerprint(job)
     folder = RegionFolder(job.out)
     folder.start(fingerprint, job.resume, rank)
@@ -144,6 +147,7 @@ def predict_region(
                 min(raster.pixel_size for raster in rasters),
                 vector,
                 rasters[0].crs,
+                keep=ground.keeps,
             )
         result |= {"vector": str(job.vector), "polygons": count}
     return result
@@ -181,7 +185,7 @@ def _predict_share(
             vector=folder.polygons(name) if job.vector is not None else None,
             config=job.config, mode=job.mode, aoi=job.aoi, bands=job.bands, device=device,
             image_size=job.image_size, encoder=job.encoder, label=job.label, source=raster.path.name,
-            shapes=job.shapes, instances=job.instances,
+            shapes=job.shapes.without_size_filters(), instances=job.instances,  # measured once joined
         )  # fmt: skip
         folder.clear_leftovers(name)
         predict_loaded(ready, part, pace.within(index), cancelled)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from affine import Affine
+from rasterio.crs import CRS
 from shapely.geometry import shape
 
 from core.errors import InvalidConfigError
@@ -14,6 +15,7 @@ pytestmark = pytest.mark.quick  # make test-fast
 
 TRANSFORM = Affine(0.5, 0, 1000.0, 0, -0.5, 2000.0)  # 0.5 m pixels
 EXACT = PolygonOptions(min_pixels=0, simplify=0.0)
+UTM = CRS.from_epsg(32617)  # metres: areas filtered in m² are the polygons' own
 
 
 def area(geometry: dict) -> float:
@@ -61,7 +63,7 @@ def test_min_area_drops_small_parts_and_largest_comes_first() -> None:
     mask[10:30, 10:30] = True  # 400 px = 100 m2
     both = mask_to_polygons(mask, TRANSFORM, EXACT)
     assert [round(area(p)) for p in both] == [100, 4]
-    big = mask_to_polygons(mask, TRANSFORM, PolygonOptions(min_pixels=0, simplify=0, min_area=10.0))
+    big = mask_to_polygons(mask, TRANSFORM, PolygonOptions(min_pixels=0, simplify=0, min_area=10.0), UTM)
     assert [round(area(p)) for p in big] == [100]
 
 
