@@ -29,6 +29,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../panel/shapes.py"/>
+        <source>A click or a hover outline keeps only its largest polygon, not the specks around it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/train.py"/>
         <source>A model tuned for whole-raster prediction is used without prompts by Predict; one tuned for clicking serves clicks (and a grid of clicks for a whole raster).</source>
         <translation type="unfinished"></translation>
@@ -191,6 +196,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../panel/shapes.py"/>
+        <source>Click: largest part</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/shapes.py"/>
+        <source>Compactness</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/train.py"/>
         <source>Continue a cancelled fine-tuning from where it stopped (its settings are kept)</source>
         <translation type="unfinished"></translation>
@@ -212,7 +227,27 @@
     </message>
     <message>
         <location filename="../panel/shapes.py"/>
-        <source>Drop polygons (and parts) smaller than this</source>
+        <source>Drop objects (and parts) smaller than this, measured on the ground</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/shapes.py"/>
+        <source>Drop objects larger than this (fields when you want trees)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/shapes.py"/>
+        <source>Drop objects less compact than this: 4πA/P², 1 for a circle, 0.79 for a square, near 0 for a hedge row or a road (0.4 keeps crowns and most buildings)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/shapes.py"/>
+        <source>Drop objects narrower than this: the diameter of the smallest circle around the object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/shapes.py"/>
+        <source>Drop objects wider than this (the smallest circle around it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -390,6 +425,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/base.py"/>
+        <source>Keep only the largest part of each object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/labels.py"/>
         <location filename="../processing/tiles.py"/>
         <source>Labels</source>
@@ -403,6 +443,16 @@
     <message>
         <location filename="../processing/where_to_label.py"/>
         <source>Labels already drawn (kept clear of)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/shapes.py"/>
+        <source>Largest area</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py"/>
+        <source>Largest object kept (m²; 0: no limit)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -433,6 +483,11 @@
     <message>
         <location filename="../panel/find.py"/>
         <source>Learns from your labels' examples within the time budget, then shows the candidates to review</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py"/>
+        <source>Least compact object kept (4πA/P²: 1 a circle, 0.79 a square; 0: off)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -493,6 +548,16 @@
     <message>
         <location filename="../panel/train.py"/>
         <source>My labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/shapes.py"/>
+        <source>Narrowest</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py"/>
+        <source>Narrowest object kept (m across: its smallest enclosing circle; 0: off)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -827,12 +892,12 @@
     </message>
     <message>
         <location filename="../panel/shapes.py"/>
-        <source>Smallest part</source>
+        <source>Smallest area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../processing/base.py"/>
-        <source>Smallest polygon kept (m²)</source>
+        <source>Smallest object kept (m² on the ground; 0: off)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1080,6 +1145,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../panel/shapes.py"/>
+        <source>Widest</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py"/>
+        <source>Widest object kept (m across; 0: no limit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/labels.py"/>
         <source>Your labels</source>
         <translation type="unfinished"></translation>
@@ -1302,6 +1377,11 @@
     <message>
         <location filename="../training_controller.py"/>
         <source>no finished fine-tuning in this session yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/shapes.py"/>
+        <source>no limit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

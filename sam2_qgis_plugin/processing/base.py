@@ -208,22 +208,31 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
                 tr("bands {text} must be band numbers such as 4,1,2").format(text=repr(text))
             ) from None
 
-    def add_shape_parameters(self) -> None:
-        """How masks become polygons, in ground units (see shapes.ShapeChoices), as in the panel."""
+    def add_shape_parameters(self, clicks: bool = False) -> None:
+        """How masks become polygons and which are kept, in ground units (see shapes.ShapeChoices), as in the
+        panel; ``clicks``: an algorithm that segments prompted objects (LARGEST_PART)."""
         number = QgsProcessingParameterNumber.Type.Double
         for name, title in (
             ("SIMPLIFY", tr("Simplify tolerance (m; 0: one pixel)")),
-            ("MIN_AREA", tr("Smallest polygon kept (m²)")),
             ("RIGHT_ANGLES", tr("Right angles for buildings: tolerance in degrees (0: off; 15 suits most)")),
+            ("MIN_AREA", tr("Smallest object kept (m² on the ground; 0: off)")),
+            ("MAX_AREA", tr("Largest object kept (m²; 0: no limit)")),
+            ("MIN_DIAMETER", tr("Narrowest object kept (m across: its smallest enclosing circle; 0: off)")),
+            ("MAX_DIAMETER", tr("Widest object kept (m across; 0: no limit)")),
+            ("MIN_COMPACTNESS", tr("Least compact object kept (4πA/P²: 1 a circle, 0.79 a square; 0: off)")),
         ):
             parameter = QgsProcessingParameterNumber(name, title, number, 0.0, False, 0.0)
-            if name == "RIGHT_ANGLES":
-                parameter.setMaximum(40.0)
+            if name in ("RIGHT_ANGLES", "MIN_COMPACTNESS"):
+                parameter.setMaximum(40.0 if name == "RIGHT_ANGLES" else 1.0)
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(parameter)
-        holes = QgsProcessingParameterBoolean("FILL_HOLES", tr("Fill holes"), False)
-        holes.setFlags(holes.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
-        self.addParameter(holes)
+        checks = [("FILL_HOLES", tr("Fill holes"))]
+        if clicks:
+            checks.append(("LARGEST_PART", tr("Keep only the largest part of each object")))
+        for name, title in checks:
+            check = QgsProcessingParameterBoolean(name, title, False)
+            check.setFlags(check.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
+            self.addParameter(check)
 
     def shape_options(self, parameters: dict[str, Any], context: Any, raster: Any) -> dict[str, Any]:
         """The engine's polygon options for ``raster`` from the parameters ``add_shape_parameters`` made."""
@@ -232,6 +241,11 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             fill_holes=self.parameterAsBoolean(parameters, "FILL_HOLES", context),
             min_area_m2=self.parameterAsDouble(parameters, "MIN_AREA", context),
             right_angles=self.parameterAsDouble(parameters, "RIGHT_ANGLES", context),
+            max_area_m2=self.parameterAsDouble(parameters, "MAX_AREA", context),
+            min_diameter_m=self.parameterAsDouble(parameters, "MIN_DIAMETER", context),
+            max_diameter_m=self.parameterAsDouble(parameters, "MAX_DIAMETER", context),
+            min_compactness=self.parameterAsDouble(parameters, "MIN_COMPACTNESS", context),
+            largest_part="LARGEST_PART" in parameters and self.parameterAsBoolean(parameters, "LARGEST_PART", context),
         )
         return polygon_options(raster, choices)
 

@@ -45,7 +45,7 @@ class SegmentFromPoints(EngineAlgorithm):
             )
         )
         self.addParameter(QgsProcessingParameterFile("CHECKPOINT", tr("Checkpoint")))
-        self.add_shape_parameters()
+        self.add_shape_parameters(clicks=True)
         self.addParameter(
             QgsProcessingParameterFeatureSink("OUTPUT", tr("Segments"), QgsProcessing.SourceType.TypeVectorPolygon)
         )

@@ -205,7 +205,11 @@ def test_the_panels_shapes_reach_clicks_and_predictions(qgis_iface, qgis_app, tm
         dock.shapes.min_area_spin.setValue(2.0)
         dock.shapes.right_angles_spin.setValue(15)
         dock.shapes.fill_holes_check.setChecked(True)
+        dock.shapes.max_diameter_spin.setValue(30.0)
+        dock.shapes.min_compactness_spin.setValue(0.4)
+        dock.shapes.largest_part_check.setChecked(True)
         expected = {"simplify": 2.0, "min_area": 2.0, "right_angles": 15.0, "fill_holes": True}
+        expected |= {"max_diameter": 30.0, "min_compactness": 0.4, "largest_part": True}
         assert loaded.polygon_options(ortho) == expected
         assert loaded.ensure_session().polygon_options(ortho) == expected  # what each click sends
     finally:

@@ -6,7 +6,16 @@ import sys
 
 import pytest
 import yaml
-from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import (
+    QgsApplication,
+    QgsFeature,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProcessingContext,
+    QgsProject,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
 
 
 @pytest.fixture(scope="module")
@@ -271,6 +280,20 @@ def test_segment_from_points(processing, scene, engine_files) -> None:
         assert set(rings) == {0}
         huge = processing.run("sam2:segmentfrompoints", {**parameters, "MIN_AREA": 1e6})["OUTPUT"]
         assert huge.featureCount() == 0  # every object is smaller than 1 km²: the shape options reach the engine
+        narrow = processing.run("sam2:segmentfrompoints", {**parameters, "MAX_DIAMETER": 0.5})["OUTPUT"]
+        assert narrow.featureCount() == 0  # no object fits in a 0.5 m circle
+        wide = processing.run("sam2:segmentfrompoints", {**parameters, "MAX_DIAMETER": 10_000.0})["OUTPUT"]
+        assert wide.featureCount() == 2
+        algorithm = QgsApplication.processingRegistry().algorithmById("sam2:segmentfrompoints")
+        context = QgsProcessingContext()
+        chosen = {"LARGEST_PART": True, "MIN_COMPACTNESS": 0.4, "MIN_DIAMETER": 3.0}
+        assert algorithm.shape_options(chosen, context, raster) == {
+            "fill_holes": False, "right_angles": 0.0, "min_diameter": 3.0, "min_compactness": 0.4, "largest_part": True,
+        }  # fmt: skip
+        assert algorithm.parameterDefinition("LARGEST_PART") is not None
+        predict = QgsApplication.processingRegistry().algorithmById("sam2:predictraster")
+        assert predict.parameterDefinition("LARGEST_PART") is None  # a click's option, not a whole raster's
+        assert predict.parameterDefinition("MAX_DIAMETER") is not None
     finally:
         QgsProject.instance().removeMapLayer(points.id())
 
