@@ -1,7 +1,8 @@
 """The hover preview through the real worker protocol: from the mouse's last move to the outline's polygons.
 
 A fresh ``python -m core worker`` (as the plugin starts it) loads seeded random-init hiera-tiny and hiera-large
-at 1024 px on the CPU (no real weights can be downloaded here: latency does not depend on the weights' values),
+at 1024 px on the CPU (no real weights can be downloaded here; ``--checkpoint`` measures real ones: the decoder
+costs the same, but tracing depends on the mask, and random-init masks are noise of many parts and holes),
 encodes one tile of the OSBS sample orthophoto, then the mouse moves over it at ``--rate`` moves per second for
 ``--seconds`` and rests; each move sends a ``hover`` as the map tool does, without waiting. Measured per rest:
 the time from the last move's request to its polygons (p50/p95 over ``--rests`` rests), and how many hovers the
@@ -9,6 +10,7 @@ worker decoded against how many it answered superseded (left behind by the mouse
 it decoded but dropped before tracing (stale: the mouse moved on during the decode).
 
     .venv/bin/python -m bench.bench_hover [--rests 20] [--rate 20] [--seconds 1] [--sizes t,l]
+        [--checkpoint sam2.1_hiera_large.pt ...] [--image ortho.tif]
 """
 
 from __future__ import annotations
@@ -62,18 +64,24 @@ class HoverWorker(Worker):
         return self.wait(self.send(method, params))[1]
 
 
-def measure(size: str, image: Path, rests: int, rate: float, seconds: float) -> dict:
-    spec = RandomInitSpec(config=f"configs/sam2.1/sam2.1_hiera_{size}.yaml", image_size=1024)
-    checkpoint = write_random_init_checkpoint(spec).path
+def random_init(size: str) -> Path:
+    """Seeded random-init SAM 2.1 of ``size`` (t, s, b+, l) at 1024 px."""
+    return write_random_init_checkpoint(
+        RandomInitSpec(config=f"configs/sam2.1/sam2.1_hiera_{size}.yaml", image_size=1024)
+    ).path
+
+
+def measure(checkpoint: Path, image: Path, rests: int, rate: float, seconds: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-hover-") as cache:
         worker = HoverWorker(Path(cache))
-        worker.request("load_model", {"checkpoint": str(checkpoint), "device": "cpu"})
+        loaded = worker.request("load_model", {"checkpoint": str(checkpoint), "device": "cpu"})
         raster = worker.request("open_raster", {"path": str(image)})["raster_id"]
         with rasterio.open(image) as source:
             centre = source.xy(source.height // 2, source.width // 2)
             pixel = abs(source.transform.a)
         worker.request("prepare", {"raster_id": raster, "points": [list(centre)], "labels": [1]})  # encoded once
-        latencies = []
+        latencies: list[float] = []
+        stages: list[dict[str, float]] = []
         for rest in range(rests):
             moves = max(1, round(rate * seconds))
             last = 0
@@ -86,13 +94,16 @@ def measure(size: str, image: Path, rests: int, rate: float, seconds: float) -> 
             answered, result = worker.wait(last)
             assert result.get("encoded") is True, result
             latencies.append((answered - sent) * 1000)
+            stages.append(result["ms"])
         counts = worker.request("info", {})["hovers"]
         worker.stop()
     latencies.sort()
     return {
-        "model": f"hiera-{size} 1024",
+        "model": f"{loaded['model']} {loaded['image_size']}",
         "p50_ms": round(statistics.median(latencies), 1),
         "p95_ms": round(latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))], 1),
+        "decode_p50_ms": round(statistics.median(s["decode"] for s in stages), 1),
+        "outline_p50_ms": round(statistics.median(s["outline"] for s in stages), 1),
         "hovers": rests * max(1, round(rate * seconds)),
         **counts,
     }
@@ -103,17 +114,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rests", type=int, default=20, help="times the mouse comes to rest")
     parser.add_argument("--rate", type=float, default=20.0, help="mouse moves per second")
     parser.add_argument("--seconds", type=float, default=1.0, help="how long the mouse moves before each rest")
-    parser.add_argument("--sizes", default="t,l", help="model sizes: t, s, b+, l")
+    parser.add_argument("--sizes", default="t,l", help="random-init model sizes: t, s, b+, l")
+    parser.add_argument(
+        "--checkpoint", type=Path, action="append", default=[], help="real weights to measure instead (repeatable)"
+    )
+    parser.add_argument("--image", type=Path, default=None, help="an orthophoto (default: the OSBS sample)")
     args = parser.parse_args(argv)
-    image = prepare_sample_data().osbs_image
-    rows = [measure(size, image, args.rests, args.rate, args.seconds) for size in args.sizes.split(",")]
+    image = args.image or prepare_sample_data().osbs_image
+    checkpoints = args.checkpoint or [random_init(size) for size in args.sizes.split(",")]
+    rows = [measure(checkpoint, image, args.rests, args.rate, args.seconds) for checkpoint in checkpoints]
     print(f"hover on an encoded tile, {args.rate:g} moves/s for {args.seconds:g} s then a rest, x{args.rests}")
-    print(f"{'model':<18} {'p50 ms':>7} {'p95 ms':>7} {'hovers':>7} {'decoded':>8} {'superseded':>11} {'stale':>6}")
+    print(f"{'model':<20} {'p50 ms':>7} {'p95 ms':>7} {'decode':>7} {'outline':>8} {'hovers':>7} {'decoded':>8} "
+          f"{'superseded':>11} {'stale':>6}")  # fmt: skip
     for row in rows:
         print(
-            f"{row['model']:<18} {row['p50_ms']:7.1f} {row['p95_ms']:7.1f} {row['hovers']:7d} {row['decoded']:8d} "
-            f"{row['superseded']:11d} {row['stale_decoded']:6d}"
+            f"{row['model']:<20} {row['p50_ms']:7.1f} {row['p95_ms']:7.1f} {row['decode_p50_ms']:7.1f} "
+            f"{row['outline_p50_ms']:8.1f} {row['hovers']:7d} {row['decoded']:8d} {row['superseded']:11d} "
+            f"{row['stale_decoded']:6d}"
         )
+    print("decode, outline: p50 ms inside the worker (the outline traces the mask: random-init masks are noise)")
     print(json.dumps(rows))
 
 

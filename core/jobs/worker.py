@@ -43,6 +43,7 @@ import platform
 import queue
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -193,7 +194,8 @@ class Worker:
         """``predict``'s answer for the mouse's resting place, newest only: a hover that a newer hover (or a
         click) has followed is answered ``{"superseded": true}`` without decoding (or, when the newer one came
         during its decode, without tracing its outline); one on a tile not encoded yet ``{"encoded": false,
-        "window": ...}`` without encoding (the caller encodes in the background)."""
+        "window": ...}`` without encoding (the caller encodes in the background). An answer says what its decode
+        and outline cost (``ms``)."""
         if request_id != self.latest_hover:
             self.hovers["superseded"] += 1
             return {"superseded": True}
@@ -203,12 +205,16 @@ class Worker:
         if not encoded:
             self.hovers["not_encoded"] += 1
             return {"encoded": False, "window": [int(v) for v in window.flatten()]}
+        started = time.perf_counter()
         decoded = segmenter.decode_prompts(prompts)
         if request_id != self.latest_hover:  # the mouse moved on while it decoded: its outline is not traced
             self.hovers["stale_decoded"] += 1
             return {"superseded": True}
         self.hovers["decoded"] += 1
-        return {"encoded": True, **self._outline(params, segmenter, decoded)}
+        traced = time.perf_counter()
+        answer = self._outline(params, segmenter, decoded)
+        spent = {"decode": (traced - started) * 1000, "outline": (time.perf_counter() - traced) * 1000}
+        return {"encoded": True, **answer, "ms": {stage: round(ms, 1) for stage, ms in spent.items()}}
 
     def prepare(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
         """Encode (with progress events) the window a ``predict`` with these prompts would use."""

@@ -231,6 +231,8 @@ def test_a_burst_of_hovers_is_answered_newest_only(worker, tiny_checkpoint, tmp_
     assert all(answers[i] == {"superseded": True} for i in burst[:-1])  # left behind: never decoded
     assert answers[burst[-1]]["encoded"] is True
     assert answers[burst[-1]]["polygons"]  # the outline a click there would give
+    assert set(answers[burst[-1]]["ms"]) == {"decode", "outline"}  # what the answer cost, stage by stage
+    assert all(ms > 0 for ms in answers[burst[-1]]["ms"].values())
     counts = worker.request("info")[0]["result"]["hovers"]
     assert counts == {"decoded": 1, "superseded": 19, "stale_decoded": 0, "not_encoded": 1}
     click = worker.request("predict", **hover)[0]["result"]
