@@ -109,6 +109,45 @@ def measure(checkpoint: Path, image: Path, rests: int, rate: float, seconds: flo
     }
 
 
+def label_outlines(image: Path, boxes: Path, limit: int = 40) -> dict:
+    """What tracing costs for an object the size and shape of a real one: each labelled crown of the sample
+    (its box's inscribed ellipse, as a crown is round) rasterized alone into a 1024 px window, cut to its content
+    and traced with the default options as a click's mask is (in-process): p50/p95 ms over up to ``limit``
+    crowns."""
+    from affine import Affine
+    from rasterio.features import rasterize
+    from rasterio.windows import Window
+    from shapely import affinity
+    from shapely.geometry import Point, shape
+
+    from core.geometry.polygons import mask_to_polygons
+    from core.inference.segment import trim_to_content
+    from core.io.vectors import read_polygons
+
+    features, _ = read_polygons(boxes, "trees")
+    timings = []
+    with rasterio.open(image) as source:
+        size = min(1024, source.width, source.height)
+        window = Window(0, 0, size, size)
+        transform, crs = source.window_transform(window), source.crs
+        for feature in features[:limit]:
+            xmin, ymin, xmax, ymax = shape(feature.geometry).bounds
+            crown = affinity.scale(Point((xmin + xmax) / 2, (ymin + ymax) / 2).buffer(0.5), xmax - xmin, ymax - ymin)
+            mask = rasterize([crown], out_shape=(size, size), transform=transform).astype(bool)
+            if not mask.any():
+                continue
+            started = time.perf_counter()
+            crop, row0, col0 = trim_to_content(mask, 0, 0)  # as ClickSegmenter.outline traces
+            mask_to_polygons(crop, transform * Affine.translation(col0, row0), crs=crs)
+            timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return {
+        "crowns": len(timings),
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))], 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rests", type=int, default=20, help="times the mouse comes to rest")
@@ -120,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--image", type=Path, default=None, help="an orthophoto (default: the OSBS sample)")
     args = parser.parse_args(argv)
-    image = args.image or prepare_sample_data().osbs_image
+    sample = prepare_sample_data()
+    image = args.image or sample.osbs_image
     checkpoints = args.checkpoint or [random_init(size) for size in args.sizes.split(",")]
     rows = [measure(checkpoint, image, args.rests, args.rate, args.seconds) for checkpoint in checkpoints]
     print(f"hover on an encoded tile, {args.rate:g} moves/s for {args.seconds:g} s then a rest, x{args.rests}")
@@ -133,7 +173,12 @@ def main(argv: list[str] | None = None) -> None:
             f"{row['stale_decoded']:6d}"
         )
     print("decode, outline: p50 ms inside the worker (the outline traces the mask: random-init masks are noise)")
-    print(json.dumps(rows))
+    crowns = label_outlines(sample.osbs_image, sample.osbs_boxes)
+    print(
+        f"outline of a real object's mask (the sample's {crowns['crowns']} labelled crowns, one at a time, 1024 px): "
+        f"p50 {crowns['p50_ms']:.2f} ms, p95 {crowns['p95_ms']:.2f} ms"
+    )
+    print(json.dumps({"hovers": rows, "crown_outlines": crowns}))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class Sam2QgisError(Exception):
     """Base class: an expected failure with a message meant for the analyst."""
@@ -53,3 +55,9 @@ class OutputWriteError(Sam2QgisError, OSError):
 
 class OutOfMemoryError(Sam2QgisError, MemoryError):
     """The accelerator ran out of memory (the message says which setting to lower)."""
+
+
+def stop_if(cancelled: Callable[[], bool] | None, why: str = "superseded by a newer request") -> None:
+    """CancelledError when ``cancelled`` says so, between the stages of work no longer wanted."""
+    if cancelled is not None and cancelled():
+        raise CancelledError(why)

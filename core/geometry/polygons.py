@@ -8,6 +8,7 @@ through rasterio (whose wheels carry GDAL), reading files block by block.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,7 +19,7 @@ from rasterio.crs import CRS
 from rasterio.features import shapes, sieve
 from shapely.geometry import Polygon, mapping
 
-from core.errors import InvalidConfigError, InvalidInputError
+from core.errors import InvalidConfigError, InvalidInputError, stop_if
 from core.geometry.ground import GroundMeasure, Polygonal
 from core.geometry.right_angles import square_corners
 
@@ -138,10 +139,11 @@ def _polygon(geometry: dict[str, Any]) -> Polygon:
     return Polygon(rings[0], rings[1:])
 
 
-def _polygonize(mask: np.ndarray, transform: Affine) -> list[Polygon]:
-    """Polygons of the True pixels of ``mask`` (rows, cols), 4-connected, in the CRS of ``transform``."""
+def _polygonize(mask: np.ndarray, transform: Affine) -> Iterator[Polygon]:
+    """Polygons of the True pixels of ``mask`` (rows, cols), 4-connected, in the CRS of ``transform``, one by one."""
     values = mask.astype(np.uint8)
-    return [_polygon(geometry) for geometry, _ in shapes(values, mask=values, connectivity=4, transform=transform)]
+    for geometry, _ in shapes(values, mask=values, connectivity=4, transform=transform):
+        yield _polygon(geometry)
 
 
 def polygons_of_file(path: str | os.PathLike[str]) -> dict[int, list[Polygon]]:
@@ -171,10 +173,15 @@ def clean_polygon(polygon: Polygonal, options: PolygonOptions, pixel: float, min
 
 
 def mask_to_polygons(
-    mask: np.ndarray, transform: Affine, options: PolygonOptions = PolygonOptions(), crs: CRS | None = None
+    mask: np.ndarray,
+    transform: Affine,
+    options: PolygonOptions = PolygonOptions(),
+    crs: CRS | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Polygons of the True pixels of ``mask`` (rows, cols), one per 4-connected part, largest first, those that
-    ``options`` keep by their ground size in ``crs`` (the CRS of ``transform``; None: none, no size filters)."""
+    ``options`` keep by their ground size in ``crs`` (the CRS of ``transform``; None: none, no size filters).
+    ``cancelled`` is asked between parts (CancelledError: the outline is no longer wanted)."""
     if not mask.any():
         return []
     ground = GroundFilter(options, crs)
@@ -182,7 +189,9 @@ def mask_to_polygons(
         mask = sieve(mask.astype(np.uint8), size=options.min_pixels, connectivity=4).astype(bool)
     pixel = abs(transform.a * transform.e - transform.b * transform.d) ** 0.5  # map units per pixel
     kept: list[Polygonal] = []
+    stop_if(cancelled)
     for polygon in _polygonize(mask, transform):
+        stop_if(cancelled)
         cleaned = clean_polygon(polygon, options, pixel)
         if cleaned is not None and ground.keeps(cleaned):
             kept.append(cleaned)

@@ -19,12 +19,15 @@ rounding (tests compare both on random prompts).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from sam2.modeling.sam.transformer import Attention, TwoWayAttentionBlock
 from sam2.modeling.sam2_base import SAM2Base
 from torch.nn import functional
+
+from core.errors import stop_if
 
 
 @dataclass(frozen=True)
@@ -175,11 +178,17 @@ class FastMaskDecoder:
         return queries, keys
 
     def decode(
-        self, tile: TilePrecompute, coords: torch.Tensor, labels: torch.Tensor, multimask: bool
+        self,
+        tile: TilePrecompute,
+        coords: torch.Tensor,
+        labels: torch.Tensor,
+        multimask: bool,
+        cancelled: Callable[[], bool] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Low-resolution mask logits (1, m, 4h, 4w) and IoU predictions (1, m), as MaskDecoder.forward.
 
         ``coords`` (1, n, 2) in model input pixels (box corners first, labelled 2 and 3), ``labels`` (1, n).
+        ``cancelled`` is asked between stages (a hover the mouse has left): CancelledError stops the decode there.
         """
         decoder, transformer = self.decoder, self.decoder.transformer
         with torch.inference_mode():
@@ -192,7 +201,9 @@ class FastMaskDecoder:
 
             queries, keys = tokens, tile.keys
             for index, layer in enumerate(transformer.layers):
+                stop_if(cancelled)
                 queries, keys = self._block(layer, queries, keys, tokens, tile if index == 0 else None)
+            stop_if(cancelled)
             final = transformer.final_attn_token_to_image
             attn_out = tokens_to_image(final, queries + tokens, keys + self.key_pe, keys)
             hs = transformer.norm_final_attn(queries + attn_out)
@@ -204,7 +215,9 @@ class FastMaskDecoder:
             dc1, ln1, act1, dc2, act2 = decoder.output_upscaling
             feat_s0, feat_s1 = tile.high_res
             upscaled = act1(ln1(dc1(src) + feat_s1))
+            stop_if(cancelled)
             upscaled = act2(dc2(upscaled) + feat_s0)
+            stop_if(cancelled)
             mask_tokens = hs[:, s + 1 : s + 1 + decoder.num_mask_tokens, :]
             hyper_in = torch.stack(
                 [mlp(mask_tokens[:, i, :]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)], dim=1

@@ -7,6 +7,7 @@ window centred on them; its embedding comes from the cache when it can.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -215,9 +216,11 @@ class ClickSegmenter:
         labels: np.ndarray,
         box: np.ndarray | None,
         multimask: bool,
+        cancelled: Callable[[], bool] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Low-resolution logits (m, h, w) and predicted IoUs (m,) for prompts in window pixel indices
-        (SAM's convention: integer i is pixel i, the model adds 0.5 itself). ``key`` names the tile."""
+        (SAM's convention: integer i is pixel i, the model adds 0.5 itself). ``key`` names the tile;
+        ``cancelled`` may stop the decode between its stages (CancelledError)."""
         device = self.loaded.device
         coords = torch.as_tensor(points, dtype=torch.float32, device=device).reshape(1, -1, 2)
         point_labels = torch.as_tensor(labels, dtype=torch.int32, device=device).reshape(1, -1)
@@ -227,7 +230,7 @@ class ClickSegmenter:
             point_labels = torch.cat([torch.tensor([[2, 3]], dtype=torch.int32, device=device), point_labels], dim=1)
         with inference_precision(device):
             tile = self.decoder.prepare(key, features.image_embed, features.high_res)
-            low_res, iou = self.decoder.decode(tile, coords, point_labels, multimask)
+            low_res, iou = self.decoder.decode(tile, coords, point_labels, multimask, cancelled)
         return low_res[0].float(), iou[0].float()
 
     def encoded_window(self, prompts: Prompts) -> tuple[Window, bool]:
@@ -241,8 +244,9 @@ class ClickSegmenter:
         """Polygons for one prompt set; the best of the masks by predicted IoU."""
         return self.outline(self.decode_prompts(prompts), polygons)
 
-    def decode_prompts(self, prompts: Prompts) -> DecodedPrompts:
-        """The model's masks for ``prompts`` (the encoder's features from the cache, or encoded now)."""
+    def decode_prompts(self, prompts: Prompts, cancelled: Callable[[], bool] | None = None) -> DecodedPrompts:
+        """The model's masks for ``prompts`` (the encoder's features from the cache, or encoded now); ``cancelled``
+        may stop the decode between its stages (CancelledError: a hover the mouse has left)."""
         points, box = self.to_pixels(prompts)
         window = self.window_for(points, box)
         features = self.encoder.features(window)
@@ -253,11 +257,18 @@ class ClickSegmenter:
         multimask = self.config.multimask
         if multimask is None:
             multimask = len(prompts.points) == 1 and prompts.box is None
-        low_res, iou = self.decode(key, features, local_points, np.asarray(prompts.labels), local_box, multimask)
+        labels = np.asarray(prompts.labels)
+        low_res, iou = self.decode(key, features, local_points, labels, local_box, multimask, cancelled)
         return DecodedPrompts(window, low_res, iou)
 
-    def outline(self, decoded: DecodedPrompts, polygons: PolygonOptions | None = None) -> Segmentation:
-        """The best decoded mask as polygons (raster CRS): upsampled, cut to valid pixels, traced, cleaned."""
+    def outline(
+        self,
+        decoded: DecodedPrompts,
+        polygons: PolygonOptions | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Segmentation:
+        """The best decoded mask as polygons (raster CRS): upsampled, cut to valid pixels, traced, cleaned
+        (``cancelled`` may stop the tracing part way: CancelledError)."""
         window, low_res, iou = decoded.window, decoded.low_res, decoded.iou
         best = int(torch.argmax(iou))
         chosen = low_res[best]
@@ -270,7 +281,7 @@ class ClickSegmenter:
         crop_window = Window(window.col_off + col0, window.row_off + row0, crop.shape[1], crop.shape[0])
         transform = self.raster.window_transform(crop_window)
         options = polygons or self.config.polygons
-        shapes = mask_to_polygons(crop, transform, options, self.raster.crs) if crop.any() else []
+        shapes = mask_to_polygons(crop, transform, options, self.raster.crs, cancelled) if crop.any() else []
         return Segmentation(
             shapes, float(iou[best]), window, int(crop.sum()), torch.clamp(chosen, -32.0, 32.0).cpu().numpy()
         )

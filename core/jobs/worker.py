@@ -178,10 +178,12 @@ class Worker:
         segmenter = self._segmenter(_require(params, "raster_id"))
         return self._outline(params, segmenter, segmenter.decode_prompts(self._prompts(params)))
 
-    def _outline(self, params: dict[str, Any], segmenter: Any, decoded: Any) -> dict[str, Any]:
+    def _outline(
+        self, params: dict[str, Any], segmenter: Any, decoded: Any, cancelled: Callable[[], bool] | None = None
+    ) -> dict[str, Any]:
         from core.geometry.polygons import PolygonOptions
 
-        result = segmenter.outline(decoded, PolygonOptions.from_mapping(params))
+        result = segmenter.outline(decoded, PolygonOptions.from_mapping(params), cancelled)
         raster = self.rasters[params["raster_id"]]
         return {
             "polygons": result.polygons,
@@ -193,9 +195,9 @@ class Worker:
     def hover(self, params: dict[str, Any], request_id: Any) -> dict[str, Any]:
         """``predict``'s answer for the mouse's resting place, newest only: a hover that a newer hover (or a
         click) has followed is answered ``{"superseded": true}`` without decoding (or, when the newer one came
-        during its decode, without tracing its outline); one on a tile not encoded yet ``{"encoded": false,
-        "window": ...}`` without encoding (the caller encodes in the background). An answer says what its decode
-        and outline cost (``ms``)."""
+        during its decode or its tracing, as soon as the stage in hand ends); one on a tile not encoded yet
+        ``{"encoded": false, "window": ...}`` without encoding (the caller encodes in the background). An answer
+        says what its decode and outline cost (``ms``)."""
         if request_id != self.latest_hover:
             self.hovers["superseded"] += 1
             return {"superseded": True}
@@ -205,14 +207,19 @@ class Worker:
         if not encoded:
             self.hovers["not_encoded"] += 1
             return {"encoded": False, "window": [int(v) for v in window.flatten()]}
+
+        def left_behind() -> bool:
+            return request_id != self.latest_hover
+
         started = time.perf_counter()
-        decoded = segmenter.decode_prompts(prompts)
-        if request_id != self.latest_hover:  # the mouse moved on while it decoded: its outline is not traced
+        try:  # the mouse moving on stops the decode, or the outline's tracing, at its next stage
+            decoded = segmenter.decode_prompts(prompts, left_behind)
+            traced = time.perf_counter()
+            answer = self._outline(params, segmenter, decoded, left_behind)
+        except CancelledError:
             self.hovers["stale_decoded"] += 1
             return {"superseded": True}
         self.hovers["decoded"] += 1
-        traced = time.perf_counter()
-        answer = self._outline(params, segmenter, decoded)
         spent = {"decode": (traced - started) * 1000, "outline": (time.perf_counter() - traced) * 1000}
         return {"encoded": True, **answer, "ms": {stage: round(ms, 1) for stage, ms in spent.items()}}
 

@@ -42,3 +42,33 @@ def test_same_outputs_as_mask_decoder(model, sam_decoder_reference, multimask, p
     torch.testing.assert_close(masks, expected_masks, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(iou, expected_iou, atol=1e-5, rtol=1e-5)
     assert fast.prepare("tile", embed, high_res) is tile  # the tile's precompute is reused
+
+
+@pytest.mark.parametrize("stages_before_stop", [0, 1, 2, 3, 4])
+def test_a_decode_no_longer_wanted_stops_between_its_stages(model, stages_before_stop) -> None:
+    """A hover the mouse has left is stopped at the decoder's next stage (CancelledError); asked and never
+    stopped, the decode gives exactly what it gives unasked."""
+    from core.errors import CancelledError
+
+    generator = torch.Generator().manual_seed(7)
+    size = model.image_size
+    embed = torch.randn(256, size // 16, size // 16, generator=generator)
+    high_res = (
+        torch.randn(32, size // 4, size // 4, generator=generator),
+        torch.randn(64, size // 8, size // 8, generator=generator),
+    )
+    coords, labels = torch.tensor([[[60.0, 80.0]]]), torch.tensor([[1]], dtype=torch.int32)
+    fast = FastMaskDecoder(model)
+    tile = fast.prepare("tile", embed, high_res)
+    asked = []
+
+    def cancelled() -> bool:
+        asked.append(True)
+        return len(asked) > stages_before_stop
+
+    with pytest.raises(CancelledError):
+        fast.decode(tile, coords, labels, True, cancelled)
+    assert len(asked) == stages_before_stop + 1
+    plain = fast.decode(tile, coords, labels, True)
+    watched = fast.decode(tile, coords, labels, True, lambda: False)
+    assert all(torch.equal(a, b) for a, b in zip(plain, watched, strict=True))

@@ -156,7 +156,25 @@ def test_tracing_from_arrays_gives_shapelys_own_polygons_vertex_for_vertex() -> 
     noisy = np.random.default_rng(3).random((120, 140)) > 0.45
     values = noisy.astype(np.uint8)
     reference = [shape(g) for g, _ in shapes(values, mask=values, connectivity=4, transform=TRANSFORM)]
-    traced = _polygonize(noisy, TRANSFORM)
+    traced = list(_polygonize(noisy, TRANSFORM))
     assert sum(len(p.interiors) for p in traced) > 10  # holes were traced too
     assert len(traced) == len(reference) > 10
     assert all(a.equals_exact(b, 0.0) for a, b in zip(traced, reference, strict=True))
+
+
+def test_an_outline_no_longer_wanted_stops_between_its_parts() -> None:
+    from core.errors import CancelledError
+
+    noisy = np.random.default_rng(4).random((80, 80)) > 0.5
+    asked = []
+
+    def cancelled() -> bool:
+        asked.append(True)
+        return len(asked) > 3
+
+    with pytest.raises(CancelledError):
+        mask_to_polygons(noisy, TRANSFORM, EXACT, cancelled=cancelled)
+    assert len(asked) == 4  # before tracing, then after each of the first three parts
+    assert mask_to_polygons(noisy, TRANSFORM, EXACT, cancelled=lambda: False) == mask_to_polygons(
+        noisy, TRANSFORM, EXACT
+    )
