@@ -23,6 +23,14 @@ def synthetic(args: argparse.Namespace) -> dict[str, Any]:
         nodata_border=args.nodata_border,
         seed=args.seed,
     )
+    if args.years:
+        years = tool.YearsConfig(config, years=tuple(args.years))
+        return {
+            "years": [
+                {"year": written.year, "image": str(written.scene.image), "changes": str(written.changes)}
+                for written in tool.write_year_sequence(years, args.out)
+            ]
+        }
     paths = tool.write_synthetic_scene(config, args.out, stem=args.stem)
     counts = json.loads(paths.metadata.read_text())["object_counts"]
     return {key: str(value) for key, value in paths.__dict__.items()} | {"objects": counts}
@@ -41,6 +49,16 @@ def demo(args: argparse.Namespace) -> None:
     tool.run_demo(config, log=lambda line: print(line, flush=True))
 
 
+def years_arg(text: str) -> list[int]:
+    """``2019,2022,2025`` -> [2019, 2022, 2025]."""
+    try:
+        return [int(year) for year in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"years {text!r} must be years separated by commas, e.g. 2019,2022,2025"
+        ) from None
+
+
 def register(commands: Any) -> None:
     command = commands.add_parser("synthetic", help="write a synthetic orthophoto with exact ground truth")
     command.add_argument("--out", type=Path, required=True, help="output folder")
@@ -53,6 +71,14 @@ def register(commands: Any) -> None:
     command.add_argument("--dtype", choices=["uint8", "uint16"], default="uint8")
     command.add_argument("--nodata-border", action="store_true", help="leave a nodata border around the data")
     command.add_argument("--seed", type=int, default=0)
+    command.add_argument(
+        "--years",
+        type=years_arg,
+        default=None,
+        metavar="2019,2022,2025",
+        help="the scene over these years: buildings built, demolished and extended, trees cut and planted, each "
+        "year misregistered by 1-3 px, with the truth of what changed (year_<YYYY>_changes.gpkg)",
+    )
     command.set_defaults(run=synthetic)
 
     command = commands.add_parser("sample-data", help="fetch and verify the real sample imagery")

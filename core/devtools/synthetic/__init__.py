@@ -15,6 +15,7 @@ from core.devtools.synthetic.scene import (
     write_synthetic_scene,
 )
 from core.devtools.synthetic.tiles import cut_into_tiles
+from core.devtools.synthetic.years import YearsConfig, write_year_sequence, year_sequence
 
 __all__ = [
     "CLASS_NAMES",
@@ -23,8 +24,11 @@ __all__ = [
     "ScenePaths",
     "SyntheticScene",
     "SyntheticSceneConfig",
+    "YearsConfig",
     "cut_into_tiles",
     "generate_scene",
     "write_scene",
     "write_synthetic_scene",
+    "write_year_sequence",
+    "year_sequence",
 ]

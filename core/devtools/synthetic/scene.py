@@ -18,6 +18,7 @@ from rasterio.errors import CRSError
 from rasterio.features import rasterize
 from rasterio.windows import Window
 from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
 
 from core.devtools.synthetic.config import CLASS_NAMES, IMAGE_NODATA, MASK_NODATA, SyntheticSceneConfig
 from core.devtools.synthetic.layout import PlacedObject, layout_scene
@@ -108,6 +109,8 @@ STRIP_ROWS = 256
 
 #: One strip: first row, image (bands, rows, cols) and mask (rows, cols).
 Strip = tuple[int, np.ndarray, np.ndarray]
+#: What a scene draws: its valid footprint and its objects.
+Layout = tuple[BaseGeometry, list[PlacedObject]]
 
 
 class SceneRenderer:
@@ -116,12 +119,13 @@ class SceneRenderer:
     Memory is that of one strip plus the object list, whatever the scene's size.
     """
 
-    def __init__(self, config: SyntheticSceneConfig) -> None:
+    def __init__(self, config: SyntheticSceneConfig, layout: Layout | None = None) -> None:
+        """``layout``: the footprint and objects to draw (another year of a scene); default: laid out anew."""
         self.config = config
         self.crs_wkt = _projected_crs(config.crs).to_wkt()
         rng = np.random.default_rng(config.seed)
         self.transform = Affine(config.pixel_size, 0.0, config.origin[0], 0.0, -config.pixel_size, config.origin[1])
-        footprint, placed = layout_scene(config, rng)
+        footprint, placed = layout or layout_scene(config, rng)
         self.footprint = mapping(footprint)
         self.objects = [SceneObject(obj.class_id, mapping(obj.geometry)) for obj in placed]
         # Scene rows each object spans, to rasterize only the objects that reach a strip.
@@ -272,10 +276,11 @@ def write_scene(scene: SyntheticScene, out_dir: str | os.PathLike[str], stem: st
 
 
 def write_synthetic_scene(
-    config: SyntheticSceneConfig, out_dir: str | os.PathLike[str], stem: str = "scene"
+    config: SyntheticSceneConfig, out_dir: str | os.PathLike[str], stem: str = "scene", layout: Layout | None = None
 ) -> ScenePaths:
     """Generate and write the scene of ``config`` strip by strip: the files ``write_scene`` would write for
-    ``generate_scene(config)``, with memory bounded by one strip whatever the size."""
-    renderer = SceneRenderer(config)
+    ``generate_scene(config)``, with memory bounded by one strip whatever the size (``layout``: what to draw,
+    default laid out from the seed)."""
+    renderer = SceneRenderer(config, layout)
     paths = _scene_paths(out_dir, stem)
     return _write(paths, config, renderer.crs_wkt, renderer.transform, renderer.objects, renderer.strips())
