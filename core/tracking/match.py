@@ -1,0 +1,132 @@
+"""Objects of one year matched to the year before: the same object kept under its ``object_id``, and what changed.
+
+A flight is misregistered against the one before by a few pixels, the same over the area: the shift is
+estimated from the objects themselves (the median offset of clear nearest pairs), taken out, and then objects
+overlapping enough (IoU) are the same object, paired one to one, best overlap first. Status against the year
+before: ``unchanged``, ``changed`` (overlap or area moved more than allowed: an extension, a grown crown),
+``new``, ``gone``. Geometries are shapely polygons in one projected CRS (metres), (x, y) order.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shapely import STRtree, affinity
+from shapely.geometry.base import BaseGeometry
+
+from core.errors import InvalidConfigError
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """``max_shift_m``: the largest misregistration looked for; ``min_iou``: overlap (after the shift) that makes
+    two outlines one object; ``changed_iou`` and ``changed_area``: below that overlap, or beyond that relative
+    area change, a matched object has ``changed``."""
+
+    max_shift_m: float = 2.5
+    min_iou: float = 0.3
+    changed_iou: float = 0.75
+    changed_area: float = 0.15
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_iou <= self.changed_iou <= 1:
+            raise InvalidConfigError(
+                f"overlaps must satisfy 0 < min_iou ({self.min_iou}) <= changed_iou ({self.changed_iou}) <= 1"
+            )
+        if self.max_shift_m < 0 or self.changed_area < 0:
+            raise InvalidConfigError("max_shift_m and changed_area cannot be negative")
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """An object in a year: ``object_id`` (kept across years), ``class_id``, ``status`` against the year before,
+    its outline, and its area change in m² (0 for new and gone)."""
+
+    object_id: int
+    class_id: int
+    status: str
+    geometry: BaseGeometry
+    area_change_m2: float = 0.0
+
+
+def iou(a: BaseGeometry, b: BaseGeometry) -> float:
+    union = a.union(b).area
+    return a.intersection(b).area / union if union > 0 else 0.0
+
+
+def estimate_shift(
+    before: Sequence[BaseGeometry], after: Sequence[BaseGeometry], max_shift_m: float
+) -> tuple[float, float]:
+    """How far ``after`` lies from ``before`` (dx, dy in metres): the median offset between each later outline's
+    centroid and the nearest earlier centroid, over pairs nearer than ``max_shift_m`` and mutually nearest."""
+    if not before or not after:
+        return 0.0, 0.0
+    points_before = [g.centroid for g in before]
+    points_after = [g.centroid for g in after]
+    tree_before, tree_after = STRtree(points_before), STRtree(points_after)
+    offsets = []
+    for index, point in enumerate(points_after):
+        nearest = int(tree_before.nearest(point))
+        back = int(tree_after.nearest(points_before[nearest]))
+        other = points_before[nearest]
+        if back == index and point.distance(other) <= max_shift_m:
+            offsets.append((point.x - other.x, point.y - other.y))
+    if not offsets:
+        return 0.0, 0.0
+    return statistics.median(dx for dx, _ in offsets), statistics.median(dy for _, dy in offsets)
+
+
+def match_year(
+    before: Sequence[Tracked],
+    outlines: Sequence[BaseGeometry],
+    classes: Sequence[int],
+    next_id: int,
+    config: MatchConfig = MatchConfig(),
+) -> tuple[list[Tracked], tuple[float, float]]:
+    """This year's ``outlines`` (with their ``classes``) against the objects standing the year before
+    (``before``, gone ones left out): every outline once, as ``unchanged``, ``changed`` or ``new`` (ids from
+    ``next_id`` on), then each earlier object not found as ``gone`` (its last outline). Returns them and the
+    shift (dx, dy) taken out."""
+    standing = [t for t in before if t.status != "gone"]
+    shift = estimate_shift([t.geometry for t in standing], outlines, config.max_shift_m)
+    moved = [affinity.translate(g, -shift[0], -shift[1]) for g in outlines]
+    tree = STRtree([t.geometry for t in standing]) if standing else None
+    pairs = []
+    for index, outline in enumerate(moved):
+        for found in tree.query(outline) if tree is not None else []:
+            earlier = standing[int(found)]
+            if earlier.class_id != classes[index]:
+                continue
+            overlap = iou(earlier.geometry, outline)
+            if overlap >= config.min_iou:
+                pairs.append((overlap, index, int(found)))
+    pairs.sort(reverse=True)
+    taken_now: dict[int, tuple[int, float]] = {}
+    taken_before: set[int] = set()
+    for overlap, index, found in pairs:
+        if index not in taken_now and found not in taken_before:
+            taken_now[index] = (found, overlap)
+            taken_before.add(found)
+    result = []
+    for index, outline in enumerate(outlines):
+        if index in taken_now:
+            found, overlap = taken_now[index]
+            earlier = standing[found]
+            change = outline.area - earlier.geometry.area
+            grew = abs(change) > config.changed_area * earlier.geometry.area
+            status = "changed" if overlap < config.changed_iou or grew else "unchanged"
+            result.append(Tracked(earlier.object_id, classes[index], status, outline, round(change, 3)))
+        else:
+            result.append(Tracked(next_id, classes[index], "new", outline))
+            next_id += 1
+    result += [
+        Tracked(t.object_id, t.class_id, "gone", affinity.translate(t.geometry, shift[0], shift[1]))
+        for found, t in enumerate(standing)
+        if found not in taken_before
+    ]
+    return result, shift
+
+
+__all__ = ["MatchConfig", "Tracked", "estimate_shift", "iou", "match_year"]
