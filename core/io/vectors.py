@@ -8,6 +8,7 @@ rasterio and shapely use, so the same objects go to ``rasterio.features.rasteriz
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import tempfile
@@ -36,7 +37,7 @@ SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 # GeoPackage 1.2: what GDAL < 3.7 (QGIS 3.22's) opens without a warning; we use nothing newer
 DATASET_OPTIONS = {"GPKG": {"VERSION": "1.2"}}
 LAYER_OPTIONS = {"ESRI Shapefile": {"ENCODING": "UTF-8"}}
-_ARRAY_TYPES: dict[type, Any] = {int: np.int64, float: np.float64, str: object}
+_ARRAY_TYPES: dict[type, Any] = {int: np.int64, float: np.float64, str: object, datetime.date: "datetime64[D]"}
 
 Geometry = Mapping[str, Any]
 
@@ -46,7 +47,7 @@ class PolygonFeature:
     """One polygon or multipolygon with its attributes."""
 
     geometry: Geometry
-    attributes: Mapping[str, int | float | str | None] = field(default_factory=dict)
+    attributes: Mapping[str, int | float | str | None] = field(default_factory=dict)  # or datetime.date
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,12 @@ def _columns(
     for name, kind in fields.items():
         values = [feature.attributes.get(name) for feature in features]
         missing = np.array([value is None for value in values], dtype=bool)
-        filler = "" if kind is str else 0
-        columns.append(np.array([filler if v is None else kind(v) for v in values], dtype=_ARRAY_TYPES[kind]))
+        if kind is datetime.date:  # a Date field (QGIS's Temporal Controller steps through it)
+            days = [np.datetime64(str(v), "D") if v is not None else np.datetime64("NaT") for v in values]
+            columns.append(np.array(days, dtype="datetime64[D]"))
+        else:
+            filler = "" if kind is str else 0
+            columns.append(np.array([filler if v is None else kind(v) for v in values], dtype=_ARRAY_TYPES[kind]))
         masks.append(missing)
     return columns, masks
 
@@ -108,11 +113,29 @@ def write_polygons(
 ) -> Path:
     """Write ``features`` as a new multipolygon layer; the file appears complete or not at all.
 
-    ``fields`` maps attribute names to int, float or str; by default the types of the first feature.
+    ``fields`` maps attribute names to int, float, str or datetime.date; by default the types of the first
+    feature.
     An existing file at ``path`` is replaced. ``crs_wkt`` empty: no CRS (the raster's pixel coordinates).
     """
     geometries = [shapely.to_wkb(_multipolygon(f.geometry, i)) for i, f in enumerate(features)]
     return _write_layer(Path(path), geometries, features, crs_wkt, layer_name, fields, "MultiPolygon")
+
+
+def write_polygon_layers(
+    path: str | os.PathLike[str],
+    layers: Mapping[str, tuple[Sequence[PolygonFeature], Mapping[str, type]]],
+    crs_wkt: str,
+) -> Path:
+    """Write several multipolygon layers (name -> features, fields) into one new GeoPackage, which appears
+    complete, with all of them, or not at all."""
+    path = Path(path)
+    if _driver_for(path) != "GPKG":
+        raise InvalidInputError(f"{path.name}: several layers go in a GeoPackage (.gpkg)")
+    with atomic_output(path) as tmp:
+        for index, (name, (features, fields)) in enumerate(layers.items()):
+            geometries = [shapely.to_wkb(_multipolygon(f.geometry, i)) for i, f in enumerate(features)]
+            _write_layer(tmp, geometries, features, crs_wkt, name, fields, "MultiPolygon", into_existing=index > 0)
+    return path
 
 
 def write_points(
@@ -135,8 +158,10 @@ def _write_layer(
     layer_name: str,
     fields: Mapping[str, type] | None,
     geometry_type: str,
+    into_existing: bool = False,
 ) -> Path:
-    """A new layer of ``wkb`` geometries and the features' attributes; complete or not at all."""
+    """A new layer of ``wkb`` geometries and the features' attributes; complete or not at all (``into_existing``:
+    added to the GeoPackage ``path``, which its caller writes atomically)."""
     driver = _driver_for(path)
     if fields is None:
         first = features[0].attributes if features else {}
@@ -163,8 +188,12 @@ def _write_layer(
             crs=crs_wkt or None,
             dataset_options=DATASET_OPTIONS.get(driver),
             layer_options=LAYER_OPTIONS.get(driver),
+            append=into_existing,
         )
 
+    if into_existing:
+        write(path)
+        return path
     if driver != "ESRI Shapefile":
         with atomic_output(path) as tmp:
             write(tmp)

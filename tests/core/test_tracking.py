@@ -3,6 +3,8 @@ px), every identity is kept and every change is found; the misregistration is me
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from shapely import affinity
 
@@ -67,3 +69,50 @@ def test_another_class_at_the_same_place_is_not_the_same_object() -> None:
 def test_overlaps_that_contradict_each_other_are_refused() -> None:
     with pytest.raises(InvalidConfigError, match="min_iou"):
         MatchConfig(min_iou=0.8, changed_iou=0.5)
+
+
+def test_the_years_are_written_as_a_time_aware_layer_and_a_change_layer(tmp_path) -> None:
+    import datetime
+
+    import pyogrio
+
+    from core.io.track_layers import write_tracks
+    from core.io.vectors import read_layer
+
+    years = drawn_years(2)
+    first, _ = years[0]
+    tracked = [Tracked(o.object_id, o.class_id, "new", g) for o, g in first]
+    written = [("2019-07-01", tracked)]
+    truth, _ = years[1]
+    standing = [(o, g) for o, g in truth if o.status != "gone"]
+    result, _ = match_year(tracked, [g for _, g in standing], [o.class_id for o, _ in standing], 10_000)
+    written.append(("2022-07-01", result))
+    counts = write_tracks(tmp_path / "tracks.gpkg", written, "EPSG:32633", {1: "building", 2: "tree"})
+    assert counts["2019-07-01"] == {"new": len(first)}
+    assert counts["2022-07-01"] == dict(Counter(t.status for t in result))
+    assert {name for name, _ in pyogrio.list_layers(tmp_path / "tracks.gpkg")} == {"objects", "changes"}
+    info = pyogrio.read_info(tmp_path / "tracks.gpkg", layer="objects")
+    assert dict(zip(info["fields"], info["dtypes"], strict=True))["date"] == "datetime64[D]"  # a Date field
+    objects, crs, _ = read_layer(tmp_path / "tracks.gpkg", "objects")
+    assert "32633" in crs
+    assert len(objects) == len(first) + len(result)
+    assert {a["date"] for _, a in objects} == {datetime.date(2019, 7, 1), datetime.date(2022, 7, 1)}
+    changes, _, _ = read_layer(tmp_path / "tracks.gpkg", "changes")
+    assert len(changes) == len(first) + sum(t.status != "unchanged" for t in result)
+    later = [a for _, a in changes if a["year"] == 2022]
+    assert {a["status"] for a in later} <= {"new", "changed", "gone"}
+    assert all(a["class"] in ("building", "tree") for a in later)
+
+
+def test_a_layer_that_cannot_be_written_leaves_no_geopackage(tmp_path) -> None:
+    from core.errors import InvalidInputError
+    from core.io.vectors import PolygonFeature, write_polygon_layers
+
+    square = PolygonFeature({"type": "Polygon", "coordinates": [[(0, 0), (1, 0), (1, 1), (0, 0)]]}, {"n": 1})
+    broken = PolygonFeature({"type": "Point", "coordinates": (0, 0)}, {"n": 2})
+    layers = {"objects": ([square], {"n": int}), "changes": ([broken], {"n": int})}
+    with pytest.raises(InvalidInputError):
+        write_polygon_layers(tmp_path / "tracks.gpkg", layers, "EPSG:32633")
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a temporary
+    with pytest.raises(InvalidInputError, match="GeoPackage"):
+        write_polygon_layers(tmp_path / "tracks.shp", layers, "EPSG:32633")
