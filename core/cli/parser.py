@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import devtools, evaluate, find, predict, segment, service, suggest, train, weights
+from core.cli import devtools, evaluate, find, predict, segment, service, suggest, track, train, weights
 from core.cli.args import CommandParser
 
 DESCRIPTION = "Command line of the engine: ``python -m core <command> ...``; ``--help`` on each command."
@@ -19,6 +19,7 @@ REGISTRARS = (
     train.register,
     find.register,
     suggest.register,
+    track.register,
     train.register_tile,
     service.register,  # describe
     service.register_worker,

@@ -1,0 +1,66 @@
+"""``track``: follow objects across years of orthophotos of one area, and what changed (core.workflows.track)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from core.cli.args import job_options
+from core.tracking.match import MatchConfig
+
+
+def track(args: argparse.Namespace) -> dict[str, Any]:
+    from core.workflows.track import TrackJob, track_years
+
+    prediction: dict[str, Any] = {"device": args.device}
+    if args.mode:
+        prediction["mode"] = args.mode
+    job = TrackJob(
+        tuple(args.year),
+        args.out,
+        dates=tuple(args.date) if args.date else None,
+        checkpoint=args.checkpoint,
+        class_field=args.class_field,
+        match=MatchConfig(args.max_shift, args.min_iou, args.changed_iou, args.changed_area),
+        prediction=prediction,
+    )
+    return track_years(job, progress=args.job)
+
+
+def register(commands: Any) -> None:
+    defaults = MatchConfig()
+    command = commands.add_parser(
+        "track", help="follow objects across years of orthophotos of one area: new, unchanged, changed, gone"
+    )
+    command.add_argument(
+        "--year",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="RASTER|LAYER",
+        help="one year: its orthophoto (predicted with --checkpoint) or its objects as a polygon layer (repeat)",
+    )
+    command.add_argument(
+        "--date", action="append", default=None, help="each --year's date, YYYY[-MM-DD] (default: from file names)"
+    )
+    command.add_argument("--out", type=Path, required=True, help="GeoPackage: layers objects (by date) and changes")
+    command.add_argument("--checkpoint", type=Path, default=None, help="the model that predicts orthophotos")
+    command.add_argument("--mode", default=None, help="prediction mode (default: the checkpoint's)")
+    command.add_argument("--device", default="auto")
+    command.add_argument("--class-field", default="class_id", help="the layers' attribute holding the class")
+    command.add_argument(
+        "--max-shift", type=float, default=defaults.max_shift_m, help="largest misregistration looked for (m)"
+    )
+    command.add_argument("--min-iou", type=float, default=defaults.min_iou, help="overlap that makes one object")
+    command.add_argument(
+        "--changed-iou", type=float, default=defaults.changed_iou, help="below this overlap an object has changed"
+    )
+    command.add_argument(
+        "--changed-area",
+        type=float,
+        default=defaults.changed_area,
+        help="beyond this relative area change an object has changed",
+    )
+    job_options(command)
+    command.set_defaults(run=track)
