@@ -78,3 +78,24 @@ def test_what_cannot_be_followed_is_refused_with_what_to_do(years, core_cli, tmp
     assert said in done.stderr
     assert "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_orthophotos_are_predicted_with_the_model_then_followed(tiny_checkpoint, core_cli, tmp_path) -> None:
+    """The same path with each year's orthophoto predicted (random-init weights: what it finds is noise, so only
+    the plumbing is asserted: every year predicted, matched and written, nothing left behind)."""
+    years = write_year_sequence(
+        YearsConfig(SyntheticSceneConfig(width=128, height=128, pixel_size=0.5, seed=1), years=(2019, 2022)),
+        tmp_path / "years",
+    )
+    out = tmp_path / "out" / "tracks.gpkg"
+    out.parent.mkdir()
+    sources = [item for y in years for item in ("--year", y.scene.image)]
+    done = core_cli(
+        "track", *sources, "--checkpoint", tiny_checkpoint.path, "--mode", "auto", "--device", "cpu", "--out", out
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert list(summary["counts"]) == ["2019-07-01", "2022-07-01"]
+    objects, _, _ = read_layer(out, "objects")
+    assert {a["year"] for _, a in objects} == {2019, 2022}
+    assert sorted(p.name for p in out.parent.iterdir()) == ["tracks.gpkg"]  # predictions were temporary
