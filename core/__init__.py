@@ -1,6 +1,7 @@
 """Qt-free engine of the SAM 2 QGIS plugin. Its packages, lowest layer first (tests/core/test_layering.py):
 
 - ``geometry``: polygons from masks, right angles, instances (pure computation);
+- ``tracking``: objects matched from year to year, and what changed (pure computation);
 - ``io``: rasters, vector layers, labels, AOIs, tiling, output paths, atomic outputs, the download cache;
 - ``models``: SAM 2 sizes, checkpoints, weights, devices, class tokens;
 - ``inference``: embeddings, decoders, click segmentation, whole-raster prediction;

@@ -262,7 +262,8 @@ class SegmentMapTool(QgsMapTool):
             return
         self.hover_seq += 1
         self._asked = (self.hover_seq, point, pixel, len(self.session.history))
-        self.hovers.ask(self.hover_seq, params, outline_in(self.canvas().mapSettings().destinationCrs()))
+        settings = self.canvas().mapSettings()
+        self.hovers.ask(self.hover_seq, params, outline_in(settings.destinationCrs(), settings.mapUnitsPerPixel()))
 
     def show_hover(self, seq: int, answer: tuple[dict, Any] | None) -> None:
         """The engine's answer for hover ``seq`` and its outline (in the map's CRS): drawn if it is still the newest
@@ -366,8 +367,10 @@ def preview_summary(parts: list[QgsGeometry], crs: QgsCoordinateReferenceSystem,
     return f"Preview: {shown}{pieces}{scored}"
 
 
-def outline_in(target: QgsCoordinateReferenceSystem) -> Callable[[dict], QgsGeometry]:
-    """A function (for the hover thread) from the engine's answer to one geometry in ``target`` (the map's CRS)."""
+def outline_in(target: QgsCoordinateReferenceSystem, screen_pixel: float = 0.0) -> Callable[[dict], QgsGeometry]:
+    """A function (for the hover thread) from the engine's answer to one geometry in ``target`` (the map's CRS),
+    to draw: simplified within half of ``screen_pixel`` (map units per screen pixel), which the eye cannot see and
+    which spares the map's thread painting thousands of vertices. A click takes the engine's exact polygons."""
     context = QgsProject.instance().transformContext()
 
     def outline(result: dict) -> QgsGeometry:
@@ -375,6 +378,9 @@ def outline_in(target: QgsCoordinateReferenceSystem) -> Callable[[dict], QgsGeom
         source = QgsCoordinateReferenceSystem.fromWkt(result.get("crs") or "")
         if source.isValid() and target.isValid() and source != target:
             geometry.transform(QgsCoordinateTransform(source, target, context))
+        if screen_pixel > 0:
+            simpler = geometry.simplify(screen_pixel / 2)
+            geometry = simpler if not simpler.isEmpty() else geometry
         return geometry
 
     return outline

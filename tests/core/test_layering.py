@@ -21,7 +21,7 @@ import pytest
 pytestmark = pytest.mark.quick  # make test-fast
 
 #: The engine's packages, lowest first: each may import the ones before it.
-LAYERS = ("geometry", "io", "models", "inference", "evaluation", "training", "workflows", "jobs", "cli")
+LAYERS = ("geometry", "tracking", "io", "models", "inference", "evaluation", "training", "workflows", "jobs", "cli")
 SHARED = ("errors", "options")  # imported by every layer; import nothing of the engine
 TOP_LEVEL = (*SHARED, "__main__")
 DEV_TOOLS = "devtools"  # may import anything; imported only by the command line

@@ -549,3 +549,28 @@ def test_a_hover_on_a_tile_not_encoded_encodes_it_in_the_background(
     finally:
         tool.close()
         session.client.stop()
+
+
+def test_the_hover_outline_is_drawn_within_half_a_screen_pixel_with_far_fewer_vertices() -> None:
+    """What the hover draws is simplified within half a screen pixel (invisible), so that a noisy outline of
+    thousands of vertices does not stall the map's painting; the engine's answer itself is left whole."""
+    import math
+
+    from qgis.core import QgsCoordinateReferenceSystem, QgsGeometry
+
+    from sam2_qgis_plugin.maptool import outline_in
+
+    ring = [
+        (500_000 + (10 + 0.05 * (i % 3)) * math.cos(i * 2 * math.pi / 3000),
+         5_500_000 + (10 + 0.05 * (i % 3)) * math.sin(i * 2 * math.pi / 3000))
+        for i in range(3000)
+    ]  # fmt: skip
+    result = {"polygons": [{"type": "Polygon", "coordinates": [[*ring, ring[0]]]}], "crs": ""}
+    crs = QgsCoordinateReferenceSystem("EPSG:32633")
+    exact = outline_in(crs)(result)
+    drawn = outline_in(crs, screen_pixel=0.5)(result)
+    assert exact.constGet().nCoordinates() == 3001  # nothing dropped without a screen to draw on
+    assert drawn.constGet().nCoordinates() < 0.1 * exact.constGet().nCoordinates()
+    assert exact.hausdorffDistance(drawn) <= 0.25 + 1e-9
+    assert len(result["polygons"][0]["coordinates"][0]) == 3001  # the answer a click takes is untouched
+    assert isinstance(drawn, QgsGeometry)
