@@ -161,6 +161,30 @@ def _scatter(
     return placed
 
 
+def building_maker(rng: np.random.Generator) -> Callable[[tuple[float, float]], PlacedObject]:
+    """A function placing a building (a rectangle or an L, any direction, one of 4 roof styles) at a centre."""
+
+    def building(centre: tuple[float, float]) -> PlacedObject:
+        angle = float(rng.uniform(0.0, math.pi))
+        return PlacedObject(
+            BUILDING, _place(_building_outline(rng), centre, angle), centre, angle, 0.0, int(rng.integers(0, 4))
+        )
+
+    return building
+
+
+def tree_maker(
+    rng: np.random.Generator, radius: tuple[float, float] = (1.5, 4.5)
+) -> Callable[[tuple[float, float]], PlacedObject]:
+    """A function placing a tree crown of a radius in ``radius`` (metres) at a centre."""
+
+    def tree(centre: tuple[float, float]) -> PlacedObject:
+        size = float(rng.uniform(*radius))
+        return PlacedObject(TREE, _place(_tree_outline(rng, size), centre, 0.0), centre, 0.0, size, 0)
+
+    return tree
+
+
 def layout_scene(config: SyntheticSceneConfig, rng: np.random.Generator) -> tuple[BaseGeometry, list[PlacedObject]]:
     """The valid footprint and every object, roads first, then buildings, then trees."""
     footprint = valid_footprint(config, rng)
@@ -169,28 +193,23 @@ def layout_scene(config: SyntheticSceneConfig, rng: np.random.Generator) -> tupl
     for road in roads:
         blocked.add(road.geometry)
 
-    def building(centre: tuple[float, float]) -> PlacedObject:
-        angle = float(rng.uniform(0.0, math.pi))
-        return PlacedObject(
-            BUILDING, _place(_building_outline(rng), centre, angle), centre, angle, 0.0, int(rng.integers(0, 4))
-        )
-
     buildings = _scatter(
         rng,
         footprint,
         round(config.buildings_per_ha * config.area_ha),
-        building,
+        building_maker(rng),
         blocked,
         clearance=2.0,
         exclusive=True,
     )
-
-    def tree(centre: tuple[float, float]) -> PlacedObject:
-        radius = float(rng.uniform(1.5, 4.5))
-        return PlacedObject(TREE, _place(_tree_outline(rng, radius), centre, 0.0), centre, 0.0, radius, 0)
-
     # Trees keep clear of roads and buildings but may touch each other, as canopies do.
     trees = _scatter(
-        rng, footprint, round(config.trees_per_ha * config.area_ha), tree, blocked, clearance=0.5, exclusive=False
+        rng,
+        footprint,
+        round(config.trees_per_ha * config.area_ha),
+        tree_maker(rng),
+        blocked,
+        clearance=0.5,
+        exclusive=False,
     )
     return footprint, [*roads, *buildings, *trees]

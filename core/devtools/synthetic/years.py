@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,11 +24,10 @@ from core.devtools.synthetic.config import BUILDING, TREE, SyntheticSceneConfig
 from core.devtools.synthetic.layout import (
     OccupancyGrid,
     PlacedObject,
-    _building_outline,
-    _place,
     _scatter,
-    _tree_outline,
+    building_maker,
     layout_scene,
+    tree_maker,
 )
 from core.devtools.synthetic.scene import ScenePaths, write_synthetic_scene
 from core.errors import InvalidConfigError
@@ -133,10 +131,10 @@ def year_sequence(config: YearsConfig) -> tuple[BaseGeometry, list[Year]]:
                 extended.add(i)
         blocked = _grid([*roads, *standing.values(), *kept.values()])  # nothing new where one stands or stood
         added = _scatter(
-            changes, footprint, round(config.built * len(buildings)), _new_building(changes), blocked, 2.0, True
+            changes, footprint, round(config.built * len(buildings)), building_maker(changes), blocked, 2.0, True
         )
         saplings = _scatter(
-            changes, footprint, round(config.planted * len(trees)), _new_tree(changes), blocked, 0.5, True
+            changes, footprint, round(config.planted * len(trees)), tree_maker(changes, (1.5, 2.5)), blocked, 0.5, True
         )
         truth = [_truth(i, standing[i], "gone") for i in sorted(gone)]
         truth += [_truth(i, o, "changed" if i in extended else "unchanged") for i, o in kept.items()]
@@ -157,24 +155,6 @@ def _grid(objects: list[PlacedObject]) -> OccupancyGrid:
     for obj in objects:
         grid.add(obj.geometry)
     return grid
-
-
-def _new_building(rng: np.random.Generator) -> Callable[[tuple[float, float]], PlacedObject]:
-    def make(centre: tuple[float, float]) -> PlacedObject:
-        angle = float(rng.uniform(0.0, math.pi))
-        return PlacedObject(
-            BUILDING, _place(_building_outline(rng), centre, angle), centre, angle, 0.0, int(rng.integers(0, 4))
-        )
-
-    return make
-
-
-def _new_tree(rng: np.random.Generator) -> Callable[[tuple[float, float]], PlacedObject]:
-    def make(centre: tuple[float, float]) -> PlacedObject:
-        radius = float(rng.uniform(1.5, 2.5))
-        return PlacedObject(TREE, _place(_tree_outline(rng, radius), centre, 0.0), centre, 0.0, radius, 0)
-
-    return make
 
 
 def _truth(object_id: int, obj: PlacedObject, status: str) -> YearObject:
