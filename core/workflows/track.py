@@ -90,9 +90,10 @@ def track_years(job: TrackJob, progress: Callable[..., None] | None = None) -> d
     names: dict[int, str] = {}
     shifts = []
     next_id = 1
+    predicted = _Predictor(job)
     with tempfile.TemporaryDirectory(prefix=".sam2-track-", dir=job.out.parent) as work:
         for index, year in enumerate(years):
-            layer = year.path if _is_layer(year.path) else _predicted(job, year.path, Path(work) / f"{index}.gpkg")
+            layer = year.path if _is_layer(year.path) else predicted(year.path, Path(work) / f"{index}.gpkg")
             outlines, classes, crs, found = year_objects(layer, crs, job.class_field)
             names |= found
             if not written:
@@ -110,13 +111,26 @@ def track_years(job: TrackJob, progress: Callable[..., None] | None = None) -> d
     return {"out": str(job.out), "years": [y.date for y in years], "counts": counts, "shifts_m": shifts}
 
 
-def _predicted(job: TrackJob, raster: Path, vector: Path) -> Path:
-    """``raster``'s objects as predicted with the job's model, in ``vector``."""
-    from core.workflows.prediction import PredictionJob, predict_to_files
+class _Predictor:
+    """Each year's orthophoto predicted with the job's model, loaded once at the first orthophoto."""
 
-    assert job.checkpoint is not None
-    predict_to_files(PredictionJob(raster, job.checkpoint, vector.with_suffix(".tif"), vector=vector, **job.prediction))
-    return vector
+    def __init__(self, job: TrackJob) -> None:
+        self.job = job
+        self.ready: Any = None
+
+    def __call__(self, raster: Path, vector: Path) -> Path:
+        """``raster``'s objects, predicted into ``vector`` (its mask beside it)."""
+        from core.workflows.prediction import PredictionJob, load_predictor, predict_loaded
+
+        job = self.job
+        assert job.checkpoint is not None
+        year = PredictionJob(raster, job.checkpoint, vector.with_suffix(".tif"), vector=vector, **job.prediction)
+        if self.ready is None:
+            self.ready = load_predictor(
+                job.checkpoint, year.mode, year.config, year.device, year.image_size, year.encoder
+            )
+        predict_loaded(self.ready, year)
+        return vector
 
 
 __all__ = ["TrackJob", "track_years", "year_objects"]
