@@ -24,6 +24,8 @@ def track(args: argparse.Namespace) -> dict[str, Any]:
         class_field=args.class_field,
         match=MatchConfig(args.max_shift, args.min_iou, args.changed_iou, args.changed_area),
         prediction=prediction,
+        method=args.method,
+        start=args.start,
     )
     return track_years(job, progress=args.job)
 
@@ -45,6 +47,20 @@ def register(commands: Any) -> None:
         "--date", action="append", default=None, help="each --year's date, YYYY[-MM-DD] (default: from file names)"
     )
     command.add_argument("--out", type=Path, required=True, help="GeoPackage: layers objects (by date) and changes")
+    command.add_argument(
+        "--method",
+        choices=("match", "prompt", "memory"),
+        default="match",
+        help="how last year's objects are found this year: match each year's objects by overlap (rasters or "
+        "layers), prompt SAM 2 with last year's outlines, or SAM 2's memory over the years as frames (rasters)",
+    )
+    command.add_argument(
+        "--start",
+        type=Path,
+        default=None,
+        metavar="LAYER",
+        help="the first year's objects (accepted segments, labels) instead of its prediction",
+    )
     command.add_argument("--checkpoint", type=Path, default=None, help="the model that predicts orthophotos")
     command.add_argument("--mode", default=None, help="prediction mode (default: the checkpoint's)")
     command.add_argument("--device", default="auto")

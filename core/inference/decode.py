@@ -36,6 +36,32 @@ def decode(
     return masks[:, chosen], iou[:, chosen], object_score
 
 
+def decode_prompted(
+    model: SAM2Base, image_embed: torch.Tensor, high_res: list[torch.Tensor], boxes: torch.Tensor, masks: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One mask per prompt on one image: logits (N, 4h, 4w), predicted IoU (N,) and object-score logits (N,).
+
+    ``image_embed`` (1, C, h, w) and ``high_res`` as in ``decode``; ``boxes`` (N, 4) model pixels (x0, y0, x1, y1);
+    ``masks`` (N, 1, 4h, 4w) mask-prompt logits (SAM's low-resolution mask input, e.g. last year's outline).
+    One mask per prompt as SAM2ImagePredictor gives it: token 0, or the best of the three when the model's
+    stability check finds token 0 unstable.
+    """
+    count = boxes.shape[0]
+    corners = boxes.reshape(count, 2, 2)
+    labels = torch.tensor([[2, 3]], dtype=torch.int32, device=boxes.device).expand(count, 2)
+    sparse, dense = model.sam_prompt_encoder(points=(corners, labels), boxes=None, masks=masks)
+    logits, iou, _, object_score = model.sam_mask_decoder(
+        image_embeddings=image_embed,
+        image_pe=model.sam_prompt_encoder.get_dense_pe(),
+        sparse_prompt_embeddings=sparse,
+        dense_prompt_embeddings=dense,
+        multimask_output=False,
+        repeat_image=True,
+        high_res_features=high_res,
+    )
+    return logits[:, 0], iou[:, 0], object_score[:, 0]
+
+
 def no_prompt(batch: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """The promptless input of ``auto`` mode: one padding point per image, as SAM 2 does without prompts."""
     return torch.zeros(batch, 1, 2, device=device), -torch.ones(batch, 1, dtype=torch.int32, device=device)

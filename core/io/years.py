@@ -148,4 +148,22 @@ def on_grid(path: Path, grid: YearGrid, resampling: Resampling = Resampling.bili
         yield warped
 
 
-__all__ = ["YearGrid", "YearRaster", "date_of", "dated", "on_grid", "year_grid"]
+def write_on_grid(path: Path, grid: YearGrid, out: Path, rows_per_block: int = 1024) -> Path:
+    """``path`` warped onto ``grid`` and written to ``out`` (a tiled, compressed GeoTIFF, nodata kept: pixels
+    outside the raster are nodata, 0 when it names none), ``rows_per_block`` rows at a time."""
+    from rasterio.windows import Window
+
+    with on_grid(path, grid) as warped:
+        profile = {
+            "driver": "GTiff", "width": grid.width, "height": grid.height, "count": warped.count,
+            "dtype": warped.dtypes[0], "crs": grid.crs, "transform": grid.transform, "nodata": warped.nodata,
+            "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate",
+        }  # fmt: skip
+        with rasterio.open(out, "w", **profile) as target:
+            for row in range(0, grid.height, rows_per_block):
+                window = Window(0, row, grid.width, min(rows_per_block, grid.height - row))
+                target.write(warped.read(window=window), window=window)
+    return out
+
+
+__all__ = ["YearGrid", "YearRaster", "date_of", "dated", "on_grid", "write_on_grid", "year_grid"]

@@ -82,17 +82,18 @@ def _leave_as_is(tensor: torch.Tensor, *args: object, **kwargs: object) -> torch
     return tensor
 
 
-def build_for(spec: ModelSpec, image_size: int, device: torch.device, initialise: bool = True) -> SAM2Base:
+VIDEO_PREDICTOR = "sam2.sam2_video_predictor.SAM2VideoPredictor"
+
+
+def build_for(
+    spec: ModelSpec, image_size: int, device: torch.device, initialise: bool = True, video: bool = False
+) -> SAM2Base:
     """A model of ``spec`` for ``image_size`` input pixels: random weights, or with ``initialise=False`` weights
-    left uninitialised for a checkpoint to fill (seconds faster for the large models)."""
+    left uninitialised for a checkpoint to fill (seconds faster for the large models). ``video``: SAM 2's video
+    predictor (the same weights, with its memory used across frames)."""
+    overrides = [f"++model.image_size={image_size}"] + ([f"++model._target_={VIDEO_PREDICTOR}"] if video else [])
     with contextlib.nullcontext() if initialise else without_weight_init():
-        return build_sam2(
-            spec.config,
-            ckpt_path=None,
-            device=str(device),
-            mode="eval",
-            hydra_overrides_extra=[f"++model.image_size={image_size}"],
-        )
+        return build_sam2(spec.config, ckpt_path=None, device=str(device), mode="eval", hydra_overrides_extra=overrides)
 
 
 IMAGE_STRIDE = 32  # the image encoder halves the input five times (patch embedding and stages)
@@ -127,20 +128,24 @@ def load_model(
     device: str = "auto",
     image_size: int | None = None,
     encoder: str = "exact",
+    video: bool = False,
 ) -> LoadedModel:
     """Load ``checkpoint``; ``model`` (e.g. ``sam2.1_hiera_t``), if given, must match what the weights are.
 
     ``image_size`` overrides the input size recorded with the checkpoint (1024 for official weights);
     ``encoder``: ``exact`` or ``int8``, faster and approximate, for inference on a CPU (on other devices the
-    exact path runs; ``LoadedModel.encoder`` says which did; core.models.encoder_speed).
+    exact path runs; ``LoadedModel.encoder`` says which did; core.models.encoder_speed); ``video``: the model is
+    SAM 2's video predictor (``SAM2VideoPredictor``), for following objects through frames.
     """
     try:
-        return _load(checkpoint, model, device, image_size, encoder)
+        return _load(checkpoint, model, device, image_size, encoder, video)
     finally:
         give_back_freed_memory()  # the checkpoint's state dict, freed: else the engine's heap keeps it (allocator)
 
 
-def _load(checkpoint: str | Path, model: str | None, device: str, image_size: int | None, encoder: str) -> LoadedModel:
+def _load(
+    checkpoint: str | Path, model: str | None, device: str, image_size: int | None, encoder: str, video: bool
+) -> LoadedModel:
     loaded = read_checkpoint(checkpoint)
     if model is not None:
         wanted = get_model(model)
@@ -153,7 +158,7 @@ def _load(checkpoint: str | Path, model: str | None, device: str, image_size: in
     check_image_size(size)
     check_finite(loaded.state_dict, loaded.path.name)
     target = choose_device(device)
-    sam = build_for(loaded.spec, size, torch.device("cpu"), initialise=False)
+    sam = build_for(loaded.spec, size, torch.device("cpu"), initialise=False, video=video)
     try:
         result = sam.load_state_dict(loaded.state_dict, strict=False)
     except RuntimeError as error:  # a tensor of the wrong shape

@@ -10,7 +10,7 @@ before: ``unchanged``, ``changed`` (overlap or area moved more than allowed: an 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from shapely import STRtree, affinity
@@ -84,13 +84,15 @@ def match_year(
     classes: Sequence[int],
     next_id: int,
     config: MatchConfig = MatchConfig(),
+    shift: tuple[float, float] | None = None,
 ) -> tuple[list[Tracked], tuple[float, float]]:
     """This year's ``outlines`` (with their ``classes``) against the objects standing the year before
     (``before``, gone ones left out): every outline once, as ``unchanged``, ``changed`` or ``new`` (ids from
     ``next_id`` on), then each earlier object not found as ``gone`` (its last outline). Returns them and the
-    shift (dx, dy) taken out."""
+    shift (dx, dy) taken out: ``shift``, or estimated from the outlines when None."""
     standing = [t for t in before if t.status != "gone"]
-    shift = estimate_shift([t.geometry for t in standing], outlines, config.max_shift_m)
+    if shift is None:
+        shift = estimate_shift([t.geometry for t in standing], outlines, config.max_shift_m)
     moved = [affinity.translate(g, -shift[0], -shift[1]) for g in outlines]
     tree = STRtree([t.geometry for t in standing]) if standing else None
     pairs = []
@@ -129,4 +131,47 @@ def match_year(
     return result, shift
 
 
-__all__ = ["MatchConfig", "Tracked", "estimate_shift", "iou", "match_year"]
+def follow_year(
+    before: Sequence[Tracked],
+    carried: Mapping[int, BaseGeometry | None],
+    outlines: Sequence[BaseGeometry],
+    classes: Sequence[int],
+    next_id: int,
+    shift: tuple[float, float],
+    config: MatchConfig = MatchConfig(),
+) -> list[Tracked]:
+    """This year's objects when a method carried some of last year's (``carried``: object id -> this year's
+    outline, None when it is gone) and the year's own ``outlines`` (with ``classes``) give the rest.
+
+    A carried object keeps its id: ``unchanged`` or ``changed`` against its outline the year before (moved by
+    ``shift``, the misregistration), or ``gone``. Outlines of the year that a carried object covers (IoU >=
+    ``min_iou``, or half of the outline inside it) are that object. The others, and the objects not carried,
+    are matched as ``match_year`` does: ``new`` for outlines found by nothing."""
+    standing = [t for t in before if t.status != "gone"]
+    result: list[Tracked] = []
+    claimed: set[int] = set()
+    tree = STRtree(list(outlines)) if outlines else None
+    for earlier in standing:
+        if earlier.object_id not in carried:
+            continue
+        outline = carried[earlier.object_id]
+        previous = affinity.translate(earlier.geometry, *shift)
+        if outline is None or outline.is_empty or iou(previous, outline) < config.min_iou:
+            result.append(Tracked(earlier.object_id, earlier.class_id, "gone", previous))
+            continue
+        for found in tree.query(outline) if tree is not None else []:
+            own = outlines[int(found)]
+            inside = own.intersection(outline).area
+            if iou(own, outline) >= config.min_iou or (own.area > 0 and inside >= own.area / 2):
+                claimed.add(int(found))
+        change = outline.area - earlier.geometry.area
+        grew = abs(change) > config.changed_area * earlier.geometry.area
+        status = "changed" if iou(previous, outline) < config.changed_iou or grew else "unchanged"
+        result.append(Tracked(earlier.object_id, earlier.class_id, status, outline, round(change, 3)))
+    rest = [t for t in standing if t.object_id not in carried]
+    free = [index for index in range(len(outlines)) if index not in claimed]
+    matched, _ = match_year(rest, [outlines[i] for i in free], [classes[i] for i in free], next_id, config, shift)
+    return result + matched
+
+
+__all__ = ["MatchConfig", "Tracked", "estimate_shift", "follow_year", "iou", "match_year"]

@@ -12,7 +12,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from core.devtools.synthetic import SyntheticSceneConfig, write_synthetic_scene
 from core.errors import InvalidInputError
-from core.io.years import date_of, dated, on_grid, year_grid
+from core.io.years import date_of, dated, on_grid, write_on_grid, year_grid
 
 pytestmark = pytest.mark.quick
 
@@ -99,3 +99,12 @@ def test_a_chosen_pixel_size_is_kept(scene) -> None:
     grid = year_grid([scene, scene], pixel=1.0)
     assert grid.pixel == 1.0
     assert (grid.width, grid.height) == (128, 128)
+
+
+def test_a_year_written_on_the_grid_holds_what_the_grid_reads(scene, tmp_path) -> None:
+    later = warped_copy(scene, tmp_path / "ortho_2022.tif", "EPSG:3035", resolution=0.3)
+    grid = year_grid([scene, later])
+    written = write_on_grid(later, grid, tmp_path / "on_grid.tif", rows_per_block=37)  # blocks that do not divide
+    with rasterio.open(written) as out, on_grid(later, grid) as warped:
+        assert (out.crs, out.transform, out.width, out.height) == (grid.crs, grid.transform, grid.width, grid.height)
+        np.testing.assert_array_equal(out.read(), warped.read())
