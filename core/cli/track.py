@@ -22,7 +22,7 @@ def track(args: argparse.Namespace) -> dict[str, Any]:
         dates=tuple(args.date) if args.date else None,
         checkpoint=args.checkpoint,
         class_field=args.class_field,
-        match=MatchConfig(args.max_shift, args.min_iou, args.changed_iou, args.changed_area),
+        match=MatchConfig(args.max_shift, args.min_iou, args.changed_iou, args.changed_area, not args.no_reappear),
         prediction=prediction,
         method=args.method,
         start=args.start,
@@ -77,6 +77,12 @@ def register(commands: Any) -> None:
         type=float,
         default=defaults.changed_area,
         help="beyond this relative area change an object has changed",
+    )
+    command.add_argument(
+        "--no-reappear",
+        action="store_true",
+        help="an object gone one year and found again the next at the same place is a new object (default: the "
+        "same one, missed for a year)",
     )
     job_options(command)
     command.set_defaults(run=track)

@@ -23,12 +23,14 @@ from core.errors import InvalidConfigError
 class MatchConfig:
     """``max_shift_m``: the largest misregistration looked for; ``min_iou``: overlap (after the shift) that makes
     two outlines one object; ``changed_iou`` and ``changed_area``: below that overlap, or beyond that relative
-    area change, a matched object has ``changed``."""
+    area change, a matched object has ``changed``; ``reappear``: an object gone one year and found again the
+    next at the same place was missed for a year, not demolished and rebuilt (``reappeared``)."""
 
     max_shift_m: float = 2.5
     min_iou: float = 0.3
     changed_iou: float = 0.75
     changed_area: float = 0.15
+    reappear: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.min_iou <= self.changed_iou <= 1:
@@ -174,4 +176,38 @@ def follow_year(
     return result + matched
 
 
-__all__ = ["MatchConfig", "Tracked", "estimate_shift", "follow_year", "iou", "match_year"]
+def reappeared(
+    last_year: Sequence[Tracked], this_year: Sequence[Tracked], shift: tuple[float, float], config: MatchConfig
+) -> tuple[list[Tracked], list[Tracked]]:
+    """An object found ``gone`` last year and ``new`` this year with the same outline (IoU >= ``changed_iou``
+    once this year's ``shift`` is taken out, the same class) was only missed for a year (shade, a cloud, a weak
+    mask): it keeps its ``object_id``, and stood both years (``unchanged``). A new object that overlaps the
+    site less is another one (a house rebuilt where one was demolished). Returns both years, the others as
+    they were."""
+    gone = {index: t for index, t in enumerate(last_year) if t.status == "gone"}
+    pairs = []
+    for index, found in enumerate(this_year):
+        if found.status != "new":
+            continue
+        moved = affinity.translate(found.geometry, -shift[0], -shift[1])
+        for earlier_index, earlier in gone.items():
+            if earlier.class_id == found.class_id and moved.intersects(earlier.geometry):
+                overlap = iou(moved, earlier.geometry)
+                if overlap >= config.changed_iou:
+                    pairs.append((overlap, index, earlier_index))
+    last, now = list(last_year), list(this_year)
+    taken: set[int] = set()
+    for _overlap, index, earlier_index in sorted(pairs, reverse=True):
+        if index in taken or earlier_index not in gone:
+            continue
+        earlier = gone.pop(earlier_index)
+        taken.add(index)
+        last[earlier_index] = Tracked(earlier.object_id, earlier.class_id, "unchanged", earlier.geometry)
+        outline = now[index].geometry
+        change = outline.area - earlier.geometry.area
+        status = "changed" if abs(change) > config.changed_area * earlier.geometry.area else "unchanged"
+        now[index] = Tracked(earlier.object_id, earlier.class_id, status, outline, round(change, 3))
+    return last, now
+
+
+__all__ = ["MatchConfig", "Tracked", "estimate_shift", "follow_year", "iou", "match_year", "reappeared"]

@@ -30,7 +30,7 @@ from core.inference.carry import PromptCarry
 from core.io.atomic import atomic_output
 from core.io.output_paths import same_file
 from core.io.years import dated
-from core.tracking.match import MatchConfig, Tracked, estimate_shift, follow_year, match_year
+from core.tracking.match import MatchConfig, Tracked, estimate_shift, follow_year, match_year, reappeared
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,9 @@ def track_years(job: TrackJob, progress: Callable[..., None] | None = None) -> d
                 shift = estimate_shift(standing, outlines, job.match.max_shift_m)
                 carried = carrier(index, before, shift, written[0][1])
                 tracked = follow_year(before, carried, outlines, classes, next_id, shift, job.match)
+            if written and job.match.reappear:
+                last, tracked = reappeared(written[-1][1], tracked, shift, job.match)
+                written[-1] = (written[-1][0], last)
             next_id = max([t.object_id for t in tracked], default=next_id - 1) + 1
             written.append((years[index].date, tracked))
             shifts.append([round(shift[0], 3), round(shift[1], 3)])

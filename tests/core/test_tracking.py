@@ -7,11 +7,12 @@ from collections import Counter
 
 import pytest
 from shapely import affinity
+from shapely.geometry import box
 
 from core.devtools.synthetic import SyntheticSceneConfig
 from core.devtools.synthetic.years import YearsConfig, year_sequence
 from core.errors import InvalidConfigError
-from core.tracking.match import MatchConfig, Tracked, match_year
+from core.tracking.match import MatchConfig, Tracked, match_year, reappeared
 
 pytestmark = pytest.mark.quick
 
@@ -116,3 +117,25 @@ def test_a_layer_that_cannot_be_written_leaves_no_geopackage(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []  # neither the file nor a temporary
     with pytest.raises(InvalidInputError, match="GeoPackage"):
         write_polygon_layers(tmp_path / "tracks.shp", layers, "EPSG:32633")
+
+
+def test_an_object_missed_for_a_year_keeps_its_identity_and_a_rebuilt_one_does_not() -> None:
+    config = MatchConfig()
+    last = [
+        Tracked(1, 1, "gone", box(0, 0, 10, 10)),  # missed in last year's image
+        Tracked(2, 1, "gone", box(20, 0, 30, 10)),  # demolished
+        Tracked(3, 1, "unchanged", box(40, 0, 50, 10)),
+    ]
+    shift = (1.0, 0.0)
+    now = [
+        Tracked(7, 1, "new", box(1, 0, 11, 10.5)),  # object 1 again, seen 1 m east (the misregistration)
+        Tracked(8, 1, "new", box(21, 0, 28, 16)),  # a house rebuilt on object 2's site: IoU 0.49
+        Tracked(3, 1, "unchanged", box(41, 0, 51, 10)),
+    ]
+    before, after = reappeared(last, now, shift, config)
+    assert [(t.object_id, t.status) for t in before] == [(1, "unchanged"), (2, "gone"), (3, "unchanged")]
+    assert before[0].geometry.equals(last[0].geometry)  # it stood where it was last seen
+    assert [(t.object_id, t.status) for t in after] == [(1, "unchanged"), (8, "new"), (3, "unchanged")]
+    assert after[0].geometry.equals(now[0].geometry)
+    other_class = [Tracked(7, 2, "new", box(1, 0, 11, 10.5)), *now[1:]]
+    assert reappeared(last, other_class, shift, config)[1][0].object_id == 7  # a tree is not the house
