@@ -1,8 +1,9 @@
 """Objects followed across years as one GeoPackage: layer ``objects``, one feature per object per year (QGIS's
 Temporal Controller steps through its ``date``), and layer ``changes``, the objects that were new, changed or
-gone that year. Attributes: ``object_id`` (the same object every year), ``class``, ``class_id``, ``date``
-(a Date), ``year``, ``status`` (new, unchanged, changed, gone: against the year before; the first year's are
-all new), ``area_m2`` and ``area_change_m2`` (against the year before; 0 for new and gone).
+gone that year. Attributes: ``object_id`` (the same object every year), ``class``, ``class_id``, ``date`` (a
+Date: the flight), ``until`` (the next flight's date, empty for the last: a map shows each flight's state from
+``date`` until then), ``year``, ``status`` (new, unchanged, changed, gone: against the year before; the first
+year's are all new), ``area_m2`` and ``area_change_m2`` (against the year before; 0 for new and gone).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ TRACK_FIELDS: dict[str, type] = {
     "class": str,
     "class_id": int,
     "date": datetime.date,
+    "until": datetime.date,
     "year": int,
     "status": str,
     "area_m2": float,
@@ -40,8 +42,10 @@ def write_tracks(
     measure = GroundMeasure(CRS.from_user_input(crs_wkt) if crs_wkt else None)
     objects, changes = [], []
     counts: dict[str, dict[str, int]] = {}
-    for date, tracked in years:
-        day = datetime.date.fromisoformat(date)
+    dates = [datetime.date.fromisoformat(date) for date, _ in years]
+    for index, (date, tracked) in enumerate(years):
+        day = dates[index]
+        until = dates[index + 1] if index + 1 < len(dates) else None
         counts[date] = dict(Counter(t.status for t in tracked))
         for item in tracked:
             attributes: dict[str, Any] = {
@@ -49,6 +53,7 @@ def write_tracks(
                 "class": class_names.get(item.class_id, str(item.class_id)),
                 "class_id": item.class_id,
                 "date": day,
+                "until": until,
                 "year": day.year,
                 "status": item.status,
                 "area_m2": round(measure.area_m2(item.geometry), 3),

@@ -151,6 +151,7 @@
     </message>
     <message>
         <location filename="../panel/labels.py"/>
+        <location filename="../processing/follow_years.py"/>
         <source>Class field</source>
         <translation type="unfinished"></translation>
     </message>
@@ -221,6 +222,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>Dates in the same order, YYYY[-MM-DD], comma-separated (empty: from the names)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../settings_dialog.py"/>
         <source>Device</source>
         <translation type="unfinished"></translation>
@@ -253,6 +259,11 @@
     <message>
         <location filename="../panel/shapes.py"/>
         <source>Drop the holes inside each polygon (courtyards, gaps between crowns)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>Each year: its orthophoto or its objects</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -373,6 +384,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>Follow objects across years with SAM 2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>Follows the objects of one area through several years: give each year's orthophoto (predicted with the model) or its objects as a polygon layer, oldest to newest in any order (dates come from the names, or give them). Every object keeps one id through the years; each year says whether it is new, unchanged, changed (an extension, a grown crown) or gone, with its area change. The objects layer is time-aware: the Temporal Controller steps through the flights. Misregistration between flights is measured and taken out. Methods: match each year's objects by overlap (orthophotos or layers), or prompt SAM 2 with last year's outlines, or SAM 2's memory over the years as frames (orthophotos).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/shapes.py"/>
         <source>For buildings: edges within this many degrees of the building's main directions become straight and meet at right angles (15° suits most; off for trees and fields)</source>
         <translation type="unfinished"></translation>
@@ -383,6 +404,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/follow_years.py"/>
         <location filename="../processing/where_to_label.py"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation type="unfinished"></translation>
@@ -516,6 +538,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>Match by overlap</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>Method</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../processing/where_to_label.py"/>
         <source>Minimum distance between places (ground units; empty: 256 pixels)</source>
         <translation type="unfinished"></translation>
@@ -528,6 +560,11 @@
     <message>
         <location filename="../processing/where_to_label.py"/>
         <source>Model (a checkpoint)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>Model (for orthophotos)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -583,6 +620,16 @@
     <message>
         <location filename="../suggest_controller.py"/>
         <source>No place to suggest: the model is sure everywhere else, or the area is labelled (or has no valid pixels away from your labels)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>Objects through the years</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>Objects, year by year</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -725,6 +772,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>Prompt with last year</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../settings_dialog.py"/>
         <source>Python</source>
         <translation type="unfinished"></translation>
@@ -792,6 +844,11 @@
     <message>
         <location filename="../panel/model.py"/>
         <source>SAM 2 checkpoint</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>SAM 2 memory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -946,6 +1003,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>The first year's objects (accepted segments, labels)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/raster.py"/>
         <source>The ground size of a pixel when a web layer is rendered for SAM 2 (as the map shows it: the map's current scale); choose the imagery's own, e.g. 0.5 m, for the best masks</source>
         <translation type="unfinished"></translation>
@@ -1073,6 +1135,11 @@
     <message>
         <location filename="../panel/raster.py"/>
         <source>Web layer pixel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>What changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1550,6 +1617,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>{layer} is neither an orthophoto nor a polygon layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../output.py"/>
         <source>{layer} is not a polygon layer: choose a polygon layer or a new GeoPackage</source>
         <translation type="unfinished"></translation>
@@ -1562,6 +1634,11 @@
     <message>
         <location filename="../remote.py"/>
         <source>{layer}: the area is {cols} x {rows} px at {resolution:g} {units} per pixel, more than {max_side} px a side: zoom in, or choose a coarser ground resolution for web layers in the SAM 2 panel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/follow_years.py"/>
+        <source>{layer}: years are read from raster files; save web layers as GeoTIFFs first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

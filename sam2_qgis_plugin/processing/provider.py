@@ -10,6 +10,7 @@ from .base import ICON
 from .evaluate import EvaluateSegmentation
 from .find_the_rest import FindTheRest
 from .fine_tune import FineTune
+from .follow_years import FollowYears
 from .predict import PredictRaster
 from .predict_region import PredictRegion
 from .segment import SegmentFromPoints
@@ -30,7 +31,7 @@ class Sam2Provider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:  # noqa: N802
         algorithms = (
             CreateTrainingTiles(), FineTune(), FindTheRest(), WhereToLabelNext(), PredictRaster(), PredictRegion(),
-            EvaluateSegmentation(), SegmentFromPoints(),
+            EvaluateSegmentation(), SegmentFromPoints(), FollowYears(),
         )  # fmt: skip
         for algorithm in algorithms:
             self.addAlgorithm(algorithm)

@@ -47,6 +47,12 @@ def test_three_years_come_out_as_the_truth_says_with_identities_kept(years, core
             statuses[truth_status] += 1
         if written.year > 2019:
             assert min(statuses["new"], statuses["gone"], statuses["unchanged"]) > 0
+    until = {a["year"]: a["until"] for _, a in objects}  # each flight's state lasts until the next flight
+    assert {year: str(day) if day else None for year, day in until.items()} == {
+        2019: "2022-07-01",
+        2022: "2025-07-01",
+        2025: None,
+    }
     changes, _, _ = read_layer(tmp_path / "tracks.gpkg", "changes")
     assert {a["status"] for _, a in changes if a["year"] > 2019} <= {"new", "changed", "gone"}
     assert all(shape(g).is_valid for g, _ in objects)

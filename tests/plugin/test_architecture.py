@@ -69,7 +69,7 @@ def test_one_module_per_algorithm_and_per_section() -> None:
     provider = Sam2Provider()
     provider.loadAlgorithms()
     modules = [type(algorithm).__module__ for algorithm in provider.algorithms()]
-    assert len(modules) == 8
+    assert len(modules) == 9
     assert len(set(modules)) == len(modules)
     assert all(isinstance(algorithm, EngineAlgorithm) for algorithm in provider.algorithms())
     assert Sam2Dock.__module__ == "sam2_qgis_plugin.panel.dock"

@@ -39,6 +39,7 @@ def test_provider_lists_the_algorithms_each_with_help(processing) -> None:
         "sam2:predictregion",
         "sam2:evaluatesegmentation",
         "sam2:segmentfrompoints",
+        "sam2:followyears",
     }
     assert all(len(a.shortHelpString()) > 40 for a in algorithms)
 
@@ -444,3 +445,68 @@ def test_where_to_label_next_writes_places_and_the_uncertainty(processing, scene
     unsure = QgsRasterLayer(result["UNCERTAINTY"], "unsure")
     assert unsure.isValid()
     assert unsure.extent() == QgsRasterLayer(str(scene / "scene_image.tif"), "ortho").extent()
+
+
+@pytest.fixture(scope="module")
+def flights(tmp_path_factory, core_cli):  # type: ignore[no-untyped-def]
+    """Three synthetic flights of one area (2019, 2022, 2025) with the truth of each, made by the engine."""
+    folder = tmp_path_factory.mktemp("flights")
+    made = core_cli(
+        "synthetic", "--out", folder, "--width", 192, "--height", 192, "--seed", 3, "--years", "2019,2022,2025"
+    )
+    made.check_returncode()
+    return folder
+
+
+def test_follow_years_puts_each_flight_on_the_timeline(processing, flights, tmp_path) -> None:
+    """Three years of objects as QGIS layers (edits and names as the analyst has them) in any order: one time-aware
+    layer in which the Temporal Controller's range picks each flight's state, and the layer of changes."""
+    from processing.gui.Postprocessing import handleAlgorithmResults
+    from qgis.core import QgsDateTimeRange, QgsProcessingFeedback, QgsVectorLayerTemporalContext
+    from qgis.PyQt.QtCore import QDate, QDateTime, QTime
+
+    layers = [
+        QgsVectorLayer(f"{flights / f'year_{y}_labels.gpkg'}|layername=labels", f"roofs {y}", "ogr")
+        for y in (2025, 2019, 2022)
+    ]
+    assert all(layer.isValid() for layer in layers)
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    feedback = QgsProcessingFeedback()
+    out = tmp_path / "tracks.gpkg"
+    result = processing.run(
+        "sam2:followyears", {"YEARS": layers, "OUTPUT": str(out)}, context=context, feedback=feedback
+    )
+    assert out.exists()
+    assert set(context.layersToLoadOnCompletion()) == {result["OBJECTS"], result["CHANGES"]}
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("sam2:followyears")
+    handleAlgorithmResults(algorithm, context, feedback)
+    loaded = {layer.name(): layer for layer in QgsProject.instance().mapLayers().values()}
+    objects = loaded["Objects through the years"]
+    assert objects.temporalProperties().isActive()
+
+    def shown(year: int) -> dict[str, int]:
+        """What a Temporal Controller frame shows from the flights' day (1 July) of ``year`` for a year: the
+        frames of a controller set to the layer's range with a step of one year. Features by status."""
+        frame = QgsDateTimeRange(
+            QDateTime(QDate(year, 7, 1), QTime(0, 0)), QDateTime(QDate(year + 1, 7, 1), QTime(0, 0))
+        )
+        temporal = QgsVectorLayerTemporalContext()
+        temporal.setLayer(objects)
+        expression = objects.temporalProperties().createFilterString(temporal, frame)
+        counts: dict[str, int] = {}
+        for feature in objects.getFeatures(expression):
+            counts[feature["status"]] = counts.get(feature["status"], 0) + 1
+        return counts
+
+    first, second, third, later = shown(2019), shown(2022), shown(2025), shown(2030)
+    assert set(first) == {"new"}  # the first flight: every object starts
+    assert min(second["gone"], second["new"], second["unchanged"]) > 0
+    assert shown(2023) == second  # between flights, the last flight's state
+    assert later == third
+    by_year = [sum(1 for f in objects.getFeatures() if f["year"] == year) for year in (2019, 2022, 2025)]
+    assert [sum(first.values()), sum(second.values()), sum(third.values())] == by_year  # one flight per frame
+    changes = loaded["What changed"]
+    assert changes.featureCount() == sum(1 for f in objects.getFeatures() if f["status"] != "unchanged")
+    for layer in (objects, changes):
+        QgsProject.instance().removeMapLayer(layer.id())

@@ -23,6 +23,7 @@ ALGORITHMS = {
     "sam2:predictregion",
     "sam2:evaluatesegmentation",
     "sam2:segmentfrompoints",
+    "sam2:followyears",
 }
 
 pytestmark = [
