@@ -29,6 +29,7 @@ from .shapes import polygon_options
 from .suggest_controller import SuggestController
 from .tasks import EngineTask
 from .training_controller import TrainingController
+from .years_controller import YearsController
 
 MENU = "&SAM 2"
 ICON = Path(__file__).parent / "icons" / "sam2.svg"
@@ -63,6 +64,7 @@ class Sam2Plugin:
         self.finding = FindController(
             self, self.section("find"), self.section("labels"), self.panel_options("find_options")
         )
+        self.following = YearsController(self, self.section("years"))
 
     def section(self, name: str) -> Callable[[], Any]:
         """A getter of the panel's section ``name`` (None while there is no panel)."""
@@ -105,6 +107,7 @@ class Sam2Plugin:
         for step, button in ((-1, dock.suggest.suggest_buttons["previous"]), (1, dock.suggest.suggest_buttons["next"])):
             button.clicked.connect(lambda _=False, step=step: self.suggesting.move(step))
         dock.predict.predict_button.clicked.connect(lambda: self.prediction.predict_raster())
+        dock.years.follow_button.clicked.connect(lambda: self.following.follow())
 
         self.panel_action = QAction(QIcon(str(ICON)), tr("SAM 2 panel"), window)
         self.panel_action.setObjectName("Sam2PanelAction")

@@ -80,6 +80,18 @@ def synthetic_scene(tmp_path_factory, core_cli):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def flights(tmp_path_factory, core_cli):  # type: ignore[no-untyped-def]
+    """Three synthetic flights of one area (2019, 2022, 2025, 192 px) with the truth of each, made by the engine's
+    command line (QGIS test processes stay torch-free)."""
+    folder = tmp_path_factory.mktemp("flights")
+    made = core_cli(
+        "synthetic", "--out", folder, "--width", 192, "--height", 192, "--seed", 3, "--years", "2019,2022,2025"
+    )
+    made.check_returncode()
+    return folder
+
+
+@pytest.fixture(scope="session")
 def train_request():  # type: ignore[no-untyped-def]
     """``request(image, labels, checkpoint, out, epochs, batch_size)``: the options of a small ``core train``
     run in auto mode on the buildings (class 1) of a synthetic scene, 128 px tiles, on the CPU."""

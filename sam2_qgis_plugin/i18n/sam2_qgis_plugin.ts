@@ -62,6 +62,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../panel/years.py"/>
+        <source>Adds a layer of every object in every year (new, unchanged, changed, gone) on the map's timeline and a layer of what changed. Step through the years with View &gt; Panels &gt; Temporal Controller</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../panel/train.py"/>
         <source>Area of interest</source>
         <translation type="unfinished"></translation>
@@ -384,6 +389,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../panel/years.py"/>
+        <source>Follow across years</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../processing/follow_years.py"/>
         <source>Follow objects across years with SAM 2</source>
         <translation type="unfinished"></translation>
@@ -543,6 +553,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../panel/years.py"/>
+        <source>Match by overlap: each year's objects paired with last year's once the misregistration is taken out. Prompt with last year: each outline prompts SAM 2 in this year's orthophoto. SAM 2 memory: the years as the frames of a video</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/years.py"/>
         <location filename="../processing/follow_years.py"/>
         <source>Method</source>
         <translation type="unfinished"></translation>
@@ -624,6 +640,7 @@
     </message>
     <message>
         <location filename="../processing/follow_years.py"/>
+        <location filename="../years_controller.py"/>
         <source>Objects through the years</source>
         <translation type="unfinished"></translation>
     </message>
@@ -963,6 +980,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../panel/years.py"/>
+        <source>Start from</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../settings_dialog.py"/>
         <source>Start that Python and show what it has (torch, CUDA, sam2)</source>
         <translation type="unfinished"></translation>
@@ -1005,6 +1027,11 @@
     <message>
         <location filename="../processing/follow_years.py"/>
         <source>The first year's objects (accepted segments, labels)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/years.py"/>
+        <source>The first year's objects (accepted segments, your labels) instead of its prediction</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1074,12 +1101,17 @@
     </message>
     <message>
         <location filename="../panel/dock.py"/>
-        <source>The whole raster, the map's extent or an area</source>
+        <source>The whole raster, the map's extent or an area; objects across years</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../panel/predict.py"/>
         <source>Threshold</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/years.py"/>
+        <source>Tick each flight of the area: its orthophoto (predicted with the active model) or its objects as a polygon layer. Dates come from the layers' names (ortho_2019, roofs 2022-05)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1139,6 +1171,7 @@
     </message>
     <message>
         <location filename="../processing/follow_years.py"/>
+        <location filename="../years_controller.py"/>
         <source>What changed</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1219,6 +1252,11 @@
     <message>
         <location filename="../processing/base.py"/>
         <source>Widest object kept (m across; 0: no limit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../panel/years.py"/>
+        <source>Years</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1312,6 +1350,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../years_controller.py"/>
+        <source>cannot write to {out_dir} ({strerror}): choose another folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../engine_controller.py"/>
         <source>choose a checkpoint file first</source>
         <translation type="unfinished"></translation>
@@ -1397,6 +1440,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../years_controller.py"/>
+        <source>followed {count} years: step through them with View &gt; Panels &gt; Temporal Controller</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../processing/base.py"/>
         <source>give the ground pixel to render {layer} at (Pixel size, e.g. 0.3 for 30 cm imagery)</source>
         <translation type="unfinished"></translation>
@@ -1467,6 +1515,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../years_controller.py"/>
+        <source>orthophotos are predicted with a model: choose one first (or tick each year's objects)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../suggest_controller.py"/>
         <source>places to label are already being found: wait for them or cancel</source>
         <translation type="unfinished"></translation>
@@ -1514,6 +1567,11 @@
     <message>
         <location filename="../training_controller.py"/>
         <source>the starting model's IoU {iou:.3f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../years_controller.py"/>
+        <source>tick two or more years (each flight's orthophoto or its objects) to follow</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1638,6 +1696,7 @@
     </message>
     <message>
         <location filename="../processing/follow_years.py"/>
+        <location filename="../years_controller.py"/>
         <source>{layer}: years are read from raster files; save web layers as GeoTIFFs first</source>
         <translation type="unfinished"></translation>
     </message>

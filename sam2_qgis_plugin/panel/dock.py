@@ -24,6 +24,7 @@ from .shapes import ShapesSection
 from .suggest import SuggestSection
 from .train import TrainSection
 from .widgets import fit_narrow
+from .years import YearsSection
 
 
 def scrolled(content: QWidget, parent: QWidget) -> QScrollArea:
@@ -67,6 +68,7 @@ class Sam2Dock(QDockWidget):
         self.suggest = SuggestSection()
         self.train = TrainSection(self.labels)
         self.predict = PredictSection()
+        self.years = YearsSection()
         self.shapes = ShapesSection()
         self.pages: dict[Section, QScrollArea] = {}
         for title, sections, tip in (
@@ -76,7 +78,11 @@ class Sam2Dock(QDockWidget):
                 (self.labels, self.find, self.suggest, self.train),
                 tr("Your labels: find the rest, where to label next, fine-tune"),
             ),
-            (tr("Predict"), (self.predict,), tr("The whole raster, the map's extent or an area")),
+            (
+                tr("Predict"),
+                (self.predict, self.years),
+                tr("The whole raster, the map's extent or an area; objects across years"),
+            ),
             (tr("Shapes"), (self.shapes,), tr("How accepted clicks and predictions become polygons")),
         ):
             page = QWidget()

@@ -447,17 +447,6 @@ def test_where_to_label_next_writes_places_and_the_uncertainty(processing, scene
     assert unsure.extent() == QgsRasterLayer(str(scene / "scene_image.tif"), "ortho").extent()
 
 
-@pytest.fixture(scope="module")
-def flights(tmp_path_factory, core_cli):  # type: ignore[no-untyped-def]
-    """Three synthetic flights of one area (2019, 2022, 2025) with the truth of each, made by the engine."""
-    folder = tmp_path_factory.mktemp("flights")
-    made = core_cli(
-        "synthetic", "--out", folder, "--width", 192, "--height", 192, "--seed", 3, "--years", "2019,2022,2025"
-    )
-    made.check_returncode()
-    return folder
-
-
 def test_follow_years_puts_each_flight_on_the_timeline(processing, flights, tmp_path) -> None:
     """Three years of objects as QGIS layers (edits and names as the analyst has them) in any order: one time-aware
     layer in which the Temporal Controller's range picks each flight's state, and the layer of changes."""

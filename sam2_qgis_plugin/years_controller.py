@@ -1,0 +1,132 @@
+"""Follow across years from the panel: the engine's ``track`` job in a background task over the ticked flights;
+the objects of every year and what changed are added to the project on the map's timeline."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qgis.core import Qgis, QgsDateTimeRange, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.PyQt.QtCore import QDate, QDateTime, QTime
+
+from .i18n import tr
+from .output import OutputError, export_layer
+from .prediction_controller import safe_name
+from .remote import is_local_file
+from .temporal import make_time_aware
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .host import Host
+    from .panel.years import YearsSection
+    from .tasks import EngineTask
+
+
+class YearsController:
+    """Follows the objects of the ticked flights with the active model."""
+
+    def __init__(self, host: Host, section: Callable[[], YearsSection | None]) -> None:
+        self.host = host
+        self.section = section
+
+    def year_files(self, out_dir: Path) -> list[str]:
+        """Each ticked year as a file the engine reads; polygon layers are written to ``out_dir`` under their
+        names (the names give the dates). OutputError when a year cannot be given to the engine."""
+        section = self.section()
+        assert section is not None, "no panel"
+        files = []
+        for layer in section.years():
+            if isinstance(layer, QgsRasterLayer):
+                if not is_local_file(layer):
+                    raise OutputError(
+                        tr("{layer}: years are read from raster files; save web layers as GeoTIFFs first").format(
+                            layer=layer.name()
+                        )
+                    )
+                files.append(layer.source())
+            elif isinstance(layer, QgsVectorLayer):
+                files.append(str(export_layer(layer, out_dir / f"{safe_name(layer.name())}.gpkg")))
+        return files
+
+    def follow(self, out_dir: Path | None = None) -> EngineTask | None:
+        """Start following into ``out_dir`` (default: sam2_tracks beside the project); None (and a message) when
+        it cannot start."""
+        host, section = self.host, self.section()
+        assert section is not None, "no panel"
+        layers = section.years()
+        if len(layers) < 2:
+            host.report(tr("tick two or more years (each flight's orthophoto or its objects) to follow"))
+            return None
+        checkpoint = host.session.checkpoint if host.session else None
+        if any(isinstance(layer, QgsRasterLayer) for layer in layers) and not checkpoint:
+            host.report(tr("orthophotos are predicted with a model: choose one first (or tick each year's objects)"))
+            return None
+        out_dir = out_dir or host.outputs_folder() / "sam2_tracks"
+        stem = time.strftime("%Y%m%d-%H%M%S")
+        inputs = out_dir / f"{stem}_years"
+        try:
+            inputs.mkdir(parents=True, exist_ok=True)
+            years = self.year_files(inputs)
+            start = section.start_layer()
+            start_file = str(export_layer(start, inputs / "start.gpkg")) if start is not None else None
+        except OSError as error:
+            host.report(
+                tr("cannot write to {out_dir} ({strerror}): choose another folder").format(
+                    out_dir=out_dir, strerror=error.strerror
+                )
+            )
+            return None
+        except OutputError as error:
+            host.report(str(error))
+            return None
+        request = {
+            "year": years,
+            "checkpoint": checkpoint,
+            "method": section.method(),
+            "start": start_file,
+            "device": host.device(),
+            "out": out_dir / f"{stem}_tracks.gpkg",
+        }
+        python = host.python()
+
+        def work(task: EngineTask) -> dict[str, Any]:
+            from .jobs import run_core_job
+
+            return run_core_job(python, "track", request, lambda value, event: task.setProgress(value), task.isCanceled)
+
+        def done(result: dict[str, Any]) -> None:
+            add_track_layers(result["out"], result["years"])
+            host.iface.messageBar().pushMessage(
+                "SAM 2",
+                tr("followed {count} years: step through them with View > Panels > Temporal Controller").format(
+                    count=len(result["years"])
+                ),
+                level=Qgis.MessageLevel.Success,
+                duration=10,
+            )
+
+        return host.run_task("SAM 2: following objects across years", work, done)
+
+
+def add_track_layers(path: str, dates: list[str]) -> list[QgsVectorLayer]:
+    """Add a track's objects and changes to the project, on the map's timeline, and stretch the project's time
+    range over the flights (the Temporal Controller's full range)."""
+    layers = []
+    for layer_name, title in (("objects", tr("Objects through the years")), ("changes", tr("What changed"))):
+        layer = QgsVectorLayer(f"{path}|layername={layer_name}", title, "ogr")
+        if layer.isValid():
+            make_time_aware(layer)
+            layers.append(layer)
+    QgsProject.instance().addMapLayers(layers)
+    first, last = (datetime.date.fromisoformat(d) for d in (dates[0], dates[-1]))
+    gap = (last - first) / max(len(dates) - 1, 1)
+    end = last + gap  # the last flight's state lasts as long as the others did
+    start, stop = (QDateTime(QDate(d.year, d.month, d.day), QTime(0, 0)) for d in (first, end))
+    QgsProject.instance().timeSettings().setTemporalRange(QgsDateTimeRange(start, stop))
+    return layers
+
+
+__all__ = ["YearsController", "add_track_layers"]
