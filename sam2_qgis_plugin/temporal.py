@@ -1,5 +1,5 @@
-"""Objects followed across years on the map's timeline: each flight's state shown from its ``date`` until the
-next flight's (``until``; the last one open-ended), so that QGIS's Temporal Controller steps through the
+"""Objects followed across years on the map's timeline: each flight's state shown from its ``date`` to the eve
+of the next flight (``until``; the last one open-ended), so that QGIS's Temporal Controller steps through the
 years, and each status drawn its own way."""
 
 from __future__ import annotations

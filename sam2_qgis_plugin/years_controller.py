@@ -113,7 +113,8 @@ class YearsController:
 
 def add_track_layers(path: str, dates: list[str]) -> list[QgsVectorLayer]:
     """Add a track's objects and changes to the project, on the map's timeline, and stretch the project's time
-    range over the flights (the Temporal Controller's full range)."""
+    range over the flights (the Temporal Controller's full range), from the eve of the first: QGIS's frames
+    include their end, so frames as long as the flights' interval then hold one flight each."""
     layers = []
     for layer_name, title in (("objects", tr("Objects through the years")), ("changes", tr("What changed"))):
         layer = QgsVectorLayer(f"{path}|layername={layer_name}", title, "ogr")
@@ -123,8 +124,9 @@ def add_track_layers(path: str, dates: list[str]) -> list[QgsVectorLayer]:
     QgsProject.instance().addMapLayers(layers)
     first, last = (datetime.date.fromisoformat(d) for d in (dates[0], dates[-1]))
     gap = (last - first) / max(len(dates) - 1, 1)
+    day = datetime.timedelta(days=1)
     end = last + gap  # the last flight's state lasts as long as the others did
-    start, stop = (QDateTime(QDate(d.year, d.month, d.day), QTime(0, 0)) for d in (first, end))
+    start, stop = (QDateTime(QDate(d.year, d.month, d.day), QTime(0, 0)) for d in (first - day, end - day))
     QgsProject.instance().timeSettings().setTemporalRange(QgsDateTimeRange(start, stop))
     return layers
 

@@ -1,8 +1,8 @@
 """Objects followed across years as one GeoPackage: layer ``objects``, one feature per object per year (QGIS's
 Temporal Controller steps through its ``date``), and layer ``changes``, the objects that were new, changed or
 gone that year. Attributes: ``object_id`` (the same object every year), ``class``, ``class_id``, ``date`` (a
-Date: the flight), ``until`` (the next flight's date, empty for the last: a map shows each flight's state from
-``date`` until then), ``year``, ``status`` (new, unchanged, changed, gone: against the year before; the first
+Date: the flight), ``until`` (the day before the next flight, empty for the last: a map shows each flight's
+state from ``date`` to then), ``year``, ``status`` (new, unchanged, changed, gone: against the year before; the first
 year's are all new), ``area_m2`` and ``area_change_m2`` (against the year before; 0 for new and gone).
 """
 
@@ -45,7 +45,7 @@ def write_tracks(
     dates = [datetime.date.fromisoformat(date) for date, _ in years]
     for index, (date, tracked) in enumerate(years):
         day = dates[index]
-        until = dates[index + 1] if index + 1 < len(dates) else None
+        until = dates[index + 1] - datetime.timedelta(days=1) if index + 1 < len(dates) else None
         counts[date] = dict(Counter(t.status for t in tracked))
         for item in tracked:
             attributes: dict[str, Any] = {

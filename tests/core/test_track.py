@@ -47,10 +47,10 @@ def test_three_years_come_out_as_the_truth_says_with_identities_kept(years, core
             statuses[truth_status] += 1
         if written.year > 2019:
             assert min(statuses["new"], statuses["gone"], statuses["unchanged"]) > 0
-    until = {a["year"]: a["until"] for _, a in objects}  # each flight's state lasts until the next flight
+    until = {a["year"]: a["until"] for _, a in objects}  # each flight's state lasts to the next flight's eve
     assert {year: str(day) if day else None for year, day in until.items()} == {
-        2019: "2022-07-01",
-        2022: "2025-07-01",
+        2019: "2022-06-30",
+        2022: "2025-06-30",
         2025: None,
     }
     changes, _, _ = read_layer(tmp_path / "tracks.gpkg", "changes")

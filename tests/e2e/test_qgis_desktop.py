@@ -247,3 +247,44 @@ def test_a_fresh_profile_installs_the_engine_from_the_offer_and_segments_a_click
     assert result["unloaded"]
     for name in ("offer.png", "installed.png"):
         assert (out / name).stat().st_size > 10_000
+
+
+@needs_desktop
+def test_the_temporal_controller_steps_through_the_followed_years(repo_root, tmp_path, flights) -> None:
+    """Three flights as polygon layers, followed from the panel; QGIS's Temporal Controller then steps through them,
+    the map drawing one flight's state per frame. Its screenshot is the README's."""
+    profiles, out = tmp_path / "profiles", repo_root / ".cache" / "artifacts" / "e2e-years"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    _install_from_zip(repo_root, profiles)
+    env = {
+        **os.environ,
+        "SAM2_E2E_FLIGHTS": str(flights),
+        "SAM2_E2E_PYTHON": sys.executable,
+        "SAM2_E2E_WORK": str(tmp_path / "work"),
+        "SAM2_E2E_OUT": str(out),
+    }
+    result, stderr, hung, returncode = _run_qgis(profiles, HERE / "qgis_years_script.py", env)
+    assert "error" not in result, result["error"]
+    assert not hung, "QGIS did not quit (a dialog on exit?)"
+    assert returncode == 0, stderr[-3000:]
+    assert result["started"]
+    assert result["follow_started"]
+    assert result["followed"]
+    assert result["time_aware"]
+    assert result["navigation"] == "QgsTemporalNavigationObject"
+    steps = result["steps"][:3]  # from the eve of the first flight (2019-06-30) in steps of 3 years
+    assert result["frames"] >= 3
+    assert [step["from"] for step in steps] == ["2019-06-30", "2022-06-30", "2025-06-30"]
+    assert all(step["map_is_temporal"] for step in steps)
+    by_year = result["by_year"]
+    assert [sum(step["shown"].values()) for step in steps] == [by_year["2019"], by_year["2022"], by_year["2025"]]
+    assert set(steps[0]["shown"]) == {"new"}
+    assert min(steps[1]["shown"].get(s, 0) for s in ("new", "gone", "unchanged")) > 0
+    assert result["unloaded"]
+    shot = out / "years.png"
+    assert shot.stat().st_size > 10_000
+    readme_copy = repo_root / "docs" / "screenshots" / "qgis-years.png"
+    if not readme_copy.exists():
+        shutil.copyfile(shot, readme_copy)
+        pytest.fail(f"the README's Temporal Controller screenshot was missing: written to {readme_copy}; commit it")

@@ -46,7 +46,8 @@ def test_follow_across_years_adds_the_years_on_the_timeline(qgis_iface, flights,
         assert {f["year"] for f in objects.getFeatures()} == {2019, 2022, 2025}
         assert {f["status"] for f in added["What changed"].getFeatures()} <= {"new", "changed", "gone"}
         span = QgsProject.instance().timeSettings().temporalRange()
-        assert (span.begin().date().year(), span.end().date().year()) == (2019, 2028)  # the flights, and one gap after
+        ends = (span.begin().date().toString("yyyy-MM-dd"), span.end().date().toString("yyyy-MM-dd"))
+        assert ends == ("2019-06-30", "2028-06-30")  # from the first flight's eve, over one more interval
         assert any("followed 3 years" in m for m in bar.get_messages(Qgis.Success))
         assert sorted(p.suffix for p in (tmp_path / "tracks").iterdir()) == ["", ".gpkg"]  # inputs folder, tracks
     finally:
