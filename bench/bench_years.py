@@ -9,8 +9,9 @@ Where each year's objects come from (``--sources``):
 - ``noisy``: the truth as an imperfect segmenter gives it, noise drawn anew each year: outlines grown or shrunk
   by up to ``--noise-m``, ``--miss`` of the objects missed and ``--spurious`` as many false ones added;
 - ``model``: each orthophoto predicted by ``--checkpoint`` (default: seeded random-init hiera-tiny at 256 px,
-  which finds noise: this measures the plumbing, not SAM 2; the same command measures real weights).
-  All methods start from the first year's true objects (``track --start``).
+  which finds noise: this measures the plumbing, not SAM 2; the same command measures real weights), or by it
+  fine-tuned first on the first year (``--tune-epochs N``: promptless, buildings and trees as one class, a weak
+  but real segmenter). All methods start from the first year's true objects (``track --start``), one class.
 
 Methods: ``per-year`` is segmentation without tracking, the usual post-classification comparison: each
 object takes the identity of the earlier object it overlaps most, no misregistration taken out, no
@@ -22,7 +23,7 @@ counts when it overlaps its true object by IoU >= 0.3 and says the true status),
 identities kept: of the objects unchanged through every year, the share followed under one object_id.
 
     .venv/bin/python -m bench.bench_years [--seeds 0 1 2] [--scenes sparse dense] [--sources truth noisy model]
-        [--methods per-year match prompt memory] [--checkpoint PT] [--size 512] [--json rows.json]
+        [--methods per-year match prompt memory] [--checkpoint PT] [--tune-epochs N] [--size 384] [--json rows.json]
 """
 
 from __future__ import annotations
@@ -179,15 +180,30 @@ def run_track(args: Any, sources: list[Path], out: Path, extra: list[str]) -> fl
     return time.perf_counter() - start
 
 
-def predict_year(args: Any, image: Path, out: Path) -> list[tuple[BaseGeometry, int]]:
+def tune(args: Any, first: YearPaths, work: Path) -> Path:
+    """The random-init model fine-tuned (promptless, decoder) on the first year's image and labels: a weak but
+    real segmenter, so that the methods have objects to follow (random-init weights find noise)."""
     done = subprocess.run(
-        [sys.executable, "-m", "core", "predict", "--raster", str(image), "--checkpoint", str(args.checkpoint),
+        [sys.executable, "-m", "core", "train", "--raster", str(first.scene.image), "--labels", str(first.scene.labels),
+         "--class-field", "class_id", "--classes", "1,2", "--checkpoint", str(args.checkpoint), "--out",
+         str(work / "run"), "--tile-size", "128", "--epochs", str(args.tune_epochs), "--batch-size", "4",
+         "--lr", "1e-3", "--device", args.device, "--mode", "auto"],
+        cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"train failed: {done.stderr[-3000:]}")
+    return work / "run" / "best.pt"
+
+
+def predict_year(checkpoint: Path, args: Any, image: Path, out: Path) -> list[tuple[BaseGeometry, int]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "predict", "--raster", str(image), "--checkpoint", str(checkpoint),
          "--out", str(out.with_suffix(".tif")), "--vector", str(out), "--mode", "auto", "--device", args.device],
         cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     if done.returncode != 0:
         raise SystemExit(f"predict failed: {done.stderr[-3000:]}")
-    return [(g, int(a.get("class_id") or 1)) for g, a in read_layer(out)[0] if g is not None]
+    return [(g, 1) for g, _ in read_layer(out)[0] if g is not None]
 
 
 def one_scene(args: Any, scene: str, seed: int, work: Path) -> list[dict[str, Any]]:
@@ -199,13 +215,15 @@ def one_scene(args: Any, scene: str, seed: int, work: Path) -> list[dict[str, An
     dates = [y.year for y in years]
     truth = [truth_of(y) for y in years]
     crs_wkt = read_layer(years[0].changes, "changes")[1]
-    start = write_year_layer(work / "start_2019.gpkg", [(g, a["class_id"]) for g, a in truth[0]], crs_wkt)
+    # the model finds "objects" (one class, as a promptless model tuned on buildings and trees together does)
+    start = write_year_layer(work / "start_2019.gpkg", [(g, 1) for g, _ in truth[0]], crs_wkt)
+    checkpoint = tune(args, years[0], work) if args.tune_epochs else args.checkpoint
     rows = []
     rng = np.random.default_rng(seed + 7)
     for source in args.sources:
         if source == "model":
-            layers = [[(g, a["class_id"]) for g, a in truth[0]]]
-            layers += [predict_year(args, y.scene.image, work / f"pred_{y.year}.gpkg") for y in years[1:]]
+            layers = [[(g, 1) for g, _ in truth[0]]]
+            layers += [predict_year(checkpoint, args, y.scene.image, work / f"pred_{y.year}.gpkg") for y in years[1:]]
         elif source == "noisy":
             layers = [noisy(t, rng, args) for t in truth]
         else:
@@ -223,7 +241,7 @@ def one_scene(args: Any, scene: str, seed: int, work: Path) -> list[dict[str, An
             else:
                 out = work / f"{source}_{method}.gpkg"
                 if source == "model":
-                    extra = ["--method", method, "--start", str(start), "--checkpoint", str(args.checkpoint),
+                    extra = ["--method", method, "--start", str(start), "--checkpoint", str(checkpoint),
                              "--mode", "auto", "--device", args.device]  # fmt: skip
                     seconds = run_track(args, [y.scene.image for y in years], out, extra)
                 else:
@@ -267,6 +285,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["per-year", "match", "prompt", "memory"])
     parser.add_argument("--checkpoint", type=Path, default=None, help="the model (default: random-init tiny, 256 px)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--tune-epochs", type=int, default=0, help="model: fine-tune it on the first year first")
     parser.add_argument("--size", type=int, default=384, help="scene width and height in px (0.5 m)")
     parser.add_argument("--trees", type=float, default=10.0, help="trees per hectare")
     parser.add_argument("--noise-m", type=float, default=0.5, help="noisy: outlines grown or shrunk up to this")

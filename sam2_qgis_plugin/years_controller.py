@@ -32,25 +32,6 @@ class YearsController:
         self.host = host
         self.section = section
 
-    def year_files(self, out_dir: Path) -> list[str]:
-        """Each ticked year as a file the engine reads; polygon layers are written to ``out_dir`` under their
-        names (the names give the dates). OutputError when a year cannot be given to the engine."""
-        section = self.section()
-        assert section is not None, "no panel"
-        files = []
-        for layer in section.years():
-            if isinstance(layer, QgsRasterLayer):
-                if not is_local_file(layer):
-                    raise OutputError(
-                        tr("{layer}: years are read from raster files; save web layers as GeoTIFFs first").format(
-                            layer=layer.name()
-                        )
-                    )
-                files.append(layer.source())
-            elif isinstance(layer, QgsVectorLayer):
-                files.append(str(export_layer(layer, out_dir / f"{safe_name(layer.name())}.gpkg")))
-        return files
-
     def follow(self, out_dir: Path | None = None) -> EngineTask | None:
         """Start following into ``out_dir`` (default: sam2_tracks beside the project); None (and a message) when
         it cannot start."""
@@ -69,7 +50,7 @@ class YearsController:
         inputs = out_dir / f"{stem}_years"
         try:
             inputs.mkdir(parents=True, exist_ok=True)
-            years = self.year_files(inputs)
+            years = year_files(layers, inputs)
             start = section.start_layer()
             start_file = str(export_layer(start, inputs / "start.gpkg")) if start is not None else None
         except OSError as error:
@@ -111,6 +92,26 @@ class YearsController:
         return host.run_task("SAM 2: following objects across years", work, done)
 
 
+def year_files(layers: list[Any], out_dir: Path) -> list[str]:
+    """Each year's layer as a file the engine reads: an orthophoto's own file, a polygon layer written to
+    ``out_dir`` under its name (the name gives the date). OutputError when a year cannot go to the engine."""
+    files = []
+    for layer in layers:
+        if isinstance(layer, QgsRasterLayer):
+            if not is_local_file(layer):
+                raise OutputError(
+                    tr("{layer}: years are read from raster files; save web layers as GeoTIFFs first").format(
+                        layer=layer.name()
+                    )
+                )
+            files.append(layer.source())
+        elif isinstance(layer, QgsVectorLayer):
+            files.append(str(export_layer(layer, out_dir / f"{safe_name(layer.name())}.gpkg")))
+        else:
+            raise OutputError(tr("{layer} is neither an orthophoto nor a polygon layer").format(layer=layer.name()))
+    return files
+
+
 def add_track_layers(path: str, dates: list[str]) -> list[QgsVectorLayer]:
     """Add a track's objects and changes to the project, on the map's timeline, and stretch the project's time
     range over the flights (the Temporal Controller's full range), from the eve of the first: QGIS's frames
@@ -131,4 +132,4 @@ def add_track_layers(path: str, dates: list[str]) -> list[QgsVectorLayer]:
     return layers
 
 
-__all__ = ["YearsController", "add_track_layers"]
+__all__ = ["YearsController", "add_track_layers", "year_files"]

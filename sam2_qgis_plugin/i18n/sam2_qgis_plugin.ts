@@ -1675,7 +1675,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/follow_years.py"/>
+        <location filename="../years_controller.py"/>
         <source>{layer} is neither an orthophoto nor a polygon layer</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1695,7 +1695,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/follow_years.py"/>
         <location filename="../years_controller.py"/>
         <source>{layer}: years are read from raster files; save web layers as GeoTIFFs first</source>
         <translation type="unfinished"></translation>

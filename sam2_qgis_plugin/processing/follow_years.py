@@ -3,7 +3,7 @@ time-aware layer of every object in every year with what changed, and a layer of
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 from typing import Any, ClassVar
 
 from qgis.core import (
@@ -21,14 +21,13 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
     QgsProcessingUtils,
-    QgsRasterLayer,
     QgsVectorLayer,
 )
 
 from ..i18n import tr, translatable
-from ..output import export_layer
-from ..remote import is_local_file
+from ..output import OutputError
 from ..temporal import make_time_aware
+from ..years_controller import year_files
 from .base import EngineAlgorithm
 
 METHODS = ("match", "prompt", "memory")  # core.workflows.track.METHODS
@@ -114,30 +113,12 @@ class FollowYears(EngineAlgorithm):
         self.addOutput(QgsProcessingOutputVectorLayer("OBJECTS", tr("Objects, year by year")))
         self.addOutput(QgsProcessingOutputVectorLayer("CHANGES", tr("What changed")))
 
-    def year_files(self, parameters: dict[str, Any], context: Any) -> list[str]:
-        """Each year as a file the engine reads: a raster's own file, a polygon layer written out under its name
-        (the name gives the date)."""
-        files = []
-        for layer in self.parameterAsLayerList(parameters, "YEARS", context):
-            if isinstance(layer, QgsRasterLayer):
-                if not is_local_file(layer):
-                    raise QgsProcessingException(
-                        tr("{layer}: years are read from raster files; save web layers as GeoTIFFs first").format(
-                            layer=layer.name()
-                        )
-                    )
-                files.append(layer.source())
-            elif isinstance(layer, QgsVectorLayer):
-                name = re.sub(r"[^\w-]+", "_", layer.name()) or "year"
-                files.append(str(export_layer(layer, QgsProcessingUtils.generateTempFilename(f"{name}.gpkg"))))
-            else:
-                raise QgsProcessingException(
-                    tr("{layer} is neither an orthophoto nor a polygon layer").format(layer=layer.name())
-                )
-        return files
-
     def process(self, parameters: dict[str, Any], context: Any, feedback: Any) -> dict[str, Any]:
-        years = self.year_files(parameters, context)
+        layers = self.parameterAsLayerList(parameters, "YEARS", context)
+        try:
+            years = year_files(layers, Path(QgsProcessingUtils.tempFolder()))
+        except OutputError as error:
+            raise QgsProcessingException(str(error)) from None
         dates = [d.strip() for d in self.parameterAsString(parameters, "DATES", context).split(",") if d.strip()]
         out = self.parameterAsFileOutput(parameters, "OUTPUT", context)
         request = {
