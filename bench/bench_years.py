@@ -140,7 +140,7 @@ def pairs(found: list[Found], truth: list[tuple[BaseGeometry, dict[str, Any]]]) 
     return result
 
 
-def score(years: list[list[Found]], truth: list[list[tuple[BaseGeometry, dict[str, Any]]]]) -> dict[str, float]:
+def score(years: list[list[Found]], truth: list[list[tuple[BaseGeometry, dict[str, Any]]]]) -> dict[str, float | None]:
     hits = {s: 0 for s in CHANGES}
     said = {s: 0 for s in CHANGES}
     true = {s: 0 for s in CHANGES}
@@ -160,7 +160,9 @@ def score(years: list[list[Found]], truth: list[list[tuple[BaseGeometry, dict[st
         for i, j in matched.items():
             if found[i].status == rows[j][1]["status"] and found[i].status in CHANGES:
                 hits[found[i].status] += 1
-    row = {f"f1_{s}": 2 * hits[s] / max(said[s] + true[s], 1) for s in CHANGES}
+    row: dict[str, float | None] = {  # None: no such change, said or true
+        f"f1_{s}": 2 * hits[s] / (said[s] + true[s]) if said[s] + true[s] else None for s in CHANGES
+    }
     row["change_f1"] = 2 * sum(hits.values()) / max(sum(said.values()) + sum(true.values()), 1)
     kept = [len(ids_of[i]) == 1 and None not in ids_of[i] for i in steady]
     row["identity"] = sum(kept) / max(len(kept), 1)
@@ -170,6 +172,7 @@ def score(years: list[list[Found]], truth: list[list[tuple[BaseGeometry, dict[st
 
 def run_track(args: Any, sources: list[Path], out: Path, extra: list[str]) -> float:
     command = [sys.executable, "-m", "core", "track", *[a for s in sources for a in ("--year", str(s))]]
+    extra = [*extra, *(["--no-reappear"] if args.no_reappear else [])]
     start = time.perf_counter()
     done = subprocess.run(
         [*command, "--out", str(out), *extra], cwd=ROOT, capture_output=True, text=True, check=False,
@@ -248,7 +251,7 @@ def one_scene(args: Any, scene: str, seed: int, work: Path) -> list[dict[str, An
                     seconds = run_track(args, paths, out, ["--method", method])
                 found = tracked(out, dates)
             row = {"scene": scene, "seed": seed, "source": source, "method": method, "seconds": round(seconds, 1)}
-            rows.append(row | {k: round(v, 3) for k, v in score(found, truth).items()})
+            rows.append(row | {k: None if v is None else round(v, 3) for k, v in score(found, truth).items()})
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -272,7 +275,9 @@ def _mean_sd(group: list[dict[str, Any]], key: str) -> str:
 
 
 def _mean(group: list[dict[str, Any]], key: str) -> str:
-    return f"{statistics.mean(r[key] for r in group):.2f}"
+    """The mean over the seeds that have a value ("-": none had such a change)."""
+    values = [r[key] for r in group if r[key] is not None]
+    return f"{statistics.mean(values):.2f}" if values else "-"
 
 
 def main() -> None:
@@ -285,6 +290,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["per-year", "match", "prompt", "memory"])
     parser.add_argument("--checkpoint", type=Path, default=None, help="the model (default: random-init tiny, 256 px)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-reappear", action="store_true", help="track --no-reappear: a missed year ends an id")
     parser.add_argument("--tune-epochs", type=int, default=0, help="model: fine-tune it on the first year first")
     parser.add_argument("--size", type=int, default=384, help="scene width and height in px (0.5 m)")
     parser.add_argument("--trees", type=float, default=10.0, help="trees per hectare")

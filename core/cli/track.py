@@ -26,6 +26,7 @@ def track(args: argparse.Namespace) -> dict[str, Any]:
         prediction=prediction,
         method=args.method,
         start=args.start,
+        pixel=args.pixel,
     )
     return track_years(job, progress=args.job)
 
@@ -77,6 +78,14 @@ def register(commands: Any) -> None:
         type=float,
         default=defaults.changed_area,
         help="beyond this relative area change an object has changed",
+    )
+    command.add_argument(
+        "--pixel",
+        type=float,
+        default=None,
+        metavar="SIZE",
+        help="prompt and memory: the shared grid's pixel size, in the first orthophoto's CRS units (default: the "
+        "finest of the orthophotos)",
     )
     command.add_argument(
         "--no-reappear",

@@ -47,6 +47,7 @@ class TrackJob:
     prediction: dict[str, Any] = field(default_factory=dict)  # PredictionJob's options for rasters
     method: str = "match"
     start: Path | None = None  # the first year's objects (accepted segments, labels), instead of its prediction
+    pixel: float | None = None  # prompt and memory: the grid's pixel in the first year's CRS units (None: finest)
     carry: PromptCarry = field(default_factory=PromptCarry)
 
 
@@ -123,9 +124,11 @@ def track_years(job: TrackJob, progress: Callable[..., None] | None = None) -> d
     with tempfile.TemporaryDirectory(prefix=".sam2-track-", dir=job.out.parent) as work:
         paths = [year.path for year in years]
         crs: CRS | None = None
+        shared: dict[str, Any] | None = None
         if job.method != "match":
-            grid = year_grid(paths)
+            grid = year_grid(paths, job.pixel)
             crs = grid.crs
+            shared = {"pixel": grid.pixel, "width": grid.width, "height": grid.height}
             paths = [write_on_grid(path, grid, Path(work) / f"grid{index}.tif") for index, path in enumerate(paths)]
         carrier = _Carrier(job, predicted, paths)
         for index, path in enumerate(paths):
@@ -161,6 +164,7 @@ def track_years(job: TrackJob, progress: Callable[..., None] | None = None) -> d
         "years": [y.date for y in years],
         "counts": counts,
         "shifts_m": shifts,
+        "grid": shared,
     }
 
 

@@ -219,14 +219,18 @@ def test_track_carries_the_start_layer_through_the_orthophotos(
     write_polygons(start, features, crs_wkt, fields={"object_id": int, "class_id": int})
     out = tmp_path / "out" / "tracks.gpkg"
     out.parent.mkdir()
+    pixel = ["--pixel", "1.0"] if method == "prompt" else []  # a chosen grid: 1 m instead of the rasters' 0.5 m
     done = core_cli(
         "track", *[a for y in years[:2] for a in ("--year", y.scene.image)], "--start", start, "--method", method,
-        "--checkpoint", tiny_checkpoint.path, "--mode", "auto", "--device", "cpu", "--out", out,
+        "--checkpoint", tiny_checkpoint.path, "--mode", "auto", "--device", "cpu", "--out", out, *pixel,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "propagate in video" not in done.stderr  # SAM 2's progress bars stay off the engine's log
     summary = json.loads(done.stdout)
     assert summary["method"] == method
+    assert summary["grid"] == (
+        {"pixel": 1.0, "width": 96, "height": 96} if pixel else {"pixel": 0.5, "width": 192, "height": 192}
+    )
     objects, _, _ = read_layer(out, "objects")
     first = {a["object_id"] for _, a in objects if a["year"] == 2019}
     assert len(first) == len(buildings)  # the start layer, not the first year's prediction
