@@ -4,11 +4,21 @@ the objects of every year and what changed are added to the project on the map's
 from __future__ import annotations
 
 import datetime
+import itertools
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qgis.core import Qgis, QgsDateTimeRange, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import (
+    Qgis,
+    QgsDateTimeRange,
+    QgsInterval,
+    QgsProject,
+    QgsRasterLayer,
+    QgsTemporalNavigationObject,
+    QgsUnitTypes,
+    QgsVectorLayer,
+)
 from qgis.PyQt.QtCore import QDate, QDateTime, QTime
 
 from .i18n import tr
@@ -79,7 +89,7 @@ class YearsController:
             return run_core_job(python, "track", request, lambda value, event: task.setProgress(value), task.isCanceled)
 
         def done(result: dict[str, Any]) -> None:
-            add_track_layers(result["out"], result["years"])
+            add_track_layers(result["out"], result["years"], host.iface.mapCanvas())
             host.iface.messageBar().pushMessage(
                 "SAM 2",
                 tr("followed {count} years: step through them with View > Panels > Temporal Controller").format(
@@ -112,10 +122,29 @@ def year_files(layers: list[Any], out_dir: Path) -> list[str]:
     return files
 
 
-def add_track_layers(path: str, dates: list[str]) -> list[QgsVectorLayer]:
-    """Add a track's objects and changes to the project, on the map's timeline, and stretch the project's time
-    range over the flights (the Temporal Controller's full range), from the eve of the first: QGIS's frames
-    include their end, so frames as long as the flights' interval then hold one flight each."""
+def flight_frames(dates: list[str]) -> tuple[QgsDateTimeRange, QgsInterval]:
+    """The timeline of flights on ``dates`` (ISO, oldest first): from the eve of the first flight to the eve of
+    one more interval after the last, in frames one (mean) interval long, whole years when the flights are. For
+    flights at a regular interval each frame holds one flight (QGIS's frames include their end: frames starting
+    on a flight's day would show two); otherwise each flight is in its own frame, which may also show the
+    state before it."""
+    days = [datetime.date.fromisoformat(d) for d in dates]
+    first, last = days[0], days[-1]
+    gap = (last - first) / max(len(days) - 1, 1)
+    years = {b.year - a.year for a, b in itertools.pairwise(days)}
+    same_day = len({(d.month, d.day) for d in days}) == 1
+    if same_day and len(years) == 1 and min(years) > 0:
+        step = QgsInterval(float(min(years)), QgsUnitTypes.TemporalUnit.TemporalYears)
+    else:
+        step = QgsInterval(max(gap.days, 1), QgsUnitTypes.TemporalUnit.TemporalDays)
+    eve = datetime.timedelta(days=1)
+    begin, end = (QDateTime(QDate(d.year, d.month, d.day), QTime(0, 0)) for d in (first - eve, last + gap - eve))
+    return QgsDateTimeRange(begin, end), step
+
+
+def add_track_layers(path: str, dates: list[str], canvas: Any = None) -> list[QgsVectorLayer]:
+    """Add a track's objects and changes to the project, on the map's timeline; set the project's time range
+    over the flights and ``canvas``'s Temporal Controller to step through them, a flight per frame."""
     layers = []
     for layer_name, title in (("objects", tr("Objects through the years")), ("changes", tr("What changed"))):
         layer = QgsVectorLayer(f"{path}|layername={layer_name}", title, "ogr")
@@ -123,13 +152,15 @@ def add_track_layers(path: str, dates: list[str]) -> list[QgsVectorLayer]:
             make_time_aware(layer)
             layers.append(layer)
     QgsProject.instance().addMapLayers(layers)
-    first, last = (datetime.date.fromisoformat(d) for d in (dates[0], dates[-1]))
-    gap = (last - first) / max(len(dates) - 1, 1)
-    day = datetime.timedelta(days=1)
-    end = last + gap  # the last flight's state lasts as long as the others did
-    start, stop = (QDateTime(QDate(d.year, d.month, d.day), QTime(0, 0)) for d in (first - day, end - day))
-    QgsProject.instance().timeSettings().setTemporalRange(QgsDateTimeRange(start, stop))
+    span, step = flight_frames(dates)
+    QgsProject.instance().timeSettings().setTemporalRange(span)
+    navigation = canvas.temporalController() if canvas is not None else None
+    if isinstance(navigation, QgsTemporalNavigationObject):  # the desktop's Temporal Controller
+        navigation.setNavigationMode(QgsTemporalNavigationObject.NavigationMode.Animated)
+        navigation.setTemporalExtents(span)
+        navigation.setFrameDuration(step)
+        navigation.setCurrentFrameNumber(0)
     return layers
 
 
-__all__ = ["YearsController", "add_track_layers", "year_files"]
+__all__ = ["YearsController", "add_track_layers", "flight_frames", "year_files"]

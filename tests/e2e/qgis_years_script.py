@@ -1,5 +1,6 @@
 """Run inside the real QGIS desktop (``qgis --code``): three flights of one area as polygon layers, the panel's
-Follow across years, then QGIS's own Temporal Controller stepping through the flights while the map draws each.
+Follow across years, which sets QGIS's own Temporal Controller to the flights; then stepping through its frames
+while the map draws each.
 
 Reads SAM2_E2E_FLIGHTS (the engine's synthetic years), SAM2_E2E_PYTHON, SAM2_E2E_WORK and SAM2_E2E_OUT; writes
 result.json and years.png (the 2022 frame with the Temporal Controller) to SAM2_E2E_OUT, then quits QGIS.
@@ -11,14 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from qgis.core import (
-    QgsInterval,
-    QgsProject,
-    QgsRasterLayer,
-    QgsUnitTypes,
-    QgsVectorLayer,
-    QgsVectorLayerTemporalContext,
-)
+from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer, QgsVectorLayerTemporalContext
 from qgis.PyQt.QtCore import QTimer
 from qgis.PyQt.QtWidgets import QDockWidget
 from qgis.utils import iface, loadPlugin, plugins, startPlugin, unloadPlugin
@@ -77,9 +71,8 @@ def run():
         temporal_dock.raise_()
         navigation = canvas.temporalController()  # the Temporal Controller's own navigation object
         result["navigation"] = type(navigation).__name__
-        navigation.setNavigationMode(navigation.Animated)
-        navigation.setTemporalExtents(QgsProject.instance().timeSettings().temporalRange())
-        navigation.setFrameDuration(QgsInterval(3, QgsUnitTypes.TemporalYears))
+        result["animated"] = navigation.navigationMode() == navigation.Animated  # set by the plugin, not here
+        result["frame_years"] = navigation.frameDuration().years()
         result["frames"] = navigation.totalFrameCount()
         result["steps"] = []
         for frame in range(navigation.totalFrameCount()):

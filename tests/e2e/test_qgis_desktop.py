@@ -251,8 +251,9 @@ def test_a_fresh_profile_installs_the_engine_from_the_offer_and_segments_a_click
 
 @needs_desktop
 def test_the_temporal_controller_steps_through_the_followed_years(repo_root, tmp_path, flights) -> None:
-    """Three flights as polygon layers, followed from the panel; QGIS's Temporal Controller then steps through them,
-    the map drawing one flight's state per frame. Its screenshot is the README's."""
+    """Three flights as polygon layers, followed from the panel, which sets QGIS's Temporal Controller to them; its
+    frames then step through the flights, the map drawing one flight's state per frame. Its screenshot is the
+    README's."""
     profiles, out = tmp_path / "profiles", repo_root / ".cache" / "artifacts" / "e2e-years"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -273,6 +274,8 @@ def test_the_temporal_controller_steps_through_the_followed_years(repo_root, tmp
     assert result["followed"]
     assert result["time_aware"]
     assert result["navigation"] == "QgsTemporalNavigationObject"
+    assert result["animated"]  # Follow across years set the controller: a flight per frame, ready to step
+    assert result["frame_years"] == 3
     steps = result["steps"][:3]  # from the eve of the first flight (2019-06-30) in steps of 3 years
     assert result["frames"] >= 3
     assert [step["from"] for step in steps] == ["2019-06-30", "2022-06-30", "2025-06-30"]

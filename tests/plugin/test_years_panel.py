@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from qgis.core import Qgis, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import Qgis, QgsProject, QgsRasterLayer, QgsTemporalNavigationObject, QgsVectorLayer
 
 
 def year_layers(flights):  # type: ignore[no-untyped-def]
@@ -33,6 +33,8 @@ def test_follow_across_years_adds_the_years_on_the_timeline(qgis_iface, flights,
         dock.years.method_combo.setCurrentIndex(dock.years.method_combo.findData("match"))
         bar = qgis_iface.messageBar()
         bar.clear_messages()
+        navigation = QgsTemporalNavigationObject()  # what the desktop's Temporal Controller drives the map with
+        qgis_iface.mapCanvas().setTemporalController(navigation)
         before = set(QgsProject.instance().mapLayers())
         task = plugin.following.follow(tmp_path / "tracks")
         assert task is not None
@@ -48,6 +50,10 @@ def test_follow_across_years_adds_the_years_on_the_timeline(qgis_iface, flights,
         span = QgsProject.instance().timeSettings().temporalRange()
         ends = (span.begin().date().toString("yyyy-MM-dd"), span.end().date().toString("yyyy-MM-dd"))
         assert ends == ("2019-06-30", "2028-06-30")  # from the first flight's eve, over one more interval
+        assert navigation.navigationMode() == QgsTemporalNavigationObject.NavigationMode.Animated
+        assert navigation.temporalExtents() == span
+        assert navigation.frameDuration().years() == 3  # a flight per frame
+        assert navigation.currentFrameNumber() == 0
         assert any("followed 3 years" in m for m in bar.get_messages(Qgis.Success))
         assert sorted(p.suffix for p in (tmp_path / "tracks").iterdir()) == ["", ".gpkg"]  # inputs folder, tracks
     finally:
@@ -74,3 +80,55 @@ def test_following_says_what_is_missing_and_writes_nothing(qgis_iface, flights, 
     finally:
         plugin.unload()
         QgsProject.instance().removeAllMapLayers()
+
+
+def test_the_flights_timeline_holds_one_flight_per_frame(qgis_app) -> None:
+    """What the map draws in each Temporal Controller frame of the flights' timeline: one flight's features.
+    The layer is a track's (a feature per flight, from its date to the eve of the next), time-aware as the plugin
+    makes it; the map asks it for a frame through its filter (QGIS 3.22 takes a frame's end as part of it)."""
+    import datetime
+
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayerTemporalContext
+    from qgis.PyQt.QtCore import QDate
+
+    from sam2_qgis_plugin.temporal import make_time_aware
+    from sam2_qgis_plugin.years_controller import flight_frames
+
+    def drawn(dates: list[str]) -> list[list[str]]:
+        layer = QgsVectorLayer(
+            "Polygon?crs=EPSG:32633&field=status:string&field=date:date&field=until:date", "t", "memory"
+        )
+        for index, day in enumerate(dates):
+            feature = QgsFeature(layer.fields())
+            feature.setGeometry(QgsGeometry.fromWkt("POLYGON((0 0, 1 0, 1 1, 0 0))"))
+            after = (
+                datetime.date.fromisoformat(dates[index + 1]) - datetime.timedelta(days=1)
+                if index + 1 < len(dates)
+                else None
+            )
+            feature.setAttributes(
+                [day, QDate.fromString(day, "yyyy-MM-dd"), QDate(after.year, after.month, after.day) if after else None]
+            )
+            layer.dataProvider().addFeature(feature)
+        make_time_aware(layer)
+        span, step = flight_frames(dates)
+        navigation = QgsTemporalNavigationObject()
+        navigation.setTemporalExtents(span)
+        navigation.setFrameDuration(step)
+        context = QgsVectorLayerTemporalContext()
+        context.setLayer(layer)
+        held = []
+        for number in range(navigation.totalFrameCount()):
+            frame = navigation.dateTimeRangeForFrameNumber(number)
+            expression = layer.temporalProperties().createFilterString(context, frame)
+            held.append(sorted(f["status"] for f in layer.getFeatures(expression)))
+        return held
+
+    even = ["2019-07-01", "2022-07-01", "2025-07-01"]
+    assert flight_frames(even)[1].years() == 3
+    assert drawn(even)[:3] == [[d] for d in even]
+    uneven = ["2018-05-14", "2021-06-02", "2024-05-20"]  # flights of no fixed calendar day: days, the mean interval
+    assert flight_frames(uneven)[1].days() == 1099  # (2024-05-20 - 2018-05-14) / 2
+    frames = drawn(uneven)
+    assert all(flight in frame for flight, frame in zip(uneven, frames, strict=False))  # each in its own frame
+    assert frames[1] == ["2018-05-14", "2021-06-02"]  # a frame that starts before its flight: the state before too
