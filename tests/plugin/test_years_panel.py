@@ -33,7 +33,9 @@ def test_follow_across_years_adds_the_years_on_the_timeline(qgis_iface, flights,
         dock.years.method_combo.setCurrentIndex(dock.years.method_combo.findData("match"))
         bar = qgis_iface.messageBar()
         bar.clear_messages()
-        navigation = QgsTemporalNavigationObject()  # what the desktop's Temporal Controller drives the map with
+        # what the desktop's Temporal Controller drives the map with; the canvas owns it (a Python-owned one would
+        # be freed after the test while the canvas still points to it: a crash at the next event loop)
+        navigation = QgsTemporalNavigationObject(qgis_iface.mapCanvas())
         qgis_iface.mapCanvas().setTemporalController(navigation)
         before = set(QgsProject.instance().mapLayers())
         task = plugin.following.follow(tmp_path / "tracks")
