@@ -64,14 +64,16 @@ def load_predictor(
     device: str = "auto",
     image_size: int | None = None,
     encoder: str = "exact",
+    video: bool = False,
 ) -> LoadedPredictor:
     """Load ``checkpoint`` and build its predictor in ``mode`` (None: the mode it was tuned for), with
-    ``config``'s grid options (default: PredictConfig's)."""
+    ``config``'s grid options (default: PredictConfig's); ``video``: the model is SAM 2's video predictor, which
+    predicts images as well (one load for both)."""
     from core.inference.predict import SamAutoPredictor, prediction_mode
     from core.models.loader import load_model
 
     config = config or PredictConfig()
-    loaded = load_model(checkpoint, device=device, image_size=image_size, encoder=encoder)
+    loaded = load_model(checkpoint, device=device, image_size=image_size, encoder=encoder, video=video)
     chosen, warning = prediction_mode(loaded, mode)
     predictor = SamAutoPredictor(loaded, mode=chosen, grid_points=config.grid_points, min_grid_iou=config.min_grid_iou)
     said = tuple(w for w in (loaded.encoder_warning, warning) if w)

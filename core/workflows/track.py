@@ -132,9 +132,10 @@ def track_years(job: TrackJob, progress: Callable[..., None] | None = None) -> d
             paths = [write_on_grid(path, grid, Path(work) / f"grid{index}.tif") for index, path in enumerate(paths)]
         carrier = _Carrier(job, predicted, paths)
         for index, path in enumerate(paths):
-            layer = path if _is_layer(path) else predicted(path, Path(work) / f"{index}.gpkg")
             if index == 0 and job.start is not None:
-                layer = job.start
+                layer = job.start  # the first year's objects are given: its orthophoto is not predicted
+            else:
+                layer = path if _is_layer(path) else predicted(path, Path(work) / f"{index}.gpkg")
             outlines, classes, crs, found = year_objects(layer, crs, job.class_field)
             names |= found
             if not written:
@@ -185,7 +186,6 @@ class _Carrier:
         from core.inference.memory import carry_by_memory
         from core.inference.segment import ClickSegmenter
         from core.io.raster import RasterSource
-        from core.models.loader import load_model
 
         standing = {t.object_id: t.geometry for t in before if t.status != "gone"}
         if self.job.method == "prompt":
@@ -195,12 +195,7 @@ class _Carrier:
                 found = carry_by_prompts(segmenter, standing, shift, self.job.carry)
             return {object_id: carried.geometry for object_id, carried in found.items()}
         if self.followed is None:
-            assert self.job.checkpoint is not None
-            prediction = self.job.prediction
-            video = load_model(
-                self.job.checkpoint, device=prediction.get("device", "auto"),
-                image_size=prediction.get("image_size"), video=True,
-            )  # fmt: skip
+            video = self.predicted.loaded()  # the model that predicts the years, loaded once
             rasters = [RasterSource(path) for path in self.paths]
             try:
                 self.followed = carry_by_memory(video, rasters, {t.object_id: t.geometry for t in first})
@@ -226,14 +221,16 @@ class _Predictor:
         )
 
     def loaded(self) -> Any:
-        """The model (core.models.loader.LoadedModel), loaded at the first call."""
+        """The model (core.models.loader.LoadedModel), loaded at the first call; for ``memory``, SAM 2's video
+        predictor, which also predicts each year."""
         from core.workflows.prediction import load_predictor
 
         if self.ready is None:
             year = self._year(self.job.sources[0], Path("unused.gpkg"))
             self.ready = load_predictor(
-                year.checkpoint, year.mode, year.config, year.device, year.image_size, year.encoder
-            )
+                year.checkpoint, year.mode, year.config, year.device, year.image_size, year.encoder,
+                video=self.job.method == "memory",
+            )  # fmt: skip
         return self.ready.loaded
 
     def __call__(self, raster: Path, vector: Path) -> Path:
