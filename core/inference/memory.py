@@ -28,12 +28,12 @@ from shapely.geometry.base import BaseGeometry
 
 from core.errors import InvalidInputError
 from core.geometry.polygons import PolygonOptions, mask_to_polygons
+from core.inference.segment import ClickConfig
 from core.io.raster import RasterSource
 from core.io.tiling import window_for_prompts
 from core.models.loader import VIDEO_PREDICTOR, LoadedModel
 
-STRIDE = 0.75  # grid windows overlap by a quarter, as clicks' do
-MARGIN = 0.125  # an object nearer than this (of the window) to a grid window's inner border gets its own window
+WINDOWS = ClickConfig()  # the grid windows clicks use (stride, margin): an object near a border gets its own
 
 
 def object_windows(outlines: Mapping[int, BaseGeometry], raster: RasterSource, size: int) -> dict[Window, list[int]]:
@@ -43,7 +43,13 @@ def object_windows(outlines: Mapping[int, BaseGeometry], raster: RasterSource, s
         left, bottom, right, top = outline.bounds
         cols, rows = ~raster.transform * (np.array([left, right]), np.array([top, bottom]))
         window = window_for_prompts(
-            list(cols), list(rows), raster.width, raster.height, size, round(size * STRIDE), round(size * MARGIN)
+            list(cols),
+            list(rows),
+            raster.width,
+            raster.height,
+            size,
+            round(size * WINDOWS.stride),
+            round(size * WINDOWS.margin),
         )
         groups[window].append(object_id)
     return dict(groups)
